@@ -1,0 +1,2 @@
+//! The local identity plane: a declarative world, policy evaluation, a stateless credential
+//! issuer and the HTTP endpoints (IMDS, ECS container credentials, STS) real AWS clients use.

@@ -1,0 +1,2 @@
+//! AWS Signature Version 4: canonical request, string to sign, signing key, header and
+//! presigned-query signatures, and verification of signed requests.
