@@ -1,6 +1,35 @@
 //! `awsid`: argument parsing and output formatting only; the work happens in the library crates.
 
-fn main() {
-    eprintln!("awsid: not built yet");
-    std::process::exit(255);
+mod cli;
+mod commands;
+mod error;
+
+use std::process::ExitCode;
+
+use error::CliError;
+
+fn main() -> ExitCode {
+    let code = match run() {
+        Ok(code) => code,
+        Err(err) => err.report(),
+    };
+    ExitCode::from(code)
+}
+
+fn run() -> Result<u8, CliError> {
+    let cli = cli::parse(std::env::args_os())?;
+    if cli.global.debug {
+        init_debug_logging();
+    }
+    let env = profile::Env::from_process();
+    commands::dispatch(cli, &env)
+}
+
+/// `--debug`: log to stderr. Nothing logged may carry a secret (see `credentials::Credentials`).
+fn init_debug_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::DEBUG)
+        .with_target(true)
+        .init();
 }

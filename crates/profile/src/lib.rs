@@ -1,2 +1,28 @@
 //! The AWS shared configuration files: locations, the reader (botocore's INI dialect), the merged
 //! profile view, and the line-preserving writer used by `configure`.
+//!
+//! The public API below is the contract other crates build against (`credentials`, the `awsid`
+//! binary). Additive changes are fine; changing a signature means changing every caller.
+//!
+//! * [`Env`] — a snapshot of the process environment; nothing in this crate reads
+//!   `std::env` directly, so every behaviour is testable from data.
+//! * [`Locations`] — where the config and credentials files are (`AWS_CONFIG_FILE`,
+//!   `AWS_SHARED_CREDENTIALS_FILE`, `HOME`), with the reader's and the writer's path expansion.
+//! * [`ProfileSelection`] — which profile is selected (`--profile`, `AWS_PROFILE`,
+//!   `AWS_DEFAULT_PROFILE`), and whether it was explicit.
+//! * [`ini`] — the reader: Python `RawConfigParser` semantics as botocore uses them.
+//! * [`ProfileSet`] — the merged view of both files, exactly as botocore builds it.
+//! * [`writer`] — the `configure` writer: line-preserving edits, atomic locked writes.
+//! * [`shell`] — POSIX shell-word splitting as Python's `shlex.split` does it.
+
+pub mod env;
+pub mod ini;
+pub mod location;
+pub mod set;
+pub mod shell;
+pub mod writer;
+
+pub use env::Env;
+pub use ini::{IniFile, ParseError, Properties, Value};
+pub use location::{Locations, ProfileSelection, ProfileSource};
+pub use set::{LoadError, ProfileSet};

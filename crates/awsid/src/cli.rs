@@ -1,0 +1,74 @@
+//! Command-line grammar: `awsid [global options] <command> [<subcommand>] [arguments]`, with the
+//! global options accepted anywhere, as the aws CLI accepts them.
+
+use std::ffi::OsString;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands;
+use crate::error::{CliError, ExitKind};
+
+/// The parsed command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "awsid",
+    version,
+    about = "The AWS CLI's credential and configuration system, and a local identity plane \
+             (IMDS, ECS, STS) to test it against.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Global options, accepted before or after the command like the aws CLI's.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Use a specific profile from your credential file.
+    #[arg(long, global = true, value_name = "PROFILE")]
+    pub profile: Option<String>,
+    /// The region to use. Overrides config/env settings.
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The formatting style for command output (json, text, table).
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub output: Option<String>,
+    /// Override the command's default URL with the given URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Turn on debug logging (secrets are never logged).
+    #[arg(long, global = true)]
+    pub debug: bool,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Configure credentials and settings, like `aws configure`.
+    Configure(commands::configure::ConfigureArgs),
+    /// AWS Security Token Service calls (`get-caller-identity`).
+    Sts(commands::sts::StsArgs),
+    /// Run the local identity plane (IMDS, ECS credentials, STS).
+    Serve(commands::serve::ServeArgs),
+}
+
+/// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a
+/// [`CliError`] with the aws CLI v2's exit status 252.
+pub fn parse<I>(argv: I) -> Result<Cli, CliError>
+where
+    I: IntoIterator<Item = OsString>,
+{
+    use clap::error::ErrorKind;
+    Cli::try_parse_from(argv).map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        _ => CliError::raw(ExitKind::Usage, e.render().to_string()),
+    })
+}

@@ -1,0 +1,18 @@
+//! One module per command family; each turns parsed arguments into library calls and output.
+
+pub mod configure;
+pub mod export;
+pub mod serve;
+pub mod sts;
+
+use crate::cli::{Cli, Command};
+use crate::error::CliError;
+
+/// Runs the parsed command and returns its exit status.
+pub fn dispatch(cli: Cli, env: &profile::Env) -> Result<u8, CliError> {
+    match cli.command {
+        Command::Configure(args) => configure::run(&cli.global, args, env),
+        Command::Sts(args) => sts::run(&cli.global, args, env),
+        Command::Serve(args) => serve::run(&cli.global, args, env),
+    }
+}
