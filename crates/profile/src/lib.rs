@@ -18,6 +18,7 @@
 pub mod env;
 pub mod ini;
 pub mod location;
+mod py;
 pub mod set;
 pub mod shell;
 pub mod writer;

@@ -42,7 +42,9 @@ pub struct SectionEdit {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum EditError {
     /// Newline or carriage return in the section name.
-    #[error("Invalid section name: newline characters and carriage returns are not allowed: {0:?}")]
+    #[error(
+        "Invalid section name: newline characters and carriage returns are not allowed: {0:?}"
+    )]
     SectionName(String),
     /// Newline or carriage return in a key.
     #[error("Invalid key: newline characters and carriage returns are not allowed: {0:?}")]

@@ -1,0 +1,219 @@
+//! Python `str` semantics the reference relies on: `isspace`, `strip`, `lower`, `splitlines`,
+//! universal-newline line splitting and `repr`. Kept in one place so every rule that says
+//! "as Python does" uses the same definition.
+
+/// Python's `str.isspace()` for one character: Unicode `White_Space` plus the ASCII
+/// information separators `\x1c`..=`\x1f`, which Python also counts as whitespace.
+pub(crate) fn is_space(c: char) -> bool {
+    c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
+}
+
+/// Python's `str.strip()` (no argument).
+pub(crate) fn strip(s: &str) -> &str {
+    s.trim_matches(is_space)
+}
+
+/// Python's `str.lstrip()` (no argument).
+pub(crate) fn lstrip(s: &str) -> &str {
+    s.trim_start_matches(is_space)
+}
+
+/// Python's `str.rstrip()` (no argument).
+pub(crate) fn rstrip(s: &str) -> &str {
+    s.trim_end_matches(is_space)
+}
+
+/// Python's `str.lower()` (full Unicode lower-casing, as Rust's `to_lowercase`).
+pub(crate) fn lower(s: &str) -> String {
+    if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+        return s.to_owned();
+    }
+    s.to_lowercase()
+}
+
+/// Number of leading whitespace characters (not bytes): the reader's indentation level.
+pub(crate) fn indent_chars(s: &str) -> usize {
+    s.chars().take_while(|&c| is_space(c)).count()
+}
+
+/// Whether `c` ends a line for Python's `str.splitlines()`.
+fn is_splitlines_break(c: char) -> bool {
+    matches!(
+        c,
+        '\n' | '\r'
+            | '\x0b'
+            | '\x0c'
+            | '\x1c'
+            | '\x1d'
+            | '\x1e'
+            | '\u{85}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// Python's `str.splitlines()` (terminators dropped; `\r\n` is one break).
+pub(crate) fn splitlines(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        if is_splitlines_break(c) {
+            out.push(&s[start..i]);
+            let mut end = i + c.len_utf8();
+            if c == '\r' {
+                if let Some(&(j, '\n')) = iter.peek() {
+                    iter.next();
+                    end = j + 1;
+                }
+            }
+            start = end;
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+/// One physical line of a file read with Python's universal newlines (`\n`, `\r\n`, `\r`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawLine<'a> {
+    /// The line text without its terminator.
+    pub text: &'a str,
+    /// The terminator as it appears in the file (`""` only for a last line without one).
+    pub terminator: &'a str,
+}
+
+/// Splits text into lines the way Python's text-mode file iteration does.
+pub(crate) fn universal_lines(s: &str) -> Vec<RawLine<'_>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\n' => {
+                out.push(RawLine {
+                    text: &s[start..i],
+                    terminator: &s[i..i + 1],
+                });
+                i += 1;
+                start = i;
+            }
+            b'\r' => {
+                let end = if bytes.get(i + 1) == Some(&b'\n') {
+                    i + 2
+                } else {
+                    i + 1
+                };
+                out.push(RawLine {
+                    text: &s[start..i],
+                    terminator: &s[i..end],
+                });
+                i = end;
+                start = i;
+            }
+            _ => i += 1,
+        }
+    }
+    if start < s.len() {
+        out.push(RawLine {
+            text: &s[start..],
+            terminator: "",
+        });
+    }
+    out
+}
+
+/// Python's `repr()` of a `str` (quote choice and escapes as CPython prints them).
+pub(crate) fn repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if is_printable(c) => out.push(c),
+            c if (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// An approximation of Python's `str.isprintable()` for one non-ASCII-control character:
+/// separators (other than the plain space) and C1 controls are not printable.
+fn is_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    let code = c as u32;
+    !(is_space(c)
+        || (0x80..0xa0).contains(&code)
+        || code == 0xad
+        || (0xd800..0xe000).contains(&code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whitespace_matches_python_isspace() {
+        for c in [
+            '\t', '\n', '\x0b', '\x0c', '\r', '\x1c', '\x1f', ' ', '\u{85}', '\u{a0}', '\u{3000}',
+        ] {
+            assert!(is_space(c), "{c:?}");
+        }
+        for c in ['a', '\u{feff}', '\u{200b}', '\x00'] {
+            assert!(!is_space(c), "{c:?}");
+        }
+        assert_eq!(strip("\u{a0} x \x1c"), "x");
+    }
+
+    #[test]
+    fn splitlines_like_python() {
+        assert_eq!(
+            splitlines("\na = 1\x0bb = 2\r\nc"),
+            vec!["", "a = 1", "b = 2", "c"]
+        );
+        assert_eq!(splitlines("x\n"), vec!["x"]);
+        assert_eq!(splitlines(""), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn universal_lines_keep_terminators() {
+        let lines = universal_lines("a\r\nb\rc\nd");
+        let texts: Vec<_> = lines.iter().map(|l| (l.text, l.terminator)).collect();
+        assert_eq!(
+            texts,
+            vec![("a", "\r\n"), ("b", "\r"), ("c", "\n"), ("d", "")]
+        );
+        assert!(universal_lines("").is_empty());
+    }
+
+    #[test]
+    fn repr_like_python() {
+        assert_eq!(repr("profile p\nq"), "'profile p\\nq'");
+        assert_eq!(repr("it's"), "\"it's\"");
+        assert_eq!(repr("a'\""), "'a\\'\"'");
+        assert_eq!(repr("tab\there"), "'tab\\there'");
+    }
+}
