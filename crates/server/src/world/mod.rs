@@ -1,0 +1,374 @@
+//! The world: accounts, users, roles, instance profiles, instances, ECS tasks, OIDC providers
+//! and pre-issued sessions, loaded from one TOML file (format in `crates/server/WORLD.md`) and
+//! validated with errors naming the entry at fault.
+
+mod raw;
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::jwt::RsaKey;
+use crate::policy::{Policy, PolicyKind};
+
+pub use raw::{EndpointState, HttpTokens};
+
+/// The embedded default world in which every configuration example of the seed documents
+/// works verbatim.
+pub const DEFAULT_WORLD: &str = include_str!("default_world.toml");
+
+/// Why a world file was rejected; the message names the entry (`roles[3] "x": …`).
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    /// The file is not valid TOML or has unknown/mistyped fields.
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file name (or `<default world>`).
+        file: String,
+        /// The parser's message, which names line and column.
+        message: String,
+    },
+    /// An entry is invalid.
+    #[error("{file}: {entry}: {message}")]
+    Invalid {
+        /// The file name.
+        file: String,
+        /// The entry at fault, e.g. `roles[3] "x"`.
+        entry: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file name.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Server-wide settings of a world.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The ARN partition (`aws`).
+    pub partition: String,
+    /// The default region (instance identity, signing scope check).
+    pub region: String,
+    /// Allowed clock skew for signed STS requests, in seconds.
+    pub sts_clock_skew_seconds: i64,
+    /// Master key material given inline in the world (base64), if any.
+    pub master_key: Option<String>,
+    /// Master key file named by the world, if any.
+    pub master_key_file: Option<String>,
+    /// Regions accepted in a SigV4 credential scope (empty = any syntactically valid region).
+    pub allowed_regions: Vec<String>,
+}
+
+/// An IAM user's long-term access key.
+#[derive(Clone)]
+pub struct AccessKey {
+    /// `AKIA…`.
+    pub id: String,
+    /// The secret access key.
+    pub secret: String,
+    /// Whether the key is `Active`.
+    pub active: bool,
+}
+
+impl std::fmt::Debug for AccessKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKey")
+            .field("id", &self.id)
+            .field("secret", &"<redacted>")
+            .field("active", &self.active)
+            .finish()
+    }
+}
+
+/// A virtual MFA device (TOTP, RFC 6238).
+#[derive(Clone)]
+pub struct MfaDevice {
+    /// The serial number (`arn:aws:iam::<acct>:mfa/<name>`).
+    pub serial: String,
+    /// The decoded TOTP secret.
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for MfaDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaDevice")
+            .field("serial", &self.serial)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An IAM user.
+#[derive(Clone, Debug)]
+pub struct User {
+    /// The owning account.
+    pub account: String,
+    /// The user name.
+    pub name: String,
+    /// The path (`/` by default).
+    pub path: String,
+    /// The unique id (`AIDA…`).
+    pub id: String,
+    /// `arn:<partition>:iam::<acct>:user<path><name>`.
+    pub arn: String,
+    /// Long-term access keys.
+    pub access_keys: Vec<AccessKey>,
+    /// Virtual MFA devices.
+    pub mfa_devices: Vec<MfaDevice>,
+    /// Identity policies.
+    pub policies: Vec<Policy>,
+    /// Tags (`aws:PrincipalTag/*`).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An IAM role.
+#[derive(Clone, Debug)]
+pub struct Role {
+    /// The owning account.
+    pub account: String,
+    /// The role name.
+    pub name: String,
+    /// The path.
+    pub path: String,
+    /// The unique id (`AROA…`).
+    pub id: String,
+    /// `arn:<partition>:iam::<acct>:role<path><name>`.
+    pub arn: String,
+    /// The trust policy.
+    pub trust_policy: Policy,
+    /// Permission (identity) policies.
+    pub policies: Vec<Policy>,
+    /// MaxSessionDuration in seconds (3600–43200).
+    pub max_session_duration: i64,
+    /// Tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// An instance profile holding one role.
+#[derive(Clone, Debug)]
+pub struct InstanceProfile {
+    /// The owning account.
+    pub account: String,
+    /// Name.
+    pub name: String,
+    /// Unique id (`AIPA…`).
+    pub id: String,
+    /// ARN.
+    pub arn: String,
+    /// Index of the role in [`World::roles`].
+    pub role: usize,
+}
+
+/// IMDS options and metadata of one EC2 instance.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    /// `i-…`.
+    pub id: String,
+    /// The owning account.
+    pub account: String,
+    /// Index of the instance profile, if any.
+    pub instance_profile: Option<usize>,
+    /// Listen address of its IMDS listener when not given on the command line.
+    pub listen: Option<String>,
+    /// `HttpTokens`.
+    pub http_tokens: HttpTokens,
+    /// `HttpPutResponseHopLimit` (1–64): IP TTL of token responses.
+    pub hop_limit: u32,
+    /// `HttpEndpoint`.
+    pub endpoint: EndpointState,
+    /// Whether the `-extended` credential paths are served.
+    pub extended_api: bool,
+    /// Whether `tags/instance` is served.
+    pub metadata_tags: bool,
+    /// Lifetime of issued role credentials, seconds.
+    pub credential_lifetime: i64,
+    /// Rotate this many seconds before expiry.
+    pub rotation_margin: i64,
+    /// Metadata leaf values by path under `meta-data/` (complete, defaults filled in).
+    pub metadata: BTreeMap<String, String>,
+    /// Instance tags.
+    pub tags: BTreeMap<String, String>,
+    /// Raw user data, if any.
+    pub user_data: Option<String>,
+    /// The region (from the availability zone).
+    pub region: String,
+    /// `architecture` of the identity document.
+    pub architecture: String,
+    /// `pendingTime` of the identity document.
+    pub pending_time: String,
+}
+
+/// An ECS task with a task role.
+#[derive(Clone, Debug)]
+pub struct EcsTask {
+    /// The task id (used as the session name).
+    pub id: String,
+    /// The owning account.
+    pub account: String,
+    /// Index of the task role.
+    pub role: usize,
+    /// The id in `/v2/credentials/<id>` (relative-URI form).
+    pub credentials_id: String,
+    /// The `Authorization` value for the full-URI form, if any.
+    pub auth_token: Option<String>,
+    /// Credential lifetime, seconds.
+    pub credential_lifetime: i64,
+    /// Rotation margin, seconds.
+    pub rotation_margin: i64,
+}
+
+/// An IAM OIDC identity provider.
+#[derive(Clone, Debug)]
+pub struct OidcProvider {
+    /// The owning account.
+    pub account: String,
+    /// Issuer URL (`https://host/path`).
+    pub url: String,
+    /// The issuer without `https://` (the ARN suffix and condition-key prefix).
+    pub host_path: String,
+    /// `arn:<partition>:iam::<acct>:oidc-provider/<host_path>`.
+    pub arn: String,
+    /// Accepted audiences (client ids).
+    pub client_ids: Vec<String>,
+    /// Verification keys by `kid`.
+    pub keys: Vec<RsaKey>,
+}
+
+/// A pre-issued session: fixed credentials that authenticate as a principal (so the
+/// documentation's example session credentials work).
+#[derive(Clone)]
+pub struct PreIssuedSession {
+    /// Access key id.
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret: String,
+    /// Session token.
+    pub session_token: String,
+    /// Who it authenticates as.
+    pub principal: SessionPrincipal,
+    /// Expiry (epoch seconds), if any.
+    pub expires: Option<i64>,
+    /// Whether it counts as MFA-authenticated.
+    pub mfa: bool,
+}
+
+impl std::fmt::Debug for PreIssuedSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PreIssuedSession")
+            .field("access_key_id", &self.access_key_id)
+            .field("principal", &self.principal)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Who a pre-issued session is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionPrincipal {
+    /// A GetSessionToken-style session of a user (index into [`World::users`]).
+    User(usize),
+    /// A session of a role (index) with a session name.
+    Role(usize, String),
+}
+
+/// A validated world with lookup indexes.
+#[derive(Debug)]
+pub struct World {
+    /// Settings.
+    pub settings: Settings,
+    /// Account ids.
+    pub accounts: Vec<String>,
+    /// Users.
+    pub users: Vec<User>,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Instance profiles.
+    pub instance_profiles: Vec<InstanceProfile>,
+    /// Instances.
+    pub instances: Vec<Instance>,
+    /// ECS tasks.
+    pub ecs_tasks: Vec<EcsTask>,
+    /// OIDC providers.
+    pub oidc_providers: Vec<OidcProvider>,
+    /// Pre-issued sessions.
+    pub sessions: Vec<PreIssuedSession>,
+    access_keys: HashMap<String, (usize, usize)>,
+    roles_by_arn: HashMap<String, usize>,
+}
+
+impl World {
+    /// Loads the embedded default world.
+    pub fn default_world() -> World {
+        World::parse(DEFAULT_WORLD, "<default world>").expect("the embedded default world is valid")
+    }
+
+    /// Reads and validates a world file.
+    pub fn load(path: &std::path::Path) -> Result<World, WorldError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| WorldError::Io {
+            file: file.clone(),
+            source,
+        })?;
+        World::parse(&text, &file)
+    }
+
+    /// Parses and validates world text; `file` names it in errors.
+    pub fn parse(text: &str, file: &str) -> Result<World, WorldError> {
+        let raw: raw::RawWorld = toml::from_str(text).map_err(|e| WorldError::Syntax {
+            file: file.to_string(),
+            message: e.to_string(),
+        })?;
+        raw.validate()
+            .map_err(|(entry, message)| WorldError::Invalid {
+                file: file.to_string(),
+                entry,
+                message,
+            })
+    }
+
+    /// Finds a long-term access key: `(user, key)`.
+    pub fn access_key(&self, id: &str) -> Option<(&User, &AccessKey)> {
+        let (u, k) = *self.access_keys.get(id)?;
+        Some((&self.users[u], &self.users[u].access_keys[k]))
+    }
+
+    /// Index of the user owning a long-term access key.
+    pub fn access_key_owner(&self, id: &str) -> Option<usize> {
+        self.access_keys.get(id).map(|(u, _)| *u)
+    }
+
+    /// Index of the role with this exact ARN.
+    pub fn role_by_arn(&self, arn: &str) -> Option<usize> {
+        self.roles_by_arn.get(arn).copied()
+    }
+
+    /// Pre-issued sessions with this access key id.
+    pub fn pre_issued(&self, access_key_id: &str) -> impl Iterator<Item = &PreIssuedSession> {
+        let id = access_key_id.to_string();
+        self.sessions.iter().filter(move |s| s.access_key_id == id)
+    }
+
+    /// The OIDC provider of `account` whose issuer is `iss` (with or without `https://`).
+    pub fn oidc_provider(&self, account: &str, iss: &str) -> Option<&OidcProvider> {
+        let host_path = iss.strip_prefix("https://").unwrap_or(iss);
+        self.oidc_providers
+            .iter()
+            .find(|p| p.account == account && p.host_path == host_path)
+    }
+
+    /// The ECS task with this relative-URI credentials id.
+    pub fn ecs_task_by_credentials_id(&self, id: &str) -> Option<&EcsTask> {
+        self.ecs_tasks.iter().find(|t| t.credentials_id == id)
+    }
+
+    /// The role of an instance (through its instance profile), if any.
+    pub fn instance_role(&self, instance: &Instance) -> Option<&Role> {
+        let profile = &self.instance_profiles[instance.instance_profile?];
+        Some(&self.roles[profile.role])
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,92 @@
+use super::*;
+
+#[test]
+fn default_world_loads_and_indexes_the_seed_entities() {
+    let w = World::default_world();
+    let (user, key) = w.access_key("AKIAI44QH8DHBEXAMPLE").unwrap();
+    assert_eq!(user.name, "user1");
+    assert_eq!(key.secret, "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY");
+    assert_eq!(
+        w.access_key("AKIAIOSFODNN7EXAMPLE").unwrap().0.arn,
+        "arn:aws:iam::123456789012:user/defaultuser"
+    );
+    for arn in [
+        "arn:aws:iam::123456789012:role/marketingadminrole",
+        "arn:aws:iam::123456789012:role/defaultrole",
+        "arn:aws:iam::777788889999:role/user1role",
+    ] {
+        assert!(w.role_by_arn(arn).is_some(), "{arn}");
+    }
+    let inst = &w.instances[0];
+    assert_eq!(w.instance_role(inst).unwrap().name, "my-instance-profile");
+    assert_eq!(inst.region, "us-west-2");
+    assert_eq!(w.pre_issued("AKIAIOSFODNN7EXAMPLE").count(), 1);
+    assert_eq!(w.pre_issued("ASIAIOSFODNN7EXAMPLE").count(), 1);
+    assert!(w.oidc_providers[0].keys[0].can_sign());
+    assert!(w
+        .oidc_provider("123456789012", "https://oidc.awsid.example")
+        .is_some());
+    // Debug output never shows secrets.
+    let debug = format!("{w:?}");
+    assert!(!debug.contains("je7MtGbClwBF"), "secret leaked into Debug");
+    assert!(
+        !debug.contains("IQoJb3JpZ2lu"),
+        "session token leaked into Debug"
+    );
+}
+
+fn err(text: &str) -> String {
+    World::parse(text, "w.toml").unwrap_err().to_string()
+}
+
+const ACCT: &str = "[[accounts]]\nid = \"123456789012\"\n";
+
+#[test]
+fn errors_name_the_entry_at_fault() {
+    let bad_op = format!(
+        "{ACCT}[[roles]]\naccount = \"123456789012\"\nname = \"x\"\nid = \"AROAEXAMPLEEXAMPLE01\"\n\
+         trust_policy = '{{\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"sts:AssumeRole\",\"Condition\":{{\"StringEqual\":{{\"a\":\"b\"}}}}}}]}}'\n"
+    );
+    assert_eq!(
+        err(&bad_op),
+        "w.toml: roles[0] \"x\": trust_policy: Statement[0]: unknown condition operator \"StringEqual\""
+    );
+    let unknown_account =
+        "[[users]]\naccount = \"999999999999\"\nname = \"u\"\nid = \"AIDAEXAMPLEEXAMPLE01\"\n";
+    assert!(
+        err(unknown_account).contains("users[0] \"u\": account \"999999999999\" is not declared")
+    );
+    let typo = format!("{ACCT}[[users]]\naccount = \"123456789012\"\nname = \"u\"\nid = \"AIDAEXAMPLEEXAMPLE01\"\npolicy = []\n");
+    let e = err(&typo);
+    assert!(e.contains("unknown field `policy`"), "{e}");
+    assert!(e.contains("line"), "syntax errors name the line: {e}");
+    let bad_profile = format!("{ACCT}[[instance_profiles]]\naccount = \"123456789012\"\nname = \"p\"\nid = \"AIPAEXAMPLEEXAMPLE01\"\nrole = \"nope\"\n");
+    assert!(err(&bad_profile).contains("instance_profiles[0] \"p\": role \"nope\" not found"));
+    let bad_margin = format!("{ACCT}[[instances]]\nid = \"i-0123456789\"\naccount = \"123456789012\"\nrotation_margin_seconds = 10\n");
+    assert!(err(&bad_margin).contains("instances[0] \"i-0123456789\": rotation_margin_seconds 10"));
+    let bad_key = format!("{ACCT}[[users]]\naccount = \"123456789012\"\nname = \"u\"\nid = \"AIDAEXAMPLEEXAMPLE01\"\n[[users.access_keys]]\nid = \"AKIAEXAMPLE00000001\"\nsecret = \"s\"\nstatus = \"Enabled\"\n");
+    assert!(
+        err(&bad_key).contains("users[0] \"u\": access_keys[0]: status must be Active or Inactive")
+    );
+    let bad_mfa = format!("{ACCT}[[users]]\naccount = \"123456789012\"\nname = \"u\"\nid = \"AIDAEXAMPLEEXAMPLE01\"\n[[users.mfa_devices]]\nserial = \"arn:aws:iam::123456789012:mfa/u\"\nsecret_base32 = \"1111\"\n");
+    assert!(err(&bad_mfa).contains("mfa_devices[0]: secret_base32 is not valid base32"));
+    let bad_session = format!("{ACCT}[[sessions]]\naccess_key_id = \"ASIAX\"\nsecret_access_key = \"s\"\nsession_token = \"t\"\nprincipal = \"arn:aws:iam::123456789012:user/ghost\"\n");
+    assert!(err(&bad_session).contains("sessions[0] \"ASIAX\": principal"));
+}
+
+#[test]
+fn metadata_defaults_are_derived_and_overridable() {
+    let text = format!("{ACCT}[[instances]]\nid = \"i-0a1b2c3d4e5f60718\"\naccount = \"123456789012\"\n[instances.metadata]\n\"instance-type\" = \"m5.large\"\n\"placement/availability-zone\" = \"eu-west-1c\"\n");
+    let w = World::parse(&text, "w").unwrap();
+    let m = &w.instances[0].metadata;
+    assert_eq!(m["instance-type"], "m5.large");
+    assert_eq!(m["instance-id"], "i-0a1b2c3d4e5f60718");
+    assert_eq!(m["placement/region"], "eu-west-1");
+    assert_eq!(w.instances[0].region, "eu-west-1");
+    assert!(m.contains_key(&format!(
+        "network/interfaces/macs/{}/device-number",
+        m["mac"]
+    )));
+    assert_eq!(w.instances[0].http_tokens, HttpTokens::Optional);
+    assert_eq!(w.instances[0].hop_limit, 1);
+}
