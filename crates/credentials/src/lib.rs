@@ -1,1 +1,202 @@
-//! Credential resolution as the AWS CLI does it: providers, the default chain, caching and refresh.
+//! Credential resolution as the AWS CLI does it: providers, the default chain, caching and
+//! refresh.
+//!
+//! * [`Session`] — the shared files and the selected profile; [`Session::plan`] decides which
+//!   providers the chain tries (no I/O), [`Session::resolve`] runs them.
+//! * [`resolve_credentials`] — one call for "the credentials of this profile and the provider
+//!   that found them" (used by `configure list` and `export-credentials`).
+//! * [`Credentials`] — the value; `Debug`/`Display` never show the secret or the token.
+//! * [`refresh::RefreshingCredentials`] — async refresh in the reference's 900 s / 600 s windows
+//!   with one refresh in flight.
+//! * [`cache`] — the `~/.aws/cli/cache` JSON cache shared with the AWS CLI.
+//!
+//! Nothing here builds an HTTP client, a TLS configuration or a runtime unless a provider that
+//! needs the network actually runs.
+
+pub mod assume_role;
+pub mod cache;
+pub mod chain;
+pub mod container;
+mod credentials;
+pub mod endpoint;
+pub mod env_provider;
+mod error;
+pub mod http;
+pub mod imds;
+pub mod legacy;
+pub mod plan;
+pub mod process;
+pub mod profiles;
+pub mod refresh;
+pub mod services;
+mod settings;
+mod signing;
+pub mod sso;
+pub mod sts;
+#[cfg(test)]
+mod testing;
+pub mod time;
+
+use std::sync::Arc;
+
+pub use crate::credentials::{Credentials, Secret};
+pub use crate::error::{CredentialsError, ServiceError};
+pub use chain::Resolved;
+pub use plan::Plan;
+pub use profiles::ProfileData;
+pub use services::{MfaPrompt, TtyPrompt};
+
+use profile::{Env, Locations, ProfileSelection, ProfileSet, Properties};
+
+/// A source of credentials.
+pub trait Provider: Send + Sync {
+    /// The reference's method name (`env`, `assume-role`, `iam-role`…).
+    fn method(&self) -> &'static str;
+    /// Fetches credentials: `Ok(None)` when this provider is not configured or found none.
+    fn provide(&self) -> Result<Option<Credentials>, CredentialsError>;
+}
+
+/// The `User-Agent` sent to STS, SSO and IMDS.
+pub fn user_agent() -> String {
+    format!(
+        "awsid/{} md/credentials os/{}",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS
+    )
+}
+
+/// Options of one resolution.
+#[derive(Clone, Default)]
+pub struct ResolveOptions {
+    /// `--region`: the region of credential clients (STS), before `AWS_REGION` & co.
+    pub region: Option<String>,
+    /// The MFA prompt (default: the terminal).
+    pub mfa: Option<Arc<dyn MfaPrompt>>,
+    /// Variables added to the environment of `credential_process` children.
+    pub child_env: Vec<(String, String)>,
+    /// Send HTTP through this transport instead of the default client.
+    pub transport: Option<Arc<dyn http::Transport>>,
+}
+
+/// The shared files, the environment and the selected profile of one command.
+pub struct Session {
+    env: Env,
+    locations: Locations,
+    profiles: ProfileSet,
+    selection: ProfileSelection,
+}
+
+impl Session {
+    /// Reads both shared files for `env`; `profile_flag` is `--profile`.
+    pub fn load(env: &Env, profile_flag: Option<&str>) -> Result<Session, CredentialsError> {
+        let locations = Locations::from_env(env);
+        let profiles = ProfileSet::load(&locations)?;
+        Ok(Session::from_parts(
+            env.clone(),
+            locations,
+            profiles,
+            profile_flag,
+        ))
+    }
+
+    /// A session over already-loaded files.
+    pub fn from_parts(
+        env: Env,
+        locations: Locations,
+        profiles: ProfileSet,
+        profile_flag: Option<&str>,
+    ) -> Session {
+        let selection = ProfileSelection::resolve(profile_flag, &env);
+        Session {
+            env,
+            locations,
+            profiles,
+            selection,
+        }
+    }
+
+    /// The selected profile.
+    pub fn selection(&self) -> &ProfileSelection {
+        &self.selection
+    }
+
+    /// The profile data.
+    pub fn profiles(&self) -> &ProfileSet {
+        &self.profiles
+    }
+
+    /// The environment.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The selected profile's merged settings (empty when it does not exist).
+    pub fn profile_settings(&self) -> Properties {
+        self.profiles
+            .profile(&self.selection.name)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The chain plan for the selected profile (no I/O).
+    pub fn plan(&self) -> Result<Plan, CredentialsError> {
+        plan::plan(
+            &self.profiles,
+            &self.env,
+            &self.selection.name,
+            self.selection.is_explicit(),
+            self.selection.is_selected(),
+        )
+    }
+
+    /// The region for credential clients: `region_flag`, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+    /// the profile's `region`.
+    pub fn region(&self, region_flag: Option<&str>) -> Option<String> {
+        endpoint::session_region(region_flag, &self.env, &self.profile_settings())
+    }
+
+    /// Services (endpoints, caches, prompt) for this session.
+    pub fn services(&self, options: &ResolveOptions) -> services::Services {
+        let props = self.profile_settings();
+        let section = props
+            .get_str("services")
+            .and_then(|name| Some((name.to_string(), self.profiles.services(name)?.clone())));
+        let mut s = services::Services::new(
+            self.env.clone(),
+            props,
+            section,
+            self.region(options.region.as_deref()),
+        );
+        if self.locations.home.is_some() {
+            s.cli_cache = Some(cache::JsonFileCache::new(self.locations.cli_cache_dir()));
+            s.sso_cache = Some(cache::JsonFileCache::new(self.locations.sso_cache_dir()));
+        }
+        if let Some(m) = &options.mfa {
+            s.mfa = m.clone();
+        }
+        if let Some(t) = &options.transport {
+            s = s.with_transport(t.clone());
+        }
+        s.child_env = options.child_env.clone();
+        s
+    }
+
+    /// Plans and runs the chain: `Ok(None)` when no provider found credentials.
+    pub fn resolve(&self, options: &ResolveOptions) -> Result<Option<Resolved>, CredentialsError> {
+        let plan = self.plan()?;
+        let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
+        runner.run(&plan)
+    }
+}
+
+/// Resolves the chain for `profile_flag` (`--profile`, or `None` for the environment's choice)
+/// and returns the credentials; their `method` names the provider that found them.
+pub fn resolve_credentials(
+    env: &Env,
+    profile_flag: Option<&str>,
+) -> Result<Option<Credentials>, CredentialsError> {
+    let session = Session::load(env, profile_flag)?;
+    Ok(session
+        .resolve(&ResolveOptions::default())?
+        .map(|r| r.credentials))
+}

@@ -1,0 +1,178 @@
+//! Executes a [`Plan`]: builds the providers of each step and runs them in order.
+
+use std::sync::Arc;
+
+use crate::assume_role::{AssumeRoleProvider, WebIdentityProvider};
+use crate::container::ContainerProvider;
+use crate::env_provider::EnvProvider;
+use crate::imds::ImdsProvider;
+use crate::legacy::{BotoProvider, Ec2CredentialFileProvider};
+use crate::plan::{Base, NamedSource, Plan, ProfileChain, StaticKeys, Step};
+use crate::process::ProcessProvider;
+use crate::refresh::SharedCredentials;
+use crate::services::Services;
+use crate::sso::SsoProvider;
+use crate::{Credentials, CredentialsError, Provider};
+
+/// Fixed credentials (static keys from a file).
+struct StaticProvider(Credentials);
+
+impl Provider for StaticProvider {
+    fn method(&self) -> &'static str {
+        self.0.method
+    }
+    fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
+        Ok(Some(self.0.clone()))
+    }
+}
+
+fn static_credentials(k: &StaticKeys) -> Credentials {
+    Credentials {
+        access_key_id: k.access_key_id.clone(),
+        secret_access_key: k.secret_access_key.clone(),
+        session_token: k.session_token.clone(),
+        expiry: None,
+        account_id: k.account_id.clone(),
+        method: k.method,
+    }
+}
+
+/// Resolved credentials and the refreshing holder that produced them.
+pub struct Resolved {
+    /// The credentials, fresh as of resolution.
+    pub credentials: Credentials,
+    /// Refreshes them in the reference's windows.
+    pub source: Arc<SharedCredentials>,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+/// Runs plans against shared services.
+pub struct ChainRunner {
+    services: Arc<Services>,
+}
+
+impl ChainRunner {
+    /// A runner using `services` for the network and caches.
+    pub fn new(services: Arc<Services>) -> ChainRunner {
+        ChainRunner { services }
+    }
+
+    /// The services.
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    /// Runs the steps of `plan` in order: the first credentials win, any error aborts,
+    /// `Ok(None)` when no provider had credentials.
+    pub fn run(&self, plan: &Plan) -> Result<Option<Resolved>, CredentialsError> {
+        for step in &plan.steps {
+            let holder = match step {
+                Step::Environment => {
+                    self.eager(Arc::new(EnvProvider::new(self.services.env().clone())))?
+                }
+                Step::Profile(chain) => Some(self.profile_chain(chain, plan)?),
+                Step::Ec2CredentialFile(path) => self.eager(Arc::new(
+                    Ec2CredentialFileProvider::new(path, self.services.env()),
+                ))?,
+                Step::BotoConfig => self.eager(Arc::new(BotoProvider::new(self.services.env())))?,
+                Step::Container => self.eager(Arc::new(ContainerProvider::new(
+                    self.services.env().clone(),
+                )))?,
+                Step::InstanceMetadata => {
+                    self.eager(Arc::new(ImdsProvider::new(plan.imds.clone())))?
+                }
+            };
+            if let Some(holder) = holder {
+                let credentials = holder.get()?;
+                return Ok(Some(Resolved {
+                    credentials,
+                    source: holder,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs `provider` now (the reference loads these at chain time) and wraps the result.
+    fn eager(
+        &self,
+        provider: Arc<dyn Provider>,
+    ) -> Result<Option<Arc<SharedCredentials>>, CredentialsError> {
+        Ok(provider
+            .provide()?
+            .map(|c| Arc::new(SharedCredentials::with_initial(c, provider))))
+    }
+
+    fn named_source(
+        &self,
+        source: NamedSource,
+        profile: &str,
+        plan: &Plan,
+    ) -> Result<Arc<SharedCredentials>, CredentialsError> {
+        let provider: Arc<dyn Provider> = match source {
+            NamedSource::Environment => Arc::new(EnvProvider::new(self.services.env().clone())),
+            NamedSource::EcsContainer => {
+                Arc::new(ContainerProvider::new(self.services.env().clone()))
+            }
+            NamedSource::Ec2InstanceMetadata => Arc::new(ImdsProvider::new(plan.imds.clone())),
+        };
+        self.eager(provider)?.ok_or_else(|| {
+            CredentialsError::retrieval(
+                source.name(),
+                format!(
+                    "No credentials found in credential_source referenced in profile {profile}"
+                ),
+            )
+        })
+    }
+
+    fn profile_chain(
+        &self,
+        chain: &ProfileChain,
+        plan: &Plan,
+    ) -> Result<Arc<SharedCredentials>, CredentialsError> {
+        let s = &self.services;
+        let mut holder = match &chain.base {
+            Base::Static(k) => {
+                let c = static_credentials(k);
+                Arc::new(SharedCredentials::with_initial(
+                    c.clone(),
+                    Arc::new(StaticProvider(c)),
+                ))
+            }
+            Base::Process(p) => self
+                .eager(Arc::new(ProcessProvider::new(
+                    p.clone(),
+                    s.child_env.clone(),
+                )))?
+                .expect("the process provider yields credentials or fails"),
+            Base::Named(source) => {
+                let profile = chain
+                    .roles
+                    .first()
+                    .map_or(plan.profile.as_str(), |r| r.profile.as_str());
+                self.named_source(*source, profile, plan)?
+            }
+            Base::WebIdentity(w) => Arc::new(SharedCredentials::deferred(Arc::new(
+                WebIdentityProvider::new(w.clone(), s.clone()),
+            ))),
+            Base::Sso(step) => Arc::new(SharedCredentials::deferred(Arc::new(SsoProvider::new(
+                step.clone(),
+                s.clone(),
+            )))),
+        };
+        for role in &chain.roles {
+            holder = Arc::new(SharedCredentials::deferred(Arc::new(
+                AssumeRoleProvider::new(role.clone(), holder, s.clone()),
+            )));
+        }
+        Ok(holder)
+    }
+}

@@ -1,0 +1,248 @@
+//! Errors of credential resolution, worded like botocore's exceptions (`chain.md` §8).
+
+use std::path::PathBuf;
+
+/// An error answered by an AWS service (STS, SSO): botocore's `ClientError` shape.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "An error occurred ({code}) when calling the {operation} operation{}: {message}",
+    retry_suffix(*.retries)
+)]
+pub struct ServiceError {
+    /// The error code (`AccessDenied`, `ExpiredToken`…), `Unknown` when absent.
+    pub code: String,
+    /// The service's message, `Unknown` when absent.
+    pub message: String,
+    /// The operation name (`AssumeRole`, `GetCallerIdentity`…).
+    pub operation: String,
+    /// HTTP status of the last attempt.
+    pub status: u16,
+    /// Retries made before giving up (0 when the first answer was final).
+    pub retries: u32,
+}
+
+fn retry_suffix(retries: u32) -> String {
+    if retries > 0 {
+        format!(" (reached max retries: {retries})")
+    } else {
+        String::new()
+    }
+}
+
+/// Why credentials could not be resolved. Messages never contain secrets.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    /// `--profile` (or the environment) names a profile that is in neither file.
+    #[error("The config profile ({0}) could not be found")]
+    ProfileNotFound(String),
+    /// A provider found some but not all of its keys.
+    #[error("Partial credentials found in {provider}, missing: {missing}")]
+    PartialCredentials {
+        /// Provider name (`env`, `shared-credentials-file`, `assume-role`…).
+        provider: String,
+        /// What is missing.
+        missing: String,
+    },
+    /// A provider was configured but failed.
+    #[error("Error when retrieving credentials from {provider}: {message}")]
+    Retrieval {
+        /// Provider name.
+        provider: String,
+        /// Why.
+        message: String,
+    },
+    /// A configuration error (botocore `InvalidConfigError`), message verbatim.
+    #[error("{0}")]
+    InvalidConfig(String),
+    /// A `source_profile` cycle.
+    #[error(
+        "Infinite loop in credential configuration detected. Attempting to load from profile {profile} which has already been visited. Visited profiles: {}",
+        python_list(visited)
+    )]
+    InfiniteLoop {
+        /// The profile that was reached again.
+        profile: String,
+        /// Profiles visited so far, in order.
+        visited: Vec<String>,
+    },
+    /// IMDS could not be used at all (v1 disabled and no token).
+    #[error("Error retrieving metadata: {0}")]
+    MetadataRetrieval(String),
+    /// A refresh of credentials obtained with an MFA code.
+    #[error("Cannot refresh credentials: MFA token required.")]
+    RefreshWithMfaUnsupported,
+    /// The SSO access token is expired or was rejected.
+    #[error("The SSO session associated with this profile has expired or is otherwise invalid. To refresh this SSO session run aws sso login with the corresponding profile.")]
+    UnauthorizedSsoToken,
+    /// The SSO token cache entry is missing or invalid.
+    #[error("Error loading SSO Token: {0}")]
+    SsoTokenLoad(String),
+    /// A token provider failed.
+    #[error("Error when retrieving token from {provider}: {message}")]
+    TokenRetrieval {
+        /// Provider name (`sso`).
+        provider: String,
+        /// Why.
+        message: String,
+    },
+    /// `AWS_EC2_METADATA_SERVICE_ENDPOINT` / `ec2_metadata_service_endpoint` is not a URL.
+    #[error("Invalid endpoint EC2 Instance Metadata endpoint: {0}")]
+    InvalidImdsEndpoint(String),
+    /// The IMDS endpoint mode is neither ipv4 nor ipv6.
+    #[error("Invalid EC2 Instance Metadata endpoint mode: {0} Valid endpoint modes (case-insensitive): ('ipv4', 'ipv6').")]
+    InvalidImdsEndpointMode(String),
+    /// A region is required (custom STS endpoint without a region).
+    #[error("You must specify a region.")]
+    NoRegion,
+    /// A region that is not a valid host label.
+    #[error("Provided region_name '{0}' doesn't match a supported format.")]
+    InvalidRegion(String),
+    /// Refreshed credentials are already expired.
+    #[error("Credentials were refreshed, but the refreshed credentials are still expired.")]
+    StillExpired,
+    /// The legacy `AWS_CREDENTIAL_FILE` names a missing file.
+    #[error("The specified config file ({}) could not be found.", .0.display())]
+    ConfigNotFound(PathBuf),
+    /// A shared file could not be parsed.
+    #[error(transparent)]
+    Load(#[from] profile::LoadError),
+    /// A setting has a value that cannot be used; names the setting.
+    #[error("Invalid value for {setting}: {message}")]
+    InvalidSetting {
+        /// Env var or profile key.
+        setting: String,
+        /// Why.
+        message: String,
+    },
+    /// A file a provider needs could not be read.
+    #[error("Unable to read {what} {}: {source}", path.display())]
+    File {
+        /// What the file is for (`web identity token file`…).
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The service answered with an error.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The endpoint could not be reached (botocore `EndpointConnectionError`).
+    #[error("Could not connect to the endpoint URL: \"{url}\"")]
+    Connect {
+        /// The URL.
+        url: String,
+    },
+    /// The service answered with something that is not the expected document.
+    #[error("Unable to parse response from {url}: {message}")]
+    BadResponse {
+        /// The URL.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The container provider's full URI is not allowed (botocore's raw `ValueError` text).
+    #[error("Unsupported host '{0}'.  Can only retrieve metadata from a loopback address or one of these hosts: 169.254.170.2, 169.254.170.23, fd00:ec2::23, localhost")]
+    UnsupportedContainerHost(String),
+    /// The container authorization token contains CR or LF.
+    #[error("Auth token value is not a legal header value")]
+    IllegalAuthToken,
+    /// The recursion guard of `export-credentials` tripped.
+    #[error("{0}")]
+    Recursion(String),
+}
+
+impl CredentialsError {
+    /// A `CredentialRetrievalError` from `provider`.
+    pub fn retrieval(provider: impl Into<String>, message: impl Into<String>) -> CredentialsError {
+        CredentialsError::Retrieval {
+            provider: provider.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A `PartialCredentialsError` from `provider`.
+    pub fn partial(provider: impl Into<String>, missing: impl Into<String>) -> CredentialsError {
+        CredentialsError::PartialCredentials {
+            provider: provider.into(),
+            missing: missing.into(),
+        }
+    }
+}
+
+/// Python's `repr()` of a list of strings: `['a', 'b']`.
+pub(crate) fn python_list(items: &[String]) -> String {
+    let inner: Vec<String> = items.iter().map(|s| python_repr(s)).collect();
+    format!("[{}]", inner.join(", "))
+}
+
+/// Python's `repr()` of a string (quote choice and escapes of printable text).
+pub(crate) fn python_repr(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn infinite_loop_text_matches_botocore() {
+        let e = CredentialsError::InfiniteLoop {
+            profile: "a".into(),
+            visited: vec!["a".into(), "b".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "Infinite loop in credential configuration detected. Attempting to load from profile a which has already been visited. Visited profiles: ['a', 'b']"
+        );
+    }
+
+    #[test]
+    fn python_repr_picks_quotes() {
+        assert_eq!(python_repr("it's"), "\"it's\"");
+        assert_eq!(python_repr("a'b\"c"), "'a\\'b\"c'");
+    }
+
+    #[test]
+    fn service_error_shape() {
+        let e = ServiceError {
+            code: "AccessDenied".into(),
+            message: "nope".into(),
+            operation: "AssumeRole".into(),
+            status: 403,
+            retries: 0,
+        };
+        assert_eq!(
+            e.to_string(),
+            "An error occurred (AccessDenied) when calling the AssumeRole operation: nope"
+        );
+        let e = ServiceError { retries: 2, ..e };
+        assert!(e
+            .to_string()
+            .contains("operation (reached max retries: 2): nope"));
+    }
+}

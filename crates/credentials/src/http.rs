@@ -1,0 +1,193 @@
+//! A small blocking HTTP layer over reqwest (rustls). Clients are built lazily, on the first
+//! request, so resolutions that never touch the network pay nothing for TLS or a runtime.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// An outgoing request.
+#[derive(Clone)]
+pub struct HttpRequest {
+    /// `GET`, `PUT`, `POST`.
+    pub method: &'static str,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers in order.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes (empty for none).
+    pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for HttpRequest {
+    // Headers and bodies carry tokens and signatures: show the request line only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.method, self.url)
+    }
+}
+
+impl HttpRequest {
+    /// A request without headers or body.
+    pub fn new(method: &'static str, url: impl Into<String>) -> HttpRequest {
+        HttpRequest {
+            method,
+            url: url.into(),
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> HttpRequest {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> HttpRequest {
+        self.body = body.into();
+        self
+    }
+}
+
+/// A response: status, headers and the whole body.
+#[derive(Clone, Debug)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers (lower-case names).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    /// The body as (lossy) UTF-8 text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Why a request got no response.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Connecting timed out, was refused or reset.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// Connected, but the response did not arrive in time.
+    #[error("read timeout: {0}")]
+    ReadTimeout(String),
+    /// The URL cannot be requested.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+    /// Any other failure (closed connection mid-response, TLS, proxy…).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sends requests; the production implementation is [`HttpClient`], tests may substitute.
+pub trait Transport: Send + Sync {
+    /// Sends `request` and waits for the whole response.
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// A lazily built reqwest blocking client with fixed timeouts.
+pub struct HttpClient {
+    timeout: Duration,
+    proxies: bool,
+    client: OnceLock<Result<reqwest::blocking::Client, String>>,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient")
+            .field("timeout", &self.timeout)
+            .field("proxies", &self.proxies)
+            .finish()
+    }
+}
+
+impl HttpClient {
+    /// A client whose connect and read timeouts are `timeout`; `proxies` says whether the
+    /// `HTTP(S)_PROXY` environment applies (it does not for the container provider).
+    pub fn new(timeout: Duration, proxies: bool) -> HttpClient {
+        HttpClient {
+            timeout,
+            proxies,
+            client: OnceLock::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&reqwest::blocking::Client, TransportError> {
+        self.client
+            .get_or_init(|| {
+                let mut b = reqwest::blocking::Client::builder()
+                    .connect_timeout(self.timeout)
+                    .timeout(self.timeout)
+                    .redirect(reqwest::redirect::Policy::none());
+                if !self.proxies {
+                    b = b.no_proxy();
+                }
+                b.build().map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| TransportError::Other(e.clone()))
+    }
+}
+
+impl Transport for HttpClient {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let client = self.client()?;
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| TransportError::Other(e.to_string()))?;
+        let url = reqwest::Url::parse(&request.url)
+            .map_err(|e| TransportError::InvalidUrl(format!("{}: {e}", request.url)))?;
+        let mut builder = client.request(method, url);
+        for (k, v) in &request.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if !request.body.is_empty() || request.method != "GET" {
+            builder = builder.body(request.body.clone());
+        }
+        let response = builder.send().map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response.bytes().map_err(classify)?.to_vec();
+        Ok(HttpResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn classify(e: reqwest::Error) -> TransportError {
+    let text = error_chain(&e);
+    if e.is_connect() {
+        TransportError::Connect(text)
+    } else if e.is_timeout() {
+        TransportError::ReadTimeout(text)
+    } else if e.is_builder() {
+        TransportError::InvalidUrl(text)
+    } else {
+        TransportError::Other(text)
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,142 @@
+//! What the network providers share: endpoint inputs, the lazily built HTTP client, the file
+//! caches, the MFA prompt and the clock.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use profile::{Env, Properties};
+
+use crate::cache::JsonFileCache;
+use crate::endpoint::{Endpoint, EndpointSettings, Service};
+use crate::http::{HttpClient, Transport};
+use crate::profiles::MemoryProfiles;
+use crate::sts::StsClient;
+use crate::CredentialsError;
+
+/// Asks the user for an MFA code.
+pub trait MfaPrompt: Send + Sync {
+    /// The code for device `serial`.
+    fn code(&self, serial: &str) -> Result<String, CredentialsError>;
+}
+
+/// Prompts `Enter MFA code for <serial>: ` on the terminal (`/dev/tty`) with echo off.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TtyPrompt;
+
+impl MfaPrompt for TtyPrompt {
+    fn code(&self, serial: &str) -> Result<String, CredentialsError> {
+        rpassword::prompt_password(format!("Enter MFA code for {serial}: ")).map_err(|e| {
+            CredentialsError::InvalidSetting {
+                setting: "mfa_serial".into(),
+                message: format!("cannot read the MFA code from the terminal: {e}"),
+            }
+        })
+    }
+}
+
+/// Shared state of one resolution.
+pub struct Services {
+    env: Env,
+    profile: Properties,
+    services: MemoryProfiles,
+    /// The region of credential clients (`None`: global STS).
+    pub region: Option<String>,
+    transport: OnceLock<Arc<dyn Transport>>,
+    custom_transport: Option<Arc<dyn Transport>>,
+    /// `~/.aws/cli/cache` (None: no file cache).
+    pub cli_cache: Option<JsonFileCache>,
+    /// `~/.aws/sso/cache`.
+    pub sso_cache: Option<JsonFileCache>,
+    /// The MFA prompt.
+    pub mfa: Arc<dyn MfaPrompt>,
+    /// Variables added to the environment of `credential_process` children.
+    pub child_env: Vec<(String, String)>,
+    max_attempts: u32,
+    backoff: Duration,
+}
+
+impl Services {
+    /// Services for the selected profile's settings `profile`; `services_section` is the
+    /// `[services NAME]` section it references, if any.
+    pub fn new(
+        env: Env,
+        profile: Properties,
+        services_section: Option<(String, Properties)>,
+        region: Option<String>,
+    ) -> Services {
+        let mut services = MemoryProfiles::new();
+        if let Some((name, section)) = services_section {
+            services = services.services(&name, section);
+        }
+        let max_attempts = env
+            .get_non_empty("AWS_MAX_ATTEMPTS")
+            .or_else(|| profile.get_str("max_attempts"))
+            .and_then(crate::plan::parse_python_int)
+            .filter(|n| *n >= 1)
+            .unwrap_or(3) as u32;
+        Services {
+            env,
+            profile,
+            services,
+            region,
+            transport: OnceLock::new(),
+            custom_transport: None,
+            cli_cache: None,
+            sso_cache: None,
+            mfa: Arc::new(TtyPrompt),
+            child_env: Vec::new(),
+            max_attempts,
+            backoff: Duration::from_secs(1),
+        }
+    }
+
+    /// Sends HTTP through `transport` instead of the default client (tests).
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> Services {
+        self.custom_transport = Some(transport);
+        self
+    }
+
+    /// Replaces the retry backoff base (tests).
+    pub fn with_backoff(mut self, backoff: Duration) -> Services {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The environment snapshot.
+    pub fn env(&self) -> &Env {
+        &self.env
+    }
+
+    /// The transport for STS and SSO (built on first use; botocore's 60 s timeouts).
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        if let Some(t) = &self.custom_transport {
+            return t.clone();
+        }
+        self.transport
+            .get_or_init(|| Arc::new(HttpClient::new(Duration::from_secs(60), true)))
+            .clone()
+    }
+
+    /// The endpoint of `service` in `region`.
+    pub fn endpoint(
+        &self,
+        service: Service,
+        region: Option<&str>,
+    ) -> Result<Endpoint, CredentialsError> {
+        EndpointSettings {
+            env: &self.env,
+            profile: &self.profile,
+            data: &self.services,
+        }
+        .resolve(service, region, None)
+    }
+
+    /// An STS client for the credential region.
+    pub fn sts(&self) -> Result<StsClient, CredentialsError> {
+        let endpoint = self.endpoint(Service::Sts, self.region.as_deref())?;
+        Ok(
+            StsClient::new(endpoint, self.transport(), self.max_attempts)
+                .with_backoff(self.backoff),
+        )
+    }
+}

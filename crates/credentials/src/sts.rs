@@ -1,0 +1,434 @@
+//! The STS client the credential providers use: AWS Query protocol over POST, SigV4 signed
+//! (or unsigned for `AssumeRoleWithWebIdentity`), XML responses, botocore-shaped errors.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::endpoint::Endpoint;
+use crate::error::ServiceError;
+use crate::http::{HttpRequest, HttpResponse, Transport, TransportError};
+use crate::{Credentials, CredentialsError};
+
+/// Characters botocore leaves unencoded in query values.
+const QUERY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Error codes retried like the SDKs' standard retry mode (throttling and transient errors).
+const RETRYABLE_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "IDPCommunicationError",
+];
+
+/// Percent-encodes `s` as botocore does for query parameters.
+pub fn encode(s: &str) -> String {
+    utf8_percent_encode(s, QUERY_SAFE).to_string()
+}
+
+/// A flattened XML document: element paths (`A/B/C`, namespaces dropped) to their text.
+#[derive(Clone, Debug, Default)]
+pub struct Xml {
+    values: HashMap<String, String>,
+}
+
+impl Xml {
+    /// Parses `text`; the root element is not part of the paths.
+    pub fn parse(text: &str) -> Result<Xml, String> {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        let mut stack: Vec<String> = Vec::new();
+        let mut values = HashMap::new();
+        loop {
+            match reader.read_event().map_err(|e| e.to_string())? {
+                Event::Start(e) => {
+                    stack.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned())
+                }
+                Event::End(_) => {
+                    stack.pop();
+                }
+                Event::Text(t) => {
+                    let text = t.unescape().map_err(|e| e.to_string())?.into_owned();
+                    if stack.len() > 1 {
+                        values
+                            .entry(stack[1..].join("/"))
+                            .and_modify(|v: &mut String| v.push_str(&text))
+                            .or_insert(text);
+                    }
+                }
+                Event::CData(t) => {
+                    let text = String::from_utf8_lossy(&t).into_owned();
+                    if stack.len() > 1 {
+                        values
+                            .entry(stack[1..].join("/"))
+                            .and_modify(|v: &mut String| v.push_str(&text))
+                            .or_insert(text);
+                    }
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        if values.is_empty() && stack.is_empty() && !text.contains('<') {
+            return Err("not an XML document".into());
+        }
+        Ok(Xml { values })
+    }
+
+    /// The text at `path`.
+    pub fn get(&self, path: &str) -> Option<&str> {
+        self.values.get(path).map(String::as_str)
+    }
+}
+
+/// Signs a request with SigV4; kept to one function so the signing library can change.
+pub fn sign(
+    request: &mut HttpRequest,
+    credentials: &Credentials,
+    region: &str,
+    service: &str,
+    now: time::OffsetDateTime,
+) {
+    crate::signing::sign(request, credentials, region, service, now)
+}
+
+/// An STS client for one endpoint.
+pub struct StsClient {
+    endpoint: Endpoint,
+    transport: Arc<dyn Transport>,
+    max_attempts: u32,
+    backoff: Duration,
+    user_agent: String,
+}
+
+impl StsClient {
+    /// A client for `endpoint` sending through `transport`, with up to `max_attempts` attempts.
+    pub fn new(endpoint: Endpoint, transport: Arc<dyn Transport>, max_attempts: u32) -> StsClient {
+        StsClient {
+            endpoint,
+            transport,
+            max_attempts: max_attempts.max(1),
+            backoff: Duration::from_secs(1),
+            user_agent: crate::user_agent(),
+        }
+    }
+
+    /// Replaces the retry backoff base (tests).
+    pub fn with_backoff(mut self, base: Duration) -> StsClient {
+        self.backoff = base;
+        self
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Calls `action` with `params` (in order), signed with `credentials` when given; returns
+    /// the `<Action>Result` subtree and the request id.
+    pub fn call(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+        credentials: Option<&Credentials>,
+    ) -> Result<Xml, CredentialsError> {
+        let mut body = format!("Action={action}&Version=2011-06-15");
+        for (k, v) in params {
+            body.push('&');
+            body.push_str(k);
+            body.push('=');
+            body.push_str(&encode(v));
+        }
+        let url = match self.endpoint.url.split_once("://") {
+            Some((_, rest)) if !rest.contains('/') => format!("{}/", self.endpoint.url),
+            _ => self.endpoint.url.clone(),
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = HttpRequest::new("POST", url.clone())
+                .header(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )
+                .header("User-Agent", self.user_agent.clone())
+                .body(body.clone());
+            if let Some(c) = credentials {
+                sign(
+                    &mut req,
+                    c,
+                    &self.endpoint.signing_region,
+                    "sts",
+                    crate::time::now(),
+                );
+            }
+            let outcome = self.transport.send(&req);
+            let retryable = match &outcome {
+                Err(TransportError::InvalidUrl(_)) => false,
+                Err(_) => true,
+                Ok(r) => {
+                    r.status >= 500
+                        || error_code(r).is_some_and(|c| RETRYABLE_CODES.contains(&c.as_str()))
+                }
+            };
+            if retryable && attempt < self.max_attempts {
+                let cap = self.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
+                std::thread::sleep(Duration::from_secs_f64(
+                    rand::random::<f64>() * cap.min(20.0),
+                ));
+                continue;
+            }
+            let response = outcome.map_err(|_| CredentialsError::Connect { url: url.clone() })?;
+            return self.parse(action, response, attempt - 1);
+        }
+    }
+
+    fn parse(
+        &self,
+        action: &str,
+        response: HttpResponse,
+        retries: u32,
+    ) -> Result<Xml, CredentialsError> {
+        let text = response.text();
+        let xml = Xml::parse(&text);
+        if response.status >= 300 {
+            let xml = xml.unwrap_or_default();
+            return Err(ServiceError {
+                code: xml.get("Error/Code").unwrap_or("Unknown").to_string(),
+                message: xml.get("Error/Message").unwrap_or("Unknown").to_string(),
+                operation: action.to_string(),
+                status: response.status,
+                retries,
+            }
+            .into());
+        }
+        xml.map_err(|message| CredentialsError::BadResponse {
+            url: self.endpoint.url.clone(),
+            message,
+        })
+    }
+}
+
+fn error_code(r: &HttpResponse) -> Option<String> {
+    if r.status < 400 {
+        return None;
+    }
+    Xml::parse(&r.text())
+        .ok()?
+        .get("Error/Code")
+        .map(str::to_string)
+}
+
+/// What `AssumeRole` / `AssumeRoleWithWebIdentity` returned.
+#[derive(Clone, Debug)]
+pub struct AssumedRole {
+    /// The credentials (`method` set by the caller), account id from the assumed role ARN.
+    pub credentials: Credentials,
+    /// `AssumedRoleUser.AssumedRoleId`.
+    pub assumed_role_id: Option<String>,
+    /// `AssumedRoleUser.Arn`.
+    pub arn: Option<String>,
+    /// `ResponseMetadata.RequestId`.
+    pub request_id: Option<String>,
+}
+
+/// Extracts the credentials of an `<Action>Result`.
+pub fn assumed_role(
+    action: &str,
+    xml: &Xml,
+    method: &'static str,
+) -> Result<AssumedRole, CredentialsError> {
+    let result = format!("{action}Result");
+    let get = |p: &str| xml.get(&format!("{result}/{p}")).map(str::to_string);
+    let need = |p: &str| {
+        get(p).ok_or_else(|| {
+            CredentialsError::retrieval(method, format!("{action} response has no {p}"))
+        })
+    };
+    let expiration = need("Credentials/Expiration")?;
+    let expiry = crate::time::parse(&expiration)
+        .map_err(|e| CredentialsError::retrieval(method, format!("invalid Expiration: {e}")))?;
+    let arn = get("AssumedRoleUser/Arn");
+    let account = arn
+        .as_deref()
+        .and_then(|a| a.split(':').nth(4))
+        .map(str::to_string);
+    Ok(AssumedRole {
+        credentials: Credentials::new(
+            need("Credentials/AccessKeyId")?,
+            need("Credentials/SecretAccessKey")?,
+            method,
+        )
+        .with_session_token(Some(need("Credentials/SessionToken")?))
+        .with_expiry(Some(expiry))
+        .with_account_id(account),
+        assumed_role_id: get("AssumedRoleUser/AssumedRoleId"),
+        arn,
+        request_id: xml.get("ResponseMetadata/RequestId").map(str::to_string),
+    })
+}
+
+/// The answer of `GetCallerIdentity`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// `UserId`.
+    pub user_id: String,
+    /// `Account`.
+    pub account: String,
+    /// `Arn`.
+    pub arn: String,
+}
+
+impl StsClient {
+    /// `GetCallerIdentity` signed with `credentials`.
+    pub fn get_caller_identity(
+        &self,
+        credentials: &Credentials,
+    ) -> Result<CallerIdentity, CredentialsError> {
+        let xml = self.call("GetCallerIdentity", &[], Some(credentials))?;
+        let get = |k: &str| {
+            xml.get(&format!("GetCallerIdentityResult/{k}"))
+                .unwrap_or_default()
+                .to_string()
+        };
+        Ok(CallerIdentity {
+            user_id: get("UserId"),
+            account: get("Account"),
+            arn: get("Arn"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::HttpClient;
+    use crate::testing::{FakeServer, Reply};
+
+    pub(crate) const ASSUME_OK: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <Credentials>
+      <AccessKeyId>ASIAROLE</AccessKeyId>
+      <SecretAccessKey>rolesecret</SecretAccessKey>
+      <SessionToken>roletoken</SessionToken>
+      <Expiration>2099-01-01T00:00:00Z</Expiration>
+    </Credentials>
+    <AssumedRoleUser>
+      <AssumedRoleId>AROA123:s</AssumedRoleId>
+      <Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn>
+    </AssumedRoleUser>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>req-1</RequestId></ResponseMetadata>
+</AssumeRoleResponse>"#;
+
+    fn client(server: &FakeServer, attempts: u32) -> StsClient {
+        StsClient::new(
+            Endpoint {
+                url: server.url(),
+                signing_region: "us-east-1".into(),
+            },
+            Arc::new(HttpClient::new(Duration::from_secs(5), false)),
+            attempts,
+        )
+        .with_backoff(Duration::from_millis(1))
+    }
+
+    #[test]
+    fn assume_role_round_trip() {
+        let server = FakeServer::start(|_| Reply::ok(ASSUME_OK));
+        let c = client(&server, 3);
+        let src = Credentials::new("AKIDSRC", "srcsecret", "env");
+        let xml = c
+            .call(
+                "AssumeRole",
+                &[
+                    ("RoleArn", "arn:aws:iam::1:role/r".into()),
+                    ("RoleSessionName", "a b/c".into()),
+                ],
+                Some(&src),
+            )
+            .unwrap();
+        let r = assumed_role("AssumeRole", &xml, "assume-role").unwrap();
+        assert_eq!(r.credentials.access_key_id, "ASIAROLE");
+        assert_eq!(r.credentials.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(r.request_id.as_deref(), Some("req-1"));
+        let req = &server.requests()[0];
+        assert_eq!(req.path, "/");
+        assert_eq!(
+            req.text(),
+            "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1%3Arole%2Fr&RoleSessionName=a%20b%2Fc"
+        );
+        assert!(req
+            .header("authorization")
+            .unwrap()
+            .starts_with("AWS4-HMAC-SHA256 Credential=AKIDSRC/"));
+        assert!(!req.header("authorization").unwrap().contains("srcsecret"));
+    }
+
+    #[test]
+    fn error_shape_and_retries() {
+        let server = FakeServer::start(|_| {
+            Reply::new(
+                403,
+                r#"<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not allowed</Message></Error></ErrorResponse>"#,
+            )
+        });
+        let e = client(&server, 3)
+            .call("AssumeRole", &[], None)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "An error occurred (AccessDenied) when calling the AssumeRole operation: not allowed"
+        );
+        assert_eq!(server.requests().len(), 1);
+        let server = FakeServer::start(|_| {
+            Reply::new(503, "<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>busy</Message></Error></ErrorResponse>")
+        });
+        let e = client(&server, 3)
+            .call("AssumeRole", &[], None)
+            .unwrap_err();
+        assert_eq!(e.to_string(), "An error occurred (ServiceUnavailable) when calling the AssumeRole operation (reached max retries: 2): busy");
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[test]
+    fn connection_refused() {
+        let url = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+        };
+        let c = StsClient::new(
+            Endpoint {
+                url: url.clone(),
+                signing_region: "us-east-1".into(),
+            },
+            Arc::new(HttpClient::new(Duration::from_secs(1), false)),
+            1,
+        );
+        assert_eq!(
+            c.call("GetCallerIdentity", &[], None)
+                .unwrap_err()
+                .to_string(),
+            format!("Could not connect to the endpoint URL: \"{url}/\"")
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Timestamps as the reference reads and writes them: ISO-8601 with `Z`, `+00:00` or `UTC`,
+//! Python `isoformat()` output, and the `YYYY-MM-DDTHH:MM:SSZ` wire form.
+
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// Why a timestamp could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    /// Not a date at all (dateutil's wording).
+    #[error("Unknown string format: {0}")]
+    Unknown(String),
+    /// A date without a zone; the reference fails comparing it with the current time.
+    #[error("timestamp {0} has no time zone")]
+    Naive(String),
+}
+
+/// The current time, UTC.
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+/// Parses an expiry the way the reference accepts it: RFC 3339 (`Z` or numeric offset, optional
+/// fraction, `T` or space), a `UTC`/`GMT` suffix, or a `+HHMM` offset. A zone is required.
+pub fn parse(text: &str) -> Result<OffsetDateTime, TimeError> {
+    let s = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok(t.to_offset(UtcOffset::UTC));
+    }
+    let s = s.replacen(' ', "T", 1);
+    if let Ok(t) = OffsetDateTime::parse(&s, &Rfc3339) {
+        return Ok(t.to_offset(UtcOffset::UTC));
+    }
+    for suffix in ["UTC", "GMT", "Z"] {
+        if let Some(base) = s.strip_suffix(suffix) {
+            let base = base.trim_end();
+            if let Some(t) = parse_naive(base) {
+                return Ok(t.assume_utc());
+            }
+        }
+    }
+    // `+0000` style offsets.
+    if s.len() > 5 {
+        let (base, off) = s.split_at(s.len() - 5);
+        let sign = match off.as_bytes()[0] {
+            b'+' => Some(1),
+            b'-' => Some(-1),
+            _ => None,
+        };
+        if let (Some(sign), Ok(hhmm)) = (sign, off[1..].parse::<i32>()) {
+            if let (Some(t), Ok(offset)) = (
+                parse_naive(base),
+                UtcOffset::from_whole_seconds(sign * ((hhmm / 100) * 3600 + (hhmm % 100) * 60)),
+            ) {
+                return Ok(t.assume_offset(offset).to_offset(UtcOffset::UTC));
+            }
+        }
+    }
+    if parse_naive(&s).is_some() {
+        return Err(TimeError::Naive(text.to_string()));
+    }
+    Err(TimeError::Unknown(text.to_string()))
+}
+
+fn parse_naive(s: &str) -> Option<PrimitiveDateTime> {
+    let with_frac =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
+    let plain = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    PrimitiveDateTime::parse(s, &with_frac)
+        .or_else(|_| PrimitiveDateTime::parse(s, &plain))
+        .ok()
+}
+
+/// Python `datetime.isoformat()` of a UTC time: `2026-11-23T07:48:59+00:00`, with `.ffffff`
+/// when there are microseconds.
+pub fn format_iso(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    let micros = t.microsecond();
+    let base = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if micros == 0 {
+        format!("{base}+00:00")
+    } else {
+        format!("{base}.{micros:06}+00:00")
+    }
+}
+
+/// The wire form `YYYY-MM-DDTHH:MM:SSZ` (fraction dropped).
+pub fn format_z(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_three_cache_forms() {
+        let want = parse("2026-11-23T07:48:59Z").unwrap();
+        assert_eq!(parse("2026-11-23T07:48:59+00:00").unwrap(), want);
+        assert_eq!(parse("2026-11-23T07:48:59UTC").unwrap(), want);
+        assert_eq!(parse("2026-11-23 07:48:59 UTC").unwrap(), want);
+        assert_eq!(parse("2026-11-23T09:48:59+02:00").unwrap(), want);
+        assert_eq!(parse("2026-11-23T09:48:59+0200").unwrap(), want);
+        assert_eq!(want.unix_timestamp(), 1795420139);
+    }
+
+    #[test]
+    fn rejects_garbage_and_naive() {
+        assert_eq!(
+            parse("garbage").unwrap_err().to_string(),
+            "Unknown string format: garbage"
+        );
+        assert!(matches!(
+            parse("2099-01-01T00:00:00"),
+            Err(TimeError::Naive(_))
+        ));
+    }
+
+    #[test]
+    fn formats_like_python() {
+        let t = parse("2026-11-23T07:48:59Z").unwrap();
+        assert_eq!(format_iso(t), "2026-11-23T07:48:59+00:00");
+        assert_eq!(format_z(t), "2026-11-23T07:48:59Z");
+        let t = parse("2026-11-23T07:48:59.250Z").unwrap();
+        assert_eq!(format_iso(t), "2026-11-23T07:48:59.250000+00:00");
+    }
+}
