@@ -199,9 +199,6 @@ pub(crate) struct ScanLine<'a> {
     pub raw: py::RawLine<'a>,
     /// The reader's classification.
     pub kind: LineKind,
-    /// Index into [`Scan::headers`] of the section this line belongs to (`None` before the
-    /// first header).
-    pub section: Option<usize>,
 }
 
 /// A section header as the reader saw it.
@@ -280,18 +277,17 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
     // The option that continuation lines extend: (section, option index, key line index).
     let mut option: Option<(Current, usize, usize)> = None;
     let mut indent_level = 0usize;
-    let mut header_index: Option<usize> = None;
 
     for (idx, raw) in py::universal_lines(text).into_iter().enumerate() {
         let lineno = idx + 1;
         let value = py::strip(raw.text);
-        let mut record = |kind: LineKind, section: Option<usize>| {
+        let mut record = |kind: LineKind| {
             if record_lines {
-                lines.push(ScanLine { raw, kind, section });
+                lines.push(ScanLine { raw, kind });
             }
         };
         if value.starts_with('#') || value.starts_with(';') {
-            record(LineKind::Comment, header_index);
+            record(LineKind::Comment);
             continue;
         }
         if value.is_empty() {
@@ -304,7 +300,7 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
                     .part_lines
                     .push(lineno);
             }
-            record(LineKind::Blank, header_index);
+            record(LineKind::Blank);
             continue;
         }
         let cur_indent = py::indent_chars(raw.text);
@@ -312,7 +308,7 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
             let o = &mut section_mut(&mut sections, &mut defaults, cur).options[opt];
             o.parts.push(value.to_owned());
             o.part_lines.push(lineno);
-            record(LineKind::Continuation { key_line }, header_index);
+            record(LineKind::Continuation { key_line });
             continue;
         }
         indent_level = cur_indent;
@@ -335,17 +331,13 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
                 });
             }
             option = None;
-            header_index = Some(headers.len());
             if record_lines {
                 headers.push(HeaderLine {
                     name: name.to_owned(),
                     line: idx,
                 });
             }
-            record(
-                LineKind::Header(headers.len().saturating_sub(1)),
-                header_index,
-            );
+            record(LineKind::Header(headers.len().saturating_sub(1)));
             continue;
         }
         if current == Current::Nothing {
@@ -394,7 +386,7 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
             part_lines: vec![lineno],
         });
         option = Some((current, section.options.len() - 1, idx));
-        record(LineKind::Key { key }, header_index);
+        record(LineKind::Key { key });
     }
     Ok(Reader {
         sections,
@@ -657,7 +649,6 @@ mod tests {
                 LineKind::Header(1),
             ]
         );
-        assert_eq!(s.lines[3].section, Some(0));
         assert_eq!(s.headers[1].line, 5);
     }
 }
