@@ -334,8 +334,8 @@ fn edit_section(scan: &Scan<'_>, header: usize, edit: &SectionEdit) -> Result<St
         };
         // Never split a multi-line value: move past continuation lines of keys above.
         let mut after = cli_after.min(n - 1);
-        for c in cli_after + 1..end {
-            if let LineKind::Continuation { key_line } = lines[c].kind {
+        for (c, line) in lines.iter().enumerate().take(end).skip(cli_after + 1) {
+            if let LineKind::Continuation { key_line } = line.kind {
                 if key_line <= cli_after {
                     after = c;
                 }
