@@ -68,6 +68,13 @@ impl PyJson {
     }
 }
 
+/// `json.dumps(s)` of one string (ASCII-escaped, Python's escapes).
+pub fn python_json_string(s: &str) -> String {
+    let mut out = String::new();
+    write_str(&mut out, s);
+    out
+}
+
 fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {

@@ -72,7 +72,23 @@ impl ChainRunner {
     /// Runs the steps of `plan` in order: the first credentials win, any error aborts,
     /// `Ok(None)` when no provider had credentials.
     pub fn run(&self, plan: &Plan) -> Result<Option<Resolved>, CredentialsError> {
+        self.run_reporting(plan).map_err(|(_, e)| e)
+    }
+
+    /// As [`run`](Self::run); an error comes with the method name of the step that failed.
+    pub fn run_reporting(&self, plan: &Plan) -> Result<Option<Resolved>, (&'static str, CredentialsError)> {
         for step in &plan.steps {
+            match self.run_step(step, plan) {
+                Ok(Some(r)) => return Ok(Some(r)),
+                Ok(None) => {}
+                Err(e) => return Err((step.method(), e)),
+            }
+        }
+        Ok(None)
+    }
+
+    fn run_step(&self, step: &Step, plan: &Plan) -> Result<Option<Resolved>, CredentialsError> {
+        {
             let holder = match step {
                 Step::Environment => {
                     self.eager(Arc::new(EnvProvider::new(self.services.env().clone())))?
@@ -89,15 +105,17 @@ impl ChainRunner {
                     self.eager(Arc::new(ImdsProvider::new(plan.imds.clone())))?
                 }
             };
-            if let Some(holder) = holder {
-                let credentials = holder.get()?;
-                return Ok(Some(Resolved {
-                    credentials,
-                    source: holder,
-                }));
+            match holder {
+                Some(holder) => {
+                    let credentials = holder.get()?;
+                    Ok(Some(Resolved {
+                        credentials,
+                        source: holder,
+                    }))
+                }
+                None => Ok(None),
             }
         }
-        Ok(None)
     }
 
     /// Runs `provider` now (the reference loads these at chain time) and wraps the result.

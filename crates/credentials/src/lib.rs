@@ -78,6 +78,15 @@ pub struct ResolveOptions {
     pub transport: Option<Arc<dyn http::Transport>>,
 }
 
+/// A failed resolution and the provider that failed.
+#[derive(Debug)]
+pub struct ResolveError {
+    /// The method name of the provider that failed, if one ran.
+    pub provider: Option<&'static str>,
+    /// The error.
+    pub error: CredentialsError,
+}
+
 /// The shared files, the environment and the selected profile of one command.
 pub struct Session {
     env: Env,
@@ -181,11 +190,45 @@ impl Session {
         s
     }
 
+    /// An STS client for a command's own calls (`sts get-caller-identity`): `endpoint_url`
+    /// (`--endpoint-url`) beats the configured endpoint URLs; the region is that of
+    /// [`Session::region`].
+    pub fn command_sts_client(
+        &self,
+        options: &ResolveOptions,
+        endpoint_url: Option<&str>,
+    ) -> Result<sts::StsClient, CredentialsError> {
+        let services = self.services(options);
+        let props = self.profile_settings();
+        let region = self.region(options.region.as_deref());
+        let endpoint = endpoint::EndpointSettings {
+            env: &self.env,
+            profile: &props,
+            data: &self.profiles,
+        }
+        .resolve(endpoint::Service::Sts, region.as_deref(), endpoint_url)?;
+        Ok(sts::StsClient::new(endpoint, services.transport(), services.max_attempts()))
+    }
+
     /// Plans and runs the chain: `Ok(None)` when no provider found credentials.
     pub fn resolve(&self, options: &ResolveOptions) -> Result<Option<Resolved>, CredentialsError> {
-        let plan = self.plan()?;
+        self.resolve_reporting(options).map_err(|e| e.error)
+    }
+
+    /// As [`Session::resolve`]; an error names the provider that failed (`None` when the
+    /// configuration was rejected before any provider ran).
+    pub fn resolve_reporting(&self, options: &ResolveOptions) -> Result<Option<Resolved>, ResolveError> {
+        let plan = self.plan().map_err(|error| ResolveError {
+            provider: None,
+            error,
+        })?;
         let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
-        runner.run(&plan)
+        runner
+            .run_reporting(&plan)
+            .map_err(|(provider, error)| ResolveError {
+                provider: Some(provider),
+                error,
+            })
     }
 }
 

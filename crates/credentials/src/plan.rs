@@ -175,6 +175,20 @@ pub enum Step {
     InstanceMetadata,
 }
 
+impl Step {
+    /// The method name of the provider this step runs.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Step::Environment => "env",
+            Step::Profile(c) => c.method(),
+            Step::Ec2CredentialFile(_) => "ec2-credentials-file",
+            Step::BotoConfig => "boto-config",
+            Step::Container => "container-role",
+            Step::InstanceMetadata => "iam-role",
+        }
+    }
+}
+
 /// The ordered steps the chain will try for one profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {

@@ -102,6 +102,11 @@ impl Services {
         self
     }
 
+    /// Attempts per STS call (`AWS_MAX_ATTEMPTS` / `max_attempts`, default 3).
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
     /// The environment snapshot.
     pub fn env(&self) -> &Env {
         &self.env

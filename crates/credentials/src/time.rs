@@ -25,12 +25,13 @@ pub fn now() -> OffsetDateTime {
 /// fraction, `T` or space), a `UTC`/`GMT` suffix, or a `+HHMM` offset. A zone is required.
 pub fn parse(text: &str) -> Result<OffsetDateTime, TimeError> {
     let s = text.trim();
+    // The written offset is kept (Python's isoformat() prints it back).
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-        return Ok(t.to_offset(UtcOffset::UTC));
+        return Ok(t);
     }
     let s = s.replacen(' ', "T", 1);
     if let Ok(t) = OffsetDateTime::parse(&s, &Rfc3339) {
-        return Ok(t.to_offset(UtcOffset::UTC));
+        return Ok(t);
     }
     for suffix in ["UTC", "GMT", "Z"] {
         if let Some(base) = s.strip_suffix(suffix) {
@@ -53,7 +54,7 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, TimeError> {
                 parse_naive(base),
                 UtcOffset::from_whole_seconds(sign * ((hhmm / 100) * 3600 + (hhmm % 100) * 60)),
             ) {
-                return Ok(t.assume_offset(offset).to_offset(UtcOffset::UTC));
+                return Ok(t.assume_offset(offset));
             }
         }
     }
@@ -72,11 +73,14 @@ fn parse_naive(s: &str) -> Option<PrimitiveDateTime> {
         .ok()
 }
 
-/// Python `datetime.isoformat()` of a UTC time: `2026-11-23T07:48:59+00:00`, with `.ffffff`
-/// when there are microseconds.
+/// Python `datetime.isoformat()`: `2026-11-23T07:48:59+00:00` (the time's own offset), with
+/// `.ffffff` when there are microseconds.
 pub fn format_iso(t: OffsetDateTime) -> String {
-    let t = t.to_offset(UtcOffset::UTC);
     let micros = t.microsecond();
+    let off = t.offset();
+    let (h, m, _) = off.as_hms();
+    let sign = if off.is_negative() { '-' } else { '+' };
+    let zone = format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs());
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         t.year(),
@@ -87,9 +91,9 @@ pub fn format_iso(t: OffsetDateTime) -> String {
         t.second()
     );
     if micros == 0 {
-        format!("{base}+00:00")
+        format!("{base}{zone}")
     } else {
-        format!("{base}.{micros:06}+00:00")
+        format!("{base}.{micros:06}{zone}")
     }
 }
 
@@ -141,5 +145,9 @@ mod tests {
         assert_eq!(format_z(t), "2026-11-23T07:48:59Z");
         let t = parse("2026-11-23T07:48:59.250Z").unwrap();
         assert_eq!(format_iso(t), "2026-11-23T07:48:59.250000+00:00");
+        let t = parse("2099-01-01T00:00:00+02:00").unwrap();
+        assert_eq!(format_iso(t), "2099-01-01T00:00:00+02:00");
+        assert_eq!(format_z(t), "2098-12-31T22:00:00Z");
+        assert_eq!(format_iso(parse("2026-11-23T07:48:59UTC").unwrap()), "2026-11-23T07:48:59+00:00");
     }
 }
