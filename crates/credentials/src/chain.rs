@@ -76,7 +76,10 @@ impl ChainRunner {
     }
 
     /// As [`run`](Self::run); an error comes with the method name of the step that failed.
-    pub fn run_reporting(&self, plan: &Plan) -> Result<Option<Resolved>, (&'static str, CredentialsError)> {
+    pub fn run_reporting(
+        &self,
+        plan: &Plan,
+    ) -> Result<Option<Resolved>, (&'static str, CredentialsError)> {
         for step in &plan.steps {
             match self.run_step(step, plan) {
                 Ok(Some(r)) => return Ok(Some(r)),

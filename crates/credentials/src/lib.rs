@@ -207,7 +207,11 @@ impl Session {
             data: &self.profiles,
         }
         .resolve(endpoint::Service::Sts, region.as_deref(), endpoint_url)?;
-        Ok(sts::StsClient::new(endpoint, services.transport(), services.max_attempts()))
+        Ok(sts::StsClient::new(
+            endpoint,
+            services.transport(),
+            services.max_attempts(),
+        ))
     }
 
     /// Plans and runs the chain: `Ok(None)` when no provider found credentials.
@@ -217,7 +221,10 @@ impl Session {
 
     /// As [`Session::resolve`]; an error names the provider that failed (`None` when the
     /// configuration was rejected before any provider ran).
-    pub fn resolve_reporting(&self, options: &ResolveOptions) -> Result<Option<Resolved>, ResolveError> {
+    pub fn resolve_reporting(
+        &self,
+        options: &ResolveOptions,
+    ) -> Result<Option<Resolved>, ResolveError> {
         let plan = self.plan().map_err(|error| ResolveError {
             provider: None,
             error,

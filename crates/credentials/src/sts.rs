@@ -106,9 +106,14 @@ pub fn sign(
     credentials: &Credentials,
     region: &str,
     service: &str,
-    now: time::OffsetDateTime,
-) {
-    crate::signing::sign(request, credentials, region, service, now)
+) -> Result<(), CredentialsError> {
+    crate::signing::sign(
+        request,
+        credentials,
+        region,
+        service,
+        std::time::SystemTime::now(),
+    )
 }
 
 /// An STS client for one endpoint.
@@ -173,13 +178,7 @@ impl StsClient {
                 .header("User-Agent", self.user_agent.clone())
                 .body(body.clone());
             if let Some(c) = credentials {
-                sign(
-                    &mut req,
-                    c,
-                    &self.endpoint.signing_region,
-                    "sts",
-                    crate::time::now(),
-                );
+                sign(&mut req, c, &self.endpoint.signing_region, "sts")?;
             }
             let outcome = self.transport.send(&req);
             let retryable = match &outcome {

@@ -148,6 +148,9 @@ mod tests {
         let t = parse("2099-01-01T00:00:00+02:00").unwrap();
         assert_eq!(format_iso(t), "2099-01-01T00:00:00+02:00");
         assert_eq!(format_z(t), "2098-12-31T22:00:00Z");
-        assert_eq!(format_iso(parse("2026-11-23T07:48:59UTC").unwrap()), "2026-11-23T07:48:59+00:00");
+        assert_eq!(
+            format_iso(parse("2026-11-23T07:48:59UTC").unwrap()),
+            "2026-11-23T07:48:59+00:00"
+        );
     }
 }

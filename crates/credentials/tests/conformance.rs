@@ -13,7 +13,7 @@ use credentials::imds::{ImdsConfig, ImdsOverrides, ImdsProvider};
 use credentials::plan::{plan, Base, ProfileChain, Step};
 use credentials::profiles::{properties, MemoryProfiles};
 use credentials::Provider;
-use profile::{Env, Properties, ProfileSet};
+use profile::{Env, ProfileSet, Properties};
 use serde_json::{json, Map, Value};
 
 fn conformance_dir() -> PathBuf {
@@ -60,7 +60,10 @@ fn chain_json(chain: &ProfileChain) -> Value {
         Base::Static(k) => {
             let mut m = Map::new();
             m.insert("access_key_id".into(), json!(k.access_key_id));
-            m.insert("secret_access_key".into(), json!(k.secret_access_key.expose()));
+            m.insert(
+                "secret_access_key".into(),
+                json!(k.secret_access_key.expose()),
+            );
             opt(&mut m, "account_id", &k.account_id);
             json!({ "AccessKey": m })
         }
@@ -103,14 +106,18 @@ fn assume_role_difference(index: usize) -> Option<&'static str> {
     match index {
         // The CLI has no "no credentials in profile" error: the profile providers all skip and
         // the chain goes on to the container/IMDS providers (here: nothing is found).
-        11 => Some("profile without credential keys: CLI falls through to container/IMDS, no error"),
+        11 => {
+            Some("profile without credential keys: CLI falls through to container/IMDS, no error")
+        }
         // The CLI triggers SSO only on sso_account_id or sso_role_name; this profile has
         // neither, so no profile provider applies and there is no error.
         25 => Some("sso_session + sso_region only: CLI does not trigger SSO, falls through"),
         // Same trigger rule: a profile with only sso_session does not use SSO in the CLI.
         26 => Some("sso_session only: CLI does not trigger SSO, no profile chain"),
         // Same trigger rule: the missing sso-session is never looked up by the CLI.
-        27 => Some("sso_session naming a missing section, no account/role: CLI does not trigger SSO"),
+        27 => {
+            Some("sso_session naming a missing section, no account/role: CLI does not trigger SSO")
+        }
         _ => None,
     }
 }
@@ -118,7 +125,9 @@ fn assume_role_difference(index: usize) -> Option<&'static str> {
 #[test]
 fn assume_role_vectors_as_plans() {
     let cases = load("assume-role-tests.json");
-    let cases = cases.as_array().expect("assume-role-tests.json is an array");
+    let cases = cases
+        .as_array()
+        .expect("assume-role-tests.json is an array");
     assert_eq!(cases.len(), 28, "case count changed");
     let env = Env::from_pairs([("AWS_EC2_METADATA_DISABLED", "true")]);
     let mut checked = 0;
@@ -143,17 +152,25 @@ fn assume_role_vectors_as_plans() {
                 "case {i} ({docs}): {why}; got {:?}",
                 plan.steps
             );
-            assert!(plan.steps.contains(&Step::BotoConfig), "case {i}: falls through");
+            assert!(
+                plan.steps.contains(&Step::BotoConfig),
+                "case {i}: falls through"
+            );
             checked += 1;
             continue;
         }
         match (&case["output"]["ProfileChain"], &case["output"]["Error"]) {
             (Value::Array(_), _) => {
-                let plan = result.unwrap_or_else(|e| panic!("case {i} ({docs}): unexpected error {e}"));
+                let plan =
+                    result.unwrap_or_else(|e| panic!("case {i} ({docs}): unexpected error {e}"));
                 let chain = plan
                     .profile_chain()
                     .unwrap_or_else(|| panic!("case {i} ({docs}): no profile chain"));
-                assert_eq!(chain_json(chain), case["output"]["ProfileChain"], "case {i} ({docs})");
+                assert_eq!(
+                    chain_json(chain),
+                    case["output"]["ProfileChain"],
+                    "case {i} ({docs})"
+                );
             }
             (_, Value::String(fragment)) => {
                 // Error texts are the CLI's, not the Rust SDK's: only the failure is compared.
@@ -219,7 +236,10 @@ fn imds_endpoint_vectors_first_request() {
                 assert_eq!(first.as_deref(), Some(url.as_str()), "case {i} ({docs})");
             }
             (_, Value::String(fragment)) => {
-                assert!(config.is_err(), "case {i} ({docs}): expected an error like {fragment:?}");
+                assert!(
+                    config.is_err(),
+                    "case {i} ({docs}): expected an error like {fragment:?}"
+                );
             }
             other => panic!("case {i}: unknown expectation {other:?}"),
         }
@@ -259,7 +279,10 @@ fn ecs_vectors_urls() {
                 );
             }
             (_, Value::String(fragment)) => {
-                assert!(result.is_err(), "case {i} ({docs}): expected an error like {fragment:?}");
+                assert!(
+                    result.is_err(),
+                    "case {i} ({docs}): expected an error like {fragment:?}"
+                );
             }
             other => panic!("case {i}: unknown expectation {other:?}"),
         }
