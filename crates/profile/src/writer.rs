@@ -130,6 +130,7 @@ pub fn apply_to(
     let Some(text) = text else {
         let mut out = String::new();
         append_section(&mut out, edit);
+        verify(&target, "", &out, edit)?;
         return Ok(out);
     };
     let scan = ini::scan(text).map_err(EditError::Parse)?;
@@ -303,7 +304,10 @@ fn edit_section(scan: &Scan<'_>, header: usize, edit: &SectionEdit) -> Result<St
         let LineKind::Key { key } = &lines[j].kind else {
             continue;
         };
-        let Some(pos) = pending.iter().position(|(k, _)| py::lower(k) == *key) else {
+        let Some(pos) = pending
+            .iter()
+            .position(|(k, _)| py::lower(py::strip(k)) == *key)
+        else {
             continue;
         };
         let (name, value) = pending.remove(pos);
@@ -379,7 +383,7 @@ fn update_nested(
             continue;
         };
         let sub = py::strip(sub);
-        if let Some(pos) = pending.iter().position(|(k, _)| k == sub) {
+        if let Some(pos) = pending.iter().position(|(k, _)| py::strip(k) == sub) {
             let (k, v) = pending.remove(pos);
             let indent = " ".repeat(py::indent_chars(text));
             plan.replace.insert(c, format!("{indent}{k} = {v}\n"));
@@ -512,11 +516,12 @@ fn verify(target: &Target, old: &str, new: &str, edit: &SectionEdit) -> Result<(
     }
     let existed = old_target.is_some();
     let mut expected = old_target.unwrap_or_default();
+    // The reader strips keys and values and lower-cases keys; expect what it will see.
     for (name, value) in &edit.values {
-        let k = py::lower(name);
+        let k = py::lower(py::strip(name));
         match value {
             EditValue::Scalar(v) => {
-                expected.insert(k, Value::Scalar(v.clone()));
+                expected.insert(k, Value::Scalar(py::strip(v).to_owned()));
             }
             EditValue::Remove => {
                 expected.remove(&k);
@@ -527,9 +532,10 @@ fn verify(target: &Target, old: &str, new: &str, edit: &SectionEdit) -> Result<(
                     _ => Vec::new(),
                 };
                 for (sub, v) in subs {
+                    let (sub, v) = (py::strip(sub), py::strip(v).to_owned());
                     match items.iter_mut().find(|(ek, _)| ek == sub) {
-                        Some(slot) => slot.1 = v.clone(),
-                        None => items.push((sub.clone(), v.clone())),
+                        Some(slot) => slot.1 = v,
+                        None => items.push((sub.to_owned(), v)),
                     }
                 }
                 expected.insert(k, Value::Nested(items));
@@ -935,6 +941,28 @@ mod tests {
             cfg("[d]\na = 1\n# c", "d", &[("b", s("2"))]),
             "[d]\na = 1\n# c\nb = 2\n"
         );
+    }
+
+    #[test]
+    fn values_are_written_as_given() {
+        assert_eq!(
+            cfg("[d]\n", "d", &[("region", s(" padded "))]),
+            "[d]\nregion =  padded \n"
+        );
+        assert_eq!(cfg("[d]\n", "d", &[("region", s(""))]), "[d]\nregion = \n");
+        // A key the reader could not read back is refused, not written.
+        assert!(matches!(
+            apply(Some("[d]\n"), &edit("d", &[("", s("v"))])),
+            Err(EditError::Unsafe(_))
+        ));
+        assert!(matches!(
+            apply(Some("[d]\n"), &edit("d", &[("a=b", s("v"))])),
+            Err(EditError::Unsafe(_))
+        ));
+        assert!(matches!(
+            apply(None, &edit("d", &[("#k", s("v"))])),
+            Err(EditError::Unsafe(_))
+        ));
     }
 
     #[test]

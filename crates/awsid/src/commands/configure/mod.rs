@@ -1,13 +1,23 @@
 //! `awsid configure …`: the interactive wizard and its subcommands, byte-compatible with
 //! `aws configure` (v2).
 
+mod get;
+mod import;
+mod list;
+mod list_profiles;
+mod set;
+mod wizard;
+
 use clap::{Args, Subcommand};
+use profile::writer::{EditError, WriteError};
+use profile::{Env, Locations, ProfileSet};
 
 use crate::cli::GlobalArgs;
 use crate::commands::export;
-use crate::error::CliError;
+use crate::error::{CliError, ExitKind};
 
-/// `configure` with an optional subcommand; without one it runs the interactive wizard.
+/// `configure` with an optional subcommand; without one it runs the interactive wizard
+/// (prompts for the access key, secret key, region and output format of the profile).
 #[derive(Debug, Args)]
 pub struct ConfigureArgs {
     /// The subcommand; none runs the interactive wizard.
@@ -20,12 +30,127 @@ pub struct ConfigureArgs {
 pub enum ConfigureCommand {
     /// Print credentials in a format other tools can consume (`--format`).
     ExportCredentials(export::ExportArgs),
+    /// Set one value in the config file (or the credentials file for access keys and the
+    /// session token): `set region us-west-2`, `set profile.dev.region eu-west-1`,
+    /// `set default.s3.max_concurrent_requests 20`.
+    Set(set::SetArgs),
+    /// Print one value from the config and credentials files (never from the environment);
+    /// exit 1 when it is not set.
+    Get(get::GetArgs),
+    /// Show the profile, access key, secret key and region in use and where each comes from.
+    List(list::ListArgs),
+    /// List the names of all profiles in the config and credentials files.
+    ListProfiles(list_profiles::ListProfilesArgs),
+    /// Import access keys from a CSV file downloaded from the IAM console into the
+    /// credentials file.
+    Import(import::ImportArgs),
 }
 
 /// Runs `configure` (wizard or subcommand).
-pub fn run(global: &GlobalArgs, args: ConfigureArgs, env: &profile::Env) -> Result<u8, CliError> {
+pub fn run(global: &GlobalArgs, args: ConfigureArgs, env: &Env) -> Result<u8, CliError> {
     match args.command {
-        None => Err(CliError::general("configure: not implemented yet")),
+        None => wizard::run(global, env),
         Some(ConfigureCommand::ExportCredentials(a)) => export::run(global, a, env),
+        Some(ConfigureCommand::Set(a)) => set::run(global, a, env),
+        Some(ConfigureCommand::Get(a)) => get::run(global, a, env),
+        Some(ConfigureCommand::List(a)) => list::run(global, a, env),
+        Some(ConfigureCommand::ListProfiles(a)) => list_profiles::run(global, a, env),
+        Some(ConfigureCommand::Import(a)) => import::run(global, a, env),
+    }
+}
+
+/// Loads both shared files; a malformed file is `Unable to parse config file: <path>: line
+/// <n>: <reason>` with exit 255.
+fn load(locations: &Locations) -> Result<ProfileSet, CliError> {
+    ProfileSet::load(locations).map_err(CliError::general)
+}
+
+/// A write failure as the CLI reports it: validation and parse errors exit 255 with their
+/// message; I/O errors name the file.
+fn write_error(e: WriteError) -> CliError {
+    match e {
+        WriteError::Edit(EditError::Parse(error)) => CliError::general(error),
+        other => CliError::general(other),
+    }
+}
+
+/// `profile_to_section`: `default` stays `default`; any other name becomes `profile NAME`,
+/// shell-quoted when it holds a space or a tab.
+fn profile_to_section(profile: &str) -> String {
+    if profile == "default" {
+        return profile.to_owned();
+    }
+    section_header("profile", profile)
+}
+
+/// `get_section_header`: `TYPE NAME`, the name shell-quoted when it holds a space or tab.
+fn section_header(kind: &str, name: &str) -> String {
+    if name.contains([' ', '\t']) {
+        format!("{kind} {}", profile::shell::quote(name))
+    } else {
+        format!("{kind} {name}")
+    }
+}
+
+/// The CLI's masking of keys: 16 `*` and the last four characters (`None` when unset).
+fn mask(value: Option<&str>) -> String {
+    match value {
+        None => "None".to_owned(),
+        Some(v) => {
+            let chars: Vec<char> = v.chars().collect();
+            let tail: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+            format!("{}{tail}", "*".repeat(16))
+        }
+    }
+}
+
+/// The credentials-file keys of v2 `configure set` (v1 also routes `aws_security_token`).
+const CREDENTIALS_FILE_KEYS: [&str; 3] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+];
+
+/// v2's warning after writing secrets into a file other users can read.
+fn warn_if_permissive(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return;
+    };
+    if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+        let p = path.display();
+        eprint!(
+            "\naws: [WARNING]: The file '{p}' is accessible by other users. Consider running \
+             'chmod 600 {p}' to restrict access to only your user.\n"
+        );
+    }
+}
+
+/// `--sso-session` / `--services` given together: v2's mutual-exclusion message (exit 252).
+fn mutually_exclusive() -> CliError {
+    CliError::new(
+        ExitKind::Usage,
+        "The key \"services\" cannot be specified when one of the following keys are also specified: sso_session",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask(Some("AKIAIOSFODNN7EXAMPLE")), "****************MPLE");
+        assert_eq!(mask(Some("abc")), "****************abc");
+        assert_eq!(mask(None), "None");
+        assert_eq!(mask(Some("ééééé")), "****************éééé");
+    }
+
+    #[test]
+    fn sections() {
+        assert_eq!(profile_to_section("default"), "default");
+        assert_eq!(profile_to_section("dev"), "profile dev");
+        assert_eq!(profile_to_section("my prof"), "profile 'my prof'");
+        assert_eq!(section_header("sso-session", "a\tb"), "sso-session 'a\tb'");
     }
 }
