@@ -1,8 +1,264 @@
 //! The local identity plane: a declarative world, policy evaluation, a stateless credential
 //! issuer and the HTTP endpoints (IMDS, ECS container credentials, STS) real AWS clients use.
+//!
+//! Start everything with [`start`] inside a tokio runtime, or with [`spawn_local`] from
+//! synchronous code (tests of other crates): both bind the listeners first and return the
+//! actual addresses, so port 0 works.
 
+pub mod api;
+pub mod ecs;
+pub mod http;
+pub mod imds;
 pub mod issuer;
 pub mod jwt;
 pub mod policy;
+pub mod sessions;
+pub mod state;
+pub mod sts;
 pub mod totp;
 pub mod world;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU32;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+pub use issuer::Issuer;
+pub use state::{Clock, State};
+pub use world::World;
+
+/// The tokio runtime `awsid serve` uses: multi-threaded, two workers by default (the
+/// `AWSID_SERVER_THREADS` environment variable overrides).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let threads = std::env::var("AWSID_SERVER_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or(2);
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+}
+
+/// What to listen on. `None` leaves an endpoint off.
+#[derive(Clone, Debug, Default)]
+pub struct Listen {
+    /// The API listener (STS; later the SSO portal and OIDC).
+    pub api: Option<SocketAddr>,
+    /// The ECS container-credentials listener.
+    pub ecs: Option<SocketAddr>,
+    /// One IMDS listener per instance, by index in the world's instance list; instances not
+    /// listed use their world `listen` address, else `127.0.0.1:0`.
+    pub imds: Vec<(usize, SocketAddr)>,
+    /// Serve IMDS for every instance (with the fallback addresses above).
+    pub all_instances: bool,
+}
+
+impl Listen {
+    /// Every endpoint on `127.0.0.1` with ephemeral ports.
+    pub fn loopback() -> Listen {
+        let any: SocketAddr = "127.0.0.1:0".parse().expect("literal address");
+        Listen {
+            api: Some(any),
+            ecs: Some(any),
+            imds: Vec::new(),
+            all_instances: true,
+        }
+    }
+}
+
+/// The addresses actually bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bound {
+    /// The API (STS) address.
+    pub api: Option<SocketAddr>,
+    /// The ECS address.
+    pub ecs: Option<SocketAddr>,
+    /// `(instance id, address)` of each IMDS listener.
+    pub imds: Vec<(String, SocketAddr)>,
+}
+
+/// A running server: its addresses and a way to stop it.
+#[derive(Debug)]
+pub struct Server {
+    /// Bound addresses.
+    pub bound: Bound,
+    /// The shared state (tests move the clock through it).
+    pub state: Arc<State>,
+    /// The IP TTL last applied to an IMDS connection, by IMDS listener (tests of the hop
+    /// limit).
+    pub applied_ttl: Vec<Arc<AtomicU32>>,
+    shutdown: watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Server {
+    /// Stops accepting, lets in-flight requests finish (≤ 5 s) and returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Binds every listener of `listen` and starts serving `state`. Must run inside a tokio
+/// runtime.
+pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server> {
+    let (tx, rx) = watch::channel(false);
+    let limits = http::Limits::default();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut bound = Bound {
+        api: None,
+        ecs: None,
+        imds: Vec::new(),
+    };
+    let mut applied_ttl = Vec::new();
+    let mut imds_addrs: Vec<(usize, SocketAddr)> = listen.imds.clone();
+    if listen.all_instances {
+        for (i, inst) in state.world.instances.iter().enumerate() {
+            if !imds_addrs.iter().any(|(j, _)| *j == i) {
+                let addr = inst
+                    .listen
+                    .as_deref()
+                    .and_then(|a| a.parse().ok())
+                    .unwrap_or_else(|| "127.0.0.1:0".parse().expect("literal address"));
+                imds_addrs.push((i, addr));
+            }
+        }
+    }
+    imds_addrs.sort_by_key(|(i, _)| *i);
+    // Bind everything before serving anything, so a bind error leaves nothing running.
+    let api = match listen.api {
+        Some(a) => Some(bind(a, "API").await?),
+        None => None,
+    };
+    let ecs = match listen.ecs {
+        Some(a) => Some(bind(a, "ECS").await?),
+        None => None,
+    };
+    let mut imds = Vec::new();
+    for (i, addr) in imds_addrs {
+        let id = state
+            .world
+            .instances
+            .get(i)
+            .ok_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("no instance #{i} in the world"),
+                )
+            })?
+            .id
+            .clone();
+        imds.push((i, id.clone(), bind(addr, &format!("IMDS of {id}")).await?));
+    }
+    if let Some(l) = api {
+        bound.api = Some(l.local_addr()?);
+        let h = Arc::new(api::ApiHandler::new(state.clone()));
+        tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
+    }
+    if let Some(l) = ecs {
+        bound.ecs = Some(l.local_addr()?);
+        let h = Arc::new(ecs::EcsHandler::new(state.clone()));
+        tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
+    }
+    for (i, id, l) in imds {
+        bound.imds.push((id, l.local_addr()?));
+        let h = Arc::new(imds::ImdsHandler::new(state.clone(), i));
+        let applied = Arc::new(AtomicU32::new(0));
+        applied_ttl.push(applied.clone());
+        tasks.spawn(http::serve(l, h, limits, rx.clone(), Some(applied)));
+    }
+    Ok(Server {
+        bound,
+        state,
+        applied_ttl,
+        shutdown: tx,
+        tasks,
+    })
+}
+
+async fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr} for {what}: {e}"))
+    })
+}
+
+/// A server running on its own thread and runtime, for synchronous callers; dropping it (or
+/// calling [`LocalServer::stop`]) shuts it down.
+#[derive(Debug)]
+pub struct LocalServer {
+    /// Bound addresses.
+    pub bound: Bound,
+    /// The shared state.
+    pub state: Arc<State>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LocalServer {
+    /// Shuts the server down and waits for its thread.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for LocalServer {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+/// Starts `world` on `127.0.0.1` with ephemeral ports (API, ECS, and IMDS for every instance)
+/// and a fresh random master key, on a background thread; returns once listening.
+pub fn spawn_local(world: World) -> std::io::Result<LocalServer> {
+    let state = Arc::new(State::new(Arc::new(world), Arc::new(Issuer::random())));
+    spawn_local_with(state, Listen::loopback())
+}
+
+/// [`spawn_local`] with explicit state and listen addresses.
+pub fn spawn_local_with(state: Arc<State>, listen: Listen) -> std::io::Result<LocalServer> {
+    let rt = runtime()?;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+    let st = state.clone();
+    let thread = std::thread::Builder::new()
+        .name("awsid-server".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                match start(st, &listen).await {
+                    Ok(server) => {
+                        let _ = ready_tx.send(Ok(server.bound.clone()));
+                        let _ = stop_rx.await;
+                        server.shutdown().await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        })?;
+    let bound = ready_rx
+        .recv()
+        .map_err(|_| std::io::Error::other("server thread died"))??;
+    Ok(LocalServer {
+        bound,
+        state,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -327,7 +327,7 @@ impl Condition {
             let Values::Bools(wanted) = &self.values else {
                 return false;
             };
-            return wanted.iter().any(|w| *w == absent);
+            return wanted.contains(&absent);
         }
         let request_values = match value {
             Some(v) if !v.values().is_empty() => v.values(),
@@ -374,9 +374,7 @@ impl Condition {
             (Values::Dates(ds), Family::Date(cmp)) => {
                 parse_date(rv).is_some_and(|r| ds.iter().any(|d| cmp.holds(r.cmp(d))))
             }
-            (Values::Bools(bs), Family::Bool) => {
-                parse_bool(rv).is_some_and(|r| bs.iter().any(|b| *b == r))
-            }
+            (Values::Bools(bs), Family::Bool) => parse_bool(rv).is_some_and(|r| bs.contains(&r)),
             (Values::Binary(bs), Family::Binary) => bs.iter().any(|b| b == rv),
             (Values::Cidrs(cs), Family::Ip) => rv
                 .trim()

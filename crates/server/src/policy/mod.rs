@@ -442,15 +442,13 @@ impl Principals {
             offer(PrincipalMatch::Wildcard);
         }
         match p.kind {
-            PrincipalKind::Service => {
-                if self.service.iter().any(|s| s.eq_ignore_ascii_case(&p.arn)) {
-                    offer(PrincipalMatch::ServiceOrFederated);
-                }
+            PrincipalKind::Service
+                if self.service.iter().any(|s| s.eq_ignore_ascii_case(&p.arn)) =>
+            {
+                offer(PrincipalMatch::ServiceOrFederated);
             }
-            PrincipalKind::WebIdentity => {
-                if self.federated.iter().any(|f| *f == p.arn) {
-                    offer(PrincipalMatch::ServiceOrFederated);
-                }
+            PrincipalKind::WebIdentity if self.federated.contains(&p.arn) => {
+                offer(PrincipalMatch::ServiceOrFederated);
             }
             _ if p.is_aws() => {
                 for id in &self.aws {

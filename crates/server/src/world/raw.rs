@@ -716,7 +716,7 @@ fn instance_metadata(
         &suffix.get(4..6).unwrap_or("00"),
         &suffix.get(6..8).unwrap_or("00")
     );
-    let defaults: [(&str, String); 24] = [
+    let defaults: [(&str, String); 25] = [
         ("ami-id", "ami-0abcdef1234567890".into()),
         ("ami-launch-index", "0".into()),
         ("ami-manifest-path", "(unknown)".into()),
@@ -747,6 +747,10 @@ fn instance_metadata(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>".into(),
         ),
         ("events/maintenance/scheduled", "[]".into()),
+        (
+            "public-keys/0/openssh-key",
+            "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDawsidExampleKeyOnly my-key".into(),
+        ),
     ];
     let mut out: BTreeMap<String, String> = defaults
         .into_iter()

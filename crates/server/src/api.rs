@@ -1,0 +1,75 @@
+//! The API listener's router: STS today; the place where the SSO portal and SSO-OIDC
+//! endpoints plug in (they are told apart by path, the way their real hosts are).
+
+use std::sync::Arc;
+
+use http::StatusCode;
+
+use crate::http::{BodyError, Handler, HttpResponse, RequestData};
+use crate::state::State;
+use crate::sts;
+
+/// Which service a request on the API listener is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// STS Query protocol (`POST /` with a form, or `GET /?Action=…`).
+    Sts,
+    /// Nothing here.
+    NotFound,
+}
+
+/// Routes a request. SSO would add `Route::SsoPortal` for `/federation/credentials`,
+/// `/assignment/roles`, `/assignment/accounts`, `/logout`, and `Route::SsoOidc` for
+/// `/client/register`, `/device_authorization`, `/token`.
+pub fn route(req: &RequestData) -> Route {
+    if sts::is_sts_request(req) {
+        Route::Sts
+    } else {
+        Route::NotFound
+    }
+}
+
+/// The API listener's handler.
+pub struct ApiHandler {
+    state: Arc<State>,
+}
+
+impl ApiHandler {
+    /// A handler over the shared state.
+    pub fn new(state: Arc<State>) -> ApiHandler {
+        ApiHandler { state }
+    }
+}
+
+impl Handler for ApiHandler {
+    fn body_error(&self, err: BodyError) -> HttpResponse {
+        let e = match err {
+            BodyError::TooLarge => sts::xml::StsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                format!(
+                    "Request body must be no larger than {} bytes",
+                    sts::MAX_BODY
+                ),
+            ),
+            BodyError::Incomplete => sts::xml::StsError::new(
+                StatusCode::BAD_REQUEST,
+                "IncompleteBody",
+                "The request body was not received completely",
+            ),
+        };
+        e.response(&sts::request_id())
+    }
+
+    async fn handle(&self, req: RequestData) -> HttpResponse {
+        match route(&req) {
+            Route::Sts => sts::handle(&self.state, &req),
+            Route::NotFound => sts::xml::StsError::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                format!("No service at {}", req.uri.path()),
+            )
+            .response(&sts::request_id()),
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The HTTP plumbing shared by every listener: hyper 1.x connections with header/idle
+//! timeouts, bounded request bodies, per-connection IP TTL control, and response helpers.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+/// The response type every handler returns.
+pub type HttpResponse = Response<Full<Bytes>>;
+
+/// Limits applied to every connection.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Time allowed to receive a request's headers; also closes idle keep-alive connections.
+    pub header_read_timeout: Duration,
+    /// Time allowed to receive a request body.
+    pub body_read_timeout: Duration,
+    /// Largest accepted request body.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_body: 64 * 1024,
+        }
+    }
+}
+
+/// A buffered request as handlers see it.
+#[derive(Debug)]
+pub struct RequestData {
+    /// Method.
+    pub method: http::Method,
+    /// URI as received.
+    pub uri: http::Uri,
+    /// Headers.
+    pub headers: http::HeaderMap,
+    /// The whole body.
+    pub body: Bytes,
+    /// The peer address.
+    pub peer: SocketAddr,
+    /// Lets the handler set the IP TTL of this connection's next response bytes.
+    pub ttl: TtlControl,
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than [`Limits::max_body`].
+    TooLarge,
+    /// Not received within [`Limits::body_read_timeout`] or the connection failed.
+    Incomplete,
+}
+
+/// Reads a body with the size and time limits.
+pub async fn read_body(body: Incoming, limits: &Limits) -> Result<Bytes, BodyError> {
+    let limited = Limited::new(body, limits.max_body);
+    match tokio::time::timeout(limits.body_read_timeout, limited.collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        _ => Err(BodyError::Incomplete),
+    }
+}
+
+/// Something that answers buffered requests.
+pub trait Handler: Send + Sync + 'static {
+    /// Whether this handler needs the request body (IMDS and ECS ignore bodies).
+    fn wants_body(&self) -> bool {
+        true
+    }
+    /// Answers one request.
+    fn handle(&self, req: RequestData) -> impl Future<Output = HttpResponse> + Send;
+    /// The response for a body that is too large or incomplete.
+    fn body_error(&self, err: BodyError) -> HttpResponse {
+        let status = match err {
+            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Incomplete => StatusCode::BAD_REQUEST,
+        };
+        text(
+            status,
+            "text/plain",
+            status.canonical_reason().unwrap_or(""),
+        )
+    }
+}
+
+/// A response with a body and content type.
+pub fn text(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> HttpResponse {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    r
+}
+
+/// Requests a TTL change for the connection's following writes (`0` = no change pending).
+#[derive(Clone, Debug)]
+pub struct TtlControl {
+    wanted: Arc<AtomicU32>,
+    default: u32,
+}
+
+impl TtlControl {
+    /// Sends the next response bytes with IP TTL `ttl`.
+    pub fn set(&self, ttl: u32) {
+        self.wanted.store(ttl, Ordering::Release);
+    }
+
+    /// Restores the socket's original TTL for the next response.
+    pub fn reset(&self) {
+        if self.default != 0 {
+            self.wanted.store(self.default, Ordering::Release);
+        }
+    }
+}
+
+/// A TCP stream that applies a requested IP TTL just before writing (the IMDS hop limit is
+/// the TTL of the token response only).
+struct TtlStream {
+    inner: TcpStream,
+    wanted: Arc<AtomicU32>,
+    current: u32,
+    /// The TTL last applied, for tests.
+    applied: Option<Arc<AtomicU32>>,
+}
+
+impl TtlStream {
+    fn apply(&mut self) {
+        let wanted = self.wanted.swap(0, Ordering::AcqRel);
+        if wanted != 0 && wanted != self.current && self.inner.set_ttl(wanted).is_ok() {
+            self.current = wanted;
+            if let Some(a) = &self.applied {
+                a.store(wanted, Ordering::Release);
+            }
+        }
+    }
+}
+
+impl AsyncRead for TtlStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for TtlStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.apply();
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.apply();
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// Accepts connections on `listener` and serves them with `handler` until `shutdown` turns
+/// true; then stops accepting and lets in-flight connections finish gracefully.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: Arc<H>,
+    limits: Limits,
+    mut shutdown: watch::Receiver<bool>,
+    applied_ttl: Option<Arc<AtomicU32>>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shutdown.changed() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and similar: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let default_ttl = stream.ttl().unwrap_or(0);
+        let wanted = Arc::new(AtomicU32::new(0));
+        let io = TtlStream {
+            inner: stream,
+            wanted: wanted.clone(),
+            current: default_ttl,
+            applied: applied_ttl.clone(),
+        };
+        let ttl = TtlControl {
+            wanted,
+            default: default_ttl,
+        };
+        let handler = handler.clone();
+        let mut conn_shutdown = shutdown.clone();
+        while connections.try_join_next().is_some() {}
+        connections.spawn(async move {
+            let service = service_fn(move |req: hyper::Request<Incoming>| {
+                let handler = handler.clone();
+                let ttl = ttl.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = if handler.wants_body() {
+                        match read_body(body, &limits).await {
+                            Ok(b) => b,
+                            Err(e) => {
+                                let mut r = handler.body_error(e);
+                                r.headers_mut().insert(
+                                    http::header::CONNECTION,
+                                    HeaderValue::from_static("close"),
+                                );
+                                return Ok::<_, Infallible>(r);
+                            }
+                        }
+                    } else {
+                        drop(body);
+                        Bytes::new()
+                    };
+                    let data = RequestData {
+                        method: parts.method,
+                        uri: parts.uri,
+                        headers: parts.headers,
+                        body,
+                        peer,
+                        ttl,
+                    };
+                    Ok::<_, Infallible>(handler.handle(data).await)
+                }
+            });
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .max_buf_size(64 * 1024)
+                .keep_alive(true);
+            let conn = builder.serve_connection(TokioIo::new(io), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = conn_shutdown.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                }
+            }
+        });
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+}

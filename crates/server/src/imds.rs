@@ -1,0 +1,486 @@
+//! The EC2 instance metadata service for one instance: IMDSv1/v2 with stateless tokens, the
+//! metadata tree with listings exactly as the real service prints them, and role credentials
+//! that rotate before they expire.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode};
+
+use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
+use crate::sessions;
+use crate::state::{iso8601, State};
+use crate::world::{EndpointState, HttpTokens, Instance};
+
+/// Metadata versions listed at `/`, oldest first; each is an alias of `latest`.
+pub const VERSIONS: &[&str] = &[
+    "1.0",
+    "2007-01-19",
+    "2007-03-01",
+    "2007-08-29",
+    "2007-10-10",
+    "2007-12-15",
+    "2008-02-01",
+    "2008-09-01",
+    "2009-04-04",
+    "2011-01-01",
+    "2011-05-01",
+    "2012-01-12",
+    "2014-02-25",
+    "2014-11-05",
+    "2015-10-20",
+    "2016-04-19",
+    "2016-06-30",
+    "2016-09-02",
+    "2018-03-28",
+    "2018-08-17",
+    "2018-09-24",
+    "2019-10-01",
+    "2020-10-27",
+    "2021-01-03",
+    "2021-03-23",
+    "2021-07-15",
+    "2022-09-24",
+    "latest",
+];
+
+const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+
+/// The IMDS handler of one instance.
+pub struct ImdsHandler {
+    state: Arc<State>,
+    instance: usize,
+    /// The rendered credentials documents of the current rotation window:
+    /// `(window, legacy body, extended body)`.
+    cache: Mutex<Option<(i64, Bytes, Bytes)>>,
+}
+
+impl ImdsHandler {
+    /// A handler for `state.world.instances[instance]`.
+    pub fn new(state: Arc<State>, instance: usize) -> ImdsHandler {
+        ImdsHandler {
+            state,
+            instance,
+            cache: Mutex::new(None),
+        }
+    }
+
+    fn instance(&self) -> &Instance {
+        &self.state.world.instances[self.instance]
+    }
+}
+
+/// The XHTML error page real IMDS sends.
+pub fn error_page(status: StatusCode) -> HttpResponse {
+    let line = format!(
+        "{} - {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"iso-8859-1\"?>\n\
+         <!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\"\n\
+         \t\"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd\">\n\
+         <html xmlns=\"http://www.w3.org/1999/xhtml\" xml:lang=\"en\" lang=\"en\">\n \
+         <head>\n  <title>{line}</title>\n </head>\n <body>\n  <h1>{line}</h1>\n </body>\n</html>\n"
+    );
+    let mut r = text(status, "text/html", body);
+    r.headers_mut()
+        .insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
+    r
+}
+
+fn ok(body: impl Into<Bytes>) -> HttpResponse {
+    let mut r = text(StatusCode::OK, "text/plain", body);
+    r.headers_mut()
+        .insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
+    r.headers_mut().insert(
+        http::header::ACCEPT_RANGES,
+        HeaderValue::from_static("none"),
+    );
+    r
+}
+
+/// What a path resolves to.
+enum Node {
+    Leaf(Bytes),
+    Dir(Vec<String>),
+    Missing,
+}
+
+/// Formats a flat JSON object the way IMDS does: two-space indent, `" : "` separators.
+fn imds_json(fields: &[(&str, &str)]) -> String {
+    let mut out = String::from("{\n");
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let v = serde_json::to_string(v).expect("string serializes");
+        out.push_str(&format!("  \"{k}\" : {v}"));
+        out.push_str(if i + 1 < fields.len() { ",\n" } else { "\n" });
+    }
+    out.push('}');
+    out
+}
+
+impl Handler for ImdsHandler {
+    fn wants_body(&self) -> bool {
+        false
+    }
+
+    fn body_error(&self, _err: BodyError) -> HttpResponse {
+        error_page(StatusCode::BAD_REQUEST)
+    }
+
+    async fn handle(&self, req: RequestData) -> HttpResponse {
+        let mut resp = self.route(&req);
+        if req.method == Method::HEAD {
+            *resp.body_mut() = http_body_util::Full::new(Bytes::new());
+        }
+        resp
+    }
+}
+
+impl ImdsHandler {
+    fn route(&self, req: &RequestData) -> HttpResponse {
+        let inst = self.instance();
+        req.ttl.reset();
+        if inst.endpoint == EndpointState::Disabled {
+            return error_page(StatusCode::FORBIDDEN);
+        }
+        let path = req.uri.path();
+        let token_path = is_token_path(path);
+        if req.method == Method::PUT {
+            return match token_path {
+                Some(true) => self.issue_token(req),
+                Some(false) => error_page(StatusCode::FORBIDDEN),
+                None => method_not_allowed("GET, HEAD"),
+            };
+        }
+        if token_path.is_some() {
+            return method_not_allowed("PUT");
+        }
+        if req.method != Method::GET && req.method != Method::HEAD {
+            return method_not_allowed("GET, HEAD");
+        }
+        let now = self.state.clock.now();
+        match req.headers.get(TOKEN_HEADER) {
+            Some(token) => {
+                let valid = token
+                    .to_str()
+                    .is_ok_and(|t| self.state.issuer.verify_imds_token(t, &inst.id, now));
+                if !valid {
+                    return error_page(StatusCode::UNAUTHORIZED);
+                }
+            }
+            None if inst.http_tokens == HttpTokens::Required => {
+                return error_page(StatusCode::UNAUTHORIZED)
+            }
+            None => {}
+        }
+        match self.resolve(path) {
+            Node::Leaf(body) => ok(body),
+            Node::Dir(children) if !children.is_empty() => ok(children.join("\n")),
+            _ => error_page(StatusCode::NOT_FOUND),
+        }
+    }
+
+    fn issue_token(&self, req: &RequestData) -> HttpResponse {
+        if req.headers.contains_key("x-forwarded-for") {
+            return error_page(StatusCode::FORBIDDEN);
+        }
+        let ttl = req
+            .headers
+            .get(TTL_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|v| (1..=21600).contains(v));
+        let Some(ttl) = ttl else {
+            return error_page(StatusCode::BAD_REQUEST);
+        };
+        let inst = self.instance();
+        let token = self
+            .state
+            .issuer
+            .imds_token(&inst.id, self.state.clock.now(), ttl);
+        // The token response must not cross more than `hop_limit` routers.
+        req.ttl.set(inst.hop_limit);
+        let mut r = ok(token);
+        r.headers_mut().insert(TTL_HEADER, HeaderValue::from(ttl));
+        r
+    }
+
+    fn resolve(&self, path: &str) -> Node {
+        let trimmed = path.trim_start_matches('/');
+        if trimmed.is_empty() {
+            return Node::Dir(VERSIONS.iter().map(|v| v.to_string()).collect());
+        }
+        let (version, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
+        if !VERSIONS.contains(&version) {
+            return Node::Missing;
+        }
+        let inst = self.instance();
+        let rest = rest.trim_end_matches('/');
+        let (category, sub) = rest.split_once('/').unwrap_or((rest, ""));
+        match category {
+            "" => {
+                let mut v = vec!["dynamic".to_string(), "meta-data".to_string()];
+                if inst.user_data.is_some() {
+                    v.push("user-data".into());
+                }
+                Node::Dir(v)
+            }
+            "meta-data" => self.meta_data(sub),
+            "dynamic" => self.dynamic(sub),
+            "user-data" if sub.is_empty() => match &inst.user_data {
+                Some(d) => Node::Leaf(Bytes::from(d.clone())),
+                None => Node::Missing,
+            },
+            _ => Node::Missing,
+        }
+    }
+
+    fn dynamic(&self, sub: &str) -> Node {
+        let inst = self.instance();
+        match sub {
+            "" => Node::Dir(vec!["fws/".into(), "instance-identity/".into()]),
+            "fws" => Node::Dir(vec!["instance-monitoring".into()]),
+            "fws/instance-monitoring" => Node::Leaf(Bytes::from_static(b"disabled")),
+            "instance-identity" => Node::Dir(vec!["document".into()]),
+            "instance-identity/document" => {
+                let m = &inst.metadata;
+                let doc = format!(
+                    "{{\n  \"accountId\" : \"{}\",\n  \"architecture\" : \"{}\",\n  \"availabilityZone\" : \"{}\",\n  \"billingProducts\" : null,\n  \"devpayProductCodes\" : null,\n  \"marketplaceProductCodes\" : null,\n  \"imageId\" : \"{}\",\n  \"instanceId\" : \"{}\",\n  \"instanceType\" : \"{}\",\n  \"kernelId\" : null,\n  \"pendingTime\" : \"{}\",\n  \"privateIp\" : \"{}\",\n  \"ramdiskId\" : null,\n  \"region\" : \"{}\",\n  \"version\" : \"2017-09-30\"\n}}",
+                    inst.account,
+                    inst.architecture,
+                    m["placement/availability-zone"],
+                    m["ami-id"],
+                    inst.id,
+                    m["instance-type"],
+                    inst.pending_time,
+                    m["local-ipv4"],
+                    inst.region,
+                );
+                Node::Leaf(Bytes::from(doc))
+            }
+            _ => Node::Missing,
+        }
+    }
+
+    fn meta_data(&self, sub: &str) -> Node {
+        let inst = self.instance();
+        let role = self.state.world.instance_role(inst);
+        // Dynamic subtrees first.
+        if sub == "iam" || sub.starts_with("iam/") {
+            let Some(role) = role else {
+                return Node::Missing;
+            };
+            let rest = sub
+                .strip_prefix("iam")
+                .unwrap_or("")
+                .trim_start_matches('/');
+            return match rest {
+                "" => Node::Dir(
+                    vec![
+                        "info".into(),
+                        "security-credentials/".into(),
+                        // Listed only when served, so older-instance emulation stays consistent.
+                    ]
+                    .into_iter()
+                    .chain(
+                        inst.extended_api
+                            .then(|| "security-credentials-extended/".to_string()),
+                    )
+                    .collect(),
+                ),
+                "info" => Node::Leaf(Bytes::from(self.iam_info())),
+                "security-credentials" => Node::Dir(vec![role.name.clone()]),
+                "security-credentials-extended" if inst.extended_api => {
+                    Node::Dir(vec![role.name.clone()])
+                }
+                r => {
+                    if let Some(name) = r.strip_prefix("security-credentials/") {
+                        if name == role.name {
+                            return Node::Leaf(self.credentials(false));
+                        }
+                    } else if let Some(name) = r.strip_prefix("security-credentials-extended/") {
+                        if inst.extended_api && name == role.name {
+                            return Node::Leaf(self.credentials(true));
+                        }
+                    }
+                    Node::Missing
+                }
+            };
+        }
+        if sub == "tags" || sub.starts_with("tags/") {
+            if !inst.metadata_tags {
+                return Node::Missing;
+            }
+            return match sub {
+                "tags" => Node::Dir(vec!["instance/".into()]),
+                "tags/instance" => Node::Dir(inst.tags.keys().cloned().collect()),
+                s => match s
+                    .strip_prefix("tags/instance/")
+                    .and_then(|k| inst.tags.get(k))
+                {
+                    Some(v) => Node::Leaf(Bytes::from(v.clone())),
+                    None => Node::Missing,
+                },
+            };
+        }
+        if sub == "public-keys" {
+            // Entries are `<index>=<key name>`; the name is the key's comment.
+            let mut v = BTreeSet::new();
+            for (k, val) in inst.metadata.range("public-keys/".to_string()..) {
+                let Some(rest) = k.strip_prefix("public-keys/") else {
+                    break;
+                };
+                if let Some((idx, "openssh-key")) = rest.split_once('/') {
+                    let name = val.split_whitespace().nth(2).unwrap_or("key");
+                    v.insert(format!("{idx}={name}"));
+                }
+            }
+            return Node::Dir(v.into_iter().collect());
+        }
+        if let Some(v) = inst.metadata.get(sub) {
+            return Node::Leaf(Bytes::from(v.clone()));
+        }
+        // A directory: the next path level of every key under it.
+        let prefix = if sub.is_empty() {
+            String::new()
+        } else {
+            format!("{sub}/")
+        };
+        let mut children = BTreeSet::new();
+        for (k, _) in inst.metadata.range(prefix.clone()..) {
+            let Some(rest) = k.strip_prefix(&prefix) else {
+                break;
+            };
+            match rest.split_once('/') {
+                Some((dir, _)) => children.insert(format!("{dir}/")),
+                None => children.insert(rest.to_string()),
+            };
+        }
+        if sub.is_empty() {
+            if role.is_some() {
+                children.insert("iam/".into());
+            }
+            if inst.metadata_tags {
+                children.insert("tags/".into());
+            }
+        }
+        if children.is_empty() {
+            Node::Missing
+        } else {
+            Node::Dir(children.into_iter().collect())
+        }
+    }
+
+    fn iam_info(&self) -> String {
+        let inst = self.instance();
+        let profile = &self.state.world.instance_profiles
+            [inst.instance_profile.expect("role implies profile")];
+        let (_, issued, _) = sessions::window(
+            self.state.clock.now(),
+            inst.credential_lifetime,
+            inst.rotation_margin,
+        );
+        imds_json(&[
+            ("Code", "Success"),
+            ("LastUpdated", &iso8601(issued)),
+            ("InstanceProfileArn", &profile.arn),
+            ("InstanceProfileId", &profile.id),
+        ])
+    }
+
+    fn credentials(&self, extended: bool) -> Bytes {
+        let inst = self.instance();
+        let (k, issued, _) = sessions::window(
+            self.state.clock.now(),
+            inst.credential_lifetime,
+            inst.rotation_margin,
+        );
+        {
+            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((win, legacy, ext)) = cache.as_ref() {
+                if *win == k {
+                    return if extended {
+                        ext.clone()
+                    } else {
+                        legacy.clone()
+                    };
+                }
+            }
+        }
+        let role = self
+            .state
+            .world
+            .instance_role(inst)
+            .expect("checked by caller");
+        let (legacy, ext) = if sessions::service_may_assume(&self.state, role, "ec2.amazonaws.com")
+        {
+            // IMDS credentials are exempt from the role-chaining cap.
+            let (c, _) = sessions::service_credentials(
+                &self.state,
+                role,
+                &inst.id,
+                inst.credential_lifetime,
+                inst.rotation_margin,
+                false,
+            );
+            let (updated, expiration) = (iso8601(c.issued), iso8601(c.expiration));
+            let mut fields = vec![
+                ("Code", "Success"),
+                ("LastUpdated", updated.as_str()),
+                ("Type", "AWS-HMAC"),
+                ("AccessKeyId", c.access_key_id.as_str()),
+                ("SecretAccessKey", c.secret_access_key.as_str()),
+                ("Token", c.session_token.as_str()),
+                ("Expiration", expiration.as_str()),
+            ];
+            let legacy = imds_json(&fields);
+            fields.push(("AccountId", role.account.as_str()));
+            (legacy, imds_json(&fields))
+        } else {
+            let doc = imds_json(&[
+                ("Code", "AssumeRoleUnauthorizedAccess"),
+                (
+                    "Message",
+                    &format!("EC2 cannot assume the role {}.", role.name),
+                ),
+                ("LastUpdated", &iso8601(issued)),
+            ]);
+            (doc.clone(), doc)
+        };
+        let (legacy, ext) = (Bytes::from(legacy), Bytes::from(ext));
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((k, legacy.clone(), ext.clone()));
+        if extended {
+            ext
+        } else {
+            legacy
+        }
+    }
+}
+
+fn method_not_allowed(allow: &'static str) -> HttpResponse {
+    let mut r = error_page(StatusCode::METHOD_NOT_ALLOWED);
+    r.headers_mut()
+        .insert(http::header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// `Some(true)` for `/latest/api/token`, `Some(false)` for a versioned token path
+/// (`/2021-03-23/api/token`), `None` otherwise.
+fn is_token_path(path: &str) -> Option<bool> {
+    let p = path.trim_end_matches('/');
+    let rest = p.strip_prefix('/')?;
+    let (version, tail) = rest.split_once('/')?;
+    if tail != "api/token" {
+        return None;
+    }
+    Some(version == "latest")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+//! What every handler shares: the world, the issuer, the clock and the MFA replay guard.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use crate::issuer::Issuer;
+use crate::totp::ReplayGuard;
+use crate::world::World;
+
+/// Wall-clock seconds, with an offset tests can move.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: AtomicI64,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// Now, in epoch seconds.
+    pub fn now(&self) -> i64 {
+        let sys = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        sys + self.offset.load(Ordering::Relaxed)
+    }
+
+    /// Moves the clock by `seconds` (tests of expiry and rotation).
+    pub fn advance(&self, seconds: i64) {
+        self.offset.fetch_add(seconds, Ordering::Relaxed);
+    }
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct State {
+    /// The world.
+    pub world: Arc<World>,
+    /// The credential issuer.
+    pub issuer: Arc<Issuer>,
+    /// The clock.
+    pub clock: Arc<Clock>,
+    /// One-time-code replay protection.
+    pub mfa: ReplayGuard,
+    /// SigV4 signing keys by (secret, date, region, service); holds no secret.
+    pub signing_keys: sigv4::SigningKeyCache,
+}
+
+impl State {
+    /// State over a world and issuer with the system clock.
+    pub fn new(world: Arc<World>, issuer: Arc<Issuer>) -> State {
+        State {
+            world,
+            issuer,
+            clock: Arc::new(Clock::system()),
+            mfa: ReplayGuard::default(),
+            signing_keys: sigv4::SigningKeyCache::new(4096),
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds.
+pub fn iso8601(epoch: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso8601_has_no_fraction() {
+        assert_eq!(super::iso8601(1_795_413_600), "2026-11-23T06:00:00Z");
+    }
+}

@@ -1,0 +1,160 @@
+//! STS Query-protocol XML: result documents and the `ErrorResponse` shape.
+
+use http::{HeaderValue, StatusCode};
+
+use crate::http::{text, HttpResponse};
+
+const NS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+/// Escapes text for XML element content.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A small XML writer for nested elements with text leaves.
+#[derive(Default)]
+pub struct Xml {
+    out: String,
+    depth: usize,
+}
+
+impl Xml {
+    /// Opens `<name>`.
+    pub fn open(&mut self, name: &str) -> &mut Xml {
+        self.indent();
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(">\n");
+        self.depth += 1;
+        self
+    }
+
+    /// Closes `</name>`.
+    pub fn close(&mut self, name: &str) -> &mut Xml {
+        self.depth -= 1;
+        self.indent();
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push_str(">\n");
+        self
+    }
+
+    /// `<name>text</name>`.
+    pub fn leaf(&mut self, name: &str, value: &str) -> &mut Xml {
+        self.indent();
+        self.out
+            .push_str(&format!("<{name}>{}</{name}>\n", escape(value)));
+        self
+    }
+
+    /// A leaf only when the value is present.
+    pub fn opt(&mut self, name: &str, value: Option<&str>) -> &mut Xml {
+        if let Some(v) = value {
+            self.leaf(name, v);
+        }
+        self
+    }
+
+    fn indent(&mut self) {
+        for _ in 0..self.depth {
+            self.out.push_str("  ");
+        }
+    }
+}
+
+fn with_request_id(mut r: HttpResponse, request_id: &str) -> HttpResponse {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("x-amzn-requestid", v);
+    }
+    r
+}
+
+/// `<ActionResponse><ActionResult>…</ActionResult><ResponseMetadata>…` with `body` (already
+/// indented two levels) as the result members.
+pub fn success(action: &str, request_id: &str, result: impl FnOnce(&mut Xml)) -> HttpResponse {
+    let mut x = Xml {
+        out: format!("<{action}Response xmlns=\"{NS}\">\n"),
+        depth: 1,
+    };
+    x.open(&format!("{action}Result"));
+    result(&mut x);
+    x.close(&format!("{action}Result"));
+    x.open("ResponseMetadata")
+        .leaf("RequestId", request_id)
+        .close("ResponseMetadata");
+    x.out.push_str(&format!("</{action}Response>\n"));
+    with_request_id(text(StatusCode::OK, "text/xml", x.out), request_id)
+}
+
+/// An STS error: HTTP status, code and message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StsError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Error code (`AccessDenied`, `ValidationError`, …).
+    pub code: &'static str,
+    /// Message.
+    pub message: String,
+}
+
+impl StsError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
+        StsError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 403 `AccessDenied`.
+    pub fn access_denied(message: impl Into<String>) -> StsError {
+        StsError::new(StatusCode::FORBIDDEN, "AccessDenied", message)
+    }
+
+    /// 400 `ValidationError`.
+    pub fn validation(message: impl Into<String>) -> StsError {
+        StsError::new(StatusCode::BAD_REQUEST, "ValidationError", message)
+    }
+
+    /// 403 `InvalidClientTokenId`.
+    pub fn invalid_client_token() -> StsError {
+        StsError::new(
+            StatusCode::FORBIDDEN,
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+        )
+    }
+
+    /// 403 `SignatureDoesNotMatch`.
+    pub fn signature(message: impl Into<String>) -> StsError {
+        StsError::new(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", message)
+    }
+
+    /// Renders the `ErrorResponse` document.
+    pub fn response(&self, request_id: &str) -> HttpResponse {
+        let kind = if self.status.is_server_error() {
+            "Receiver"
+        } else {
+            "Sender"
+        };
+        let body = format!(
+            "<ErrorResponse xmlns=\"{NS}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
+            self.code,
+            escape(&self.message),
+            escape(request_id)
+        );
+        with_request_id(text(self.status, "text/xml", body), request_id)
+    }
+}
