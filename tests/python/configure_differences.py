@@ -1,0 +1,151 @@
+"""Every place where `awsid configure` deliberately differs from the runnable reference (aws CLI
+v1, awscli 1.45.11), in one table.
+
+awsid follows the aws CLI **v2** where v1 and v2 differ, and does the right thing where the
+reference crashes or corrupts a file. The differential suites tag each generated case with the
+differences that apply to it; the tag shows in the pytest id (`...[diff=profile-env-precedence]`)
+and in the failure report, so a difference is never hidden inside a comparison. Observed v1
+behaviour below was produced with the installed CLI in throw-away homes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One named divergence: what v1 does (observed), what awsid does, and why."""
+
+    name: str
+    reference: str
+    awsid: str
+    why: str
+
+
+DIFFERENCES: dict[str, Difference] = {
+    d.name: d
+    for d in [
+        Difference(
+            "list-layout",
+            "`configure list` prints `%10s %24s %16s    %s` rows with a `Name/Value/Type/Location` "
+            "header and a dashes row.",
+            "v2.31+ layout: `{:<10} : {:<24} : {:<16} : {}` rows, header "
+            "`NAME / VALUE / TYPE / LOCATION`, no dashes row.",
+            "v2 is the reference; the suite parses both tables and compares the rows.",
+        ),
+        Difference(
+            "list-profile-env-location",
+            "profile taken from the environment shows location "
+            "`['AWS_DEFAULT_PROFILE', 'AWS_PROFILE']`.",
+            "`['AWS_PROFILE', 'AWS_DEFAULT_PROFILE']` (v2 order of lookup).",
+            "v2 reversed the profile variables' precedence and prints them in that order.",
+        ),
+        Difference(
+            "list-region-env-location",
+            "region from the environment shows location `AWS_DEFAULT_REGION`.",
+            "`['AWS_REGION', 'AWS_DEFAULT_REGION']`.",
+            "v2 reads AWS_REGION first, then AWS_DEFAULT_REGION.",
+        ),
+        Difference(
+            "profile-env-precedence",
+            "AWS_DEFAULT_PROFILE beats AWS_PROFILE when both are set.",
+            "AWS_PROFILE beats AWS_DEFAULT_PROFILE (v2). The reference is run with the "
+            "v2-selected profile as AWS_DEFAULT_PROFILE to produce the expectation.",
+            "v2 behaviour.",
+        ),
+        Difference(
+            "region-aws-region",
+            "AWS_REGION is ignored.",
+            "AWS_REGION is honoured before AWS_DEFAULT_REGION (v2). The reference is run with "
+            "AWS_DEFAULT_REGION set to the v2-selected value to produce the expectation.",
+            "v2 behaviour.",
+        ),
+        Difference(
+            "usage-exit-code",
+            "argparse usage error: exit 2.",
+            "exit 252 (v2 parameter-validation status); the message text is not compared.",
+            "v2 exit codes.",
+        ),
+        Difference(
+            "malformed-file",
+            "a config/credentials file botocore cannot parse (duplicate section or key, bad nested "
+            "block, garbage line) makes every command die with a Python traceback ending in "
+            "`ConfigParseError: Unable to parse config file: <path>`, exit 1.",
+            "`Unable to parse config file: <path>` plus the line and the reason on stderr, exit "
+            "255, and the file is never written.",
+            "a traceback is not an error message; v2 reports ConfigParseError as exit 255.",
+        ),
+        Difference(
+            "writer-indented-header",
+            "`  [default]` (indented header) is not found by the writer: `set` appends a second "
+            "`[default]`, after which the file no longer parses (duplicate section).",
+            "edits the section the reader sees (the indented header); the file still parses.",
+            "the reference corrupts the file.",
+        ),
+        Difference(
+            "writer-spaced-profile-header",
+            "`[profile   x]` is not matched by `[profile x]`: `set --profile x` appends a second "
+            "section, which wins on read, so the first section's keys are lost.",
+            "edits the section the reader maps to profile x; no key is lost.",
+            "the reference silently loses settings.",
+        ),
+        Difference(
+            "writer-quoted-profile-header",
+            "`[profile \"a b\"]` is not matched by the generated `[profile 'a b']`: a second "
+            "section is appended and the first one's keys are lost.",
+            "edits the section the reader maps to profile `a b`; no key is lost.",
+            "the reference silently loses settings.",
+        ),
+        Difference(
+            "writer-key-case",
+            "`Region = x` is not matched by `region`: `set region` adds a second line, after "
+            "which the file no longer parses (duplicate option).",
+            "updates the existing key (keys are case-insensitive for the reader).",
+            "the reference corrupts the file.",
+        ),
+        Difference(
+            "writer-nested-on-scalar",
+            "`set s3.max_concurrent_requests 10` when `s3 = flat` is the section's last line "
+            "crashes with `cannot access local variable 'current_indent' ...`, exit 255, file "
+            "untouched; when another key follows, it writes an indented line under `s3 = flat` "
+            "that the reader takes as part of the scalar, so the new value cannot be read back "
+            "(exit 0).",
+            "either a clean error (exit 255, file untouched) or a correct nested edit that "
+            "botocore reads back.",
+            "the reference crashes with an internal error.",
+        ),
+        Difference(
+            "wizard-login-tip",
+            "no tip.",
+            "v2 prints `\\nTip: You can deliver temporary credentials to the AWS CLI using your "
+            "AWS Console session by running the command 'aws login'.\\n\\n` before the first "
+            "prompt when the profile has no settings.",
+            "v2 behaviour (aws-cli PR #10144; text as printed by v2.34).",
+        ),
+        Difference(
+            "wizard-session-token",
+            "never prompts for a session token.",
+            "v2 prompts `AWS Session Token [<masked>]: ` after the secret when the new key id "
+            "starts with ASIA, or the profile has a token and the key id was kept; the token goes "
+            "to the credentials file. A new non-ASIA key id removes an existing token.",
+            "v2 behaviour (aws-cli PR #9590).",
+        ),
+        Difference(
+            "wizard-profile-default-section",
+            "`configure --profile default` writes region/output to `[profile default]`, which "
+            "then hides an earlier `[default]` wholesale.",
+            "writes them to `[default]` (v2).",
+            "v2 behaviour; the v1 result loses keys.",
+        ),
+    ]
+}
+
+
+def describe(names: list[str]) -> str:
+    """A human-readable paragraph per named difference (for failure reports)."""
+    out = []
+    for name in names:
+        d = DIFFERENCES[name]
+        out.append(f"  [{d.name}] reference: {d.reference}\n    awsid: {d.awsid}\n    why: {d.why}")
+    return "\n".join(out)
