@@ -345,9 +345,18 @@ fn edit_section(scan: &Scan<'_>, header: usize, edit: &SectionEdit) -> Result<St
                 }
             }
         }
+        // An indented header right after the new lines would read as a continuation of the
+        // new key (the CLI breaks such files); indent the new lines as deep as it.
+        let indent = lines
+            .iter()
+            .skip(after + 1)
+            .find(|l| !matches!(l.kind, LineKind::Blank | LineKind::Comment))
+            .filter(|l| matches!(l.kind, LineKind::Header(_) | LineKind::Key { .. }))
+            .map_or(0, |l| py::indent_chars(l.raw.text));
+        let indent = " ".repeat(indent);
         let mut text = String::new();
         for (key, value) in &pending {
-            push_value_lines(&mut text, key, value, "");
+            push_value_lines(&mut text, key, value, &indent);
         }
         if at_eof {
             plan.final_newline = true;
@@ -1140,5 +1149,141 @@ mod tests {
             std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        const HEADERS: [&str; 8] = [
+            "[default]",
+            "[profile a]",
+            "[profile  b]",
+            "[profile \"c d\"]",
+            "[plugins]",
+            "[sso-session s]",
+            "  [profile e]",
+            "[default] # main",
+        ];
+        const KEYS: [&str; 6] = ["region", "output", "Mixed_Case", "s3", "k", "other key"];
+
+        /// A line of a section body: key line, comment, blank, or a nested block.
+        fn body_line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                (
+                    0..KEYS.len(),
+                    "[a-z0-9 =-]{0,8}",
+                    prop::sample::select(vec!["=", " = ", ": ", "="])
+                )
+                    .prop_map(|(k, v, d)| format!("{}{d}{}", KEYS[k], v.trim())),
+                Just("# comment = x".to_owned()),
+                Just("; note".to_owned()),
+                Just(String::new()),
+                Just("   ".to_owned()),
+                (0..KEYS.len()).prop_map(|k| format!("{} =\n    sub = 1\n  other = 2", KEYS[k])),
+                Just("cont = a\n  continued".to_owned()),
+            ]
+        }
+
+        /// Well-formed files: unique headers, unique keys per section, any line endings.
+        fn file() -> impl Strategy<Value = String> {
+            let section = (0..HEADERS.len(), prop::collection::vec(body_line(), 0..5));
+            (
+                prop::collection::vec(section, 0..5),
+                prop::sample::select(vec!["\n", "\r\n"]),
+                any::<bool>(),
+            )
+                .prop_map(|(sections, nl, final_nl)| {
+                    let mut seen = std::collections::HashSet::new();
+                    let mut lines = Vec::new();
+                    for (h, body) in sections {
+                        if !seen.insert(h) {
+                            continue;
+                        }
+                        lines.push(HEADERS[h].to_owned());
+                        let mut keys = std::collections::HashSet::new();
+                        for line in body {
+                            let key =
+                                py::lower(py::strip(line.split(['=', ':']).next().unwrap_or("")));
+                            if line.contains(['=', ':'])
+                                && !line.starts_with(['#', ';'])
+                                && !keys.insert(key)
+                            {
+                                continue;
+                            }
+                            lines.extend(line.split('\n').map(str::to_owned));
+                        }
+                    }
+                    let mut text = lines.join(nl);
+                    if final_nl && !text.is_empty() {
+                        text.push_str(nl);
+                    }
+                    text
+                })
+        }
+
+        fn norm_lines(text: &str) -> Vec<&str> {
+            py::universal_lines(text).iter().map(|l| l.text).collect()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn edits_touch_only_the_edited_lines(
+                text in file(),
+                section in prop::sample::select(vec!["default", "profile a", "profile b", "profile 'c d'", "plugins", "sso-session s", "profile e", "profile new"]),
+                key in prop::sample::select(KEYS.to_vec()),
+                value in "[a-zA-Z0-9/_.-]{0,12}",
+                nested_sub in proptest::option::of("[a-z]{1,6}"),
+            ) {
+                prop_assume!(ini::parse(&text).is_ok());
+                let ev = match &nested_sub {
+                    Some(sub) => EditValue::Nested(vec![(sub.clone(), value.clone())]),
+                    None => EditValue::Scalar(value.clone()),
+                };
+                let e = SectionEdit { section: section.to_owned(), values: vec![(key.to_owned(), ev)] };
+                let out = match apply(Some(&text), &e) {
+                    Ok(out) => out,
+                    // Only a nested set on a key holding a non-empty value may be refused.
+                    Err(EditError::NotASection(_)) if nested_sub.is_some() => return Ok(()),
+                    Err(err) => return Err(TestCaseError::fail(format!("{err}"))),
+                };
+                // The edited file parses and yields the new value.
+                let set = crate::ProfileSet::from_texts(&out, "c".into(), "", "k".into()).unwrap();
+                let target = Target::of(FileKind::Config, section).unwrap();
+                let props = match &target {
+                    Target::Config(SectionKind::Profile(p)) => set.profile(p),
+                    Target::Config(SectionKind::SsoSession(p)) => set.sso_session(p),
+                    Target::Config(SectionKind::Plain(p)) => set.plain_section(p),
+                    _ => None,
+                }.unwrap();
+                let lk = py::lower(key);
+                match &nested_sub {
+                    Some(sub) => prop_assert_eq!(props.get(&lk).and_then(|v| v.sub(sub)), Some(value.as_str())),
+                    None => prop_assert_eq!(props.get_str(&lk), Some(value.as_str())),
+                }
+                // Lines outside the edited section are unchanged and in place.
+                let scan = ini::scan(&text).unwrap();
+                let old = norm_lines(&text);
+                let new = norm_lines(&out);
+                let (start, end) = match find_section(&scan, &target) {
+                    Some(h) => (scan.headers[h].line, scan.headers.get(h + 1).map_or(old.len(), |x| x.line)),
+                    None => (old.len(), old.len()),
+                };
+                prop_assert_eq!(&new[..start], &old[..start]);
+                prop_assert_eq!(&new[new.len() - (old.len() - end)..], &old[end..]);
+                // Inside it, every line but the edited key's own lines survives, in order.
+                let edited: Vec<usize> = (start..end).filter(|&i| match &scan.lines[i].kind {
+                    LineKind::Key { key: k } => *k == lk,
+                    LineKind::Continuation { key_line } => matches!(&scan.lines[*key_line].kind, LineKind::Key { key: k } if *k == lk),
+                    _ => false,
+                }).collect();
+                let mut rest = new[start..new.len() - (old.len() - end)].iter();
+                for i in (start..end).filter(|i| !edited.contains(i)) {
+                    prop_assert!(rest.any(|l| *l == old[i]), "line {} ({:?}) lost or moved", i, old[i]);
+                }
+            }
+        }
     }
 }
