@@ -8,6 +8,7 @@ AWSID_DIFF_SEED overrides the seed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import random
 import stat
@@ -15,6 +16,8 @@ import string
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from botocore.configloader import load_config, raw_config_parse
 
 SEED = os.environ.get("AWSID_DIFF_SEED", "awsid-configure-1")
 
@@ -149,6 +152,41 @@ def run_in_home(program: str, argv: list[str], home: Path, env: dict[str, str], 
         code=proc.returncode,
         tree=snapshot(home),
     )
+
+
+def tree_diff(a: dict, b: dict, a_name: str, b_name: str) -> list[str]:
+    """Human-readable differences between two snapshots (missing files, modes, content)."""
+    out = []
+    for path in sorted(set(a) | set(b)):
+        if path not in a:
+            out.append(f"  ~/{path}: only in {b_name}")
+        elif path not in b:
+            out.append(f"  ~/{path}: only in {a_name}")
+        elif a[path] != b[path]:
+            (ma, da), (mb, db) = a[path], b[path]
+            if ma != mb:
+                out.append(f"  ~/{path}: mode {ma:o} ({a_name}) vs {mb:o} ({b_name})")
+            if da != db:
+                diff = difflib.unified_diff(
+                    (da or b"").decode("utf-8", "replace").splitlines(keepends=True),
+                    (db or b"").decode("utf-8", "replace").splitlines(keepends=True),
+                    f"{a_name}:~/{path}", f"{b_name}:~/{path}",
+                )
+                out.append("".join(f"    {line!r}\n" for line in diff).rstrip("\n"))
+    return out
+
+
+def botocore_profiles(home: Path) -> dict[str, dict]:
+    """The merged profile view botocore builds from ~/.aws/{config,credentials} (files.md §5);
+    raises ConfigParseError when a file does not parse."""
+    cfg = home / ".aws" / "config"
+    creds = home / ".aws" / "credentials"
+    profiles = load_config(str(cfg))["profiles"] if cfg.exists() else {}
+    profiles = {k: dict(v) for k, v in profiles.items()}
+    if creds.exists():
+        for name, values in raw_config_parse(str(creds)).items():
+            profiles.setdefault(name, {}).update(values)
+    return profiles
 
 
 # ------------------------------------------------------------------------------------------------

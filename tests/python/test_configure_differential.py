@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from botocore.configloader import load_config, raw_config_parse
 from botocore.exceptions import ConfigParseError
 
 from configure_cases import (
     Case,
     Result,
     all_cases,
+    botocore_profiles,
+    tree_diff,
     materialise_env,
     run_in_home,
     snapshot,
@@ -96,27 +97,6 @@ def runs(request, aws_bin, awsid_bin, tmp_path_factory) -> dict[str, Run]:
 # ------------------------------------------------------------------------------------------------
 
 
-def _tree_diff(a: dict, b: dict, a_name: str, b_name: str) -> list[str]:
-    out = []
-    for path in sorted(set(a) | set(b)):
-        if path not in a:
-            out.append(f"  ~/{path}: only in {b_name}")
-        elif path not in b:
-            out.append(f"  ~/{path}: only in {a_name}")
-        elif a[path] != b[path]:
-            (ma, da), (mb, db) = a[path], b[path]
-            if ma != mb:
-                out.append(f"  ~/{path}: mode {ma:o} ({a_name}) vs {mb:o} ({b_name})")
-            if da != db:
-                diff = difflib.unified_diff(
-                    (da or b"").decode("utf-8", "replace").splitlines(keepends=True),
-                    (db or b"").decode("utf-8", "replace").splitlines(keepends=True),
-                    f"{a_name}:~/{path}", f"{b_name}:~/{path}",
-                )
-                out.append("".join(f"    {line!r}\n" for line in diff).rstrip("\n"))
-    return out
-
-
 def _fail(case: Case, run: Run, problems: list[str]) -> None:
     parts = [case.describe()]
     if case.differences:
@@ -135,7 +115,7 @@ def _compare_exact(case: Case, run: Run, *, stdout: bool = True) -> list[str]:
         problems.append(f"stderr differs: aws {run.ref.stderr!r} vs awsid {run.got.stderr!r}")
     if run.ref.code != run.got.code:
         problems.append(f"exit status differs: aws {run.ref.code} vs awsid {run.got.code}")
-    tree = _tree_diff(run.ref.tree, run.got.tree, "aws", "awsid")
+    tree = tree_diff(run.ref.tree, run.got.tree, "aws", "awsid")
     if tree:
         problems.append("resulting files differ:\n" + "\n".join(tree))
     return problems
@@ -234,21 +214,8 @@ def check_malformed(case: Case, run: Run) -> list[str]:
     if case.argv[1] in ("get", "set") and run.got.stdout:
         problems.append(f"awsid printed on stdout: {run.got.stdout!r}")
     if run.got.tree != run.before:
-        problems.append("awsid changed a file:\n" + "\n".join(_tree_diff(run.before, run.got.tree, "before", "awsid")))
+        problems.append("awsid changed a file:\n" + "\n".join(tree_diff(run.before, run.got.tree, "before", "awsid")))
     return problems
-
-
-def botocore_profiles(home: Path) -> dict[str, dict]:
-    """The merged profile view botocore builds from ~/.aws/{config,credentials} (files.md §5);
-    raises ConfigParseError when a file does not parse."""
-    cfg = home / ".aws" / "config"
-    creds = home / ".aws" / "credentials"
-    profiles = load_config(str(cfg))["profiles"] if cfg.exists() else {}
-    profiles = {k: dict(v) for k, v in profiles.items()}
-    if creds.exists():
-        for name, values in raw_config_parse(str(creds)).items():
-            profiles.setdefault(name, {}).update(values)
-    return profiles
 
 
 def _lookup(view: dict, profile: str, key: str):
