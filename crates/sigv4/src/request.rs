@@ -1,5 +1,8 @@
 //! The request view that signing and verification work on.
 
+use crate::sign::{redact_canonical, SECURITY_TOKEN_HEADER};
+use std::fmt;
+
 /// A borrowed HTTP request as it appears on the wire: the input to signing and verification.
 ///
 /// * `path` is the raw, percent-encoded path (`/a%20b`), without the query.
@@ -8,7 +11,10 @@
 ///   duplicates allowed; an obs-fold value keeps its line breaks (they are folded when
 ///   canonicalised).
 /// * `body` is the exact payload bytes.
-#[derive(Debug, Clone, Copy)]
+///
+/// `Debug` shows the body only as its length and redacts session tokens, since STS bodies
+/// can carry web identity tokens or SAML assertions.
+#[derive(Clone, Copy)]
 pub struct SignableRequest<'a> {
     /// HTTP method (`GET`, `POST`, …); canonicalised in ASCII upper case.
     pub method: &'a str,
@@ -65,9 +71,50 @@ impl<'a> SignableRequest<'a> {
     }
 }
 
+impl fmt::Debug for SignableRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case(SECURITY_TOKEN_HEADER) {
+                    (*n, "** redacted **")
+                } else {
+                    (*n, *v)
+                }
+            })
+            .collect();
+        f.debug_struct("SignableRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &redact_canonical(self.query))
+            .field("headers", &headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_hides_body_and_tokens() {
+        let h = [("Host", "h"), ("X-Amz-Security-Token", "SECRETTOKEN")];
+        let r = SignableRequest::new(
+            "POST",
+            "/",
+            "a=1&X-Amz-Security-Token=QUERYTOKEN",
+            &h,
+            b"WebIdentityToken=JWT",
+        );
+        let d = format!("{r:?}");
+        assert!(
+            !d.contains("SECRETTOKEN") && !d.contains("QUERYTOKEN") && !d.contains("JWT"),
+            "{d}"
+        );
+        assert!(d.contains("<20 bytes>") && d.contains("a=1"), "{d}");
+    }
 
     #[test]
     fn from_target_splits_at_first_question_mark() {

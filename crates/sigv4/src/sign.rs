@@ -394,7 +394,10 @@ pub fn sign_headers(
     let token = params.credentials.session_token();
 
     // The headers the signer sets replace any the caller left in the request.
-    let mut drop = vec!["x-amz-date", SECURITY_TOKEN_HEADER];
+    let mut drop = vec!["x-amz-date"];
+    if token.is_some() {
+        drop.push(SECURITY_TOKEN_HEADER);
+    }
     if settings.payload_checksum {
         drop.push(CONTENT_SHA256_HEADER);
     }
@@ -621,6 +624,23 @@ mod tests {
             after.signature,
             "5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b"
         );
+    }
+
+    #[test]
+    fn a_callers_token_header_is_kept_unless_the_credentials_bring_one() {
+        let h = [("Host", "h"), ("X-Amz-Security-Token", "CALLER")];
+        let req = SignableRequest::new("GET", "/", "", &h, b"");
+        let plain = Credentials::new("AKIDEXAMPLE", SECRET, None);
+        let out = sign_headers(&req, &params(&plain)).unwrap();
+        assert!(out
+            .canonical_request
+            .contains("\nx-amz-security-token:CALLER\n"));
+        let with = Credentials::new("AKIDEXAMPLE", SECRET, Some(TOKEN.into()));
+        let out = sign_headers(&req, &params(&with)).unwrap();
+        assert!(!out.canonical_request.contains("CALLER"));
+        assert!(out
+            .headers
+            .contains(&("X-Amz-Security-Token", TOKEN.to_owned())));
     }
 
     #[test]

@@ -545,7 +545,8 @@ fn finish(
 /// `timestamp + X-Amz-Expires`.
 pub fn check_time(auth: &AuthInfo, now: SystemTime, skew: Duration) -> Result<(), VerifyError> {
     let ts = auth.timestamp;
-    if ts > now + skew {
+    // Saturating limits: a window reaching past what SystemTime holds is unbounded.
+    if now.checked_add(skew).is_some_and(|latest| ts > latest) {
         return Err(VerifyError::SignatureNotYetCurrent {
             request: auth.amz_date.clone(),
             limit: format_amz_date(now + skew),
@@ -555,7 +556,10 @@ pub fn check_time(auth: &AuthInfo, now: SystemTime, skew: Duration) -> Result<()
     }
     match (auth.form, auth.expires_in) {
         (AuthForm::Query, Some(expires)) => {
-            if now > ts + Duration::from_secs(expires) {
+            if ts
+                .checked_add(Duration::from_secs(expires))
+                .is_some_and(|end| now > end)
+            {
                 return Err(VerifyError::PresignedExpired {
                     request: auth.amz_date.clone(),
                     expires_in: expires,
@@ -564,7 +568,7 @@ pub fn check_time(auth: &AuthInfo, now: SystemTime, skew: Duration) -> Result<()
             }
         }
         _ => {
-            if ts + skew < now {
+            if now.checked_sub(skew).is_some_and(|earliest| ts < earliest) {
                 return Err(VerifyError::SignatureExpired {
                     request: auth.amz_date.clone(),
                     limit: format_amz_date(now - skew),
@@ -1145,5 +1149,16 @@ mod tests {
             check_time(&info, at(-301), five),
             Err(VerifyError::SignatureNotYetCurrent { .. })
         ));
+        // A window too large for SystemTime arithmetic is unbounded, not a panic.
+        check_time(&info, at(30), Duration::MAX).unwrap();
+        check_time(&info, at(61), Duration::MAX).unwrap_err();
+        let auth = vanilla_auth("");
+        let h = [
+            ("Host", "h"),
+            ("X-Amz-Date", T),
+            ("Authorization", auth.as_str()),
+        ];
+        let header_info = parse_with(&h, "").unwrap();
+        check_time(&header_info, at(1_000_000_000), Duration::MAX).unwrap();
     }
 }
