@@ -1,0 +1,153 @@
+//! `awsid configure list`: the v2.31+ layout, v2 locations, rows from the credential chain.
+
+mod configure_support;
+use configure_support::Home;
+
+fn row(name: &str, value: &str, kind: &str, location: &str) -> String {
+    format!("{name:<10} : {value:<24} : {kind:<16} : {location}\n")
+}
+
+const HEADER: &str = "NAME       : VALUE                    : TYPE             : LOCATION\n";
+
+#[test]
+fn static_keys_from_the_credentials_file() {
+    let h = Home::new();
+    h.write("config", "[default]\nregion = us-west-2\n");
+    h.write(
+        "credentials",
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    );
+    let r = h.run(&["configure", "list"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert_eq!(
+        r.stdout,
+        [
+            HEADER.to_owned(),
+            row("profile", "<not set>", "None", "None"),
+            row(
+                "access_key",
+                "****************MPLE",
+                "shared-credentials-file",
+                ""
+            ),
+            row(
+                "secret_key",
+                "****************EKEY",
+                "shared-credentials-file",
+                ""
+            ),
+            row("region", "us-west-2", "config-file", "~/.aws/config"),
+        ]
+        .concat()
+    );
+    assert!(
+        r.stdout.contains("shared-credentials-file : \n"),
+        "an empty location ends the row in \" : \""
+    );
+}
+
+#[test]
+fn environment_rows_use_v2_locations() {
+    let h = Home::new();
+    h.write("config", "[profile prod]\nregion = us-east-1\n");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAENVEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "envsecretvalue"),
+        ("AWS_DEFAULT_REGION", "eu-north-1"),
+        ("AWS_PROFILE", "prod"),
+    ];
+    let r = h.run_with(&["configure", "list"], &env, None);
+    assert_eq!(
+        r.stdout,
+        [
+            HEADER.to_owned(),
+            row(
+                "profile",
+                "prod",
+                "env",
+                "['AWS_PROFILE', 'AWS_DEFAULT_PROFILE']"
+            ),
+            row("access_key", "****************MPLE", "env", ""),
+            row("secret_key", "****************alue", "env", ""),
+            row(
+                "region",
+                "eu-north-1",
+                "env",
+                "['AWS_REGION', 'AWS_DEFAULT_REGION']"
+            ),
+        ]
+        .concat()
+    );
+    // v2 reads AWS_REGION first.
+    let r = h.run_with(
+        &["configure", "list"],
+        &[("AWS_REGION", "ap-south-1"), ("AWS_DEFAULT_REGION", "x")],
+        None,
+    );
+    assert!(r.stdout.ends_with(&row(
+        "region",
+        "ap-south-1",
+        "env",
+        "['AWS_REGION', 'AWS_DEFAULT_REGION']"
+    )));
+}
+
+#[test]
+fn explicit_profile_and_custom_config_path() {
+    let h = Home::new();
+    h.write("custom", "[profile dev]\nregion = eu-west-1\naws_access_key_id = AKIACONFIGKEY1\naws_secret_access_key = configsecret\n");
+    let r = h.run_with(
+        &["configure", "list", "--profile", "dev"],
+        &[("AWS_CONFIG_FILE", "~/.aws/custom")],
+        None,
+    );
+    assert_eq!(
+        r.stdout,
+        [
+            HEADER.to_owned(),
+            row("profile", "dev", "manual", "--profile"),
+            row("access_key", "****************KEY1", "config-file", ""),
+            row("secret_key", "****************cret", "config-file", ""),
+            row("region", "eu-west-1", "config-file", "~/.aws/custom"),
+        ]
+        .concat()
+    );
+}
+
+#[test]
+fn nothing_configured() {
+    let h = Home::new();
+    let r = h.run(&["configure", "list"]);
+    assert_eq!(r.code, 0);
+    let not_set = |n| row(n, "<not set>", "None", "None");
+    assert_eq!(
+        r.stdout,
+        [
+            HEADER.to_owned(),
+            not_set("profile"),
+            not_set("access_key"),
+            not_set("secret_key"),
+            not_set("region")
+        ]
+        .concat()
+    );
+}
+
+#[test]
+fn missing_profile_prints_rows_then_fails() {
+    let h = Home::new();
+    let r = h.run(&["configure", "list", "--profile", "nosuch"]);
+    assert_eq!(r.code, 255);
+    assert_eq!(
+        r.stdout,
+        [
+            HEADER.to_owned(),
+            row("profile", "nosuch", "manual", "--profile")
+        ]
+        .concat()
+    );
+    assert_eq!(
+        r.stderr,
+        "\nThe config profile (nosuch) could not be found\n"
+    );
+}

@@ -1,0 +1,250 @@
+//! `awsid configure set`: file bytes as the AWS CLI writes them, v2 routing rules, and the
+//! cases where the CLI corrupts a file and awsid does the right thing instead.
+
+mod configure_support;
+use std::os::unix::fs::PermissionsExt;
+
+use configure_support::Home;
+
+fn set(h: &Home, args: &[&str]) {
+    let mut all = vec!["configure", "set"];
+    all.extend_from_slice(args);
+    let r = h.run(&all);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (0, "", ""),
+        "{args:?}"
+    );
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn observed_example_creates_files_and_directories() {
+    let h = Home::new();
+    set(&h, &["region", "us-west-2"]);
+    set(&h, &["output", "json"]);
+    set(&h, &["aws_access_key_id", "AKIAIOSFODNN7EXAMPLE"]);
+    set(
+        &h,
+        &[
+            "aws_secret_access_key",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        ],
+    );
+    set(&h, &["profile.dev.region", "eu-west-1"]);
+    set(
+        &h,
+        &["s3.max_concurrent_requests", "10", "--profile", "dev"],
+    );
+    set(
+        &h,
+        &[
+            "aws_session_token",
+            "FQoGZXIvYXdzEXAMPLE",
+            "--profile",
+            "dev",
+        ],
+    );
+    assert_eq!(
+        h.read("config"),
+        "[default]\nregion = us-west-2\noutput = json\n[profile dev]\nregion = eu-west-1\ns3 =\n    max_concurrent_requests = 10\n"
+    );
+    assert_eq!(
+        h.read("credentials"),
+        "[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n[dev]\naws_session_token = FQoGZXIvYXdzEXAMPLE\n"
+    );
+    assert_eq!(mode(&h.aws("config")), 0o600);
+    assert_eq!(mode(&h.aws("credentials")), 0o600);
+}
+
+#[test]
+fn routing_rules() {
+    let h = Home::new();
+    set(
+        &h,
+        &[
+            "default.s3.max_concurrent_requests",
+            "20",
+            "--profile",
+            "dev",
+        ],
+    );
+    set(&h, &["output", "text", "--profile", "default"]);
+    set(&h, &["region", "r", "--profile", "my prof"]);
+    set(&h, &["plugins.cli_legacy_plugin_path", "/p"]);
+    set(&h, &["sso_region", "us-east-1", "--sso-session", "corp"]);
+    set(
+        &h,
+        &["s3.endpoint_url", "http://localhost", "--services", "local"],
+    );
+    set(&h, &["aws_access_key_id", "AK", "--profile", "my prof"]);
+    set(&h, &["empty", ""]);
+    assert_eq!(
+        h.read("config"),
+        "[default]\ns3 =\n    max_concurrent_requests = 20\noutput = text\nempty = \n[profile 'my prof']\nregion = r\n\
+         [plugins]\ncli_legacy_plugin_path = /p\n[sso-session corp]\nsso_region = us-east-1\n\
+         [services local]\ns3 =\n    endpoint_url = http://localhost\n"
+    );
+    assert_eq!(h.read("credentials"), "[my prof]\naws_access_key_id = AK\n");
+    // The section the reader uses for the profile is the one written.
+    let r = h.run(&["configure", "get", "region", "--profile", "my prof"]);
+    assert_eq!(r.stdout, "r\n");
+}
+
+#[test]
+fn env_selected_profile_and_rewrites_keep_other_lines() {
+    let h = Home::new();
+    h.write(
+        "config",
+        "# my settings\n[default]\nregion=us-east-1 \n# region = old\n\n[profile x]\nregion = a\n",
+    );
+    let r = h.run_with(
+        &["configure", "set", "region", "eu-west-3"],
+        &[("AWS_PROFILE", "x")],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    set(&h, &["region", "eu-west-2"]);
+    assert_eq!(
+        h.read("config"),
+        "# my settings\n[default]\nregion = eu-west-2\n# region = old\n\n[profile x]\nregion = eu-west-3\n"
+    );
+}
+
+#[test]
+fn writer_path_expands_only_the_tilde() {
+    let h = Home::new();
+    let r = h.run_with(
+        &["configure", "set", "region", "r1"],
+        &[("AWS_CONFIG_FILE", "$HOME/cfgvar")],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    // Like the reference: a file literally named `$HOME/cfgvar` under the current directory.
+    assert_eq!(
+        std::fs::read_to_string(h.path().join("$HOME/cfgvar")).unwrap(),
+        "[default]\nregion = r1\n"
+    );
+    let r = h.run_with(
+        &["configure", "set", "region", "r2"],
+        &[("AWS_CONFIG_FILE", "~/other/cfg")],
+        None,
+    );
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        std::fs::read_to_string(h.path().join("other/cfg")).unwrap(),
+        "[default]\nregion = r2\n"
+    );
+}
+
+#[test]
+fn cli_corruptions_are_avoided() {
+    // Indented header: the CLI appends a second [default], and the file no longer parses.
+    let h = Home::new();
+    h.write("config", "  [default]\nregion = a\n");
+    set(&h, &["region", "b"]);
+    assert_eq!(h.read("config"), "  [default]\nregion = b\n");
+
+    // `[profile   x]`: the CLI appends `[profile x]` and the first section's keys are lost.
+    h.write("config", "[profile   x]\nregion = a\noutput = json\n");
+    set(&h, &["region", "b", "--profile", "x"]);
+    assert_eq!(
+        h.read("config"),
+        "[profile   x]\nregion = b\noutput = json\n"
+    );
+
+    // `[profile "my prof"]` against the CLI's `[profile 'my prof']`.
+    h.write("config", "[profile \"my prof\"]\nregion = a\n");
+    set(&h, &["region", "b", "--profile", "my prof"]);
+    assert_eq!(h.read("config"), "[profile \"my prof\"]\nregion = b\n");
+
+    // Case trap: `Region` is the reader's `region`; the CLI adds a duplicate option.
+    h.write("config", "[default]\nRegion = a\n");
+    set(&h, &["region", "b"]);
+    assert_eq!(h.read("config"), "[default]\nregion = b\n");
+}
+
+#[test]
+fn nested_set_on_a_scalar_fails_cleanly() {
+    let h = Home::new();
+    h.write("config", "[default]\ns3 = flat\n");
+    let r = h.run(&["configure", "set", "s3.max_concurrent_requests", "20"]);
+    assert_eq!(r.code, 255);
+    assert_eq!(
+        r.stderr,
+        "\nCannot set a sub-key of s3: it holds a value, not a section\n"
+    );
+    assert_eq!(h.read("config"), "[default]\ns3 = flat\n");
+}
+
+#[test]
+fn never_writes_a_file_it_cannot_parse() {
+    let h = Home::new();
+    h.write("config", "[default]\nregion = a\n[default]\n");
+    let r = h.run(&["configure", "set", "output", "json"]);
+    assert_eq!(r.code, 255);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "\nUnable to parse config file: {}: line 3: ",
+            h.aws("config").display()
+        )),
+        "{:?}",
+        r.stderr
+    );
+    assert_eq!(h.read("config"), "[default]\nregion = a\n[default]\n");
+}
+
+#[test]
+fn validation_messages() {
+    let h = Home::new();
+    let r = h.run(&["configure", "set", "region", "a\nb"]);
+    assert_eq!((r.code, r.stderr.as_str()), (255, "\nInvalid value for key region: newline characters and carriage returns are not allowed.\n"));
+    let r = h.run(&["configure", "set", "reg\rion", "x"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            255,
+            "\nInvalid key: newline characters and carriage returns are not allowed: 'reg\\rion'\n"
+        )
+    );
+    let r = h.run(&["configure", "set", "a.b.c", "v", "--services", "s"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (252, "\nFound more than two parts in the property to set. Deep nesting of properties is not supported.\n")
+    );
+    assert!(!h.aws("config").exists());
+}
+
+#[test]
+fn warns_about_readable_credentials_files() {
+    let h = Home::new();
+    h.write("credentials", "[default]\n");
+    std::fs::set_permissions(h.aws("credentials"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = h.run(&["configure", "set", "aws_access_key_id", "AK"]);
+    assert_eq!(r.code, 0);
+    let p = h.aws("credentials");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "\naws: [WARNING]: The file '{0}' is accessible by other users. Consider running 'chmod 600 {0}' to restrict access to only your user.\n",
+            p.display()
+        )
+    );
+    assert_eq!(mode(&p), 0o644, "the existing mode is kept");
+}
+
+#[test]
+fn symlinked_config_is_written_through() {
+    let h = Home::new();
+    h.write("real-config", "[default]\nregion = a\n");
+    std::os::unix::fs::symlink("real-config", h.aws("config")).unwrap();
+    set(&h, &["region", "b"]);
+    assert!(std::fs::symlink_metadata(h.aws("config"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(h.read("real-config"), "[default]\nregion = b\n");
+}
