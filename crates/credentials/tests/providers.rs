@@ -20,7 +20,9 @@ use testing::{FakeServer, Recorded, Reply};
 /// A fake STS: AssumeRole returns `ASIA<role name>` keys valid `lifetime` seconds.
 fn fake_sts(lifetime: i64) -> FakeServer {
     FakeServer::start(move |req: &Recorded| {
-        let expiration = credentials::time::format_z(credentials::time::now() + time::Duration::seconds(lifetime));
+        let expiration = credentials::time::format_z(
+            credentials::time::now() + time::Duration::seconds(lifetime),
+        );
         let action = req.param("Action").unwrap_or_default();
         let role = req.param("RoleArn").unwrap_or_default();
         let name = role.rsplit('/').next().unwrap_or("x").to_uppercase();
@@ -52,8 +54,13 @@ fn fixture(extra: &[(&str, String)]) -> Fixture {
 }
 
 fn services(f: &Fixture, profile: &Properties, mfa: Option<Arc<dyn MfaPrompt>>) -> Arc<Services> {
-    let mut s = Services::new(f.env.clone(), profile.clone(), None, Some("us-east-1".into()))
-        .with_backoff(Duration::from_millis(1));
+    let mut s = Services::new(
+        f.env.clone(),
+        profile.clone(),
+        None,
+        Some("us-east-1".into()),
+    )
+    .with_backoff(Duration::from_millis(1));
     s.cli_cache = Some(JsonFileCache::new(&f.cache_dir));
     s.sso_cache = Some(JsonFileCache::new(&f.sso_dir));
     if let Some(m) = mfa {
@@ -69,15 +76,37 @@ fn resolve(
     mfa: Option<Arc<dyn MfaPrompt>>,
 ) -> Result<credentials::Resolved, CredentialsError> {
     let p = plan(data, &f.env, name, true, true)?;
-    let props = credentials::ProfileData::profile(data, name).cloned().unwrap_or_default();
-    ChainRunner::new(services(f, &props, mfa)).run(&p).map(|r| r.expect("credentials"))
+    let props = credentials::ProfileData::profile(data, name)
+        .cloned()
+        .unwrap_or_default();
+    ChainRunner::new(services(f, &props, mfa))
+        .run(&p)
+        .map(|r| r.expect("credentials"))
 }
 
 fn chain_profiles() -> MemoryProfiles {
     MemoryProfiles::new()
-        .config("chain", properties([("role_arn", "arn:aws:iam::1:role/chainrole"), ("source_profile", "role")]))
-        .config("role", properties([("role_arn", "arn:aws:iam::1:role/midrole"), ("source_profile", "base")]))
-        .credentials("base", properties([("aws_access_key_id", "AKIDBASE"), ("aws_secret_access_key", "basesecret")]))
+        .config(
+            "chain",
+            properties([
+                ("role_arn", "arn:aws:iam::1:role/chainrole"),
+                ("source_profile", "role"),
+            ]),
+        )
+        .config(
+            "role",
+            properties([
+                ("role_arn", "arn:aws:iam::1:role/midrole"),
+                ("source_profile", "base"),
+            ]),
+        )
+        .credentials(
+            "base",
+            properties([
+                ("aws_access_key_id", "AKIDBASE"),
+                ("aws_secret_access_key", "basesecret"),
+            ]),
+        )
 }
 
 #[test]
@@ -90,9 +119,18 @@ fn role_chain_signs_each_hop_with_the_previous_and_caches_every_hop() {
     assert_eq!(r.credentials.account_id.as_deref(), Some("210987654321"));
     let reqs = sts.requests();
     assert_eq!(reqs.len(), 2);
-    assert_eq!(reqs[0].param("RoleArn").unwrap(), "arn:aws:iam::1:role/midrole");
-    assert!(reqs[0].header("authorization").unwrap().contains("Credential=AKIDBASE/"));
-    assert!(reqs[1].header("authorization").unwrap().contains("Credential=ASIAMIDROLE/"));
+    assert_eq!(
+        reqs[0].param("RoleArn").unwrap(),
+        "arn:aws:iam::1:role/midrole"
+    );
+    assert!(reqs[0]
+        .header("authorization")
+        .unwrap()
+        .contains("Credential=AKIDBASE/"));
+    assert!(reqs[1]
+        .header("authorization")
+        .unwrap()
+        .contains("Credential=ASIAMIDROLE/"));
     assert_eq!(reqs[1].header("x-amz-security-token"), Some("tokMIDROLE"));
     let session = reqs[0].param("RoleSessionName").unwrap();
     assert!(session.starts_with("botocore-session-"), "{session}");
@@ -106,14 +144,20 @@ fn role_chain_signs_each_hop_with_the_previous_and_caches_every_hop() {
     // Only the final hop missing: one call, signed with the cached middle credentials.
     for e in std::fs::read_dir(&f.cache_dir).unwrap() {
         let p = e.unwrap().path();
-        if std::fs::read_to_string(&p).unwrap().contains("ASIACHAINROLE") {
+        if std::fs::read_to_string(&p)
+            .unwrap()
+            .contains("ASIACHAINROLE")
+        {
             std::fs::remove_file(p).unwrap();
         }
     }
     resolve(&f, &chain_profiles(), "chain", None).unwrap();
     let reqs = sts.requests();
     assert_eq!(reqs.len(), 3);
-    assert!(reqs[2].header("authorization").unwrap().contains("Credential=ASIAMIDROLE/"));
+    assert!(reqs[2]
+        .header("authorization")
+        .unwrap()
+        .contains("Credential=ASIAMIDROLE/"));
 }
 
 #[test]
@@ -131,10 +175,15 @@ fn parameters_and_corrupt_cache_entry() {
                 ("source_profile", "base"),
             ]),
         )
-        .credentials("base", properties([("aws_access_key_id", "AK"), ("aws_secret_access_key", "S")]));
+        .credentials(
+            "base",
+            properties([("aws_access_key_id", "AK"), ("aws_secret_access_key", "S")]),
+        );
     // A corrupt entry under this key is treated as a miss and overwritten.
     std::fs::create_dir_all(&f.cache_dir).unwrap();
-    let file = f.cache_dir.join("4b997ebed5cd9a9a1e9db04b1deccbf2952c8c67.json");
+    let file = f
+        .cache_dir
+        .join("4b997ebed5cd9a9a1e9db04b1deccbf2952c8c67.json");
     std::fs::write(&file, "{garbage").unwrap();
     resolve(&f, &data, "p", None).unwrap();
     let req = &sts.requests()[0];
@@ -143,7 +192,10 @@ fn parameters_and_corrupt_cache_entry() {
         "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fmyrole&RoleSessionName=mysess&DurationSeconds=1800&ExternalId=ext-1"
     );
     let entry = std::fs::read_to_string(&file).unwrap();
-    assert!(entry.starts_with("{\"Credentials\": {\"AccessKeyId\": \"ASIAMYROLE\""), "{entry}");
+    assert!(
+        entry.starts_with("{\"Credentials\": {\"AccessKeyId\": \"ASIAMYROLE\""),
+        "{entry}"
+    );
     assert!(!entry.ends_with('\n'));
 }
 
@@ -182,13 +234,24 @@ fn mfa_code_is_prompted_once_and_refresh_is_refused() {
                 ("source_profile", "base"),
             ]),
         )
-        .credentials("base", properties([("aws_access_key_id", "AK"), ("aws_secret_access_key", "S")]));
-    let prompt = Arc::new(FixedPrompt { serials: Mutex::new(Vec::new()) });
+        .credentials(
+            "base",
+            properties([("aws_access_key_id", "AK"), ("aws_secret_access_key", "S")]),
+        );
+    let prompt = Arc::new(FixedPrompt {
+        serials: Mutex::new(Vec::new()),
+    });
     let r = resolve(&f, &data, "mfa", Some(prompt.clone())).unwrap();
     assert_eq!(r.credentials.access_key_id, "ASIAMFAROLE");
-    assert_eq!(*prompt.serials.lock().unwrap(), vec!["arn:aws:iam::123456789012:mfa/user".to_string()]);
+    assert_eq!(
+        *prompt.serials.lock().unwrap(),
+        vec!["arn:aws:iam::123456789012:mfa/user".to_string()]
+    );
     let req = &sts.requests()[0];
-    assert_eq!(req.param("SerialNumber").as_deref(), Some("arn:aws:iam::123456789012:mfa/user"));
+    assert_eq!(
+        req.param("SerialNumber").as_deref(),
+        Some("arn:aws:iam::123456789012:mfa/user")
+    );
     assert_eq!(req.param("TokenCode").as_deref(), Some("123456"));
     // 900 s sessions are due for refresh at once: the refresh must not prompt again.
     assert_eq!(
@@ -216,10 +279,19 @@ fn web_identity_is_unsigned_and_sends_the_token_verbatim() {
     let r = resolve(&f, &data, "web", None).unwrap();
     assert_eq!(r.credentials.method, "assume-role-with-web-identity");
     let req = &sts.requests()[0];
-    assert_eq!(req.param("Action").as_deref(), Some("AssumeRoleWithWebIdentity"));
-    assert_eq!(req.param("WebIdentityToken").as_deref(), Some("header.payload.sig\n"));
+    assert_eq!(
+        req.param("Action").as_deref(),
+        Some("AssumeRoleWithWebIdentity")
+    );
+    assert_eq!(
+        req.param("WebIdentityToken").as_deref(),
+        Some("header.payload.sig\n")
+    );
     assert_eq!(req.header("authorization"), None);
-    assert!(f.cache_dir.join("c24255179c195b11f9a17672ae05d29ebf3fa3ca.json").is_file());
+    assert!(f
+        .cache_dir
+        .join("c24255179c195b11f9a17672ae05d29ebf3fa3ca.json")
+        .is_file());
 }
 
 #[test]
@@ -227,7 +299,10 @@ fn credential_source_without_credentials() {
     let f = fixture(&[]);
     let data = MemoryProfiles::new().config(
         "p",
-        properties([("role_arn", "arn:aws:iam::1:role/r"), ("credential_source", "Ec2InstanceMetadata")]),
+        properties([
+            ("role_arn", "arn:aws:iam::1:role/r"),
+            ("credential_source", "Ec2InstanceMetadata"),
+        ]),
     );
     assert_eq!(
         resolve(&f, &data, "p", None).unwrap_err().to_string(),
@@ -235,7 +310,10 @@ fn credential_source_without_credentials() {
     );
     let data = MemoryProfiles::new().config(
         "p",
-        properties([("role_arn", "arn:aws:iam::1:role/r"), ("credential_source", "Environment")]),
+        properties([
+            ("role_arn", "arn:aws:iam::1:role/r"),
+            ("credential_source", "Environment"),
+        ]),
     );
     assert_eq!(
         resolve(&f, &data, "p", None).unwrap_err().to_string(),
@@ -247,11 +325,15 @@ fn sso_server(calls: Arc<AtomicUsize>) -> FakeServer {
     FakeServer::start(move |req: &Recorded| {
         if req.path == "/token" {
             calls.fetch_add(1, Ordering::SeqCst);
-            return Reply::ok(r#"{"accessToken":"NEWACCESS","expiresIn":28800,"refreshToken":"NEWREFRESH","tokenType":"Bearer"}"#);
+            return Reply::ok(
+                r#"{"accessToken":"NEWACCESS","expiresIn":28800,"refreshToken":"NEWREFRESH","tokenType":"Bearer"}"#,
+            );
         }
         if req.header("x-amz-sso_bearer_token") == Some("EXPIREDONSERVER") {
-            return Reply::new(401, r#"{"message":"Session token not found or invalid"}"#)
-                .header("x-amzn-errortype", "UnauthorizedException:http://internal.amazon.com/");
+            return Reply::new(401, r#"{"message":"Session token not found or invalid"}"#).header(
+                "x-amzn-errortype",
+                "UnauthorizedException:http://internal.amazon.com/",
+            );
         }
         let ms = (credentials::time::now().unix_timestamp() + 3600) * 1000;
         Reply::ok(format!(
@@ -264,7 +346,10 @@ fn sso_server(calls: Arc<AtomicUsize>) -> FakeServer {
 fn sso_legacy_and_sso_session_with_refresh() {
     let oidc_calls = Arc::new(AtomicUsize::new(0));
     let server = sso_server(oidc_calls.clone());
-    let f = fixture(&[("AWS_ENDPOINT_URL_SSO", server.url()), ("AWS_ENDPOINT_URL_SSO_OIDC", server.url())]);
+    let f = fixture(&[
+        ("AWS_ENDPOINT_URL_SSO", server.url()),
+        ("AWS_ENDPOINT_URL_SSO_OIDC", server.url()),
+    ]);
     std::fs::create_dir_all(&f.sso_dir).unwrap();
     let future = credentials::time::format_z(credentials::time::now() + time::Duration::hours(2));
     let soon = credentials::time::format_z(credentials::time::now() + time::Duration::minutes(5));
@@ -286,23 +371,38 @@ fn sso_legacy_and_sso_session_with_refresh() {
         )
         .config(
             "modern",
-            properties([("sso_session", "my-sso"), ("sso_account_id", "123456789012"), ("sso_role_name", "Admin")]),
+            properties([
+                ("sso_session", "my-sso"),
+                ("sso_account_id", "123456789012"),
+                ("sso_role_name", "Admin"),
+            ]),
         )
         .sso_session(
             "my-sso",
-            properties([("sso_start_url", "https://my-sso-portal.awsapps.com/start"), ("sso_region", "us-east-1")]),
+            properties([
+                ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
+                ("sso_region", "us-east-1"),
+            ]),
         );
     let r = resolve(&f, &data, "legacy", None).unwrap();
     assert_eq!(r.credentials.access_key_id, "ASIASSO");
     assert_eq!(r.credentials.method, "sso");
     assert_eq!(r.credentials.account_id.as_deref(), Some("123456789012"));
     let req = &server.requests()[0];
-    assert_eq!(req.path, "/federation/credentials?role_name=ReadOnly&account_id=123456789012");
+    assert_eq!(
+        req.path,
+        "/federation/credentials?role_name=ReadOnly&account_id=123456789012"
+    );
     assert_eq!(req.header("x-amz-sso_bearer_token"), Some("LEGACY"));
-    assert!(f.cache_dir.join("107af63d78e24f5ce0fbb60ccb8244f20f6e19e6.json").is_file());
+    assert!(f
+        .cache_dir
+        .join("107af63d78e24f5ce0fbb60ccb8244f20f6e19e6.json")
+        .is_file());
 
     // sso-session: the token has 5 minutes left and refresh data, so it is refreshed first.
-    let token_file = f.sso_dir.join("0ad374308c5a4e22f723adf10145eafad7c4031c.json");
+    let token_file = f
+        .sso_dir
+        .join("0ad374308c5a4e22f723adf10145eafad7c4031c.json");
     std::fs::write(
         &token_file,
         format!(r#"{{"startUrl": "https://my-sso-portal.awsapps.com/start", "region": "us-east-1", "accessToken": "OLD", "expiresAt": "{soon}", "clientId": "CID", "clientSecret": "CSECRET", "registrationExpiresAt": "{future}", "refreshToken": "OLDREFRESH"}}"#),
@@ -315,8 +415,12 @@ fn sso_legacy_and_sso_session_with_refresh() {
     let body: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
     assert_eq!(body["grantType"], "refresh_token");
     assert_eq!(body["refreshToken"], "OLDREFRESH");
-    assert_eq!(reqs.last().unwrap().header("x-amz-sso_bearer_token"), Some("NEWACCESS"));
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+    assert_eq!(
+        reqs.last().unwrap().header("x-amz-sso_bearer_token"),
+        Some("NEWACCESS")
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
     assert_eq!(saved["accessToken"], "NEWACCESS");
     assert_eq!(saved["refreshToken"], "NEWREFRESH");
 }
@@ -339,10 +443,26 @@ fn sso_errors() {
         resolve(&f, &data, "p", None).unwrap_err().to_string(),
         "Error loading SSO Token: Token for https://nope does not exist"
     );
-    let file = f.sso_dir.join(credentials::cache::sso_token_key("https://nope") + ".json");
-    std::fs::write(&file, r#"{"accessToken": "X", "expiresAt": "2020-01-01T00:00:00Z"}"#).unwrap();
-    assert!(matches!(resolve(&f, &data, "p", None), Err(CredentialsError::UnauthorizedSsoToken)));
+    let file = f
+        .sso_dir
+        .join(credentials::cache::sso_token_key("https://nope") + ".json");
+    std::fs::write(
+        &file,
+        r#"{"accessToken": "X", "expiresAt": "2020-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        resolve(&f, &data, "p", None),
+        Err(CredentialsError::UnauthorizedSsoToken)
+    ));
     let future = credentials::time::format_z(credentials::time::now() + time::Duration::hours(2));
-    std::fs::write(&file, format!(r#"{{"accessToken": "EXPIREDONSERVER", "expiresAt": "{future}"}}"#)).unwrap();
-    assert!(matches!(resolve(&f, &data, "p", None), Err(CredentialsError::UnauthorizedSsoToken)));
+    std::fs::write(
+        &file,
+        format!(r#"{{"accessToken": "EXPIREDONSERVER", "expiresAt": "{future}"}}"#),
+    )
+    .unwrap();
+    assert!(matches!(
+        resolve(&f, &data, "p", None),
+        Err(CredentialsError::UnauthorizedSsoToken)
+    ));
 }
