@@ -55,6 +55,8 @@ pub enum Command {
     Sts(commands::sts::StsArgs),
     /// Run the local identity plane (IMDS, ECS credentials, STS).
     Serve(commands::serve::ServeArgs),
+    /// Print a web-identity token (JWT) signed with the world's dev OIDC key.
+    MintWebIdentityToken(commands::mint::MintArgs),
 }
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a

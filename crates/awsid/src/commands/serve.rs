@@ -1,16 +1,303 @@
 //! `awsid serve`: run the local identity plane on its world and print how to point clients at it.
 
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
 use clap::Args;
+use server::{Issuer, Listen, State, World};
 
 use crate::cli::GlobalArgs;
-use crate::error::CliError;
+use crate::error::{CliError, ExitKind};
+
+/// Default STS (API) listener.
+pub const DEFAULT_API: &str = "127.0.0.1:4590";
+/// Default ECS container-credentials listener.
+pub const DEFAULT_ECS: &str = "127.0.0.1:4591";
+/// Default IMDS listener of the world's first instance (amazon-ec2-metadata-mock's port).
+pub const DEFAULT_IMDS: &str = "127.0.0.1:1338";
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// World file (TOML, see crates/server/WORLD.md); the embedded default world otherwise.
+    #[arg(long, value_name = "FILE")]
+    pub world: Option<PathBuf>,
+    /// STS listener address (port 0 = any free port).
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_API)]
+    pub api: SocketAddr,
+    /// IMDS listener of the world's first instance; other instances use their world `listen`
+    /// address or a free port on 127.0.0.1.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_IMDS)]
+    pub imds: SocketAddr,
+    /// ECS container-credentials listener address.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_ECS)]
+    pub ecs: SocketAddr,
+    /// Master key file (one base64 32-byte key per line, first = current). Default:
+    /// `$AWSID_MASTER_KEY_FILE`, `$XDG_STATE_HOME/awsid/master.key` or
+    /// `~/.local/state/awsid/master.key`, created 0600 on first run.
+    #[arg(long, value_name = "FILE")]
+    pub master_key_file: Option<PathBuf>,
+    /// Write the bound addresses as JSON to this file once every listener is up.
+    #[arg(long, value_name = "FILE")]
+    pub ready_file: Option<PathBuf>,
+    /// Print only the endpoint lines, not the export lines and sample configuration.
+    #[arg(long)]
+    pub quiet: bool,
+}
 
-/// Runs `serve` until interrupted.
+fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
+    match path {
+        Some(p) => World::load(p)
+            .map(|w| (w, p.display().to_string()))
+            .map_err(|e| CliError::configuration(e)),
+        None => Ok((World::default_world(), "<default world>".into())),
+    }
+}
+
+/// Chooses the master key: `AWSID_MASTER_KEY` (base64), `--master-key-file`, the world's
+/// `master_key`, the world's `master_key_file`, then the default key file.
+pub fn load_issuer(
+    args_file: Option<&Path>,
+    world: &World,
+    env: &profile::Env,
+) -> Result<Issuer, CliError> {
+    let cfg = |e: server::issuer::MasterKeyError| CliError::configuration(e);
+    if let Some(k) = env.get_non_empty("AWSID_MASTER_KEY") {
+        return Issuer::from_key_text(k, "AWSID_MASTER_KEY").map_err(cfg);
+    }
+    if let Some(f) = args_file {
+        return Issuer::from_key_file(f).map_err(cfg);
+    }
+    if let Some(k) = &world.settings.master_key {
+        return Issuer::from_key_text(k, "world setting master_key").map_err(cfg);
+    }
+    if let Some(f) = &world.settings.master_key_file {
+        return Issuer::from_key_file(Path::new(f)).map_err(cfg);
+    }
+    let path = server::issuer::default_key_file(|k| env.get(k).map(str::to_string)).ok_or_else(|| {
+        CliError::configuration("cannot find a place for the master key file: set HOME, XDG_STATE_HOME or AWSID_MASTER_KEY_FILE, or pass --master-key-file")
+    })?;
+    Issuer::from_key_file(&path).map_err(cfg)
+}
+
+fn ready_json(bound: &server::Bound, world_name: &str) -> String {
+    let imds: serde_json::Map<String, serde_json::Value> = bound
+        .imds
+        .iter()
+        .map(|(id, a)| (id.clone(), a.to_string().into()))
+        .collect();
+    serde_json::json!({
+        "pid": std::process::id(),
+        "world": world_name,
+        "api": bound.api.map(|a| a.to_string()),
+        "ecs": bound.ecs.map(|a| a.to_string()),
+        "imds": imds,
+    })
+    .to_string()
+}
+
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// The endpoint list, the export lines and (for the default world) a sample configuration.
+pub fn banner(
+    bound: &server::Bound,
+    world: &World,
+    world_name: &str,
+    quiet: bool,
+    is_default: bool,
+) -> String {
+    let mut out = format!("awsid identity plane, world {world_name}\n");
+    if let Some(a) = bound.api {
+        out.push_str(&format!("  STS   http://{a}/\n"));
+    }
+    if let Some(a) = bound.ecs {
+        out.push_str(&format!(
+            "  ECS   http://{a}{}\n",
+            server::ecs::FULL_URI_PATH
+        ));
+    }
+    for (id, a) in &bound.imds {
+        out.push_str(&format!("  IMDS  http://{a}/  ({id})\n"));
+    }
+    if quiet {
+        return out;
+    }
+    out.push_str("\n# STS for every profile (long-term keys, assume-role, web identity):\n");
+    if let Some(a) = bound.api {
+        out.push_str(&format!("export AWS_ENDPOINT_URL_STS=http://{a}/\n"));
+    }
+    if let Some((id, a)) = bound.imds.first() {
+        out.push_str(&format!(
+            "# Instance metadata of {id} (credential_source = Ec2InstanceMetadata, or no other credentials):\n"
+        ));
+        out.push_str(&format!(
+            "export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://{a}/\n"
+        ));
+    }
+    if let (Some(a), Some(task)) = (bound.ecs, world.ecs_tasks.first()) {
+        out.push_str(&format!(
+            "# Container credentials of task {} (take precedence over instance metadata):\n",
+            task.id
+        ));
+        out.push_str(&format!(
+            "# export AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=/v2/credentials/{}  (only with 169.254.170.2)\n",
+            task.credentials_id
+        ));
+        if let Some(token) = &task.auth_token {
+            out.push_str(&format!(
+                "export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://{a}{}\n",
+                server::ecs::FULL_URI_PATH
+            ));
+            out.push_str(&format!(
+                "export AWS_CONTAINER_AUTHORIZATION_TOKEN={token}\n"
+            ));
+        }
+    }
+    if is_default {
+        out.push_str(SAMPLE_CONFIG);
+    }
+    out
+}
+
+/// The seed documents' profiles, ready to paste.
+const SAMPLE_CONFIG: &str = "
+# Sample ~/.aws/config (the seed documents' profiles):
+[default]
+region = us-west-2
+output = json
+
+[profile user1]
+region = us-east-1
+
+[profile marketingadmin]
+role_arn = arn:aws:iam::123456789012:role/marketingadminrole
+source_profile = user1
+
+[profile marketingadmin-ec2]
+role_arn = arn:aws:iam::123456789012:role/marketingadminrole
+credential_source = Ec2InstanceMetadata
+region = us-west-2
+
+[profile crossaccount]
+role_arn = arn:aws:iam::777788889999:role/user1role
+source_profile = default
+role_session_name = session_user1
+
+# Sample ~/.aws/credentials:
+[default]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+
+[user1]
+aws_access_key_id = AKIAI44QH8DHBEXAMPLE
+aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY
+";
+
+/// Runs `serve` until SIGINT or SIGTERM.
 pub fn run(global: &GlobalArgs, args: ServeArgs, env: &profile::Env) -> Result<u8, CliError> {
-    let _ = (global, args, env);
-    Err(CliError::general("serve: not implemented yet"))
+    let _ = global;
+    let (world, world_name) = load_world(args.world.as_deref())?;
+    let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
+    let is_default = args.world.is_none();
+    let mut listen = Listen {
+        api: Some(args.api),
+        ecs: Some(args.ecs),
+        imds: Vec::new(),
+        all_instances: true,
+    };
+    if !world.instances.is_empty() {
+        listen.imds.push((0, args.imds));
+    }
+    let world = Arc::new(world);
+    let state = Arc::new(State::new(world.clone(), Arc::new(issuer)));
+    let rt = server::runtime()?;
+    rt.block_on(async move {
+        let server = server::start(state, &listen)
+            .await
+            .map_err(|e| CliError::new(ExitKind::General, e))?;
+        let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+        }
+        if let Some(path) = &args.ready_file {
+            write_atomically(path, &ready_json(&server.bound, &world_name)).map_err(|e| {
+                CliError::general(format!(
+                    "cannot write the ready file {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+        wait_for_signal().await?;
+        server.shutdown().await;
+        if let Some(path) = &args.ready_file {
+            let _ = std::fs::remove_file(path);
+        }
+        Ok(0)
+    })
+}
+
+async fn wait_for_signal() -> Result<(), CliError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_lists_endpoints_and_exports() {
+        let world = World::default_world();
+        let bound = server::Bound {
+            api: Some("127.0.0.1:1".parse().unwrap()),
+            ecs: Some("127.0.0.1:2".parse().unwrap()),
+            imds: vec![("i-1234567890abcdef0".into(), "127.0.0.1:3".parse().unwrap())],
+        };
+        let text = banner(&bound, &world, "<default world>", false, true);
+        assert!(text.contains("export AWS_ENDPOINT_URL_STS=http://127.0.0.1:1/\n"));
+        assert!(text.contains("export AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:3/\n"));
+        assert!(text.contains(
+            "export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://127.0.0.1:2/credentials\n"
+        ));
+        assert!(
+            text.contains("export AWS_CONTAINER_AUTHORIZATION_TOKEN=awsid-dev-container-token\n")
+        );
+        assert!(text.contains("[profile marketingadmin]"));
+        let quiet = banner(&bound, &world, "w", true, true);
+        assert!(!quiet.contains("export"));
+        let json: serde_json::Value = serde_json::from_str(&ready_json(&bound, "w")).unwrap();
+        assert_eq!(json["imds"]["i-1234567890abcdef0"], "127.0.0.1:3");
+        assert_eq!(json["api"], "127.0.0.1:1");
+    }
+
+    #[test]
+    fn master_key_precedence() {
+        let world = World::default_world();
+        let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+        let env = profile::Env::from_pairs([("AWSID_MASTER_KEY", key)]);
+        let a = load_issuer(None, &world, &env).unwrap();
+        let b = Issuer::from_key_text(key, "t").unwrap();
+        assert_eq!(a.imds_token("i-1", 5, 60), b.imds_token("i-1", 5, 60));
+        let dir = tempfile::tempdir().unwrap();
+        let env = profile::Env::from_pairs([("HOME", dir.path().to_str().unwrap())]);
+        load_issuer(None, &world, &env).unwrap();
+        assert!(dir.path().join(".local/state/awsid/master.key").exists());
+        let bad = profile::Env::from_pairs([("AWSID_MASTER_KEY", "short")]);
+        let err = load_issuer(None, &world, &bad).unwrap_err();
+        assert_eq!(err.kind(), ExitKind::Configuration);
+    }
 }
