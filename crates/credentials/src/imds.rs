@@ -408,6 +408,23 @@ mod tests {
     }
 
     #[test]
+    fn token_read_timeout_falls_back_to_v1_at_once() {
+        let server = FakeServer::start(|req| match (req.method.as_str(), req.path.as_str()) {
+            ("PUT", _) => Reply::ok("LATE").delayed(std::time::Duration::from_millis(2500)),
+            (_, "/latest/meta-data/iam/security-credentials/") => Reply::ok("myrole"),
+            _ => Reply::ok(creds_json("2099-01-01T00:00:00Z")),
+        });
+        let p = ImdsProvider::new(config(
+            &server.url(),
+            &[("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3")],
+        ));
+        assert!(p.provide().unwrap().is_some());
+        let reqs = server.requests();
+        assert_eq!(reqs.iter().filter(|r| r.method == "PUT").count(), 1);
+        assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), None);
+    }
+
+    #[test]
     fn token_400_means_no_credentials() {
         let server = happy(400);
         let p = ImdsProvider::new(config(&server.url(), &[]));
