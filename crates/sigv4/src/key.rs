@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Mutex;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -117,7 +117,7 @@ pub fn signature(key: &SigningKey, string_to_sign: &str) -> String {
 /// entries while keeping keys in active use.
 pub struct SigningKeyCache {
     half: usize,
-    state: Mutex<Generations>,
+    state: RwLock<Generations>,
 }
 
 type Fingerprint = [u8; 32];
@@ -152,15 +152,19 @@ impl SigningKeyCache {
     pub fn new(capacity: usize) -> Self {
         SigningKeyCache {
             half: (capacity / 2).max(1),
-            state: Mutex::new(Generations::default()),
+            state: RwLock::new(Generations::default()),
         }
     }
 
     /// Returns the signing key for the inputs, deriving and caching it on a miss.
     pub fn get(&self, secret: &str, date: &str, region: &str, service: &str) -> SigningKey {
         let fp = fingerprint(secret, date, region, service);
+        // Hits in the current generation only need the shared lock.
+        if let Some(k) = self.read().current.get(&fp) {
+            return k.clone();
+        }
         {
-            let mut g = self.lock();
+            let mut g = self.write();
             if let Some(k) = g.current.get(&fp) {
                 return k.clone();
             }
@@ -171,7 +175,7 @@ impl SigningKeyCache {
         }
         // Derive outside the lock so that concurrent misses do not serialise on the HMACs.
         let key = signing_key(secret, date, region, service);
-        self.insert(&mut self.lock(), fp, key.clone());
+        self.insert(&mut self.write(), fp, key.clone());
         key
     }
 
@@ -182,7 +186,7 @@ impl SigningKeyCache {
 
     /// Number of keys currently held (both generations).
     pub fn len(&self) -> usize {
-        let g = self.lock();
+        let g = self.read();
         g.current.len() + g.previous.len()
     }
 
@@ -191,10 +195,14 @@ impl SigningKeyCache {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
-        // A panic while holding the lock cannot leave the maps inconsistent (each operation
-        // is a single insert/remove), so a poisoned lock is still usable.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    // A panic while holding the lock cannot leave the maps inconsistent (each operation is
+    // a single insert/remove/swap), so a poisoned lock is still usable.
+    fn read(&self) -> RwLockReadGuard<'_, Generations> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Generations> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
     fn insert(&self, g: &mut Generations, fp: Fingerprint, key: SigningKey) {
