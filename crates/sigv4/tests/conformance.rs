@@ -356,13 +356,15 @@ fn verify_raw(r: &RawRequest, secret: &str, vs: &VerifySettings) -> Result<(), V
     verify(&req, &auth, secret, vs)
 }
 
-/// Verifies the signed request, then checks that single-byte mutations fail.
+/// Verifies the signed request (dated `at` when given), then checks that single-byte
+/// mutations fail.
 fn check_verification(
     c: &mut Checker,
     dir: &Path,
     form: Form,
     secret: &str,
     vs: &VerifySettings,
+    at: Option<SystemTime>,
 ) -> Result<(), String> {
     let p = form.prefix();
     let Some(text) = read_optional(dir, &format!("{p}-signed-request.txt"))? else {
@@ -390,6 +392,14 @@ fn check_verification(
     };
     if auth.form != want_form {
         c.fail(format!("{p}-signed-request parsed as {:?}", auth.form));
+    }
+    if let Some(t) = at {
+        if auth.timestamp != t {
+            c.fail(format!(
+                "{p}-signed-request is dated {}, not the context timestamp",
+                auth.amz_date
+            ));
+        }
     }
     // At its own timestamp the request is current under any window.
     if let Err(e) = check_time(&auth, auth.timestamp, Duration::from_secs(300)) {
@@ -513,8 +523,11 @@ fn run_case(dir: &Path, path_modes_differ: &mut Vec<String>) -> Vec<String> {
             ..VerifySettings::default()
         };
         let secret = ctx.creds.secret_access_key().to_owned();
-        check_verification(&mut c, dir, Form::Header, &secret, &vs)?;
-        check_verification(&mut c, dir, Form::Query, &secret, &vs)?;
+        // A context case's signed requests carry the context timestamp; a migrated case's
+        // signed request has its own date (checked by signing at it below).
+        let at = (!ctx_is_migrated(dir)).then_some(ctx.time);
+        check_verification(&mut c, dir, Form::Header, &secret, &vs, at)?;
+        check_verification(&mut c, dir, Form::Query, &secret, &vs, at)?;
 
         if ctx_is_migrated(dir) {
             // Also sign at the signed request's own time and compare its Authorization.
