@@ -90,3 +90,15 @@ fn metadata_defaults_are_derived_and_overridable() {
     assert_eq!(w.instances[0].http_tokens, HttpTokens::Optional);
     assert_eq!(w.instances[0].hop_limit, 1);
 }
+
+#[test]
+fn the_example_in_world_md_is_valid() {
+    let doc = include_str!("../../WORLD.md");
+    let start = doc.find("```toml\n").expect("WORLD.md has a toml example") + 8;
+    let end = doc[start..].find("```").unwrap() + start;
+    let w = World::parse(&doc[start..end], "WORLD.md").unwrap();
+    assert_eq!(w.instances[0].http_tokens, HttpTokens::Required);
+    assert_eq!(w.instances[0].region, "eu-west-1");
+    assert_eq!(w.roles[0].max_session_duration, 7200);
+    assert_eq!(w.users[0].mfa_devices.len(), 1);
+}
