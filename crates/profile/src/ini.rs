@@ -4,8 +4,9 @@
 //!
 //! See `../shared/spec/files.md` §2 for every rule.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
+use crate::fxhash::FxHashMap;
 use crate::py;
 
 /// A property value: a plain string, or a nested sub-section (`key =` + indented lines).
@@ -231,19 +232,20 @@ pub(crate) fn scan(text: &str) -> Result<Scan<'_>, ParseError> {
     })
 }
 
-/// One option while reading: its value pieces (first-line text, then continuation lines and
-/// kept blank lines) and the line of each piece (1-based).
-struct RawOption {
-    key: String,
-    parts: Vec<String>,
-    part_lines: Vec<usize>,
+/// One option while reading: the first-line text, continuation pieces (interior blank lines
+/// as empty pieces) with their 1-based lines, and blank lines not yet known to be interior.
+struct RawOption<'a> {
+    key: Cow<'a, str>,
+    first: &'a str,
+    more: Vec<(&'a str, usize)>,
+    pending_blanks: usize,
 }
 
 /// A section while reading.
-struct RawSection {
-    name: String,
+struct RawSection<'a> {
+    name: &'a str,
     line: usize,
-    options: Vec<RawOption>,
+    options: Vec<RawOption<'a>>,
 }
 
 /// Which section the reader is filling.
@@ -256,21 +258,21 @@ enum Current {
 
 /// The reader's result before values are joined.
 struct Reader<'a> {
-    sections: Vec<RawSection>,
-    defaults: RawSection,
+    sections: Vec<RawSection<'a>>,
+    defaults: RawSection<'a>,
     lines: Vec<ScanLine<'a>>,
     headers: Vec<HeaderLine>,
 }
 
-/// `RawConfigParser._read` (strict, default options), line by line.
+/// `RawConfigParser._read` (strict, default options), line by line, without copying text.
 fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
-    let mut sections: Vec<RawSection> = Vec::new();
+    let mut sections: Vec<RawSection<'_>> = Vec::new();
     let mut defaults = RawSection {
-        name: "DEFAULT".to_owned(),
+        name: "DEFAULT",
         line: 0,
         options: Vec::new(),
     };
-    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut by_name: FxHashMap<&str, usize> = FxHashMap::default();
     let mut lines = Vec::new();
     let mut headers = Vec::new();
     let mut current = Current::Nothing;
@@ -278,7 +280,7 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
     let mut option: Option<(Current, usize, usize)> = None;
     let mut indent_level = 0usize;
 
-    for (idx, raw) in py::universal_lines(text).into_iter().enumerate() {
+    for (idx, raw) in py::LineIter::new(text).enumerate() {
         let lineno = idx + 1;
         let value = py::strip(raw.text);
         let mut record = |kind: LineKind| {
@@ -293,12 +295,7 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
         if value.is_empty() {
             // Blank lines become empty pieces of the current value (dropped if trailing).
             if let Some((cur, opt, _)) = option {
-                section_mut(&mut sections, &mut defaults, cur).options[opt]
-                    .parts
-                    .push(String::new());
-                section_mut(&mut sections, &mut defaults, cur).options[opt]
-                    .part_lines
-                    .push(lineno);
+                section_mut(&mut sections, &mut defaults, cur).options[opt].pending_blanks += 1;
             }
             record(LineKind::Blank);
             continue;
@@ -306,8 +303,10 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
         let cur_indent = py::indent_chars(raw.text);
         if let Some((cur, opt, key_line)) = option.filter(|_| cur_indent > indent_level) {
             let o = &mut section_mut(&mut sections, &mut defaults, cur).options[opt];
-            o.parts.push(value.to_owned());
-            o.part_lines.push(lineno);
+            for _ in 0..std::mem::take(&mut o.pending_blanks) {
+                o.more.push(("", lineno));
+            }
+            o.more.push((value, lineno));
             record(LineKind::Continuation { key_line });
             continue;
         }
@@ -322,10 +321,10 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
             if name == "DEFAULT" {
                 current = Current::Defaults;
             } else {
-                by_name.insert(name.to_owned(), sections.len());
+                by_name.insert(name, sections.len());
                 current = Current::Section(sections.len());
                 sections.push(RawSection {
-                    name: name.to_owned(),
+                    name,
                     line: lineno,
                     options: Vec::new(),
                 });
@@ -364,12 +363,12 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
                 message: "a setting has an empty key".to_owned(),
             });
         }
-        let key = py::lower(key_text);
+        let key = py::lower_cow(key_text);
         let section = section_mut(&mut sections, &mut defaults, current);
         if section.options.iter().any(|o| o.key == key) {
             let section_name = match current {
                 Current::Defaults => "DEFAULT",
-                _ => section.name.as_str(),
+                _ => section.name,
             };
             return Err(ParseError {
                 line: lineno,
@@ -380,13 +379,18 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
                 ),
             });
         }
+        if record_lines {
+            record(LineKind::Key {
+                key: key.clone().into_owned(),
+            });
+        }
         section.options.push(RawOption {
-            key: key.clone(),
-            parts: vec![py::strip(&value[delim + 1..]).to_owned()],
-            part_lines: vec![lineno],
+            key,
+            first: py::strip(&value[delim + 1..]),
+            more: Vec::new(),
+            pending_blanks: 0,
         });
         option = Some((current, section.options.len() - 1, idx));
-        record(LineKind::Key { key });
     }
     Ok(Reader {
         sections,
@@ -396,11 +400,11 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
     })
 }
 
-fn section_mut<'s>(
-    sections: &'s mut [RawSection],
-    defaults: &'s mut RawSection,
+fn section_mut<'s, 'a>(
+    sections: &'s mut [RawSection<'a>],
+    defaults: &'s mut RawSection<'a>,
     current: Current,
-) -> &'s mut RawSection {
+) -> &'s mut RawSection<'a> {
     match current {
         Current::Section(i) => &mut sections[i],
         _ => defaults,
@@ -418,29 +422,31 @@ pub(crate) fn header_name(stripped: &str) -> Option<&str> {
 impl Reader<'_> {
     /// Joins values, parses nested blocks and applies `[DEFAULT]` inheritance.
     fn into_file(self) -> IniFile {
-        let into_value = |o: &RawOption| -> Value { joined_value(o).0 };
         let defaults: Vec<(String, Value)> = self
             .defaults
             .options
             .iter()
-            .map(|o| (o.key.clone(), into_value(o)))
+            .map(|o| (o.key.clone().into_owned(), joined_value(o).0))
             .collect();
         let sections = self
             .sections
-            .iter()
+            .into_iter()
             .map(|s| {
-                let mut entries: Vec<(String, Value)> = s
-                    .options
-                    .iter()
-                    .map(|o| (o.key.clone(), into_value(o)))
-                    .collect();
+                let mut entries: Vec<(String, Value)> =
+                    Vec::with_capacity(s.options.len() + defaults.len());
                 for (k, v) in &defaults {
-                    if !s.options.iter().any(|o| &o.key == k) {
+                    if !s.options.iter().any(|o| o.key == k.as_str()) {
                         entries.push((k.clone(), v.clone()));
                     }
                 }
+                let inherited: Vec<(String, Value)> = std::mem::take(&mut entries);
+                for o in &s.options {
+                    let value = joined_value(o).0;
+                    entries.push((o.key.clone().into_owned(), value));
+                }
+                entries.extend(inherited);
                 Section {
-                    name: s.name.clone(),
+                    name: s.name.to_owned(),
                     line: s.line,
                     properties: Properties { entries },
                 }
@@ -451,24 +457,26 @@ impl Reader<'_> {
 
     /// The first nested block (in botocore's processing order) that does not parse.
     fn nested_error(&self) -> Option<ParseError> {
+        let bad = |o: &RawOption<'_>| {
+            // Only values starting with a newline are parsed as blocks.
+            if !o.first.is_empty() || o.more.is_empty() {
+                return None;
+            }
+            joined_value(o).1
+        };
         // botocore walks sections in order and, within each, the section's own keys and then
         // the inherited defaults; the first bad block raises.
         for s in &self.sections {
-            let own = s.options.iter();
-            let inherited = self
-                .defaults
-                .options
-                .iter()
-                .filter(|d| !s.options.iter().any(|o| o.key == d.key));
-            for o in own.chain(inherited) {
-                if let (_, Some(line)) = joined_value(o) {
-                    return Some(ParseError {
-                        line,
-                        message: format!(
-                            "the nested settings of {} have a line without '='",
-                            py::repr(&o.key)
-                        ),
-                    });
+            for o in &s.options {
+                if let Some(line) = bad(o) {
+                    return Some(nested_parse_error(line, &o.key));
+                }
+            }
+            for d in &self.defaults.options {
+                if !s.options.iter().any(|o| o.key == d.key) {
+                    if let Some(line) = bad(d) {
+                        return Some(nested_parse_error(line, &d.key));
+                    }
                 }
             }
         }
@@ -476,16 +484,36 @@ impl Reader<'_> {
     }
 }
 
+fn nested_parse_error(line: usize, key: &str) -> ParseError {
+    ParseError {
+        line,
+        message: format!(
+            "the nested settings of {} have a line without '='",
+            py::repr(key)
+        ),
+    }
+}
+
 /// `'\n'.join(parts).rstrip()`, then botocore's `_parse_nested` when the value starts with a
 /// newline; a nested line without `=` yields the 1-based line at fault instead.
-fn joined_value(o: &RawOption) -> (Value, Option<usize>) {
-    let joined = o.parts.join("\n");
-    let text = py::rstrip(&joined);
-    if !text.starts_with('\n') {
-        return (Value::Scalar(text.to_owned()), None);
+fn joined_value(o: &RawOption<'_>) -> (Value, Option<usize>) {
+    if o.more.is_empty() {
+        // One line, already stripped; trailing blank lines do not count.
+        return (Value::Scalar(o.first.to_owned()), None);
+    }
+    if !o.first.is_empty() {
+        let mut text = String::with_capacity(
+            o.first.len() + o.more.iter().map(|(p, _)| p.len() + 1).sum::<usize>(),
+        );
+        text.push_str(o.first);
+        for (piece, _) in &o.more {
+            text.push('\n');
+            text.push_str(piece);
+        }
+        return (Value::Scalar(text), None);
     }
     let mut items: Vec<(String, String)> = Vec::new();
-    for (piece, &line) in o.parts.iter().zip(&o.part_lines) {
+    for &(piece, line) in &o.more {
         for sub in py::splitlines(piece) {
             let sub = py::strip(sub);
             if sub.is_empty() {

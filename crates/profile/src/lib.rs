@@ -16,6 +16,7 @@
 //! * [`shell`] — POSIX shell-word splitting as Python's `shlex.split` does it.
 
 pub mod env;
+mod fxhash;
 pub mod ini;
 pub mod location;
 mod py;

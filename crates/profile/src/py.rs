@@ -25,10 +25,16 @@ pub(crate) fn rstrip(s: &str) -> &str {
 
 /// Python's `str.lower()` (full Unicode lower-casing, as Rust's `to_lowercase`).
 pub(crate) fn lower(s: &str) -> String {
+    lower_cow(s).into_owned()
+}
+
+/// [`lower`] without a copy when the text is already lower-case ASCII.
+pub(crate) fn lower_cow(s: &str) -> std::borrow::Cow<'_, str> {
     if s.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
-        return s.to_owned();
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
     }
-    s.to_lowercase()
 }
 
 /// Number of leading whitespace characters (not bytes): the reader's indentation level.
@@ -87,43 +93,58 @@ pub(crate) struct RawLine<'a> {
 
 /// Splits text into lines the way Python's text-mode file iteration does.
 pub(crate) fn universal_lines(s: &str) -> Vec<RawLine<'_>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\n' => {
-                out.push(RawLine {
-                    text: &s[start..i],
-                    terminator: &s[i..i + 1],
-                });
-                i += 1;
-                start = i;
+    LineIter::new(s).collect()
+}
+
+/// Iterator form of [`universal_lines`].
+pub(crate) struct LineIter<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> LineIter<'a> {
+    /// Lines of `text`.
+    pub(crate) fn new(text: &'a str) -> LineIter<'a> {
+        LineIter { text, pos: 0 }
+    }
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = RawLine<'a>;
+
+    fn next(&mut self) -> Option<RawLine<'a>> {
+        let s = self.text;
+        let start = self.pos;
+        if start >= s.len() {
+            return None;
+        }
+        let bytes = s.as_bytes();
+        match bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+        {
+            None => {
+                self.pos = s.len();
+                Some(RawLine {
+                    text: &s[start..],
+                    terminator: "",
+                })
             }
-            b'\r' => {
-                let end = if bytes.get(i + 1) == Some(&b'\n') {
+            Some(off) => {
+                let i = start + off;
+                let end = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
                     i + 2
                 } else {
                     i + 1
                 };
-                out.push(RawLine {
+                self.pos = end;
+                Some(RawLine {
                     text: &s[start..i],
                     terminator: &s[i..end],
-                });
-                i = end;
-                start = i;
+                })
             }
-            _ => i += 1,
         }
     }
-    if start < s.len() {
-        out.push(RawLine {
-            text: &s[start..],
-            terminator: "",
-        });
-    }
-    out
 }
 
 /// Python's `repr()` of a `str` (quote choice and escapes as CPython prints them).

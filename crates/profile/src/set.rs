@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::fxhash::FxHashMap;
 use crate::ini::{self, IniFile, Section};
 use crate::{shell, Locations, ParseError, Properties};
 
@@ -58,16 +59,22 @@ impl SectionKind {
 #[derive(Clone, Debug, Default)]
 struct OrderedMap {
     entries: Vec<(String, Properties)>,
-    index: std::collections::HashMap<String, usize>,
+    index: FxHashMap<String, usize>,
 }
 
 impl OrderedMap {
-    fn assign(&mut self, key: String, value: Properties) {
+    /// Sets `key`; returns the entry's position.
+    fn assign(&mut self, key: String, value: Properties) -> usize {
         match self.index.get(&key) {
-            Some(&i) => self.entries[i].1 = value,
+            Some(&i) => {
+                self.entries[i].1 = value;
+                i
+            }
             None => {
-                self.index.insert(key.clone(), self.entries.len());
+                let i = self.entries.len();
+                self.index.insert(key.clone(), i);
                 self.entries.push((key, value));
+                i
             }
         }
     }
@@ -75,14 +82,14 @@ impl OrderedMap {
     fn get(&self, key: &str) -> Option<&Properties> {
         self.index.get(key).map(|&i| &self.entries[i].1)
     }
+}
 
-    fn get_mut(&mut self, key: &str) -> Option<&mut Properties> {
-        self.index.get(key).map(|&i| &mut self.entries[i].1)
-    }
-
-    fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.iter().map(|(k, _)| k.as_str())
-    }
+/// Where a merged profile's settings live: only one file (no copy), or both (merged copy).
+#[derive(Clone, Debug)]
+enum Merged {
+    Config(usize),
+    Credentials(usize),
+    Both(Properties),
 }
 
 /// Both shared files, parsed: the config file's profiles, sso-sessions, services and plain
@@ -97,8 +104,9 @@ pub struct ProfileSet {
     plain: OrderedMap,
     /// Credentials-file sections by raw name.
     credentials: OrderedMap,
-    /// The merged view (`Session.full_config["profiles"]`).
-    merged: OrderedMap,
+    /// The merged view (`Session.full_config["profiles"]`), in botocore's order.
+    merged: Vec<(String, Merged)>,
+    merged_index: FxHashMap<String, usize>,
 }
 
 impl ProfileSet {
@@ -136,40 +144,66 @@ impl ProfileSet {
         } in config.sections
         {
             match SectionKind::of_config_section(&name) {
-                SectionKind::Profile(p) => set.config_profiles.assign(p, properties),
-                SectionKind::SsoSession(s) => set.sso_sessions.assign(s, properties),
-                SectionKind::Services(s) => set.services.assign(s, properties),
-                SectionKind::Plain(n) => set.plain.assign(n, properties),
+                SectionKind::Profile(p) => {
+                    set.config_profiles.assign(p, properties);
+                }
+                SectionKind::SsoSession(s) => {
+                    set.sso_sessions.assign(s, properties);
+                }
+                SectionKind::Services(s) => {
+                    set.services.assign(s, properties);
+                }
+                SectionKind::Plain(n) => {
+                    set.plain.assign(n, properties);
+                }
                 SectionKind::Dropped => {}
             }
         }
-        set.merged = set.config_profiles.clone();
+        for (i, (name, _)) in set.config_profiles.entries.iter().enumerate() {
+            set.merged_index.insert(name.clone(), set.merged.len());
+            set.merged.push((name.clone(), Merged::Config(i)));
+        }
         for Section {
             name, properties, ..
         } in credentials.sections
         {
-            match set.merged.get_mut(&name) {
-                Some(existing) => {
-                    for (k, v) in properties.iter() {
-                        existing.insert(k.to_owned(), v.clone());
+            let j = set.credentials.assign(name.clone(), properties);
+            let creds = &set.credentials.entries[j].1;
+            match set.merged_index.get(&name) {
+                Some(&k) => {
+                    let mut merged = match &set.merged[k].1 {
+                        Merged::Config(i) => set.config_profiles.entries[*i].1.clone(),
+                        Merged::Credentials(c) => set.credentials.entries[*c].1.clone(),
+                        Merged::Both(p) => p.clone(),
+                    };
+                    for (key, value) in creds.iter() {
+                        merged.insert(key.to_owned(), value.clone());
                     }
+                    set.merged[k].1 = Merged::Both(merged);
                 }
-                None => set.merged.assign(name.clone(), properties.clone()),
+                None => {
+                    set.merged_index.insert(name.clone(), set.merged.len());
+                    set.merged.push((name, Merged::Credentials(j)));
+                }
             }
-            set.credentials.assign(name, properties);
         }
         set
     }
 
     /// The merged settings of profile `name`, if it exists in either file.
     pub fn profile(&self, name: &str) -> Option<&Properties> {
-        self.merged.get(name)
+        let &k = self.merged_index.get(name)?;
+        Some(match &self.merged[k].1 {
+            Merged::Config(i) => &self.config_profiles.entries[*i].1,
+            Merged::Credentials(j) => &self.credentials.entries[*j].1,
+            Merged::Both(p) => p,
+        })
     }
 
     /// Profile names in botocore's order: config profiles in file order, then
     /// credentials-only sections in file order.
     pub fn profile_names(&self) -> Vec<&str> {
-        self.merged.keys().collect()
+        self.merged.iter().map(|(name, _)| name.as_str()).collect()
     }
 
     /// Profile `name` from the config file alone (`[default]`, `[profile name]`).
