@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import random
+import re
 import stat
 import string
 import subprocess
@@ -47,6 +48,9 @@ class Case:
     check_profile: str | None = None
     check_key: str = ""
     check_value: str = ""
+    # Where the two files live, relative to HOME (AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE).
+    config_rel: str = ".aws/config"
+    creds_rel: str = ".aws/credentials"
 
     @property
     def test_id(self) -> str:
@@ -176,11 +180,12 @@ def tree_diff(a: dict, b: dict, a_name: str, b_name: str) -> list[str]:
     return out
 
 
-def botocore_profiles(home: Path) -> dict[str, dict]:
-    """The merged profile view botocore builds from ~/.aws/{config,credentials} (files.md §5);
-    raises ConfigParseError when a file does not parse."""
-    cfg = home / ".aws" / "config"
-    creds = home / ".aws" / "credentials"
+def botocore_profiles(home: Path, config_rel: str = ".aws/config",
+                      creds_rel: str = ".aws/credentials") -> dict[str, dict]:
+    """The merged profile view botocore builds from the two files (files.md §5); raises
+    ConfigParseError when a file does not parse."""
+    cfg = home / config_rel
+    creds = home / creds_rel
     profiles = load_config(str(cfg))["profiles"] if cfg.exists() else {}
     profiles = {k: dict(v) for k, v in profiles.items()}
     if creds.exists():
@@ -235,10 +240,13 @@ class Section:
         return self.header + "".join(self.lines)
 
 
-def gen_profile_body(rng: random.Random, *, creds: bool, allow_continuation: bool = True) -> Section:
-    """A section body with odd spacing, comments, a nested block and continuation lines."""
+def gen_profile_body(rng: random.Random, *, creds: bool, allow_continuation: bool = True,
+                     flat: bool = False) -> Section:
+    """A section body with odd spacing, comments, a nested block and continuation lines;
+    `flat` keeps every key line at column 0."""
     sec = Section(header="", lines=[])
     indent = rng.choice(["", "", "", "", "  ", "\t"])
+    indent = "" if flat else indent
     entries: list[str] = []
     if creds:
         entries += ["aws_access_key_id", "aws_secret_access_key"]
@@ -335,7 +343,8 @@ class Files:
         return names
 
 
-def gen_files(rng: random.Random, *, extras: bool = True, allow_continuation: bool = True) -> Files:
+def gen_files(rng: random.Random, *, extras: bool = True, allow_continuation: bool = True,
+              flat: bool = False) -> Files:
     """A config and a credentials file (each sometimes absent or empty)."""
     config_sections: dict[str, Section] = {}
     cred_sections: dict[str, Section] = {}
@@ -350,7 +359,7 @@ def gen_files(rng: random.Random, *, extras: bool = True, allow_continuation: bo
     if rng.random() < 0.2:
         parts.append(_comment(rng, indent="") + "\n")
     for name in cfg_names:
-        sec = gen_profile_body(rng, creds=False, allow_continuation=allow_continuation)
+        sec = gen_profile_body(rng, creds=False, allow_continuation=allow_continuation, flat=flat)
         sec.header = header_for(name, rng, config=True)
         config_sections[name] = sec
         parts.append(sec.text())
@@ -374,7 +383,7 @@ def gen_files(rng: random.Random, *, extras: bool = True, allow_continuation: bo
     if rng.random() < 0.1:
         cred_names.append("profile dev")  # a credentials-file profile literally named "profile dev"
     for name in cred_names:
-        sec = gen_profile_body(rng, creds=True)
+        sec = gen_profile_body(rng, creds=True, flat=flat)
         sec.header = header_for(name, rng, config=False)
         cred_sections[name] = sec
         cparts.append(sec.text())
@@ -461,7 +470,8 @@ def _finish(case_id: str, kind: str, argv: list[str], files: dict[str, str], pl:
         ref_env = {**pl.env, **(sel.ref_env if sel.ref_env is not None else sel.env),
                    **(extra_ref_env if extra_ref_env is not None else extra_env)}
     return Case(case_id, kind, argv + sel.args, files, env, ref_env, None,
-                sorted(set(sel.differences + diffs)), note)
+                sorted(set(sel.differences + diffs)), note,
+                config_rel=pl.config_rel, creds_rel=pl.creds_rel)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -539,8 +549,51 @@ def gen_set(case_id: str) -> Case:
             varname = "region"
     if varname.startswith("aws_") and value in ("two words",):
         value = "AKIAEXAMPLENEWKEY1"
-    return _finish(case_id, "set", ["configure", "set", varname, value], _place(files, pl), pl, sel,
+    case = _finish(case_id, "set", ["configure", "set", varname, value], _place(files, pl), pl, sel,
                    {}, None, [], note=f"(target profile {target!r})")
+    key = varname.split(".")[-1] if varname.startswith(("profile.", "default.")) else varname
+    if "." not in key and not (varname.startswith("profile.") and varname.count(".") > 2) and not (
+            varname.startswith("default.") and varname.count(".") > 1):
+        in_creds = key in CREDENTIAL_KEYS
+        text = files.credentials if in_creds else files.config
+        section = target if in_creds or target == "default" else (
+            f"profile '{target}'" if " " in target else f"profile {target}")
+        if text is not None and v1_replacement_swallows(text, section, key):
+            # The reference moves the edited line to column 0 and the indented lines after it
+            # become its continuation: a corrupting writer case, checked as such.
+            case.kind = "writer"
+            case.differences = sorted(set(case.differences) | {"writer-indented-key"})
+            case.check_profile, case.check_key, case.check_value = target, key, value
+    return case
+
+
+CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+
+
+def v1_replacement_swallows(text: str, section: str, key: str) -> bool:
+    """Whether the CLI writer's replacement of `key` in `[section]` (configure-cli.md §6: first
+    matching header from column 0, first line whose text before `=`/`:` strips to `key`, rewritten
+    as `key = value` at column 0) leaves a following indented non-comment line of the same section
+    to be read as a continuation of the edited value."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    start = next((i for i, line in enumerate(lines)
+                  if not line.lstrip().startswith(("#", ";")) and line.startswith(f"[{section}]")), None)
+    if start is None:
+        return False
+    target = None
+    for i in range(start + 1, len(lines)):
+        line = lines[i]
+        if line.lstrip().startswith("["):
+            return False
+        if target is None:
+            m = re.match(r"([^=:]*)[=:]", line)
+            if m and m.group(1).strip() == key:
+                if not line[:1].isspace():
+                    return False
+                target = i
+        elif line.strip() and not line.lstrip().startswith(("#", ";")) and line[:1].isspace():
+            return True
+    return False
 
 
 def gen_list(case_id: str) -> Case:
@@ -647,6 +700,13 @@ def gen_writer() -> list[Case]:
         {".aws/config": "[profile dev]\ns3 = flat\n"},
         ["configure", "set", "profile.dev.s3.addressing_style", "path"], "dev", "s3.addressing_style", "path",
         note="(s3 is the last line: the reference crashes)")
+    add("writer-11-indented-keys", "writer-indented-key",
+        {".aws/config": "[default]\n  region = us-east-1\n  output = json\n"},
+        ["configure", "set", "region", "eu-west-1"], None, "region", "eu-west-1")
+    add("writer-12-indented-creds", "writer-indented-key",
+        {".aws/credentials": "[dev]\n\taws_access_key_id = AKIAOLDOLDOLDOLD0000\n\taws_secret_access_key = s\n"},
+        ["configure", "set", "aws_access_key_id", "AKIANEWNEWNEWNEW1111", "--profile", "dev"],
+        "dev", "aws_access_key_id", "AKIANEWNEWNEWNEW1111")
     return cases
 
 

@@ -105,6 +105,15 @@ DIFFERENCES: dict[str, Difference] = {
             "the reference corrupts the file.",
         ),
         Difference(
+            "writer-indented-key",
+            "replacing an indented key line (`  region = a`) rewrites it at column 0; the "
+            "indented key lines after it in the section then read as continuation lines of the "
+            "edited value, so those keys are lost and the new value is wrong.",
+            "edits the key so that the file reads back with the new value and every other key "
+            "intact (e.g. keeping the line's indentation).",
+            "the reference corrupts the file.",
+        ),
+        Difference(
             "writer-nested-on-scalar",
             "`set s3.max_concurrent_requests 10` when `s3 = flat` is the section's last line "
             "crashes with `cannot access local variable 'current_indent' ...`, exit 255, file "

@@ -229,32 +229,46 @@ def _lookup(view: dict, profile: str, key: str):
 
 def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
     problems = []
-    diff = case.differences[0]
+    diff = next(d for d in case.differences if d.startswith("writer-"))
     profile = case.check_profile or "default"
+
+    def view(home: Path) -> dict:
+        return botocore_profiles(home, case.config_rel, case.creds_rel)
+
     # The view of the files before the edit, from a pristine copy.
     pristine = run.ref_home.parent.parent / "pristine"
     if not pristine.exists():
         pristine.mkdir()
         write_files(pristine, case.files)
-    original = botocore_profiles(pristine)
+    original = view(pristine)
 
     # 1. The reference's corruption, as observed.
     if diff in ("writer-indented-header", "writer-key-case"):
         try:
-            botocore_profiles(run.ref_home)
+            view(run.ref_home)
             problems.append("reference's file still parses: the corruption this case names is gone")
         except ConfigParseError:
             pass
     elif diff in ("writer-spaced-profile-header", "writer-quoted-profile-header"):
-        after = botocore_profiles(run.ref_home)
+        after = view(run.ref_home)
         lost = [k for k in original.get(profile, {}) if k != case.check_key and k not in after.get(profile, {})]
         if not lost:
             problems.append("reference lost no key: the corruption this case names is gone")
     elif diff == "writer-nested-on-scalar":
         crashed = run.ref.code == 255 and "current_indent" in run.ref.stderr and run.ref.tree == run.before
-        unreadable = run.ref.code == 0 and _lookup(botocore_profiles(run.ref_home), profile, case.check_key) is None
+        unreadable = run.ref.code == 0 and _lookup(view(run.ref_home), profile, case.check_key) is None
         if not (crashed or unreadable):
             problems.append("reference neither crashes (current_indent) nor writes an unreadable value")
+    elif diff == "writer-indented-key":
+        try:
+            after = view(run.ref_home)
+            intact = _lookup(after, profile, case.check_key) == case.check_value and all(
+                after.get(profile, {}).get(k) == v for k, v in original.get(profile, {}).items()
+                if k != case.check_key)
+        except ConfigParseError:
+            intact = False
+        if intact:
+            problems.append("reference's edit reads back intact: the corruption this case names is gone")
 
     # 2. awsid: the right edit, or (nested on scalar only) a clean refusal.
     if diff == "writer-nested-on-scalar" and run.got.code != 0:
@@ -269,7 +283,7 @@ def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
         problems.append(f"awsid: exit {run.got.code}, stdout {run.got.stdout!r}, stderr {run.got.stderr!r}")
         return problems
     try:
-        after = botocore_profiles(run.got_home)
+        after = view(run.got_home)
     except ConfigParseError as e:
         return problems + [f"botocore cannot parse awsid's result: {e}"]
     expected = {k: v for k, v in original.get(profile, {}).items()}
@@ -285,9 +299,10 @@ def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
             problems.append(f"awsid changed profile {other!r}")
     # And the reference CLI itself reads the new value back from awsid's files.
     argv = ["configure", "get", case.check_key]
-    if case.check_profile is not None and "AWS_PROFILE" not in case.env:
+    if case.check_profile is not None:
         argv += ["--profile", case.check_profile]
-    back = run_in_home(str(aws_bin), argv, run.got_home, materialise_env(case.env, run.got_home))
+    env = {k: v for k, v in case.env.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
+    back = run_in_home(str(aws_bin), argv, run.got_home, materialise_env(env, run.got_home))
     if back.code != 0 or back.stdout != case.check_value + "\n":
         problems.append(f"`aws {' '.join(argv)}` on awsid's files: exit {back.code}, stdout {back.stdout!r}")
     return problems

@@ -106,7 +106,8 @@ def _profile_view(files: dict[str, str]) -> dict[str, dict]:
 
 def gen_wizard(case_id: str, scenario: str) -> WizardCase:
     rng = random.Random(f"{SEED}:{case_id}")
-    f = gen_files(rng, extras=rng.random() < 0.3, allow_continuation=False)
+    # Key lines at column 0: replacing an indented key is a named writer case of the set suite.
+    f = gen_files(rng, extras=rng.random() < 0.3, allow_continuation=False, flat=True)
     files = {}
     if f.config is not None:
         files[".aws/config"] = f.config.replace("ASIA", "AKIA")
