@@ -141,6 +141,21 @@ fn writer_path_expands_only_the_tilde() {
 }
 
 #[test]
+fn bare_file_name_is_created_in_the_current_directory() {
+    let h = Home::new();
+    let r = h.run_with(
+        &["configure", "set", "region", "r"],
+        &[("AWS_CONFIG_FILE", "plaincfg")],
+        None,
+    );
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert_eq!(
+        std::fs::read_to_string(h.path().join("plaincfg")).unwrap(),
+        "[default]\nregion = r\n"
+    );
+}
+
+#[test]
 fn cli_corruptions_are_avoided() {
     // Indented header: the CLI appends a second [default], and the file no longer parses.
     let h = Home::new();
@@ -209,6 +224,25 @@ fn validation_messages() {
             255,
             "\nInvalid key: newline characters and carriage returns are not allowed: 'reg\\rion'\n"
         )
+    );
+    let r = h.run(&["configure", "set", "profile.dev", "v"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            255,
+            "\nvarname (profile.dev) must name a key: profile.NAME.KEY\n"
+        )
+    );
+    let r = h.run_with(
+        &["configure", "set", "region", "r"],
+        &[("AWS_PROFILE", "")],
+        None,
+    );
+    assert_eq!(r.code, 255);
+    assert!(
+        r.stderr.starts_with("\nCannot write section [profile ]"),
+        "{}",
+        r.stderr
     );
     let r = h.run(&["configure", "set", "a.b.c", "v", "--services", "s"]);
     assert_eq!(
