@@ -1,22 +1,23 @@
-//! Loads the shared files named by the environment and prints how long each step took; a
-//! quick way to check the reader's speed on large files (`cargo run --release --example
-//! load_time`).
+//! Loads the shared files named by the environment, looks one profile up, and prints how long
+//! that took; a quick check of the reader's speed on large files
+//! (`cargo run --release -p profile --example load_time -- PROFILE`).
 
 fn main() {
+    let profile = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "default".to_owned());
     let env = profile::Env::from_process();
     let locations = profile::Locations::from_env(&env);
     let start = std::time::Instant::now();
-    let config = std::fs::read(&locations.config_file).unwrap_or_default();
-    let credentials = std::fs::read(&locations.credentials_file).unwrap_or_default();
-    let read = start.elapsed();
-    let config = profile::ini::parse_bytes(&config).expect("config parses");
-    let parsed_config = start.elapsed();
-    let credentials = profile::ini::parse_bytes(&credentials).expect("credentials parse");
-    let parsed = start.elapsed();
-    let set = profile::ProfileSet::from_files(config, credentials);
-    let merged = start.elapsed();
+    let set = profile::ProfileSet::load(&locations).expect("files parse");
+    let loaded = start.elapsed();
+    let region = set
+        .profile(&profile)
+        .and_then(|p| p.get_str("region"))
+        .map(str::to_owned);
+    let looked_up = start.elapsed();
     println!(
-        "{} profiles: read {read:?}, config parsed {parsed_config:?}, credentials parsed {parsed:?}, merged {merged:?}",
+        "{} profiles: loaded {loaded:?}, {profile}.region = {region:?} after {looked_up:?}",
         set.profile_names().len()
     );
 }

@@ -4,8 +4,6 @@
 //!
 //! See `../shared/spec/files.md` §2 for every rule.
 
-use std::borrow::Cow;
-
 use crate::fxhash::FxHashMap;
 use crate::py;
 
@@ -139,11 +137,15 @@ pub struct ParseError {
 
 /// Parses file text exactly as botocore's `raw_config_parse` does (see `files.md` §2).
 pub fn parse(text: &str) -> Result<IniFile, ParseError> {
-    let reader = read(text, false)?;
-    if let Some(e) = reader.nested_error() {
-        return Err(e);
-    }
-    Ok(reader.into_file())
+    let (parsed, _) = read(text, false)?;
+    let sections = (0..parsed.sections.len())
+        .map(|i| Section {
+            name: parsed.sections[i].name.get(text).to_owned(),
+            line: parsed.sections[i].line as usize,
+            properties: parsed.properties(text, i),
+        })
+        .collect();
+    Ok(IniFile { sections })
 }
 
 /// Parses raw file bytes: invalid UTF-8 is a parse error (as in the reference), a UTF-8 byte
@@ -181,7 +183,7 @@ pub(crate) enum LineKind {
     Comment,
     /// A section header; the index into [`Scan::headers`].
     Header(usize),
-    /// A `key = value` line: the lower-cased key and the raw text before the delimiter.
+    /// A `key = value` line.
     Key {
         /// Lower-cased, trimmed key.
         key: String,
@@ -222,62 +224,172 @@ pub(crate) struct Scan<'a> {
 
 /// Classifies every line of `text` as the reader does; fails exactly when [`parse`] fails.
 pub(crate) fn scan(text: &str) -> Result<Scan<'_>, ParseError> {
-    let reader = read(text, true)?;
-    if let Some(e) = reader.nested_error() {
-        return Err(e);
+    let (_, recorded) = read(text, true)?;
+    Ok(recorded)
+}
+
+/// A byte range of the file text (files are limited to 4 GiB).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    /// The span of `sub`, a sub-slice of `text`.
+    fn of(text: &str, sub: &str) -> Span {
+        let start = sub.as_ptr() as usize - text.as_ptr() as usize;
+        Span {
+            start: start as u32,
+            end: (start + sub.len()) as u32,
+        }
     }
-    Ok(Scan {
-        lines: reader.lines,
-        headers: reader.headers,
-    })
+
+    /// The text of this span.
+    pub(crate) fn get(self, text: &str) -> &str {
+        &text[self.start as usize..self.end as usize]
+    }
 }
 
-/// One option while reading: the first-line text, continuation pieces (interior blank lines
-/// as empty pieces) with their 1-based lines, and blank lines not yet known to be interior.
-struct RawOption<'a> {
-    key: Cow<'a, str>,
-    first: &'a str,
-    more: Vec<(&'a str, usize)>,
-    pending_blanks: usize,
+/// An option's key: a span of the file when it is already lower-case, else the lowered text.
+#[derive(Clone, Debug)]
+enum Key {
+    Span(Span),
+    Lowered(Box<str>),
 }
 
-/// A section while reading.
-struct RawSection<'a> {
-    name: &'a str,
-    line: usize,
-    options: Vec<RawOption<'a>>,
+impl Key {
+    fn get<'t>(&'t self, text: &'t str) -> &'t str {
+        match self {
+            Key::Span(s) => s.get(text),
+            Key::Lowered(k) => k,
+        }
+    }
 }
 
-/// Which section the reader is filling.
+/// One option: key, first-line value, and its continuation pieces (a range of
+/// [`Parsed::pieces`]; interior blank lines are empty pieces).
+#[derive(Clone, Debug)]
+struct Opt {
+    key: Key,
+    first: Span,
+    more: (u32, u32),
+}
+
+/// One continuation piece and its 1-based line.
+#[derive(Clone, Copy, Debug)]
+struct Piece {
+    text: Span,
+    line: u32,
+}
+
+/// One section: name, 1-based header line, its options (a range of [`Parsed::options`];
+/// empty when the file was read lazily) and its text, from its header to the next one.
+#[derive(Clone, Debug)]
+pub(crate) struct Sec {
+    pub(crate) name: Span,
+    line: u32,
+    opts: (u32, u32),
+    body: (u32, u32),
+}
+
+/// A whole file as the reader saw it, as spans of the text: nothing is copied until a
+/// section's properties are asked for.
+#[derive(Clone, Default)]
+pub(crate) struct Parsed {
+    /// Sections other than `[DEFAULT]`, in file order.
+    pub(crate) sections: Vec<Sec>,
+    options: Vec<Opt>,
+    defaults: Vec<Opt>,
+    /// Continuation pieces of `defaults` (`pieces`) and of `options` (`section_pieces`).
+    pieces: Vec<Piece>,
+    section_pieces: Vec<Piece>,
+    /// Section options were checked and dropped: properties are re-read from the section's
+    /// text when asked for.
+    lazy: bool,
+}
+
+impl std::fmt::Debug for Parsed {
+    // Spans only; no text (values may be secrets).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parsed")
+            .field("sections", &self.sections.len())
+            .field("options", &self.options.len())
+            .finish()
+    }
+}
+
+/// Parses `text` into spans; errors exactly where [`parse`] does. Sections' options are
+/// validated but not kept (they are re-read on demand), unless the file has a `[DEFAULT]`
+/// section, whose inheritance needs every section's keys.
+pub(crate) fn parse_spans(text: &str) -> Result<Parsed, ParseError> {
+    let (parsed, _) = read_mode(text, false, true)?;
+    if parsed.has_defaults {
+        return Ok(read(text, false)?.0);
+    }
+    Ok(parsed.parsed)
+}
+
+/// Which option list the reader is filling.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Current {
     Nothing,
-    Section(usize),
+    Section,
     Defaults,
 }
 
-/// The reader's result before values are joined.
-struct Reader<'a> {
-    sections: Vec<RawSection<'a>>,
-    defaults: RawSection<'a>,
-    lines: Vec<ScanLine<'a>>,
-    headers: Vec<HeaderLine>,
+/// `RawConfigParser._read` (strict, default options), line by line, then botocore's nested
+/// block check; optionally records every line's classification for the writer.
+fn read(text: &str, record_lines: bool) -> Result<(Parsed, Scan<'_>), ParseError> {
+    let (parsed, scan) = read_mode(text, record_lines, false)?;
+    Ok((parsed.parsed, scan))
 }
 
-/// `RawConfigParser._read` (strict, default options), line by line, without copying text.
-fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
-    let mut sections: Vec<RawSection<'_>> = Vec::new();
-    let mut defaults = RawSection {
-        name: "DEFAULT",
-        line: 0,
-        options: Vec::new(),
+/// [`read`]'s result, with whether a `[DEFAULT]` header was seen.
+struct ReadResult {
+    parsed: Parsed,
+    has_defaults: bool,
+}
+
+/// The reader; `lazy` checks each section's options when the section ends and then drops
+/// them, keeping only the section table.
+fn read_mode(
+    text: &str,
+    record_lines: bool,
+    lazy: bool,
+) -> Result<(ReadResult, Scan<'_>), ParseError> {
+    if u32::try_from(text.len()).is_err() {
+        return Err(ParseError {
+            line: 1,
+            message: "the file is larger than 4 GiB".to_owned(),
+        });
+    }
+    // Reserving by line count avoids re-copying growing tables (pages are only touched when
+    // used, so over-reserving costs nothing).
+    let (mut lines_estimate, mut brackets) = (1usize, 0usize);
+    for b in text.bytes() {
+        lines_estimate += usize::from(b == b'\n');
+        brackets += usize::from(b == b'[');
+    }
+    let mut parsed = Parsed {
+        sections: Vec::with_capacity(brackets),
+        options: Vec::with_capacity(if lazy { 16 } else { lines_estimate }),
+        lazy,
+        ..Parsed::default()
     };
-    let mut by_name: FxHashMap<&str, usize> = FxHashMap::default();
-    let mut lines = Vec::new();
-    let mut headers = Vec::new();
+    let mut has_defaults = false;
+    // The first bad nested block of a section's own keys (lazy mode checks as it goes).
+    let mut nested_error: Option<ParseError> = None;
+    let mut by_name: FxHashMap<&str, ()> =
+        FxHashMap::with_capacity_and_hasher(brackets, Default::default());
+    let mut recorded = Scan {
+        lines: Vec::new(),
+        headers: Vec::new(),
+    };
     let mut current = Current::Nothing;
-    // The option that continuation lines extend: (section, option index, key line index).
+    // The option continuation lines extend: (list, index, 0-based key line).
     let mut option: Option<(Current, usize, usize)> = None;
+    let mut pending_blanks = 0u32;
     let mut indent_level = 0usize;
 
     for (idx, raw) in py::LineIter::new(text).enumerate() {
@@ -285,7 +397,7 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
         let value = py::strip(raw.text);
         let mut record = |kind: LineKind| {
             if record_lines {
-                lines.push(ScanLine { raw, kind });
+                recorded.lines.push(ScanLine { raw, kind });
             }
         };
         if value.starts_with('#') || value.starts_with(';') {
@@ -294,49 +406,64 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
         }
         if value.is_empty() {
             // Blank lines become empty pieces of the current value (dropped if trailing).
-            if let Some((cur, opt, _)) = option {
-                section_mut(&mut sections, &mut defaults, cur).options[opt].pending_blanks += 1;
+            if option.is_some() {
+                pending_blanks += 1;
             }
             record(LineKind::Blank);
             continue;
         }
         let cur_indent = py::indent_chars(raw.text);
-        if let Some((cur, opt, key_line)) = option.filter(|_| cur_indent > indent_level) {
-            let o = &mut section_mut(&mut sections, &mut defaults, cur).options[opt];
-            for _ in 0..std::mem::take(&mut o.pending_blanks) {
-                o.more.push(("", lineno));
+        if let Some((list, i, key_line)) = option.filter(|_| cur_indent > indent_level) {
+            let (opt, pieces) = match list {
+                Current::Defaults => (&mut parsed.defaults[i], &mut parsed.pieces),
+                _ => (&mut parsed.options[i], &mut parsed.section_pieces),
+            };
+            for _ in 0..std::mem::take(&mut pending_blanks) {
+                pieces.push(Piece {
+                    text: Span::default(),
+                    line: lineno as u32,
+                });
             }
-            o.more.push((value, lineno));
+            pieces.push(Piece {
+                text: Span::of(text, value),
+                line: lineno as u32,
+            });
+            opt.more.1 = pieces.len() as u32;
             record(LineKind::Continuation { key_line });
             continue;
         }
         indent_level = cur_indent;
         if let Some(name) = header_name(value) {
-            if by_name.contains_key(name) {
+            if name != "DEFAULT" && by_name.insert(name, ()).is_some() {
                 return Err(ParseError {
                     line: lineno,
                     message: format!("section {} already exists", py::repr(name)),
                 });
             }
+            let line_start = Span::of(text, raw.text).start;
+            parsed.close_section(text, line_start, &mut nested_error);
             if name == "DEFAULT" {
                 current = Current::Defaults;
+                has_defaults = true;
             } else {
-                by_name.insert(name, sections.len());
-                current = Current::Section(sections.len());
-                sections.push(RawSection {
-                    name,
-                    line: lineno,
-                    options: Vec::new(),
+                current = Current::Section;
+                let at = parsed.options.len() as u32;
+                parsed.sections.push(Sec {
+                    name: Span::of(text, name),
+                    line: lineno as u32,
+                    opts: (at, at),
+                    body: (line_start, line_start),
                 });
             }
             option = None;
+            pending_blanks = 0;
             if record_lines {
-                headers.push(HeaderLine {
+                recorded.headers.push(HeaderLine {
                     name: name.to_owned(),
                     line: idx,
                 });
             }
-            record(LineKind::Header(headers.len().saturating_sub(1)));
+            record(LineKind::Header(recorded.headers.len().saturating_sub(1)));
             continue;
         }
         if current == Current::Nothing {
@@ -345,7 +472,8 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
                 message: "a setting appears before the first [section] header".to_owned(),
             });
         }
-        let Some(delim) = value.find(['=', ':']) else {
+        // Both delimiters are ASCII, so a byte search finds the first one.
+        let Some(delim) = value.bytes().position(|b| b == b'=' || b == b':') else {
             let message = if value.starts_with('[') {
                 "not a valid section header: it must look like [name]"
             } else {
@@ -363,125 +491,74 @@ fn read(text: &str, record_lines: bool) -> Result<Reader<'_>, ParseError> {
                 message: "a setting has an empty key".to_owned(),
             });
         }
-        let key = py::lower_cow(key_text);
-        let section = section_mut(&mut sections, &mut defaults, current);
-        if section.options.iter().any(|o| o.key == key) {
+        let key = match py::lower_cow(key_text) {
+            std::borrow::Cow::Borrowed(k) => Key::Span(Span::of(text, k)),
+            std::borrow::Cow::Owned(k) => Key::Lowered(k.into_boxed_str()),
+        };
+        let key_str = key.get(text);
+        let list = match current {
+            Current::Defaults => &mut parsed.defaults,
+            _ => &mut parsed.options,
+        };
+        let in_section = match current {
+            Current::Defaults => &list[..],
+            _ => {
+                let start = parsed.sections.last().map_or(0, |s| s.opts.0 as usize);
+                &list[start..]
+            }
+        };
+        if in_section.iter().any(|o| o.key.get(text) == key_str) {
             let section_name = match current {
                 Current::Defaults => "DEFAULT",
-                _ => section.name,
+                _ => parsed.sections.last().map_or("", |s| s.name.get(text)),
             };
             return Err(ParseError {
                 line: lineno,
                 message: format!(
                     "option {} in section {} already exists",
-                    py::repr(&key),
+                    py::repr(key_str),
                     py::repr(section_name)
                 ),
             });
         }
         if record_lines {
             record(LineKind::Key {
-                key: key.clone().into_owned(),
+                key: key_str.to_owned(),
             });
         }
-        section.options.push(RawOption {
+        let at = match current {
+            Current::Defaults => parsed.pieces.len(),
+            _ => parsed.section_pieces.len(),
+        } as u32;
+        list.push(Opt {
             key,
-            first: py::strip(&value[delim + 1..]),
-            more: Vec::new(),
-            pending_blanks: 0,
+            first: Span::of(text, py::strip(&value[delim + 1..])),
+            more: (at, at),
         });
-        option = Some((current, section.options.len() - 1, idx));
-    }
-    Ok(Reader {
-        sections,
-        defaults,
-        lines,
-        headers,
-    })
-}
-
-fn section_mut<'s, 'a>(
-    sections: &'s mut [RawSection<'a>],
-    defaults: &'s mut RawSection<'a>,
-    current: Current,
-) -> &'s mut RawSection<'a> {
-    match current {
-        Current::Section(i) => &mut sections[i],
-        _ => defaults,
-    }
-}
-
-/// `\[(?P<header>.+)\]` matched at the start of the stripped line: the text between the first
-/// `[` and the last `]`, at least one character.
-pub(crate) fn header_name(stripped: &str) -> Option<&str> {
-    let rest = stripped.strip_prefix('[')?;
-    let close = rest.rfind(']')?;
-    (close > 0).then(|| &rest[..close])
-}
-
-impl Reader<'_> {
-    /// Joins values, parses nested blocks and applies `[DEFAULT]` inheritance.
-    fn into_file(self) -> IniFile {
-        let defaults: Vec<(String, Value)> = self
-            .defaults
-            .options
-            .iter()
-            .map(|o| (o.key.clone().into_owned(), joined_value(o).0))
-            .collect();
-        let sections = self
-            .sections
-            .into_iter()
-            .map(|s| {
-                let mut entries: Vec<(String, Value)> =
-                    Vec::with_capacity(s.options.len() + defaults.len());
-                for (k, v) in &defaults {
-                    if !s.options.iter().any(|o| o.key == k.as_str()) {
-                        entries.push((k.clone(), v.clone()));
-                    }
-                }
-                let inherited: Vec<(String, Value)> = std::mem::take(&mut entries);
-                for o in &s.options {
-                    let value = joined_value(o).0;
-                    entries.push((o.key.clone().into_owned(), value));
-                }
-                entries.extend(inherited);
-                Section {
-                    name: s.name.to_owned(),
-                    line: s.line,
-                    properties: Properties { entries },
-                }
-            })
-            .collect();
-        IniFile { sections }
-    }
-
-    /// The first nested block (in botocore's processing order) that does not parse.
-    fn nested_error(&self) -> Option<ParseError> {
-        let bad = |o: &RawOption<'_>| {
-            // Only values starting with a newline are parsed as blocks.
-            if !o.first.is_empty() || o.more.is_empty() {
-                return None;
-            }
-            joined_value(o).1
-        };
-        // botocore walks sections in order and, within each, the section's own keys and then
-        // the inherited defaults; the first bad block raises.
-        for s in &self.sections {
-            for o in &s.options {
-                if let Some(line) = bad(o) {
-                    return Some(nested_parse_error(line, &o.key));
-                }
-            }
-            for d in &self.defaults.options {
-                if !s.options.iter().any(|o| o.key == d.key) {
-                    if let Some(line) = bad(d) {
-                        return Some(nested_parse_error(line, &d.key));
-                    }
-                }
+        let index = list.len() - 1;
+        if current == Current::Section {
+            if let Some(s) = parsed.sections.last_mut() {
+                s.opts.1 = parsed.options.len() as u32;
             }
         }
-        None
+        option = Some((current, index, idx));
+        pending_blanks = 0;
     }
+    parsed.close_section(text, text.len() as u32, &mut nested_error);
+    if lazy {
+        if let Some(e) = nested_error {
+            return Err(e);
+        }
+    } else if let Some(e) = parsed.nested_error(text) {
+        return Err(e);
+    }
+    Ok((
+        ReadResult {
+            parsed,
+            has_defaults,
+        },
+        recorded,
+    ))
 }
 
 fn nested_parse_error(line: usize, key: &str) -> ParseError {
@@ -494,42 +571,161 @@ fn nested_parse_error(line: usize, key: &str) -> ParseError {
     }
 }
 
-/// `'\n'.join(parts).rstrip()`, then botocore's `_parse_nested` when the value starts with a
-/// newline; a nested line without `=` yields the 1-based line at fault instead.
-fn joined_value(o: &RawOption<'_>) -> (Value, Option<usize>) {
-    if o.more.is_empty() {
-        // One line, already stripped; trailing blank lines do not count.
-        return (Value::Scalar(o.first.to_owned()), None);
+/// `\[(?P<header>.+)\]` matched at the start of the stripped line: the text between the first
+/// `[` and the last `]`, at least one character.
+pub(crate) fn header_name(stripped: &str) -> Option<&str> {
+    let rest = stripped.strip_prefix('[')?;
+    let close = rest.rfind(']')?;
+    (close > 0).then(|| &rest[..close])
+}
+
+impl Parsed {
+    fn section_opts(&self, i: usize) -> &[Opt] {
+        let (a, b) = self.sections[i].opts;
+        &self.options[a as usize..b as usize]
     }
-    if !o.first.is_empty() {
-        let mut text = String::with_capacity(
-            o.first.len() + o.more.iter().map(|(p, _)| p.len() + 1).sum::<usize>(),
-        );
-        text.push_str(o.first);
-        for (piece, _) in &o.more {
-            text.push('\n');
-            text.push_str(piece);
+
+    /// Continuation pieces of a section option.
+    fn pieces_of(&self, o: &Opt) -> &[Piece] {
+        &self.section_pieces[o.more.0 as usize..o.more.1 as usize]
+    }
+
+    /// Continuation pieces of a `[DEFAULT]` option.
+    fn default_pieces_of(&self, o: &Opt) -> &[Piece] {
+        &self.pieces[o.more.0 as usize..o.more.1 as usize]
+    }
+
+    /// Ends the last section at byte `end`; in lazy mode checks its nested blocks (keeping the
+    /// first error) and drops its options.
+    fn close_section(&mut self, text: &str, end: u32, nested_error: &mut Option<ParseError>) {
+        let Some(last) = self.sections.len().checked_sub(1) else {
+            return;
+        };
+        self.sections[last].body.1 = end;
+        if !self.lazy {
+            return;
         }
-        return (Value::Scalar(text), None);
+        if nested_error.is_none() {
+            *nested_error = self.section_opts(last).iter().find_map(|o| {
+                self.bad_nested_line(text, o, self.pieces_of(o))
+                    .map(|line| nested_parse_error(line, o.key.get(text)))
+            });
+        }
+        self.options.clear();
+        self.section_pieces.clear();
+        self.sections[last].opts = (0, 0);
     }
-    let mut items: Vec<(String, String)> = Vec::new();
-    for &(piece, line) in &o.more {
-        for sub in py::splitlines(piece) {
-            let sub = py::strip(sub);
-            if sub.is_empty() {
-                continue;
-            }
-            let Some((k, v)) = sub.split_once('=') else {
-                return (Value::Nested(items), Some(line));
+
+    /// The properties of section `i`: its own keys, then inherited `[DEFAULT]` keys.
+    pub(crate) fn properties(&self, text: &str, i: usize) -> Properties {
+        if self.lazy {
+            // Lazy files have no [DEFAULT]: the section's own text says everything.
+            let (start, end) = self.sections[i].body;
+            let body = &text[start as usize..end as usize];
+            return match read(body, false) {
+                Ok((one, _)) if one.sections.len() == 1 => one.properties(body, 0),
+                _ => Properties::default(),
             };
-            let (k, v) = (py::strip(k), py::strip(v));
-            match items.iter_mut().find(|(ek, _)| ek == k) {
-                Some(slot) => slot.1 = v.to_owned(),
-                None => items.push((k.to_owned(), v.to_owned())),
+        }
+        let own = self.section_opts(i);
+        let mut entries = Vec::with_capacity(own.len() + self.defaults.len());
+        for o in own {
+            entries.push((
+                o.key.get(text).to_owned(),
+                self.value(text, o, self.pieces_of(o)),
+            ));
+        }
+        for d in &self.defaults {
+            let k = d.key.get(text);
+            if !own.iter().any(|o| o.key.get(text) == k) {
+                entries.push((k.to_owned(), self.value(text, d, self.default_pieces_of(d))));
             }
         }
+        Properties { entries }
     }
-    (Value::Nested(items), None)
+
+    /// `'\n'.join(parts).rstrip()`, parsed by `_parse_nested` when it starts with a newline.
+    fn value(&self, text: &str, o: &Opt, pieces: &[Piece]) -> Value {
+        let first = o.first.get(text);
+        if pieces.is_empty() {
+            // One line, already stripped; trailing blank lines do not count.
+            return Value::Scalar(first.to_owned());
+        }
+        if !first.is_empty() {
+            let mut out = String::with_capacity(
+                first.len()
+                    + pieces
+                        .iter()
+                        .map(|p| p.text.get(text).len() + 1)
+                        .sum::<usize>(),
+            );
+            out.push_str(first);
+            for p in pieces {
+                out.push('\n');
+                out.push_str(p.text.get(text));
+            }
+            return Value::Scalar(out);
+        }
+        let mut items: Vec<(String, String)> = Vec::new();
+        for p in pieces {
+            for sub in py::splitlines(p.text.get(text)) {
+                let sub = py::strip(sub);
+                let Some((k, v)) = sub.split_once('=') else {
+                    continue;
+                };
+                let (k, v) = (py::strip(k), py::strip(v));
+                match items.iter_mut().find(|(ek, _)| ek == k) {
+                    Some(slot) => slot.1 = v.to_owned(),
+                    None => items.push((k.to_owned(), v.to_owned())),
+                }
+            }
+        }
+        Value::Nested(items)
+    }
+
+    /// The line of the first line without `=` in a nested block, if any.
+    fn bad_nested_line(&self, text: &str, o: &Opt, pieces: &[Piece]) -> Option<usize> {
+        if !o.first.get(text).is_empty() {
+            return None;
+        }
+        pieces.iter().find_map(|p| {
+            let piece = p.text.get(text);
+            // Most pieces are one line with an '=': no need to split them.
+            let bad = if piece.contains(py::is_splitlines_break) {
+                py::splitlines(piece).into_iter().any(|sub| {
+                    let sub = py::strip(sub);
+                    !sub.is_empty() && !sub.contains('=')
+                })
+            } else {
+                !piece.is_empty() && !piece.contains('=')
+            };
+            bad.then_some(p.line as usize)
+        })
+    }
+
+    /// The first nested block (in botocore's processing order) that does not parse.
+    fn nested_error(&self, text: &str) -> Option<ParseError> {
+        let error = nested_parse_error;
+        // botocore walks sections in order and, within each, the section's own keys and then
+        // the inherited defaults; the first bad block raises.
+        for i in 0..self.sections.len() {
+            let own = self.section_opts(i);
+            for o in own {
+                if let Some(line) = self.bad_nested_line(text, o, self.pieces_of(o)) {
+                    return Some(error(line, o.key.get(text)));
+                }
+            }
+            for d in &self.defaults {
+                let k = d.key.get(text);
+                if !own.iter().any(|o| o.key.get(text) == k) {
+                    if let Some(line) = self.bad_nested_line(text, d, self.default_pieces_of(d)) {
+                        return Some(error(line, k));
+                    }
+                }
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]

@@ -8,19 +8,41 @@ pub(crate) fn is_space(c: char) -> bool {
     c.is_whitespace() || ('\x1c'..='\x1f').contains(&c)
 }
 
+/// ASCII bytes Python counts as whitespace.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x1c..=0x1f | b' ')
+}
+
 /// Python's `str.strip()` (no argument).
 pub(crate) fn strip(s: &str) -> &str {
-    s.trim_matches(is_space)
+    rstrip(lstrip(s))
 }
 
 /// Python's `str.lstrip()` (no argument).
 pub(crate) fn lstrip(s: &str) -> &str {
-    s.trim_start_matches(is_space)
+    // Byte-wise over ASCII whitespace; only a non-ASCII character needs the Unicode check.
+    let start = s
+        .bytes()
+        .position(|b| !is_ascii_space(b))
+        .unwrap_or(s.len());
+    let rest = &s[start..];
+    if rest.as_bytes().first().is_some_and(|&b| b >= 0x80) {
+        return rest.trim_start_matches(is_space);
+    }
+    rest
 }
 
 /// Python's `str.rstrip()` (no argument).
 pub(crate) fn rstrip(s: &str) -> &str {
-    s.trim_end_matches(is_space)
+    let end = s
+        .bytes()
+        .rposition(|b| !is_ascii_space(b))
+        .map_or(0, |i| i + 1);
+    let rest = &s[..end];
+    if rest.as_bytes().last().is_some_and(|&b| b >= 0x80) {
+        return rest.trim_end_matches(is_space);
+    }
+    rest
 }
 
 /// Python's `str.lower()` (full Unicode lower-casing, as Rust's `to_lowercase`).
@@ -39,11 +61,15 @@ pub(crate) fn lower_cow(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// Number of leading whitespace characters (not bytes): the reader's indentation level.
 pub(crate) fn indent_chars(s: &str) -> usize {
-    s.chars().take_while(|&c| is_space(c)).count()
+    let ascii = s.bytes().take_while(|&b| is_ascii_space(b)).count();
+    if s.as_bytes().get(ascii).is_some_and(|&b| b >= 0x80) {
+        return s.chars().take_while(|&c| is_space(c)).count();
+    }
+    ascii
 }
 
 /// Whether `c` ends a line for Python's `str.splitlines()`.
-fn is_splitlines_break(c: char) -> bool {
+pub(crate) fn is_splitlines_break(c: char) -> bool {
     matches!(
         c,
         '\n' | '\r'
@@ -207,6 +233,29 @@ mod tests {
             assert!(!is_space(c), "{c:?}");
         }
         assert_eq!(strip("\u{a0} x \x1c"), "x");
+    }
+
+    #[test]
+    fn strip_fast_path_matches_the_unicode_rule() {
+        for text in [
+            "  a  ",
+            "\u{a0}x\u{3000}",
+            " \u{85}",
+            "\u{e9}t\u{e9}",
+            "\t\x1f",
+            "",
+            "   ",
+            " \u{2028} y \u{feff}",
+        ] {
+            assert_eq!(strip(text), text.trim_matches(is_space), "{text:?}");
+            assert_eq!(lstrip(text), text.trim_start_matches(is_space), "{text:?}");
+            assert_eq!(rstrip(text), text.trim_end_matches(is_space), "{text:?}");
+            assert_eq!(
+                indent_chars(text),
+                text.chars().take_while(|&c| is_space(c)).count(),
+                "{text:?}"
+            );
+        }
     }
 
     #[test]

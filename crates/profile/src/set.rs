@@ -1,9 +1,10 @@
 //! The merged profile view of the config and credentials files, as botocore builds it.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use crate::fxhash::FxHashMap;
-use crate::ini::{self, IniFile, Section};
+use crate::ini::{self, IniFile};
 use crate::{shell, Locations, ParseError, Properties};
 
 /// A shared file that exists but cannot be parsed; it names the file and the line.
@@ -36,6 +37,14 @@ pub enum SectionKind {
 impl SectionKind {
     /// Classifies a raw config-file section name exactly as `build_profile_map` does.
     pub fn of_config_section(name: &str) -> SectionKind {
+        // Fast path for the common `profile NAME` spelling (same result as the split).
+        if let Some(rest) = name.strip_prefix("profile ") {
+            let plain =
+                !rest.is_empty() && !rest.contains([' ', '\t', '\r', '\n', '\'', '"', '\\']);
+            if plain {
+                return SectionKind::Profile(rest.to_owned());
+            }
+        }
         let second_word = || match shell::split(name) {
             Ok(mut words) if words.len() == 2 => words.pop(),
             _ => None,
@@ -54,67 +63,125 @@ impl SectionKind {
     }
 }
 
-/// An insertion-ordered map with Python `dict` assignment semantics: re-assigning a key keeps
-/// its original position.
-#[derive(Clone, Debug, Default)]
-struct OrderedMap {
-    entries: Vec<(String, Properties)>,
-    index: FxHashMap<String, usize>,
+/// One parsed file: its text and the reader's spans over it.
+#[derive(Default)]
+struct Doc {
+    text: Box<str>,
+    parsed: ini::Parsed,
 }
 
-impl OrderedMap {
-    /// Sets `key`; returns the entry's position.
-    fn assign(&mut self, key: String, value: Properties) -> usize {
-        match self.index.get(&key) {
-            Some(&i) => {
-                self.entries[i].1 = value;
-                i
-            }
+impl std::fmt::Debug for Doc {
+    // Never the text: it holds secrets.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Doc")
+            .field("sections", &self.parsed.sections.len())
+            .finish()
+    }
+}
+
+impl Doc {
+    fn parse(text: String, path: &Path) -> Result<Doc, LoadError> {
+        let parsed = ini::parse_spans(&text).map_err(|error| LoadError {
+            path: path.to_owned(),
+            error,
+        })?;
+        Ok(Doc {
+            text: text.into_boxed_str(),
+            parsed,
+        })
+    }
+
+    fn section_name(&self, i: usize) -> &str {
+        self.parsed.sections[i].name.get(&self.text)
+    }
+}
+
+/// A section whose properties are built the first time they are asked for.
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    section: u32,
+    props: OnceLock<Properties>,
+}
+
+impl Entry {
+    fn new(section: usize) -> Entry {
+        Entry {
+            section: section as u32,
+            props: OnceLock::new(),
+        }
+    }
+
+    fn props(&self, doc: &Doc) -> &Properties {
+        self.props
+            .get_or_init(|| doc.parsed.properties(&doc.text, self.section as usize))
+    }
+}
+
+/// Named sections with Python `dict` assignment semantics: re-assigning a name keeps its
+/// original position and takes the later section.
+#[derive(Clone, Debug, Default)]
+struct Group {
+    entries: Vec<Entry>,
+    index: FxHashMap<Box<str>, u32>,
+}
+
+impl Group {
+    fn assign(&mut self, name: String, section: usize) {
+        match self.index.get(name.as_str()) {
+            Some(&i) => self.entries[i as usize] = Entry::new(section),
             None => {
-                let i = self.entries.len();
-                self.index.insert(key.clone(), i);
-                self.entries.push((key, value));
-                i
+                self.index
+                    .insert(name.into_boxed_str(), self.entries.len() as u32);
+                self.entries.push(Entry::new(section));
             }
         }
     }
 
-    fn get(&self, key: &str) -> Option<&Properties> {
-        self.index.get(key).map(|&i| &self.entries[i].1)
+    fn get<'a>(&'a self, doc: &'a Doc, name: &str) -> Option<&'a Properties> {
+        let &i = self.index.get(name)?;
+        Some(self.entries[i as usize].props(doc))
     }
 }
 
-/// Where a merged profile's settings live: only one file (no copy), or both (merged copy).
+/// A profile of the merged view: where its settings live, and the merged copy when both
+/// files have it.
 #[derive(Clone, Debug)]
-enum Merged {
-    Config(usize),
-    Credentials(usize),
-    Both(Properties),
+struct Merged {
+    name: Box<str>,
+    config: Option<u32>,
+    credentials: Option<u32>,
+    both: OnceLock<Properties>,
 }
 
 /// Both shared files, parsed: the config file's profiles, sso-sessions, services and plain
 /// sections; the credentials file's raw sections; and the merged profile map (credentials keys
 /// override config keys one by one).
+///
+/// Both files are checked in full when loaded (any error anywhere fails, as in botocore), but
+/// a section's properties are only built the first time they are asked for, so looking up one
+/// profile in a file of 10,000 costs one parse and one profile.
 #[derive(Clone, Debug, Default)]
 pub struct ProfileSet {
-    /// Config-file profiles (`build_profile_map`).
-    config_profiles: OrderedMap,
-    sso_sessions: OrderedMap,
-    services: OrderedMap,
-    plain: OrderedMap,
-    /// Credentials-file sections by raw name.
-    credentials: OrderedMap,
+    config: Arc<Doc>,
+    credentials: Arc<Doc>,
+    /// Config-file profiles (`build_profile_map`), by position in `merged`'s `config`.
+    config_profiles: Vec<Entry>,
+    /// Credentials-file sections, by position in `merged`'s `credentials`.
+    credential_sections: Vec<Entry>,
+    sso_sessions: Group,
+    services: Group,
+    plain: Group,
     /// The merged view (`Session.full_config["profiles"]`), in botocore's order.
-    merged: Vec<(String, Merged)>,
-    merged_index: FxHashMap<String, usize>,
+    merged: Vec<Merged>,
+    merged_index: FxHashMap<Box<str>, u32>,
 }
 
 impl ProfileSet {
     /// Reads both files; missing or unreadable files are empty; a malformed file is an error.
     pub fn load(locations: &Locations) -> Result<ProfileSet, LoadError> {
-        let config = read_shared_file(&locations.config_file)?;
-        let credentials = read_shared_file(&locations.credentials_file)?;
-        Ok(ProfileSet::from_files(config, credentials))
+        let config = load_doc(&locations.config_file)?;
+        let credentials = load_doc(&locations.credentials_file)?;
+        Ok(ProfileSet::build(config, credentials))
     }
 
     /// Builds the set from file texts (`config_path`/`credentials_path` only name the files in
@@ -125,110 +192,127 @@ impl ProfileSet {
         credentials: &str,
         credentials_path: PathBuf,
     ) -> Result<ProfileSet, LoadError> {
-        let config = ini::parse(config).map_err(|error| LoadError {
-            path: config_path,
-            error,
-        })?;
-        let credentials = ini::parse(credentials).map_err(|error| LoadError {
-            path: credentials_path,
-            error,
-        })?;
-        Ok(ProfileSet::from_files(config, credentials))
+        let config = Doc::parse(config.to_owned(), &config_path)?;
+        let credentials = Doc::parse(credentials.to_owned(), &credentials_path)?;
+        Ok(ProfileSet::build(config, credentials))
     }
 
-    /// Builds the set from parsed files: `build_profile_map`, then the credentials merge.
-    pub fn from_files(config: IniFile, credentials: IniFile) -> ProfileSet {
+    /// `build_profile_map`, then the credentials merge.
+    fn build(config: Doc, credentials: Doc) -> ProfileSet {
         let mut set = ProfileSet::default();
-        for Section {
-            name, properties, ..
-        } in config.sections
-        {
-            match SectionKind::of_config_section(&name) {
-                SectionKind::Profile(p) => {
-                    set.config_profiles.assign(p, properties);
-                }
-                SectionKind::SsoSession(s) => {
-                    set.sso_sessions.assign(s, properties);
-                }
-                SectionKind::Services(s) => {
-                    set.services.assign(s, properties);
-                }
-                SectionKind::Plain(n) => {
-                    set.plain.assign(n, properties);
-                }
+        let sections = config.parsed.sections.len() + credentials.parsed.sections.len();
+        set.merged.reserve(sections);
+        set.merged_index.reserve(sections);
+        set.config_profiles.reserve(config.parsed.sections.len());
+        for i in 0..config.parsed.sections.len() {
+            match SectionKind::of_config_section(config.section_name(i)) {
+                SectionKind::Profile(p) => match set.merged_index.get(p.as_str()) {
+                    Some(&k) => {
+                        let slot = set.merged[k as usize].config.unwrap_or_default();
+                        set.config_profiles[slot as usize] = Entry::new(i);
+                    }
+                    None => set.push_merged(p, Some(i), None),
+                },
+                SectionKind::SsoSession(s) => set.sso_sessions.assign(s, i),
+                SectionKind::Services(s) => set.services.assign(s, i),
+                SectionKind::Plain(n) => set.plain.assign(n, i),
                 SectionKind::Dropped => {}
             }
         }
-        for (i, (name, _)) in set.config_profiles.entries.iter().enumerate() {
-            set.merged_index.insert(name.clone(), set.merged.len());
-            set.merged.push((name.clone(), Merged::Config(i)));
-        }
-        for Section {
-            name, properties, ..
-        } in credentials.sections
-        {
-            let j = set.credentials.assign(name.clone(), properties);
-            let creds = &set.credentials.entries[j].1;
-            match set.merged_index.get(&name) {
+        for j in 0..credentials.parsed.sections.len() {
+            let name = credentials.section_name(j);
+            match set.merged_index.get(name) {
                 Some(&k) => {
-                    let mut merged = match &set.merged[k].1 {
-                        Merged::Config(i) => set.config_profiles.entries[*i].1.clone(),
-                        Merged::Credentials(c) => set.credentials.entries[*c].1.clone(),
-                        Merged::Both(p) => p.clone(),
-                    };
-                    for (key, value) in creds.iter() {
-                        merged.insert(key.to_owned(), value.clone());
-                    }
-                    set.merged[k].1 = Merged::Both(merged);
+                    let slot = set.credential_sections.len() as u32;
+                    set.credential_sections.push(Entry::new(j));
+                    let m = &mut set.merged[k as usize];
+                    m.credentials = Some(slot);
+                    m.both = OnceLock::new();
                 }
-                None => {
-                    set.merged_index.insert(name.clone(), set.merged.len());
-                    set.merged.push((name, Merged::Credentials(j)));
-                }
+                None => set.push_merged(name.to_owned(), None, Some(j)),
             }
         }
+        set.config = Arc::new(config);
+        set.credentials = Arc::new(credentials);
         set
+    }
+
+    fn push_merged(&mut self, name: String, config: Option<usize>, credentials: Option<usize>) {
+        let config = config.map(|i| {
+            self.config_profiles.push(Entry::new(i));
+            (self.config_profiles.len() - 1) as u32
+        });
+        let credentials = credentials.map(|j| {
+            self.credential_sections.push(Entry::new(j));
+            (self.credential_sections.len() - 1) as u32
+        });
+        let name = name.into_boxed_str();
+        self.merged_index
+            .insert(name.clone(), self.merged.len() as u32);
+        self.merged.push(Merged {
+            name,
+            config,
+            credentials,
+            both: OnceLock::new(),
+        });
+    }
+
+    fn merged_entry(&self, name: &str) -> Option<&Merged> {
+        let &k = self.merged_index.get(name)?;
+        Some(&self.merged[k as usize])
     }
 
     /// The merged settings of profile `name`, if it exists in either file.
     pub fn profile(&self, name: &str) -> Option<&Properties> {
-        let &k = self.merged_index.get(name)?;
-        Some(match &self.merged[k].1 {
-            Merged::Config(i) => &self.config_profiles.entries[*i].1,
-            Merged::Credentials(j) => &self.credentials.entries[*j].1,
-            Merged::Both(p) => p,
+        let m = self.merged_entry(name)?;
+        Some(match (m.config, m.credentials) {
+            (Some(i), None) => self.config_profiles[i as usize].props(&self.config),
+            (None, Some(j)) => self.credential_sections[j as usize].props(&self.credentials),
+            (Some(i), Some(j)) => m.both.get_or_init(|| {
+                let mut merged = self.config_profiles[i as usize].props(&self.config).clone();
+                for (k, v) in self.credential_sections[j as usize]
+                    .props(&self.credentials)
+                    .iter()
+                {
+                    merged.insert(k.to_owned(), v.clone());
+                }
+                merged
+            }),
+            (None, None) => return None,
         })
     }
 
     /// Profile names in botocore's order: config profiles in file order, then
     /// credentials-only sections in file order.
     pub fn profile_names(&self) -> Vec<&str> {
-        self.merged.iter().map(|(name, _)| name.as_str()).collect()
+        self.merged.iter().map(|m| &*m.name).collect()
     }
 
     /// Profile `name` from the config file alone (`[default]`, `[profile name]`).
     pub fn config_profile(&self, name: &str) -> Option<&Properties> {
-        self.config_profiles.get(name)
+        let i = self.merged_entry(name)?.config?;
+        Some(self.config_profiles[i as usize].props(&self.config))
     }
 
     /// Section `name` of the credentials file alone (the raw section name).
     pub fn credentials_section(&self, name: &str) -> Option<&Properties> {
-        self.credentials.get(name)
+        let j = self.merged_entry(name)?.credentials?;
+        Some(self.credential_sections[j as usize].props(&self.credentials))
     }
 
     /// The `[sso-session name]` section of the config file.
     pub fn sso_session(&self, name: &str) -> Option<&Properties> {
-        self.sso_sessions.get(name)
+        self.sso_sessions.get(&self.config, name)
     }
 
     /// The `[services name]` section of the config file.
     pub fn services(&self, name: &str) -> Option<&Properties> {
-        self.services.get(name)
+        self.services.get(&self.config, name)
     }
 
     /// A plain (non-profile) config section such as `[preview]` or `[plugins]`.
     pub fn plain_section(&self, name: &str) -> Option<&Properties> {
-        self.plain.get(name)
+        self.plain.get(&self.config, name)
     }
 }
 
@@ -242,6 +326,23 @@ pub fn read_shared_file(path: &Path) -> Result<IniFile, LoadError> {
         }),
         None => Ok(IniFile::default()),
     }
+}
+
+/// One shared file for the merged view: absent, unreadable or not a regular file is empty.
+fn load_doc(path: &Path) -> Result<Doc, LoadError> {
+    let Some(bytes) = read_if_file(path) else {
+        return Ok(Doc::default());
+    };
+    let text = String::from_utf8(bytes).map_err(|e| LoadError {
+        path: path.to_owned(),
+        error: ini::decode(e.as_bytes())
+            .err()
+            .unwrap_or_else(|| ParseError {
+                line: 1,
+                message: "the file is not valid UTF-8".to_owned(),
+            }),
+    })?;
+    Doc::parse(text, path)
 }
 
 /// The bytes of `path` if it is a regular file (following symlinks) that can be read.
