@@ -201,3 +201,29 @@ fn headers_for(kind: FileKind, section: &str, text: &str) -> usize {
         })
         .count()
 }
+
+#[test]
+fn shell_split_matches_python_shlex() {
+    let corpus = corpus();
+    let cases = corpus["shlex"].as_array().unwrap();
+    assert!(cases.len() >= 400);
+    for case in cases {
+        let text = case["text"].as_str().unwrap();
+        let ours = profile::shell::split(text);
+        match (&ours, case.get("words"), case.get("error")) {
+            (Ok(words), Some(expected), _) => {
+                let expected: Vec<&str> = expected
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| w.as_str().unwrap())
+                    .collect();
+                assert_eq!(words, &expected, "shlex.split({text:?})");
+            }
+            (Err(e), None, Some(message)) => {
+                assert_eq!(e.to_string(), message.as_str().unwrap(), "{text:?}")
+            }
+            _ => panic!("shlex.split({text:?}): ours {ours:?}, python {case}"),
+        }
+    }
+}
