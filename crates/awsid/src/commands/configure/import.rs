@@ -60,7 +60,7 @@ pub fn run(_global: &GlobalArgs, args: ImportArgs, env: &Env) -> Result<u8, CliE
         update_file_as(FileKind::Credentials, &path, &edit).map_err(write_error)?;
     }
     let mut out = std::io::stdout().lock();
-    write!(out, "Successfully imported {} profile(s)\n", rows.len())?;
+    writeln!(out, "Successfully imported {} profile(s)", rows.len())?;
     out.flush()?;
     Ok(0)
 }

@@ -19,6 +19,14 @@ use crate::error::{CliError, ExitKind};
 /// `configure` with an optional subcommand; without one it runs the interactive wizard
 /// (prompts for the access key, secret key, region and output format of the profile).
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Without a command, prompts for the AWS Access Key ID, AWS Secret Access Key, \
+    default region name and default output format of the selected profile (`--profile`, \
+    AWS_PROFILE, AWS_DEFAULT_PROFILE, else default) and, for temporary (ASIA...) keys, the \
+    AWS Session Token, showing current values in brackets \
+    (keys masked); Enter keeps a value. Keys go to the credentials file, region and output to \
+    the config file; only changed values are written."
+)]
 pub struct ConfigureArgs {
     /// The subcommand; none runs the interactive wizard.
     #[command(subcommand)]
@@ -30,19 +38,23 @@ pub struct ConfigureArgs {
 pub enum ConfigureCommand {
     /// Print credentials in a format other tools can consume (`--format`).
     ExportCredentials(export::ExportArgs),
-    /// Set one value in the config file (or the credentials file for access keys and the
-    /// session token): `set region us-west-2`, `set profile.dev.region eu-west-1`,
-    /// `set default.s3.max_concurrent_requests 20`.
+    /// Set one configuration value.
+    ///
+    /// Writes the config file, or the credentials file for aws_access_key_id,
+    /// aws_secret_access_key and aws_session_token. Examples: `set region us-west-2`,
+    /// `set profile.dev.region eu-west-1`, `set default.s3.max_concurrent_requests 20`,
+    /// `set sso_region us-east-1 --sso-session corp`.
     Set(set::SetArgs),
-    /// Print one value from the config and credentials files (never from the environment);
-    /// exit 1 when it is not set.
+    /// Print one configuration value.
+    ///
+    /// Reads the config and credentials files only (never the environment); exits 1 without
+    /// output when the value is not set.
     Get(get::GetArgs),
     /// Show the profile, access key, secret key and region in use and where each comes from.
     List(list::ListArgs),
     /// List the names of all profiles in the config and credentials files.
     ListProfiles(list_profiles::ListProfilesArgs),
-    /// Import access keys from a CSV file downloaded from the IAM console into the
-    /// credentials file.
+    /// Import access keys from an IAM console CSV file into the credentials file.
     Import(import::ImportArgs),
 }
 
