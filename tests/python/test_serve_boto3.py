@@ -117,7 +117,7 @@ def test_mfa_role(served):
         wrong = "000000" if totp(USER1_MFA_SECRET) != "000000" else "111111"
         client.assume_role(RoleArn=ROLE.format("mfarole"), RoleSessionName="mm",
                            SerialNumber=USER1_MFA_SERIAL, TokenCode=wrong)
-    assert error_of(e) == (403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code. ")
+    assert error_of(e) == (403, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.")
     code = totp(USER1_MFA_SECRET, step_offset=1)
     ok = client.assume_role(RoleArn=ROLE.format("mfarole"), RoleSessionName="mm",
                             SerialNumber=USER1_MFA_SERIAL, TokenCode=code)

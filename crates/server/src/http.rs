@@ -301,3 +301,92 @@ pub async fn serve<H: Handler>(
     })
     .await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    struct Echo;
+
+    impl Handler for Echo {
+        async fn handle(&self, req: RequestData) -> HttpResponse {
+            text(StatusCode::OK, "text/plain", req.body)
+        }
+    }
+
+    /// Serves `Echo` with short limits on a runtime of its own; returns the address.
+    fn echo_server(
+        limits: Limits,
+    ) -> (SocketAddr, watch::Sender<bool>, std::thread::JoinHandle<()>) {
+        let rt = crate::runtime().unwrap();
+        let listener = rt.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = watch::channel(false);
+        let t = std::thread::spawn(move || {
+            rt.block_on(serve(listener, Arc::new(Echo), limits, rx, None))
+        });
+        (addr, tx, t)
+    }
+
+    fn read_all(mut c: std::net::TcpStream) -> String {
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn slow_clients_are_cut_off() {
+        let limits = Limits {
+            header_read_timeout: Duration::from_millis(300),
+            body_read_timeout: Duration::from_millis(300),
+            max_body: 16,
+        };
+        let (addr, tx, t) = echo_server(limits);
+        // Headers that never finish: the connection is closed (read returns EOF) instead of
+        // being held open forever.
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST / HTTP/1.1\r\nHost: x\r\n").unwrap();
+        let started = std::time::Instant::now();
+        let _ = read_all(c);
+        assert!(
+            started.elapsed() < Duration::from_secs(9),
+            "connection was not closed"
+        );
+        // A body that never arrives: 400 and close.
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+            .unwrap();
+        assert!(read_all(c).starts_with("HTTP/1.1 400"));
+        // A body over the limit: 413.
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 17\r\n\r\n01234567890123456")
+            .unwrap();
+        assert!(read_all(c).starts_with("HTTP/1.1 413"));
+        // Within limits: echoed.
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi",
+        )
+        .unwrap();
+        let reply = read_all(c);
+        assert!(
+            reply.starts_with("HTTP/1.1 200") && reply.ends_with("hi"),
+            "{reply}"
+        );
+        // An idle keep-alive connection is closed too.
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        let started = std::time::Instant::now();
+        let reply = read_all(c);
+        assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        assert!(
+            started.elapsed() < Duration::from_secs(9),
+            "idle keep-alive connection stayed open"
+        );
+        let _ = tx.send(true);
+        t.join().unwrap();
+    }
+}

@@ -226,7 +226,7 @@ fn check_mfa(
         (Some(s), Some(c)) => (s, c),
         (Some(_), None) => {
             return Err(StsError::access_denied(
-                "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+                "MultiFactorAuthentication failed with invalid MFA one time pass code.",
             ))
         }
         (None, Some(_)) => {
@@ -251,7 +251,7 @@ fn check_mfa(
     let now = state.clock.now();
     if !state.mfa.verify(&device.serial, &device.secret, code, now) {
         return Err(StsError::access_denied(
-            "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+            "MultiFactorAuthentication failed with invalid MFA one time pass code.",
         ));
     }
     Ok(Some(now))

@@ -439,7 +439,7 @@ fn external_id_and_mfa() {
         assert_eq!((r.status, code(&r)), (403, "AccessDenied"));
         assert_eq!(
             message(&r),
-            "MultiFactorAuthentication failed with invalid MFA one time pass code. "
+            "MultiFactorAuthentication failed with invalid MFA one time pass code."
         );
     }
     let r = call(
