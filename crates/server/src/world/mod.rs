@@ -318,7 +318,7 @@ impl World {
     pub fn parse(text: &str, file: &str) -> Result<World, WorldError> {
         let raw: raw::RawWorld = toml::from_str(text).map_err(|e| WorldError::Syntax {
             file: file.to_string(),
-            message: e.to_string(),
+            message: syntax_message(text, &e),
         })?;
         raw.validate()
             .map_err(|(entry, message)| WorldError::Invalid {
@@ -367,6 +367,21 @@ impl World {
     pub fn instance_role(&self, instance: &Instance) -> Option<&Role> {
         let profile = &self.instance_profiles[instance.instance_profile?];
         Some(&self.roles[profile.role])
+    }
+}
+
+/// The parser's message with the line and column, without the quoted source line (which
+/// may hold a secret).
+fn syntax_message(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_string(),
     }
 }
 

@@ -59,7 +59,15 @@ fn errors_name_the_entry_at_fault() {
     let typo = format!("{ACCT}[[users]]\naccount = \"123456789012\"\nname = \"u\"\nid = \"AIDAEXAMPLEEXAMPLE01\"\npolicy = []\n");
     let e = err(&typo);
     assert!(e.contains("unknown field `policy`"), "{e}");
-    assert!(e.contains("line"), "syntax errors name the line: {e}");
+    assert!(
+        e.contains("line 7, column 1"),
+        "syntax errors name the line: {e}"
+    );
+    // The offending line is not quoted: it could hold a secret.
+    let leaky = format!("{ACCT}[[users]]\naccount = \"123456789012\"\nname = \"u\"\nid = \"AIDAEXAMPLEEXAMPLE01\"\n[[users.access_keys]]\nid = \"AKIAEXAMPLE00000001\"\nsecret = \"TOPSECRETVALUE\" junk\n");
+    let e = err(&leaky);
+    assert!(!e.contains("TOPSECRETVALUE"), "{e}");
+    assert!(e.contains("line 9, column 27"), "{e}");
     let bad_profile = format!("{ACCT}[[instance_profiles]]\naccount = \"123456789012\"\nname = \"p\"\nid = \"AIPAEXAMPLEEXAMPLE01\"\nrole = \"nope\"\n");
     assert!(err(&bad_profile).contains("instance_profiles[0] \"p\": role \"nope\" not found"));
     let bad_margin = format!("{ACCT}[[instances]]\nid = \"i-0123456789\"\naccount = \"123456789012\"\nrotation_margin_seconds = 10\n");
