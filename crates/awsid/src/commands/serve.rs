@@ -50,7 +50,7 @@ fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
     match path {
         Some(p) => World::load(p)
             .map(|w| (w, p.display().to_string()))
-            .map_err(|e| CliError::configuration(e)),
+            .map_err(CliError::configuration),
         None => Ok((World::default_world(), "<default world>".into())),
     }
 }
