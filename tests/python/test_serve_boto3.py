@@ -311,3 +311,28 @@ def test_ecs_relative_uri_errors(served):
     assert status == 400 and json.loads(body)["code"] == "InvalidIdInRequest"
     status, _, body = http("GET", base + f"/v2/credentials/{ECS_CREDENTIALS_ID}")
     assert status == 200 and json.loads(body)["AccessKeyId"].startswith("ASIA")
+
+
+# ---------------------------------------------------------------- seed profiles through boto3 sessions
+
+
+def test_seed_profiles_with_boto3_sessions(served, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "credentials").write_text(
+        f"[user1]\naws_access_key_id = {USER1_KEY[0]}\naws_secret_access_key = {USER1_KEY[1]}\n"
+    )
+    (tmp_path / "config").write_text(
+        "[profile marketingadmin]\n"
+        "role_arn = arn:aws:iam::123456789012:role/marketingadminrole\n"
+        "source_profile = user1\n"
+        "region = us-west-2\n\n"
+        "[profile marketingadmin-ec2]\n"
+        "role_arn = arn:aws:iam::123456789012:role/marketingadminrole\n"
+        "credential_source = Ec2InstanceMetadata\n"
+        "region = us-west-2\n"
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", served.sts_url)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", served.imds_url())
+    for profile in ("marketingadmin", "marketingadmin-ec2"):
+        who = boto3.Session(profile_name=profile).client("sts", config=NO_RETRY).get_caller_identity()
+        assert who["Arn"].startswith("arn:aws:sts::123456789012:assumed-role/marketingadminrole/botocore-session-"), profile
