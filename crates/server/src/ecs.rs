@@ -123,7 +123,19 @@ impl EcsHandler {
 
     fn credentials(&self, task: &EcsTask, with_account: bool) -> HttpResponse {
         let role = &self.state.world.roles[task.role];
-        if !sessions::service_may_assume(&self.state, role, "ecs-tasks.amazonaws.com") {
+        let partition = &self.state.world.settings.partition;
+        let region = &self.state.world.settings.region;
+        let task_arn = format!(
+            "arn:{partition}:ecs:{region}:{}:task/{}",
+            task.account, task.id
+        );
+        if !sessions::service_may_assume(
+            &self.state,
+            role,
+            "ecs-tasks.amazonaws.com",
+            &task.account,
+            &task_arn,
+        ) {
             return error(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",

@@ -417,8 +417,18 @@ impl ImdsHandler {
             .world
             .instance_role(inst)
             .expect("checked by caller");
-        let (legacy, ext) = if sessions::service_may_assume(&self.state, role, "ec2.amazonaws.com")
-        {
+        let partition = &self.state.world.settings.partition;
+        let instance_arn = format!(
+            "arn:{partition}:ec2:{}:{}:instance/{}",
+            inst.region, inst.account, inst.id
+        );
+        let (legacy, ext) = if sessions::service_may_assume(
+            &self.state,
+            role,
+            "ec2.amazonaws.com",
+            &inst.account,
+            &instance_arn,
+        ) {
             // IMDS credentials are exempt from the role-chaining cap.
             let (c, _) = sessions::service_credentials(
                 &self.state,

@@ -37,10 +37,19 @@ pub fn role_claims(
     }
 }
 
-/// Whether `service` (e.g. `ec2.amazonaws.com`) may assume `role` per its trust policy.
-pub fn service_may_assume(state: &State, role: &Role, service: &str) -> bool {
+/// Whether `service` (e.g. `ec2.amazonaws.com`) may assume `role` per its trust policy, on
+/// behalf of the resource `source_arn` (the instance or task) owned by `source_account`.
+pub fn service_may_assume(
+    state: &State,
+    role: &Role,
+    service: &str,
+    source_account: &str,
+    source_arn: &str,
+) -> bool {
     let principal = Principal::service(service);
     let mut ctx = Context::new();
+    ctx.set("aws:SourceAccount", source_account)
+        .set("aws:SourceArn", source_arn);
     ctx.set("aws:CurrentTime", iso8601(state.clock.now()))
         .set("aws:EpochTime", state.clock.now().to_string())
         .set("aws:PrincipalType", "Service")

@@ -85,3 +85,32 @@ fn trust_is_checked_against_ecs_tasks() {
     assert_eq!(r.status, 403);
     assert!(r.body.contains("AccessDenied"));
 }
+
+#[test]
+fn trust_conditions_see_the_source_account_and_arn() {
+    let with = |cond: &str| {
+        let text = crate::world::DEFAULT_WORLD.replace(
+            r#""Principal": { "Service": "ecs-tasks.amazonaws.com" }, "Action": "sts:AssumeRole" }"#,
+            &format!(r#""Principal": {{ "Service": "ecs-tasks.amazonaws.com" }}, "Action": "sts:AssumeRole", "Condition": {cond} }}"#),
+        );
+        assert_ne!(
+            text,
+            crate::world::DEFAULT_WORLD,
+            "the replacement must apply"
+        );
+        let s = crate::spawn_local(World::parse(&text, "t").unwrap()).unwrap();
+        get(s.bound.ecs.unwrap(), &format!("/v2/credentials/{ID}"), &[]).status
+    };
+    assert_eq!(
+        with(r#"{ "StringEquals": { "aws:SourceAccount": "123456789012" } }"#),
+        200
+    );
+    assert_eq!(
+        with(r#"{ "StringEquals": { "aws:SourceAccount": "999999999999" } }"#),
+        403
+    );
+    assert_eq!(
+        with(r#"{ "ArnLike": { "aws:SourceArn": "arn:aws:ecs:*:123456789012:*" } }"#),
+        200
+    );
+}
