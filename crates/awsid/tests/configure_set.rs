@@ -213,6 +213,22 @@ fn never_writes_a_file_it_cannot_parse() {
 }
 
 #[test]
+fn a_malformed_other_file_fails_too() {
+    // The reference reads both files at start-up; so does awsid, even for a config-only set.
+    let h = Home::new();
+    h.write("config", "[default]\noutput = text\n");
+    h.write("credentials", "[default]\nregion = a\n\n[default]\n");
+    let r = h.run(&["configure", "set", "region", "zz-1"]);
+    assert_eq!(r.code, 255);
+    let expected = format!(
+        "\nUnable to parse config file: {}: line 4: ",
+        h.aws("credentials").display()
+    );
+    assert!(r.stderr.starts_with(&expected), "{:?}", r.stderr);
+    assert_eq!(h.read("config"), "[default]\noutput = text\n");
+}
+
+#[test]
 fn validation_messages() {
     let h = Home::new();
     let r = h.run(&["configure", "set", "region", "a\nb"]);

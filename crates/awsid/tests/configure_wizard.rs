@@ -6,7 +6,7 @@ use std::process::Stdio;
 
 use configure_support::Home;
 
-const TIP: &str = "\nTip: You can now deliver temporary credentials to the AWS CLI using your AWS Console session. Simply run 'aws login'.\n\n";
+const TIP: &str = "\nTip: You can deliver temporary credentials to the AWS CLI using your AWS Console session by running the command 'aws login'.\n\n";
 
 #[test]
 fn piped_transcript_and_files() {
@@ -98,6 +98,28 @@ fn named_profile_sections() {
 }
 
 #[test]
+fn a_credentials_change_also_creates_the_config_section() {
+    // The reference passes every change through the config writer, even with no config
+    // values: a named profile gets an (empty) section in the config file.
+    let h = Home::new();
+    h.write("config", "[default]\nregion = a\n  # trailing comment");
+    let r = h.run_with(
+        &["configure", "--profile", "dev"],
+        &[],
+        Some("AK\nSK\n\n\n"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        h.read("config"),
+        "[default]\nregion = a\n  # trailing comment\n[profile dev]\n"
+    );
+    assert_eq!(
+        h.read("credentials"),
+        "[dev]\naws_access_key_id = AK\naws_secret_access_key = SK\n"
+    );
+}
+
+#[test]
 fn malformed_file_fails_before_prompting() {
     let h = Home::new();
     h.write("config", "[default]\nregion\n");
@@ -166,8 +188,14 @@ fn through_a_pseudo_terminal() {
     let h = Home::new();
     let (code, transcript) = run_in_pty(&h, "AKIA\n");
     assert_eq!(code, 255, "{transcript}");
+    // On a terminal Python's input() raises a bare EOFError: the CLI prints an empty
+    // message ("\n\n"), not the piped-input text.
     assert!(
-        transcript.contains("EOF when reading a line"),
+        transcript.ends_with("AWS Secret Access Key [None]: \r\n\r\n"),
+        "{transcript:?}"
+    );
+    assert!(
+        !transcript.contains("EOF when reading a line"),
         "{transcript:?}"
     );
     assert!(!h.path().join(".aws").exists());

@@ -135,12 +135,24 @@ pub fn apply_to(
     };
     let scan = ini::scan(text).map_err(EditError::Parse)?;
     let out = match find_section(&scan, &target) {
-        Some(header) => edit_section(&scan, header, edit)?,
-        // Nothing to remove from a section that does not exist.
-        None if edit
-            .values
-            .iter()
-            .all(|(_, v)| matches!(v, EditValue::Remove)) =>
+        Some(header) => {
+            // The CLI writes a replaced key line at column 0. When the section's keys are
+            // indented that can turn the following keys into continuation lines, so if the
+            // CLI's form does not read back, keep the line's own indentation instead.
+            let cli_form = edit_section(&scan, header, edit, false)?;
+            match verify(&target, text, &cli_form, edit) {
+                Ok(()) => return Ok(cli_form),
+                Err(EditError::Unsafe(_)) => edit_section(&scan, header, edit, true)?,
+                Err(e) => return Err(e),
+            }
+        }
+        // Nothing to remove from a section that does not exist. (An edit with no values at
+        // all still creates the section, as the CLI's writer does.)
+        None if !edit.values.is_empty()
+            && edit
+                .values
+                .iter()
+                .all(|(_, v)| matches!(v, EditValue::Remove)) =>
         {
             return Ok(text.to_owned())
         }
@@ -288,7 +300,12 @@ struct Plan {
 
 /// Edits the section whose header is `scan.headers[header]`: the CLI's
 /// `_update_section_contents`, with keys and blocks found as the reader sees them.
-fn edit_section(scan: &Scan<'_>, header: usize, edit: &SectionEdit) -> Result<String, EditError> {
+fn edit_section(
+    scan: &Scan<'_>,
+    header: usize,
+    edit: &SectionEdit,
+    keep_indent: bool,
+) -> Result<String, EditError> {
     let lines = &scan.lines;
     let n = lines.len();
     let start = scan.headers[header].line;
@@ -316,7 +333,13 @@ fn edit_section(scan: &Scan<'_>, header: usize, edit: &SectionEdit) -> Result<St
             .collect();
         match value {
             EditValue::Scalar(v) => {
-                plan.replace.insert(j, format!("{name} = {v}\n"));
+                let text = lines[j].raw.text;
+                let indent = if keep_indent {
+                    &text[..text.len() - py::lstrip(text).len()]
+                } else {
+                    ""
+                };
+                plan.replace.insert(j, format!("{indent}{name} = {v}\n"));
                 plan.delete.extend(&block);
             }
             EditValue::Remove => {
@@ -972,6 +995,41 @@ mod tests {
             apply(None, &edit("d", &[("#k", s("v"))])),
             Err(EditError::Unsafe(_))
         ));
+    }
+
+    #[test]
+    fn indented_keys_keep_their_indentation_when_they_must() {
+        // Column 0 (the CLI's form) is fine when nothing depends on the indentation.
+        assert_eq!(
+            cfg("[d]\n  region = a\n", "d", &[("region", s("b"))]),
+            "[d]\nregion = b\n"
+        );
+        // Here column 0 would make `description` a continuation of `region`.
+        assert_eq!(
+            cfg(
+                "[d]\n\tregion:us-east-1\n\tdescription = x\n",
+                "d",
+                &[("region", s("eu"))]
+            ),
+            "[d]\n\tregion = eu\n\tdescription = x\n"
+        );
+    }
+
+    #[test]
+    fn an_edit_without_values_creates_the_section() {
+        assert_eq!(
+            apply(None, &edit("profile dev", &[])).unwrap(),
+            "[profile dev]\n"
+        );
+        assert_eq!(
+            cfg("[a]\n# c", "profile dev", &[]),
+            "[a]\n# c\n[profile dev]\n"
+        );
+        // An existing section is rewritten as the CLI does (text mode: LF line ends).
+        assert_eq!(
+            cfg("[profile dev]\r\nk = v\r\n", "profile dev", &[]),
+            "[profile dev]\nk = v\n"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use profile::location::{expand_user, expand_vars};
 use profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
 use profile::{Env, Locations};
 
-use super::write_error;
+use super::{load, write_error};
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
 
@@ -40,6 +40,8 @@ const HEADERS: [&str; 3] = ["User Name", "Access Key ID", "Secret Access key"];
 
 /// Runs `configure import`.
 pub fn run(_global: &GlobalArgs, args: ImportArgs, env: &Env) -> Result<u8, CliError> {
+    // Like every command, refuse to run on a malformed config or credentials file.
+    load(&Locations::from_env(env))?;
     let csv = load_param(&args.csv, env)?;
     let rows = parse_csv(&csv, !args.skip_invalid).map_err(CliError::general)?;
     let path = Locations::from_env(env).credentials_file_for_write();

@@ -5,7 +5,7 @@ use profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
 use profile::{Env, Locations, ProfileSelection};
 
 use super::{
-    mutually_exclusive, profile_to_section, section_header, warn_if_permissive, write_error,
+    load, mutually_exclusive, profile_to_section, section_header, warn_if_permissive, write_error,
     CREDENTIALS_FILE_KEYS,
 };
 use crate::cli::GlobalArgs;
@@ -42,6 +42,9 @@ pub fn run(global: &GlobalArgs, args: SetArgs, env: &Env) -> Result<u8, CliError
     let selection = ProfileSelection::resolve(global.profile.as_deref(), env);
     let target = resolve(&args, &selection)?;
     let locations = Locations::from_env(env);
+    // Like the reference (which reads both files at start-up), a malformed config or
+    // credentials file fails every command, even when the other file is the one written.
+    load(&locations)?;
     let path = match target.kind {
         FileKind::Config => locations.config_file_for_write(),
         FileKind::Credentials => locations.credentials_file_for_write(),

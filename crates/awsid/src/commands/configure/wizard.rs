@@ -11,29 +11,37 @@ use crate::cli::GlobalArgs;
 use crate::error::CliError;
 
 /// Printed first when the profile has no settings yet (v2).
-const LOGIN_TIP: &str = "\nTip: You can now deliver temporary credentials to the AWS CLI using \
-                         your AWS Console session. Simply run 'aws login'.\n\n";
+const LOGIN_TIP: &str = "\nTip: You can deliver temporary credentials to the AWS CLI using your \
+                         AWS Console session by running the command 'aws login'.\n\n";
 
 /// Runs the wizard on the process's stdin/stdout.
 pub fn run(global: &GlobalArgs, env: &Env) -> Result<u8, CliError> {
+    use std::io::IsTerminal;
     let stdin = std::io::stdin();
+    // Python's input() reads through the terminal line editor when both ends are terminals,
+    // and its EOFError then has no message.
+    let terminal = stdin.is_terminal() && std::io::stdout().is_terminal();
     let mut input = stdin.lock();
     let mut output = std::io::stdout().lock();
-    run_with(global, env, &mut input, &mut output)
+    run_with(global, env, &mut input, &mut output, terminal)
 }
 
 /// One prompt: the text, and the current value as shown (masked for secrets).
 fn prompt(
-    input: &mut impl BufRead,
-    output: &mut impl Write,
+    io: &mut Io<'_, impl BufRead, impl Write>,
     text: &str,
     shown: &str,
 ) -> Result<Option<String>, CliError> {
-    write!(output, "{text} [{shown}]: ")?;
-    output.flush()?;
+    write!(io.output, "{text} [{shown}]: ")?;
+    io.output.flush()?;
     let mut line = Vec::new();
-    if input.read_until(b'\n', &mut line)? == 0 {
-        return Err(CliError::general("EOF when reading a line"));
+    if io.input.read_until(b'\n', &mut line)? == 0 {
+        let message = if io.terminal {
+            ""
+        } else {
+            "EOF when reading a line"
+        };
+        return Err(CliError::general(message));
     }
     // Like Python's input(): only the trailing newline is removed.
     if line.last() == Some(&b'\n') {
@@ -43,13 +51,26 @@ fn prompt(
     Ok((!answer.is_empty()).then_some(answer))
 }
 
+/// The wizard's input and output, and whether both are a terminal.
+struct Io<'a, R, W> {
+    input: &'a mut R,
+    output: &'a mut W,
+    terminal: bool,
+}
+
 /// The wizard over any input and output (tests drive it with buffers).
 fn run_with(
     global: &GlobalArgs,
     env: &Env,
     input: &mut impl BufRead,
     output: &mut impl Write,
+    terminal: bool,
 ) -> Result<u8, CliError> {
+    let mut io = Io {
+        input,
+        output,
+        terminal,
+    };
     let locations = Locations::from_env(env);
     let set = load(&locations)?;
     let selection = ProfileSelection::resolve(global.profile.as_deref(), env);
@@ -62,7 +83,7 @@ fn run_with(
     };
     let config = set.profile(name).unwrap_or(&empty);
     if config.is_empty() {
-        write!(output, "{LOGIN_TIP}")?;
+        write!(io.output, "{LOGIN_TIP}")?;
     }
     let current = |key: &str| config.get_str(key);
 
@@ -71,14 +92,12 @@ fn run_with(
     let changed = |new: Option<String>, old: Option<&str>| new.filter(|v| Some(v.as_str()) != old);
 
     let key_id = prompt(
-        input,
-        output,
+        &mut io,
         "AWS Access Key ID",
         &mask(current("aws_access_key_id")),
     )?;
     let secret = prompt(
-        input,
-        output,
+        &mut io,
         "AWS Secret Access Key",
         &mask(current("aws_secret_access_key")),
     )?;
@@ -90,8 +109,7 @@ fn run_with(
         || (has_token && !new_long_term_key);
     let token = if token_prompt {
         prompt(
-            input,
-            output,
+            &mut io,
             "AWS Session Token",
             &mask(current("aws_session_token")),
         )?
@@ -99,14 +117,12 @@ fn run_with(
         None
     };
     let region = prompt(
-        input,
-        output,
+        &mut io,
         "Default region name",
         current("region").unwrap_or("None"),
     )?;
     let out_format = prompt(
-        input,
-        output,
+        &mut io,
         "Default output format",
         current("output").unwrap_or("None"),
     )?;
@@ -129,6 +145,7 @@ fn run_with(
         settings.push(("output".into(), EditValue::Scalar(v)));
     }
 
+    let any_change = !credentials.is_empty() || !settings.is_empty();
     if !credentials.is_empty() {
         let path = locations.credentials_file_for_write();
         let edit = SectionEdit {
@@ -138,7 +155,9 @@ fn run_with(
         update_file_as(FileKind::Credentials, &path, &edit).map_err(write_error)?;
         warn_if_permissive(&path);
     }
-    if !settings.is_empty() {
+    // Like the reference, any change also passes through the config writer, even with no
+    // config values: that creates the profile's (empty) section if it is missing.
+    if any_change {
         let edit = SectionEdit {
             // v2 writes `--profile default` into [default] (v1 wrote [profile default]).
             section: profile_to_section(name),
@@ -172,7 +191,7 @@ mod tests {
         let env = Env::from_pairs([("HOME", dir.to_str().unwrap())]);
         let mut input = answers.as_bytes();
         let mut output = Vec::new();
-        let result = run_with(&global(profile), &env, &mut input, &mut output);
+        let result = run_with(&global(profile), &env, &mut input, &mut output, false);
         (result, String::from_utf8(output).unwrap())
     }
 
