@@ -143,7 +143,8 @@ pub fn sts_with_creds(plane: &Plane, creds: &Credentials) -> aws_sdk_sts::Client
 }
 
 /// A throw-away home: `HOME`, `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` point into a
-/// temporary directory; nothing of the test process's environment is visible to the SDK.
+/// temporary directory, `AWS_ENDPOINT_URL` at loopback; nothing of the test process's
+/// environment is visible to the SDK (or to awsid, which runs with exactly these variables).
 pub struct Home {
     pub dir: tempfile::TempDir,
     vars: HashMap<String, String>,
@@ -162,6 +163,9 @@ impl Home {
             format!("{root}/.aws/credentials"),
         );
         vars.insert("AWS_REGION".into(), "us-west-2".into());
+        // A safety net: a test that forgets AWS_ENDPOINT_URL_STS reaches the loopback discard
+        // port (and fails), never the real service.
+        vars.insert("AWS_ENDPOINT_URL".into(), "http://127.0.0.1:9/".into());
         Home { dir, vars }
     }
 
