@@ -658,3 +658,186 @@ async fn container_provider_full_uri_with_token_and_token_file() {
         "{err:?}"
     );
 }
+
+// ------------------------------------------------------------------ more of the STS surface
+
+/// A role whose trust allows tagging and source identities (no default-world role does), for
+/// an external id.
+const TAGGABLE_ROLE: &str = r#"
+[[roles]]
+account = "123456789012"
+name = "taggable-role"
+id = "AROATAGGABLEROLE00001"
+trust_policy = '''{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+  "Principal": {"AWS": "arn:aws:iam::123456789012:user/user1"},
+  "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+  "Condition": {"StringEquals": {"sts:ExternalId": "awsid-example-external-id"}}}]}'''
+"#;
+
+/// The serialisations the SDK uses for AssumeRole's optional members: `Policy`,
+/// `PolicyArns.member.N.arn`, `Tags.member.N.Key/Value`, `TransitiveTagKeys.member.N`,
+/// `SourceIdentity`, `ExternalId`, `DurationSeconds`.
+#[tokio::test]
+async fn assume_role_with_every_optional_member() {
+    use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
+    let plane = Plane::with_extra(TAGGABLE_ROLE);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let call = |role: &str| {
+        sts_with(&plane, seed::USER1_KEY.0, seed::USER1_KEY.1, None)
+            .assume_role()
+            .role_arn(role_arn(ACCOUNT, role))
+            .role_session_name("everything")
+            .external_id("awsid-example-external-id")
+            .duration_seconds(900)
+            .policy(policy)
+            .policy_arns(
+                PolicyDescriptorType::builder()
+                    .arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+                    .build(),
+            )
+            .tags(Tag::builder().key("team").value("interop").build().unwrap())
+            .tags(
+                Tag::builder()
+                    .key("project")
+                    .value("awsid")
+                    .build()
+                    .unwrap(),
+            )
+            .transitive_tag_keys("team")
+            .source_identity("alice")
+            .send()
+    };
+    let out = call("taggable-role")
+        .await
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert_eq!(out.source_identity(), Some("alice"));
+    assert!(out.packed_policy_size().is_some_and(|n| n > 0), "{out:?}");
+    let c = out.credentials().unwrap();
+    let expires = std::time::SystemTime::try_from(*c.expiration()).unwrap();
+    let left = expires
+        .duration_since(std::time::SystemTime::now())
+        .unwrap()
+        .as_secs();
+    assert!(
+        (850..=900).contains(&left),
+        "DurationSeconds 900 honoured: {left}"
+    );
+
+    // thirdpartyrole's trust allows sts:AssumeRole only: with tags (sts:TagSession) and a
+    // source identity (sts:SetSourceIdentity) the call is refused, as by the real service.
+    let err = call("thirdpartyrole").await.unwrap_err();
+    assert_eq!(err.into_service_error().code(), Some("AccessDenied"));
+}
+
+/// GetSessionToken with an MFA code, then an MFA-only role from that session; and
+/// GetAccessKeyInfo.
+#[tokio::test]
+async fn get_session_token_with_mfa_and_get_access_key_info() {
+    let plane = Plane::start();
+    let secret = server::totp::decode_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let client = sts_with(&plane, seed::DEFAULT_KEY.0, seed::DEFAULT_KEY.1, None);
+    let out = client
+        .get_session_token()
+        .serial_number("arn:aws:iam::123456789012:mfa/defaultuser")
+        .token_code(server::totp::code_at(&secret, now))
+        .duration_seconds(900)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    let c = out.credentials().unwrap();
+    let session = sts_with(
+        &plane,
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token()),
+    );
+    let who = session.get_caller_identity().send().await.unwrap();
+    assert_eq!(who.arn(), Some(seed::DEFAULT_USER_ARN));
+    let role = session
+        .assume_role()
+        .role_arn(role_arn(ACCOUNT, "mfarole"))
+        .role_session_name("via-gst")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert_eq!(
+        role.assumed_role_user().map(|u| u.arn()),
+        Some(assumed(ACCOUNT, "mfarole", "via-gst").as_str())
+    );
+
+    let info = client
+        .get_access_key_info()
+        .access_key_id(seed::USER1_KEY.0)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    assert_eq!(info.account(), Some(ACCOUNT));
+}
+
+/// Profile settings the SDK's assume-role provider reads: a role chain (role → role),
+/// `external_id`, `role_session_name`.
+#[tokio::test]
+async fn profile_role_chain_and_external_id() {
+    let plane = Plane::start();
+    let home = Home::new()
+        .credentials(&format!(
+            "[user1]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+            seed::USER1_KEY.0,
+            seed::USER1_KEY.1
+        ))
+        .config(
+            "[profile marketingadmin]\nrole_arn = arn:aws:iam::123456789012:role/marketingadminrole\n\
+             source_profile = user1\n\n\
+             [profile chained]\nrole_arn = arn:aws:iam::123456789012:role/defaultrole\n\
+             source_profile = marketingadmin\nrole_session_name = chained-session\n\n\
+             [profile thirdparty]\nrole_arn = arn:aws:iam::123456789012:role/thirdpartyrole\n\
+             source_profile = user1\nexternal_id = awsid-example-external-id\n\
+             role_session_name = third\n",
+        )
+        .var("AWS_ENDPOINT_URL_STS", plane.sts_url());
+    let chained = home.var("AWS_PROFILE", "chained");
+    let creds = chained
+        .chain_credentials()
+        .await
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sts::error::DisplayErrorContext(&e)));
+    assert_eq!(
+        arn_of(&plane, &creds).await,
+        assumed(ACCOUNT, "defaultrole", "chained-session")
+    );
+
+    let third = chained.var("AWS_PROFILE", "thirdparty");
+    let creds = third
+        .chain_credentials()
+        .await
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sts::error::DisplayErrorContext(&e)));
+    assert_eq!(
+        arn_of(&plane, &creds).await,
+        assumed(ACCOUNT, "thirdpartyrole", "third")
+    );
+    // No assertion on the lifetime: aws-config 1.x does not read `duration_seconds` from a
+    // profile (it always asks for the default hour), unlike the CLI and botocore.
+}
+
+/// The SDK takes its region from instance metadata when nothing else sets one.
+#[tokio::test]
+async fn region_from_instance_metadata() {
+    let plane = Plane::start();
+    let home = Home::new().unset("AWS_REGION").var(
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        plane.imds_url(seed::REQUIRED_INSTANCE),
+    );
+    let conf = home.sdk_config().await;
+    let want = plane
+        .world
+        .instances
+        .iter()
+        .find(|i| i.id == seed::REQUIRED_INSTANCE)
+        .and_then(|i| i.metadata.get("placement/region"))
+        .cloned()
+        .expect("the world derives placement/region");
+    assert_eq!(conf.region().map(|r| r.as_ref().to_string()), Some(want));
+}
