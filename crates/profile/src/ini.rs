@@ -366,11 +366,9 @@ fn read_mode(
     }
     // Reserving by line count avoids re-copying growing tables (pages are only touched when
     // used, so over-reserving costs nothing).
-    let (mut lines_estimate, mut brackets) = (1usize, 0usize);
-    for b in text.bytes() {
-        lines_estimate += usize::from(b == b'\n');
-        brackets += usize::from(b == b'[');
-    }
+    // Rough sizes (a section takes a few dozen bytes); tables still grow if needed.
+    let lines_estimate = text.len() / 8 + 1;
+    let brackets = text.len() / 48 + 1;
     let mut parsed = Parsed {
         sections: Vec::with_capacity(brackets),
         options: Vec::with_capacity(if lazy { 16 } else { lines_estimate }),
@@ -380,8 +378,9 @@ fn read_mode(
     let mut has_defaults = false;
     // The first bad nested block of a section's own keys (lazy mode checks as it goes).
     let mut nested_error: Option<ParseError> = None;
+    // Modestly pre-sized: an over-sized hash table touches more memory than it saves.
     let mut by_name: FxHashMap<&str, ()> =
-        FxHashMap::with_capacity_and_hasher(brackets, Default::default());
+        FxHashMap::with_capacity_and_hasher(text.len() / 96, Default::default());
     let mut recorded = Scan {
         lines: Vec::new(),
         headers: Vec::new(),

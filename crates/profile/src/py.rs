@@ -128,6 +128,28 @@ pub(crate) struct LineIter<'a> {
     pos: usize,
 }
 
+/// Index of the first `\n` or `\r` in `bytes`, eight bytes at a time (the classic
+/// "has a zero byte" word trick, on the bytes XOR-ed with each terminator).
+fn find_line_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let x = u64::from_le_bytes(word);
+        if has_zero(x ^ (ONES * u64::from(b'\n'))) | has_zero(x ^ (ONES * u64::from(b'\r'))) != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..]
+        .iter()
+        .position(|&b| b == b'\n' || b == b'\r')
+        .map(|p| i + p)
+}
+
 impl<'a> LineIter<'a> {
     /// Lines of `text`.
     pub(crate) fn new(text: &'a str) -> LineIter<'a> {
@@ -145,10 +167,7 @@ impl<'a> Iterator for LineIter<'a> {
             return None;
         }
         let bytes = s.as_bytes();
-        match bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        {
+        match find_line_end(&bytes[start..]) {
             None => {
                 self.pos = s.len();
                 Some(RawLine {
@@ -266,6 +285,21 @@ mod tests {
         );
         assert_eq!(splitlines("x\n"), vec!["x"]);
         assert_eq!(splitlines(""), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn line_end_search_finds_the_first_terminator() {
+        for text in [
+            "",
+            "abc",
+            "a\n",
+            "0123456789abcdef\n",
+            "0123456789abcdefg\rx",
+            "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\n",
+        ] {
+            let expected = text.bytes().position(|b| b == b'\n' || b == b'\r');
+            assert_eq!(find_line_end(text.as_bytes()), expected, "{text:?}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The merged profile view of the config and credentials files, as botocore builds it.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::fxhash::FxHashMap;
 use crate::ini::{self, IniFile};
@@ -153,17 +153,10 @@ struct Merged {
     both: OnceLock<Properties>,
 }
 
-/// Both shared files, parsed: the config file's profiles, sso-sessions, services and plain
-/// sections; the credentials file's raw sections; and the merged profile map (credentials keys
-/// override config keys one by one).
-///
-/// Both files are checked in full when loaded (any error anywhere fails, as in botocore), but
-/// a section's properties are only built the first time they are asked for, so looking up one
-/// profile in a file of 10,000 costs one parse and one profile.
+/// The full map of both files: every profile, sso-session, services and plain section by
+/// name, in botocore's order. Built only when something needs more than a few lookups.
 #[derive(Clone, Debug, Default)]
-pub struct ProfileSet {
-    config: Arc<Doc>,
-    credentials: Arc<Doc>,
+struct Index {
     /// Config-file profiles (`build_profile_map`), by position in `merged`'s `config`.
     config_profiles: Vec<Entry>,
     /// Credentials-file sections, by position in `merged`'s `credentials`.
@@ -176,30 +169,10 @@ pub struct ProfileSet {
     merged_index: FxHashMap<Box<str>, u32>,
 }
 
-impl ProfileSet {
-    /// Reads both files; missing or unreadable files are empty; a malformed file is an error.
-    pub fn load(locations: &Locations) -> Result<ProfileSet, LoadError> {
-        let config = load_doc(&locations.config_file)?;
-        let credentials = load_doc(&locations.credentials_file)?;
-        Ok(ProfileSet::build(config, credentials))
-    }
-
-    /// Builds the set from file texts (`config_path`/`credentials_path` only name the files in
-    /// errors).
-    pub fn from_texts(
-        config: &str,
-        config_path: PathBuf,
-        credentials: &str,
-        credentials_path: PathBuf,
-    ) -> Result<ProfileSet, LoadError> {
-        let config = Doc::parse(config.to_owned(), &config_path)?;
-        let credentials = Doc::parse(credentials.to_owned(), &credentials_path)?;
-        Ok(ProfileSet::build(config, credentials))
-    }
-
+impl Index {
     /// `build_profile_map`, then the credentials merge.
-    fn build(config: Doc, credentials: Doc) -> ProfileSet {
-        let mut set = ProfileSet::default();
+    fn build(config: &Doc, credentials: &Doc) -> Index {
+        let mut set = Index::default();
         let sections = config.parsed.sections.len() + credentials.parsed.sections.len();
         set.merged.reserve(sections);
         set.merged_index.reserve(sections);
@@ -232,8 +205,6 @@ impl ProfileSet {
                 None => set.push_merged(name.to_owned(), None, Some(j)),
             }
         }
-        set.config = Arc::new(config);
-        set.credentials = Arc::new(credentials);
         set
     }
 
@@ -262,58 +233,255 @@ impl ProfileSet {
         Some(&self.merged[k as usize])
     }
 
+    fn lookup<'a>(
+        &'a self,
+        docs: &'a Docs,
+        kind: LookupKind,
+        name: &str,
+    ) -> Option<&'a Properties> {
+        let m = self.merged_entry(name)?;
+        let config = || {
+            m.config
+                .map(|i| self.config_profiles[i as usize].props(&docs.config))
+        };
+        let credentials = || {
+            m.credentials
+                .map(|j| self.credential_sections[j as usize].props(&docs.credentials))
+        };
+        match kind {
+            LookupKind::Config => config(),
+            LookupKind::Credentials => credentials(),
+            LookupKind::Merged => match (config(), credentials()) {
+                (Some(c), None) => Some(c),
+                (None, Some(k)) => Some(k),
+                (Some(c), Some(k)) => Some(m.both.get_or_init(|| merge(c, k))),
+                (None, None) => None,
+            },
+        }
+    }
+}
+
+/// Config keys overridden by credentials keys one by one (`dict.update`).
+fn merge(config: &Properties, credentials: &Properties) -> Properties {
+    let mut merged = config.clone();
+    for (k, v) in credentials.iter() {
+        merged.insert(k.to_owned(), v.clone());
+    }
+    merged
+}
+
+/// Which view of a profile a lookup wants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LookupKind {
+    Merged,
+    Config,
+    Credentials,
+}
+
+/// Both parsed files.
+#[derive(Clone, Debug, Default)]
+struct Docs {
+    config: Arc<Doc>,
+    credentials: Arc<Doc>,
+}
+
+/// One remembered lookup made without the index: name, view, and the settings (or none).
+#[derive(Clone, Debug)]
+struct Slot {
+    name: Box<str>,
+    kind: LookupKind,
+    props: Option<Properties>,
+}
+
+/// How many lookups are answered by scanning the section lists before the full index is
+/// built (a command usually needs one to three).
+const SLOTS: usize = 8;
+
+/// Both shared files, parsed: the config file's profiles, sso-sessions, services and plain
+/// sections; the credentials file's raw sections; and the merged profile map (credentials keys
+/// override config keys one by one).
+///
+/// Both files are checked in full when loaded (any error anywhere fails, as in botocore), but
+/// nothing else is built up front: the first few profile lookups scan the section lists, and a
+/// section's properties are only built when asked for. So looking up one profile in a file of
+/// 10,000 costs one parse and one profile; the full name index is built on first need.
+#[derive(Default)]
+pub struct ProfileSet {
+    docs: Docs,
+    index: OnceLock<Index>,
+    slots: [OnceLock<Slot>; SLOTS],
+    /// Serialises picking a free slot.
+    slot_lock: Mutex<()>,
+}
+
+impl Clone for ProfileSet {
+    fn clone(&self) -> ProfileSet {
+        ProfileSet {
+            docs: self.docs.clone(),
+            index: self.index.clone(),
+            slots: self.slots.clone(),
+            slot_lock: Mutex::new(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for ProfileSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileSet")
+            .field("config", &self.docs.config)
+            .field("credentials", &self.docs.credentials)
+            .finish()
+    }
+}
+
+impl ProfileSet {
+    /// Reads both files; missing or unreadable files are empty; a malformed file is an error.
+    pub fn load(locations: &Locations) -> Result<ProfileSet, LoadError> {
+        let config = load_doc(&locations.config_file)?;
+        let credentials = load_doc(&locations.credentials_file)?;
+        Ok(ProfileSet::build(config, credentials))
+    }
+
+    /// Builds the set from file texts (`config_path`/`credentials_path` only name the files in
+    /// errors).
+    pub fn from_texts(
+        config: &str,
+        config_path: PathBuf,
+        credentials: &str,
+        credentials_path: PathBuf,
+    ) -> Result<ProfileSet, LoadError> {
+        let config = Doc::parse(config.to_owned(), &config_path)?;
+        let credentials = Doc::parse(credentials.to_owned(), &credentials_path)?;
+        Ok(ProfileSet::build(config, credentials))
+    }
+
+    fn build(config: Doc, credentials: Doc) -> ProfileSet {
+        ProfileSet {
+            docs: Docs {
+                config: Arc::new(config),
+                credentials: Arc::new(credentials),
+            },
+            ..ProfileSet::default()
+        }
+    }
+
+    fn index(&self) -> &Index {
+        self.index
+            .get_or_init(|| Index::build(&self.docs.config, &self.docs.credentials))
+    }
+
+    /// One profile view: from the index when it exists, else by scanning the sections and
+    /// remembering the answer in a slot; when the slots run out, the index is built.
+    fn lookup(&self, kind: LookupKind, name: &str) -> Option<&Properties> {
+        if let Some(index) = self.index.get() {
+            return index.lookup(&self.docs, kind, name);
+        }
+        fn remembered<'s>(
+            slot: &'s OnceLock<Slot>,
+            kind: LookupKind,
+            name: &str,
+        ) -> Option<Option<&'s Properties>> {
+            slot.get()
+                .filter(|s| s.kind == kind && &*s.name == name)
+                .map(|s| s.props.as_ref())
+        }
+        let remembered = |slot| remembered(slot, kind, name);
+        if let Some(found) = self.slots.iter().find_map(remembered) {
+            return found;
+        }
+        let _guard = self.slot_lock.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = self.slots.iter().find_map(remembered) {
+            return found;
+        }
+        match self.slots.iter().find(|s| s.get().is_none()) {
+            Some(slot) => slot
+                .get_or_init(|| Slot {
+                    name: name.into(),
+                    kind,
+                    props: self.scan(kind, name),
+                })
+                .props
+                .as_ref(),
+            None => self.index().lookup(&self.docs, kind, name),
+        }
+    }
+
+    /// A profile view computed by scanning the section lists (no index).
+    fn scan(&self, kind: LookupKind, name: &str) -> Option<Properties> {
+        let config = &self.docs.config;
+        let credentials = &self.docs.credentials;
+        // The last config section that names the profile wins.
+        let in_config = || {
+            (0..config.parsed.sections.len())
+                .rev()
+                .find(|&i| names_profile(config.section_name(i), name))
+                .map(|i| config.parsed.properties(&config.text, i))
+        };
+        let in_credentials = || {
+            (0..credentials.parsed.sections.len())
+                .find(|&j| credentials.section_name(j) == name)
+                .map(|j| credentials.parsed.properties(&credentials.text, j))
+        };
+        match kind {
+            LookupKind::Config => in_config(),
+            LookupKind::Credentials => in_credentials(),
+            LookupKind::Merged => match (in_config(), in_credentials()) {
+                (Some(c), Some(k)) => Some(merge(&c, &k)),
+                (c, k) => c.or(k),
+            },
+        }
+    }
+
     /// The merged settings of profile `name`, if it exists in either file.
     pub fn profile(&self, name: &str) -> Option<&Properties> {
-        let m = self.merged_entry(name)?;
-        Some(match (m.config, m.credentials) {
-            (Some(i), None) => self.config_profiles[i as usize].props(&self.config),
-            (None, Some(j)) => self.credential_sections[j as usize].props(&self.credentials),
-            (Some(i), Some(j)) => m.both.get_or_init(|| {
-                let mut merged = self.config_profiles[i as usize].props(&self.config).clone();
-                for (k, v) in self.credential_sections[j as usize]
-                    .props(&self.credentials)
-                    .iter()
-                {
-                    merged.insert(k.to_owned(), v.clone());
-                }
-                merged
-            }),
-            (None, None) => return None,
-        })
+        self.lookup(LookupKind::Merged, name)
     }
 
     /// Profile names in botocore's order: config profiles in file order, then
     /// credentials-only sections in file order.
     pub fn profile_names(&self) -> Vec<&str> {
-        self.merged.iter().map(|m| &*m.name).collect()
+        self.index().merged.iter().map(|m| &*m.name).collect()
     }
 
     /// Profile `name` from the config file alone (`[default]`, `[profile name]`).
     pub fn config_profile(&self, name: &str) -> Option<&Properties> {
-        let i = self.merged_entry(name)?.config?;
-        Some(self.config_profiles[i as usize].props(&self.config))
+        self.lookup(LookupKind::Config, name)
     }
 
     /// Section `name` of the credentials file alone (the raw section name).
     pub fn credentials_section(&self, name: &str) -> Option<&Properties> {
-        let j = self.merged_entry(name)?.credentials?;
-        Some(self.credential_sections[j as usize].props(&self.credentials))
+        self.lookup(LookupKind::Credentials, name)
     }
 
     /// The `[sso-session name]` section of the config file.
     pub fn sso_session(&self, name: &str) -> Option<&Properties> {
-        self.sso_sessions.get(&self.config, name)
+        self.index().sso_sessions.get(&self.docs.config, name)
     }
 
     /// The `[services name]` section of the config file.
     pub fn services(&self, name: &str) -> Option<&Properties> {
-        self.services.get(&self.config, name)
+        self.index().services.get(&self.docs.config, name)
     }
 
     /// A plain (non-profile) config section such as `[preview]` or `[plugins]`.
     pub fn plain_section(&self, name: &str) -> Option<&Properties> {
-        self.plain.get(&self.config, name)
+        self.index().plain.get(&self.docs.config, name)
     }
+}
+
+/// Whether config section `section` is profile `name` for `build_profile_map`, without
+/// allocating for the usual `[profile NAME]` / `[default]` spellings.
+fn names_profile(section: &str, name: &str) -> bool {
+    if let Some(rest) = section.strip_prefix("profile ") {
+        let plain = !rest.is_empty() && !rest.contains([' ', '\t', '\r', '\n', '\'', '"', '\\']);
+        if plain {
+            return rest == name;
+        }
+    }
+    if !section.starts_with("profile") {
+        return section == "default" && name == "default";
+    }
+    SectionKind::of_config_section(section) == SectionKind::Profile(name.to_owned())
 }
 
 /// Reads one shared file as `raw_config_parse` does: a path that is not a regular file, or a
@@ -438,6 +606,46 @@ mod tests {
         assert!(s.services("x").is_some());
         assert!(s.plain_section("plugins").is_some());
         assert!(s.profile("c").is_none());
+    }
+
+    #[test]
+    fn lookups_before_and_after_the_index_agree() {
+        let mut config = String::from("[default]\nregion = d\n[profile \"q r\"]\nregion = q\n");
+        let mut creds = String::new();
+        for i in 0..20 {
+            config.push_str(&format!("[profile p{i}]\nregion = r{i}\n"));
+            creds.push_str(&format!("[p{i}]\naws_access_key_id = K{i}\n"));
+        }
+        creds.push_str("[only-creds]\nregion = c\n");
+        let scanned = set(&config, &creds);
+        let indexed = set(&config, &creds);
+        let _ = indexed.profile_names();
+        let mut names: Vec<String> = (0..20).map(|i| format!("p{i}")).collect();
+        names.extend(["default", "q r", "only-creds", "missing"].map(String::from));
+        for name in &names {
+            for _ in 0..2 {
+                assert_eq!(scanned.profile(name), indexed.profile(name), "{name}");
+                assert_eq!(
+                    scanned.config_profile(name),
+                    indexed.config_profile(name),
+                    "{name}"
+                );
+                assert_eq!(
+                    scanned.credentials_section(name),
+                    indexed.credentials_section(name),
+                    "{name}"
+                );
+            }
+        }
+        assert_eq!(get(&scanned, "p3", "aws_access_key_id"), Some("K3"));
+        assert_eq!(get(&scanned, "q r", "region"), Some("q"));
+        assert!(
+            scanned.index.get().is_some(),
+            "more than {SLOTS} lookups build the index"
+        );
+        let fresh = set(&config, &creds);
+        assert_eq!(get(&fresh, "p19", "region"), Some("r19"));
+        assert!(fresh.index.get().is_none(), "one lookup needs no index");
     }
 
     #[test]

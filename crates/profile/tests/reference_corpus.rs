@@ -82,6 +82,9 @@ fn reader_matches_botocore_on_every_case() {
             (Err(e), None) => Err(format!("we fail ({e}), botocore parses")),
             (Ok(_), Some(which)) => Err(format!("we parse, botocore fails on {which}")),
             (Ok(set), None) => {
+                // Look every profile up before anything builds the name index: the first
+                // lookups are answered by scanning, the later ones by the index.
+                let by_lookup = named(&reference["profiles"], |n| set.profile(n).map(props_json));
                 let names: Vec<Json> = reference["profiles"]
                     .as_array()
                     .unwrap()
@@ -91,6 +94,8 @@ fn reader_matches_botocore_on_every_case() {
                 let ours: Vec<Json> = set.profile_names().iter().map(|n| Json::from(*n)).collect();
                 if names != ours {
                     Err(format!("profile order: ours {ours:?}, reference {names:?}"))
+                } else if let Err(why) = by_lookup {
+                    Err(format!("before the index: {why}"))
                 } else {
                     named(&reference["profiles"], |n| set.profile(n).map(props_json))
                         .and(named(&reference["sso_sessions"], |n| {
