@@ -717,7 +717,6 @@ async fn assume_role_with_every_optional_member() {
     #[allow(deprecated)]
     let packed = out.packed_policy_size();
     assert!(packed.is_some_and(|n| n > 0), "{out:?}");
-    assert_eq!(out.session_token_utilization(), None);
     let c = out.credentials().unwrap();
     let expires = std::time::SystemTime::try_from(*c.expiration()).unwrap();
     let left = expires

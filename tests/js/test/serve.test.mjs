@@ -23,8 +23,11 @@ import {
 } from "@aws-sdk/client-sts";
 import {
   fromContainerMetadata,
+  fromHttp,
   fromIni,
   fromInstanceMetadata,
+  fromNodeProviderChain,
+  fromTemporaryCredentials,
   fromTokenFile,
 } from "@aws-sdk/credential-providers";
 
@@ -289,6 +292,46 @@ describe("awsid serve (default world)", () => {
     });
   });
 
+  test("fromHttp: full URI with a token and with a token file", async () => {
+    const creds = await fromHttp({ awsContainerCredentialsFullUri: server.ecs, awsContainerAuthorizationToken: ECS_TOKEN })();
+    assert.equal(await arnOf(server, creds), assumed("ecs-task-role", ECS_TASK));
+    const tokenFile = path.join(scratch, "ecs-token");
+    fs.writeFileSync(tokenFile, ECS_TOKEN); // verbatim: a trailing newline is no legal header value
+    await withEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: server.ecs, AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: tokenFile }, async () => {
+      const creds = await fromHttp({})();
+      assert.equal(await arnOf(server, creds), assumed("ecs-task-role", ECS_TASK));
+    });
+  });
+
+  test("fromNodeProviderChain: container credentials, then IMDSv2 when there is no container", async () => {
+    await withEnv({ AWS_CONTAINER_CREDENTIALS_FULL_URI: server.ecs, AWS_CONTAINER_AUTHORIZATION_TOKEN: ECS_TOKEN }, async () => {
+      const creds = await fromNodeProviderChain()();
+      assert.equal(await arnOf(server, creds), assumed("ecs-task-role", ECS_TASK));
+    });
+    await withEnv(
+      { AWS_EC2_METADATA_SERVICE_ENDPOINT: server.imds(REQUIRED_INSTANCE), AWS_EC2_METADATA_V1_DISABLED: "true" },
+      async () => {
+        const creds = await fromNodeProviderChain()();
+        assert.equal(await arnOf(server, creds), assumed("my-instance-profile", REQUIRED_INSTANCE));
+      },
+    );
+  });
+
+  test("fromTemporaryCredentials: marketingadminrole from user1's keys, then defaultrole from that", async () => {
+    const marketing = fromTemporaryCredentials({
+      masterCredentials: USER1_KEY,
+      params: { RoleArn: roleArn("marketingadminrole"), RoleSessionName: "js-temp" },
+      clientConfig: { region: "us-west-2", endpoint: server.sts },
+    });
+    assert.equal(await arnOf(server, await marketing()), assumed("marketingadminrole", "js-temp"));
+    const chained = fromTemporaryCredentials({
+      masterCredentials: marketing,
+      params: { RoleArn: roleArn("defaultrole"), RoleSessionName: "js-chained" },
+      clientConfig: { region: "us-west-2", endpoint: server.sts },
+    });
+    assert.equal(await arnOf(server, await chained()), assumed("defaultrole", "js-chained"));
+  });
+
   test("fromIni: seed 001 marketingadmin with source_profile = user1", async () => {
     const dir = fs.mkdtempSync(path.join(scratch, "ini-"));
     const credentials = path.join(dir, "credentials");
@@ -365,24 +408,65 @@ describe("awsid serve (default world)", () => {
   });
 });
 
-describe("awsid serve (an expired pre-issued session)", () => {
+// A role whose trust allows session tags and source identities (no default-world role does).
+const TAGGABLE_ROLE_TRUST = JSON.stringify({
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Principal: { AWS: USER1_ARN }, Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"] }],
+});
+
+describe("awsid serve (default world + an expired session and a taggable role)", () => {
   let server;
   before(async () => {
-    const dir = path.join(scratch, "serve-expired");
+    const dir = path.join(scratch, "serve-extended");
     fs.mkdirSync(dir, { recursive: true });
     const world = path.join(dir, "world.toml");
     fs.writeFileSync(
       world,
-      fs.readFileSync(path.join(repo, "crates/server/src/world/default_world.toml"), "utf8") +
-        '\n[[sessions]]\naccess_key_id = "ASIAEXPIREDEXAMPLE01"\n' +
-        'secret_access_key = "expiredSecretExampleKeyEXAMPLEKEYEXAMPLE"\n' +
-        'session_token = "expiredSessionTokenExample"\n' +
-        'principal = "arn:aws:iam::123456789012:user/user1"\nexpires = "2020-01-01T00:00:00Z"\n',
+      [
+        fs.readFileSync(path.join(repo, "crates/server/src/world/default_world.toml"), "utf8"),
+        "[[sessions]]",
+        'access_key_id = "ASIAEXPIREDEXAMPLE01"',
+        'secret_access_key = "expiredSecretExampleKeyEXAMPLEKEYEXAMPLE"',
+        'session_token = "expiredSessionTokenExample"',
+        'principal = "arn:aws:iam::123456789012:user/user1"',
+        'expires = "2020-01-01T00:00:00Z"',
+        "",
+        "[[roles]]",
+        'account = "123456789012"',
+        'name = "taggable-role"',
+        'id = "AROATAGGABLEROLE00001"',
+        `trust_policy = '''${TAGGABLE_ROLE_TRUST}'''`,
+        "",
+      ].join("\n"),
     );
     server = await startServer(dir, world);
   });
   after(async () => {
     assert.equal(await server.stop(), 0);
+  });
+
+  test("AssumeRole with Policy, PolicyArns, Tags, TransitiveTagKeys, SourceIdentity", async () => {
+    const params = {
+      RoleSessionName: "everything",
+      DurationSeconds: 900,
+      Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] }),
+      PolicyArns: [{ arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }],
+      Tags: [
+        { Key: "team", Value: "interop" },
+        { Key: "project", Value: "awsid" },
+      ],
+      TransitiveTagKeys: ["team"],
+      SourceIdentity: "alice",
+    };
+    const out = await sts(server, USER1_KEY).send(new AssumeRoleCommand({ RoleArn: roleArn("taggable-role"), ...params }));
+    assert.equal(out.SourceIdentity, "alice");
+    assert.ok(out.PackedPolicySize > 0, `PackedPolicySize ${out.PackedPolicySize}`);
+    const left = (out.Credentials.Expiration.getTime() - Date.now()) / 1000;
+    assert.ok(left > 850 && left <= 900, `DurationSeconds 900: ${left}`);
+    // defaultrole's trust has no sts:TagSession / sts:SetSourceIdentity.
+    await assert.rejects(sts(server, USER1_KEY).send(new AssumeRoleCommand({ RoleArn: roleArn("defaultrole"), ...params })), {
+      name: "AccessDenied",
+    });
   });
 
   test("ExpiredToken parses with its code", async () => {
