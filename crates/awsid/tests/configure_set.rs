@@ -298,3 +298,78 @@ fn symlinked_config_is_written_through() {
         .is_symlink());
     assert_eq!(h.read("real-config"), "[default]\nregion = b\n");
 }
+
+/// Runs awsid as an unprivileged user (root ignores file permissions): through `setpriv` as
+/// uid/gid 65534 when the tests run as root, directly otherwise.
+fn run_unprivileged(h: &Home, args: &[&str]) -> configure_support::Run {
+    use std::os::unix::fs::MetadataExt;
+    let root = std::fs::metadata("/proc/self")
+        .map(|m| m.uid() == 0)
+        .unwrap_or(false);
+    if !root {
+        return h.run(args);
+    }
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_awsid"),
+        ])
+        .args(args)
+        .env_clear()
+        .env("HOME", h.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .current_dir(h.path())
+        .output()
+        .expect("util-linux `setpriv` is needed to test permissions when running as root");
+    configure_support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn permission_failures_leave_files_untouched() {
+    let h = Home::new();
+    h.write("config", "[default]\nregion = a\n");
+    std::fs::set_permissions(h.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(
+        h.path().join(".aws"),
+        std::fs::Permissions::from_mode(0o777),
+    )
+    .unwrap();
+
+    // A read-only file is not replaced, although the rename would be allowed.
+    std::fs::set_permissions(h.aws("config"), std::fs::Permissions::from_mode(0o444)).unwrap();
+    let r = run_unprivileged(&h, &["configure", "set", "region", "b"]);
+    assert_eq!(r.code, 255, "{r:?}");
+    assert!(
+        r.stderr.contains(&h.aws("config").display().to_string()),
+        "{:?}",
+        r.stderr
+    );
+    assert_eq!(h.read("config"), "[default]\nregion = a\n");
+
+    // A writable file in a read-only directory: no temp file can be made; nothing changes.
+    std::fs::set_permissions(h.aws("config"), std::fs::Permissions::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(
+        h.path().join(".aws"),
+        std::fs::Permissions::from_mode(0o555),
+    )
+    .unwrap();
+    let r = run_unprivileged(&h, &["configure", "set", "region", "b"]);
+    std::fs::set_permissions(
+        h.path().join(".aws"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert_eq!(r.code, 255, "{r:?}");
+    assert_eq!(h.read("config"), "[default]\nregion = a\n");
+    assert_eq!(
+        std::fs::read_dir(h.path().join(".aws")).unwrap().count(),
+        1,
+        "no temp file left"
+    );
+}

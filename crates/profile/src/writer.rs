@@ -628,7 +628,15 @@ pub fn update_file_as(kind: FileKind, path: &Path, edit: &SectionEdit) -> Result
         Err(e) => return Err(io(&real)(e)),
     };
     let old_bytes = match existing {
-        Some(_) => Some(std::fs::read(&real).map_err(io(&real))?),
+        Some(_) => {
+            // The file is replaced by a rename, which needs no write access to the file
+            // itself; honour a read-only file the way an in-place write (the CLI's) would.
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&real)
+                .map_err(io(&real))?;
+            Some(std::fs::read(&real).map_err(io(&real))?)
+        }
         None => None,
     };
     let old_text = match &old_bytes {
@@ -1158,18 +1166,9 @@ mod tests {
     }
 
     #[test]
-    fn failed_write_leaves_the_old_file() {
-        use std::os::unix::fs::PermissionsExt;
+    fn a_path_that_is_a_directory_is_an_error() {
+        // Permission failures are tested unprivileged in awsid's configure_set tests.
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("config");
-        std::fs::write(&path, "[d]\nregion = a\n").unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o500)).unwrap();
-        let result = update_file(&path, &edit("d", &[("region", s("b"))]));
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-        // Root can write into a 0500 directory; everyone else gets an error and the old file.
-        if result.is_err() {
-            assert_eq!(std::fs::read_to_string(&path).unwrap(), "[d]\nregion = a\n");
-        }
         let err = update_file(dir.path(), &edit("d", &[("region", s("b"))])).unwrap_err();
         assert!(matches!(err, WriteError::Io { .. }));
     }
