@@ -11,9 +11,16 @@
 //! * [`ProfileSelection`] — which profile is selected (`--profile`, `AWS_PROFILE`,
 //!   `AWS_DEFAULT_PROFILE`), and whether it was explicit.
 //! * [`ini`] — the reader: Python `RawConfigParser` semantics as botocore uses them.
-//! * [`ProfileSet`] — the merged view of both files, exactly as botocore builds it.
-//! * [`writer`] — the `configure` writer: line-preserving edits, atomic locked writes.
+//! * [`ProfileSet`] — the merged view of both files, exactly as botocore builds it. Loading
+//!   checks both files in full; profiles are materialised only when looked up.
+//! * [`writer`] — the `configure` writer: the CLI's line-preserving edits (byte-identical for
+//!   well-formed files), sections and keys found the way the reader sees them, every edit
+//!   re-read before it is written, atomic writes under a directory lock. Use
+//!   [`writer::FileKind::Credentials`] for the credentials file (literal section names).
 //! * [`shell`] — POSIX shell-word splitting as Python's `shlex.split` does it.
+//!
+//! Private helpers: `py` (Python string semantics: `isspace`, `strip`, `splitlines`,
+//! universal newlines, `repr`) and `fxhash` (a fast hasher for the reader's tables).
 
 pub mod env;
 mod fxhash;
