@@ -109,7 +109,44 @@ pub fn awsid_bin() -> PathBuf {
             path.display()
         );
     }
+    if let Some(newer) = newer_source(&path) {
+        // `cargo test -p interop` alone does not rebuild the binary: say so, once per process.
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            eprintln!(
+                "warning: {} is older than {}; run `cargo build -p awsid` to test the current code",
+                path.display(),
+                newer.display()
+            );
+        });
+    }
     path
+}
+
+/// A source file of the binary's crates modified after `bin` was built, if any.
+fn newer_source(bin: &Path) -> Option<PathBuf> {
+    let built = std::fs::metadata(bin).and_then(|m| m.modified()).ok()?;
+    let crates = workspace_root().join("crates");
+    let mut stack = vec![crates];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).ok()?.flatten() {
+            let p = entry.path();
+            let name = entry.file_name();
+            if p.is_dir() {
+                if name != "tests" && name != "benches" && name != "examples" {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|e| e == "rs" || e == "toml")
+                && entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t > built)
+            {
+                return Some(p);
+            }
+        }
+    }
+    None
 }
 
 /// Runs `awsid args…` with an environment holding only `env` (no `AWS_*` or `HOME` leaks in
