@@ -1,0 +1,213 @@
+"""Every place where `awsid configure export-credentials` deliberately differs from the
+reference in the chain suite, in one table (each also in COMPATIBILITY.md, "Credentials").
+
+Cases carry the names of the differences that apply to them (visible in the pytest id, e.g.
+`process-012[diff=process-output-not-json]`); the comparison applies exactly that difference and
+nothing else, and a case whose tag does not apply fails too, so tags cannot go stale.
+
+Differences that apply to every failing case and are therefore checked on every one rather than
+tagged:
+
+* `export-error-context` — v2 prints `\\nUnable to retrieve credentials: <message>\\n` (exit
+  253); awsid prints the same first line and, where v2 leaves a blank line, names the profile and
+  provider: `(profile P, provider M)`. The suite checks that shape and compares `<message>`.
+* `deferred-error-unwrapped` — an error of botocore's *deferred* fetch (the STS call itself:
+  an error answer, client-side parameter validation, a missing web identity token file, no
+  region for signing) escapes v2's `try` around `get_credentials()` and is printed bare (exit
+  254/255); awsid wraps every resolution error the same way (exit 253). The driver reports the
+  phase (`fetch`), the report shows it, and the messages are compared as for any other error.
+
+Differences between v1 (runnable here) and v2 that matter for the chain, and how the suite treats
+them:
+
+* `v2-profile-env-precedence`, `v2-aws-region` — tagged; the reference is run with the
+  environment v2 would effectively see (below).
+* STS retries (v2 standard mode: 3 attempts; v1 legacy: up to 5 on retryable errors) — the fake
+  STS never answers with a retryable error (only 400/403), so both make exactly one attempt per
+  call; no case exercises the difference.
+* v2 file-caches SSO role credentials in `~/.aws/cli/cache` (v1: memory only) — no case uses
+  SSO, so cache directories are compared as they are.
+* v2 writes cache `Expiration` as ISO-8601 with offset (`cli_timestamp_format` default
+  `iso8601`), v1 as sent on the wire (`…Z`) — the suite compares the cache file names and the
+  cached access key ids, not the bytes; both forms are read by both tools (cache-sharing test).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Difference:
+    """A named divergence: what the reference does (observed), what awsid does, and why.
+
+    `messages`, when set, checks the two error messages of a case carrying the difference
+    (reference message, awsid message, HOME placeholder) instead of requiring them equal."""
+
+    name: str
+    reference: str
+    awsid: str
+    why: str
+    messages: Callable[[str, str], list[str]] | None = None
+
+
+def _expect(pattern: str, text: str, who: str) -> list[str]:
+    return [] if re.fullmatch(pattern, text, re.S) else [f"{who} message {text!r} does not match {pattern!r}"]
+
+
+def _process_not_json(ref: str, got: str) -> list[str]:
+    return _expect(r"(Expecting .*|Extra data: .*|Unterminated string .*)\(char \d+\)", ref, "reference") + _expect(
+        r"Error when retrieving credentials from custom-process: output is not valid JSON: .+", got, "awsid"
+    )
+
+
+def _process_not_found(ref: str, got: str) -> list[str]:
+    path = "<HOME>/bin/no-such-program"
+    return _expect(re.escape(f"[Errno 2] No such file or directory: '{path}'"), ref, "reference") + _expect(
+        re.escape(f"Error when retrieving credentials from custom-process: unable to run {path}: ")
+        + r"No such file or directory \(os error 2\)",
+        got,
+        "awsid",
+    )
+
+
+def _token_file_missing(ref: str, got: str) -> list[str]:
+    path = "<HOME>/tokens/absent"
+    return _expect(re.escape(f"[Errno 2] No such file or directory: '{path}'"), ref, "reference") + _expect(
+        re.escape(f"Unable to read web identity token file {path}: ") + r"No such file or directory.*",
+        got,
+        "awsid",
+    )
+
+
+DIFFERENCES: dict[str, Difference] = {
+    d.name: d
+    for d in [
+        Difference(
+            "v2-profile-env-precedence",
+            "v1 picks AWS_DEFAULT_PROFILE before AWS_PROFILE.",
+            "AWS_PROFILE before AWS_DEFAULT_PROFILE (v2). The reference runs without "
+            "AWS_DEFAULT_PROFILE when AWS_PROFILE is set, which is what v2 selects.",
+            "v2 is the reference (DESIGN.md).",
+        ),
+        Difference(
+            "v2-aws-region",
+            "v1 ignores AWS_REGION (the credential STS client has no region, or "
+            "AWS_DEFAULT_REGION's).",
+            "AWS_REGION before AWS_DEFAULT_REGION (v2). The reference runs with "
+            "AWS_DEFAULT_REGION set to AWS_REGION's value.",
+            "v2 is the reference.",
+        ),
+        Difference(
+            "process-output-not-json",
+            "Raw `JSONDecodeError` text, e.g. `Expecting value: line 1 column 1 (char 0)`.",
+            "`Error when retrieving credentials from custom-process: output is not valid JSON: …`.",
+            "The reference leaks a Python exception (COMPATIBILITY.md table).",
+            _process_not_json,
+        ),
+        Difference(
+            "process-not-found",
+            "Raw `FileNotFoundError`: `[Errno 2] No such file or directory: '<argv0>'`.",
+            "`Error when retrieving credentials from custom-process: unable to run <argv0>: "
+            "No such file or directory (os error 2)`.",
+            "The reference leaks a Python exception (COMPATIBILITY.md table).",
+            _process_not_found,
+        ),
+        Difference(
+            "token-file-missing",
+            "Raw `FileNotFoundError`: `[Errno 2] No such file or directory: '<path>'`.",
+            "`Unable to read web identity token file <path>: No such file or directory …`.",
+            "The reference leaks a Python exception (COMPATIBILITY.md table).",
+            _token_file_missing,
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class KnownBug:
+    """A divergence of awsid from the reference that is *not* deliberate: reported to the owner
+    of the code (see the report of issue 3), recognised by its exact signature so that the case
+    is marked xfail with the bug's name — any other disagreement in the same case still fails,
+    and once awsid is fixed the case simply passes."""
+
+    name: str
+    description: str
+    owner: str
+    matches: Callable  # (case, ref Outcome, awsid Outcome) -> bool
+
+
+def _param_validation(case, ref, got) -> bool:
+    # botocore validates AssumeRole parameters before sending (min: DurationSeconds 900,
+    # RoleSessionName/ExternalId 2 chars); awsid sends them and STS refuses with a 400.
+    return (
+        not ref.ok
+        and (ref.message or "").startswith("Parameter validation failed:\n")
+        and not got.ok
+        and len(got.sts_calls) == len(ref.sts_calls) + 1
+        and got.sts_calls[:-1] == ref.sts_calls
+        and got.sts_calls[-1]["status"] == 400
+    )
+
+
+def _web_identity_region(case, ref, got) -> bool:
+    # The unsigned AssumeRoleWithWebIdentity needs no region in botocore, even with a custom
+    # endpoint; awsid refuses to build the STS endpoint without one.
+    return (
+        not got.ok
+        and got.message == "You must specify a region."
+        and got.sts_calls == []
+        and bool(ref.sts_calls)
+        and ref.sts_calls[0]["action"] == "AssumeRoleWithWebIdentity"
+        and ref.sts_calls[0]["signer"] is None
+    )
+
+
+def _web_identity_source_cached(case, ref, got) -> bool:
+    # A source_profile resolved by web identity goes through botocore's profile sub-chain, whose
+    # providers share the resolver's in-memory cache: the CLI file-caches only the top-level
+    # assume-role/web-identity providers. awsid also writes the source hop to ~/.aws/cli/cache.
+    return (
+        ref.ok
+        and got.ok
+        and ref.credentials() == got.credentials()
+        and ref.sts_calls == got.sts_calls
+        and ref.requests == got.requests
+        and set(ref.cache) < set(got.cache)
+        and all(got.cache[k] == v for k, v in ref.cache.items())
+        and any(c["action"] == "AssumeRoleWithWebIdentity" for c in ref.sts_calls[:-1])
+    )
+
+
+KNOWN_BUGS: dict[str, KnownBug] = {
+    b.name: b
+    for b in [
+        KnownBug(
+            "sts-parameter-validation",
+            "botocore refuses AssumeRole parameters under the model's minimums before sending "
+            "(`Parameter validation failed:\nInvalid value for parameter DurationSeconds, value: "
+            "600, valid min value: 900`, `Invalid length for parameter RoleSessionName, value: 1, "
+            "valid min length: 2`); awsid sends the call and reports STS's ValidationError.",
+            "crates/credentials (sts.rs / assume_role.rs)",
+            _param_validation,
+        ),
+        KnownBug(
+            "web-identity-needs-no-region",
+            "with a custom STS endpoint and no region, botocore makes the unsigned "
+            "AssumeRoleWithWebIdentity call; awsid fails with `You must specify a region.` "
+            "before calling.",
+            "crates/credentials (endpoint.rs: a region is only needed to sign)",
+            _web_identity_region,
+        ),
+        KnownBug(
+            "web-identity-source-file-cached",
+            "a web-identity source_profile hop is cached in memory only by the CLI; awsid also "
+            "writes it to ~/.aws/cli/cache (same key scheme, so later runs of either tool may "
+            "use it).",
+            "crates/credentials (assume_role.rs / chain.rs: no file cache for source sub-chains)",
+            _web_identity_source_cached,
+        ),
+    ]
+}

@@ -1,0 +1,250 @@
+"""Runs one side of a chain case: a throw-away HOME holding the case's files, a fresh fake
+endpoint server, the tool, and what came out (credentials or error, STS calls, IMDS/ECS
+requests, cache files).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .cases import CLOSED_URL, Case
+from .driver import MARKER
+from .fakes import FakeEndpoints, World
+
+DRIVER = Path(__file__).with_name("driver.py")
+AWSID_PREFIX = "Unable to retrieve credentials: "
+NO_CREDENTIALS = "no credentials found"
+AWSID_CONTEXT = re.compile(r"^\((profile [^\n]*)\)$")
+
+
+@dataclass
+class Outcome:
+    """What one tool made of one case (HOME replaced by `<HOME>` in every text)."""
+
+    ok: bool
+    access_key: str | None = None
+    secret_key: str | None = None
+    token: str | None = None
+    expiry: str | None = None
+    message: str | None = None  # the inner error message
+    phase: str | None = None  # reference only: resolve | fetch
+    method: str | None = None  # reference only: the provider that found the credentials
+    exit_code: int = 0
+    stdout: str = ""
+    stderr: str = ""
+    shape_problems: list[str] = field(default_factory=list)  # awsid output not as promised
+    sts_calls: list[dict] = field(default_factory=list)
+    requests: list[tuple[str, str, str]] = field(default_factory=list)
+    cache: dict[str, str | None] = field(default_factory=dict)  # file -> cached AccessKeyId
+
+    def credentials(self) -> tuple:
+        return (self.access_key, self.secret_key, self.token, self.expiry)
+
+    def summary(self) -> str:
+        lines = [f"    exit {self.exit_code}"]
+        if self.ok:
+            lines.append(f"    credentials: key={self.access_key} token={'yes' if self.token else 'no'} expiry={self.expiry}"
+                         + (f" method={self.method}" if self.method else ""))
+        else:
+            lines.append(f"    error ({self.phase or 'resolve'}): {self.message!r}")
+        lines.append(f"    stderr: {self.stderr!r}")
+        lines.extend(f"    sts: {c}" for c in self.sts_calls)
+        lines.extend(f"    {k}: {m} {p}" for k, m, p in self.requests)
+        lines.extend(f"    cache: {name} -> {key}" for name, key in sorted(self.cache.items()))
+        return "\n".join(lines)
+
+
+def fill(text: str, home: Path, fake: FakeEndpoints) -> str:
+    """Replaces the case placeholders for one run."""
+    return (
+        text.replace("{home}", str(home))
+        .replace("{sts}", fake.sts_url)
+        .replace("{imds}", fake.imds_url)
+        .replace("{ecs}", fake.ecs_url)
+        .replace("{closed}", CLOSED_URL)
+    )
+
+
+def prepare_home(case: Case, home: Path, fake: FakeEndpoints) -> None:
+    """Writes the case's files (0600) and scripts (0700) under a new HOME."""
+    home.mkdir(parents=True, exist_ok=True)
+    for rel, text in case.rendered_files().items():
+        path = home / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fill(text, home, fake), encoding="utf-8")
+        path.chmod(0o600)
+    for rel, text in case.scripts.items():
+        path = home / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        path.chmod(0o700)
+
+
+def child_env(case_env: dict[str, str], case: Case, home: Path, fake: FakeEndpoints) -> dict[str, str]:
+    """The run's environment: nothing AWS-related from the caller, HOME, IMDS pointed at the
+    fake (or disabled), then the case's variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_", "_AWS_"))}
+    env = {k: v for k, v in env.items() if k.lower() not in ("http_proxy", "https_proxy", "no_proxy", "all_proxy")}
+    env.update(HOME=str(home), AWS_PAGER="", LC_ALL="C.UTF-8")
+    # Anything not addressed to 127.0.0.1 goes to the fake as a proxy, which refuses it and
+    # records the attempt: a mis-generated case cannot reach a real AWS endpoint.
+    env.update(HTTP_PROXY=fake.base_url, HTTPS_PROXY=fake.base_url, NO_PROXY="127.0.0.1,localhost")
+    if case.imds_mode == "disabled":
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
+    else:
+        env["AWS_EC2_METADATA_SERVICE_ENDPOINT"] = fake.imds_url
+    env.update({k: fill(v, home, fake) for k, v in case_env.items()})
+    return env
+
+
+def read_cache(home: Path) -> dict[str, str | None]:
+    """`~/.aws/cli/cache/*.json` -> the cached access key id (None if unreadable); checks 0600."""
+    out: dict[str, str | None] = {}
+    cache = home / ".aws" / "cli" / "cache"
+    if not cache.is_dir():
+        return out
+    for path in sorted(cache.glob("*.json")):
+        try:
+            key = json.loads(path.read_text())["Credentials"]["AccessKeyId"]
+        except (ValueError, KeyError, TypeError):
+            key = None
+        mode = stat.S_IMODE(path.stat().st_mode)
+        out[path.name] = key if mode == 0o600 else f"{key} (mode {mode:o})"
+    return out
+
+
+def _world(case: Case, anchor: int) -> World:
+    return World(anchor=anchor, imds_mode="ok" if case.imds_mode == "disabled" else case.imds_mode,
+                 ecs_token=case.ecs_token)
+
+
+def _finish(outcome: Outcome, fake: FakeEndpoints, home: Path) -> Outcome:
+    outcome.sts_calls = [c.comparable() for c in fake.world.sts_calls]
+    outcome.requests = list(fake.world.requests)
+    outcome.cache = read_cache(home)
+    return outcome
+
+
+def _scrub(text: str, home: Path, fake: FakeEndpoints) -> str:
+    return text.replace(str(home), "<HOME>").replace(fake.base_url, "<FAKE>")
+
+
+def parse_reference(stdout: str, stderr: str, code: int) -> Outcome:
+    """The driver's result line."""
+    for line in stdout.splitlines():
+        if line.startswith(MARKER):
+            data = json.loads(line[len(MARKER):])
+            break
+    else:
+        return Outcome(ok=False, message=f"driver printed no result (exit {code})", exit_code=code,
+                       stdout=stdout, stderr=stderr, phase="crash")
+    if data["ok"]:
+        return Outcome(ok=True, access_key=data["access_key"], secret_key=data["secret_key"],
+                       token=data["token"], expiry=data["expiry"], method=data["method"],
+                       exit_code=code, stdout=stdout, stderr=stderr)
+    return Outcome(ok=False, message=data["message"], phase=data["phase"], method=data["type"],
+                   exit_code=code, stdout=stdout, stderr=stderr)
+
+
+def parse_awsid(stdout: str, stderr: str, code: int) -> Outcome:
+    """`export-credentials --format process` output, or its error report (exit 253,
+    `\\nUnable to retrieve credentials: <message>\\n(profile P[, provider M])\\n`)."""
+    if code == 0:
+        out = Outcome(ok=True, exit_code=code, stdout=stdout, stderr=stderr)
+        try:
+            doc = json.loads(stdout)
+        except ValueError as e:
+            out.shape_problems.append(f"stdout is not JSON: {e}")
+            return out
+        if doc.get("Version") != 1 or list(doc)[:3] != ["Version", "AccessKeyId", "SecretAccessKey"]:
+            out.shape_problems.append(f"unexpected process document keys {list(doc)}")
+        out.access_key, out.secret_key = doc.get("AccessKeyId"), doc.get("SecretAccessKey")
+        out.token, out.expiry = doc.get("SessionToken"), doc.get("Expiration")
+        return out
+    out = Outcome(ok=False, exit_code=code, stdout=stdout, stderr=stderr)
+    if code != 253:
+        out.shape_problems.append(f"exit status {code}, expected 253")
+    text = stderr[1:] if stderr.startswith("\n") else stderr
+    if not stderr.startswith("\n"):
+        out.shape_problems.append("stderr does not start with a blank line")
+    lines = text.rstrip("\n").split("\n")
+    if lines == [AWSID_PREFIX + NO_CREDENTIALS]:
+        pass  # v2's exact text: nothing failed, so there is no provider to name
+    elif len(lines) >= 2 and AWSID_CONTEXT.match(lines[-1]):
+        lines = lines[:-1]
+    else:
+        out.shape_problems.append("no '(profile …)' context line at the end of stderr")
+    body = "\n".join(lines)
+    if body.startswith(AWSID_PREFIX):
+        out.message = body[len(AWSID_PREFIX):]
+    else:
+        out.shape_problems.append(f"stderr does not start with {AWSID_PREFIX!r}")
+        out.message = body
+    return out
+
+
+class ForkServer:
+    """`driver.py --serve`: one interpreter with the CLI imported, forking a child per case (see
+    the driver's docstring). One request at a time; use one server per worker thread."""
+
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen([sys.executable, str(DRIVER), "--serve"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, text=True)
+        self._lock = threading.Lock()
+
+    def run(self, argv: list[str], env: dict[str, str], cwd: Path, outdir: Path) -> tuple[str, str, int]:
+        """Runs the driver with `argv` in `env`/`cwd`; returns (stdout, stderr, exit status)."""
+        out, err = outdir / "driver.stdout", outdir / "driver.stderr"
+        request = {"argv": argv, "env": env, "cwd": str(cwd), "stdout": str(out), "stderr": str(err)}
+        with self._lock:
+            assert self._proc.stdin and self._proc.stdout
+            self._proc.stdin.write(json.dumps(request) + "\n")
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"driver fork server exited with status {self._proc.wait()}")
+        return out.read_text(), err.read_text(), json.loads(line)["status"]
+
+    def close(self) -> None:
+        if self._proc.stdin:
+            self._proc.stdin.close()
+        self._proc.wait(timeout=30)
+
+
+def run_reference(case: Case, home: Path, anchor: int, *, fresh: bool = True,
+                  server: ForkServer | None = None) -> Outcome:
+    """The botocore driver (the aws CLI's session) on the case, in a fork of `server` or in a new
+    interpreter; `fresh=False` re-uses `home`."""
+    with FakeEndpoints(_world(case, anchor)) as fake:
+        if fresh:
+            prepare_home(case, home, fake)
+        env = child_env(case.reference_env(), case, home, fake)
+        if server is not None:
+            stdout, stderr, code = server.run(case.argv, env, home, home.parent)
+        else:
+            proc = subprocess.run([sys.executable, str(DRIVER), *case.argv], env=env, cwd=home,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+            stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+        out = parse_reference(_scrub(stdout, home, fake), _scrub(stderr, home, fake), code)
+        return _finish(out, fake, home)
+
+
+def run_awsid(awsid: str, case: Case, home: Path, anchor: int, *, fresh: bool = True) -> Outcome:
+    """`awsid configure export-credentials` on the case; `fresh=False` re-uses `home`."""
+    with FakeEndpoints(_world(case, anchor)) as fake:
+        if fresh:
+            prepare_home(case, home, fake)
+        env = child_env(case.env, case, home, fake)
+        proc = subprocess.run([awsid, "configure", "export-credentials", *case.argv], env=env,
+                              cwd=home, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=120)
+        out = parse_awsid(_scrub(proc.stdout, home, fake), _scrub(proc.stderr, home, fake), proc.returncode)
+        return _finish(out, fake, home)
