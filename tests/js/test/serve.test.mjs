@@ -108,6 +108,8 @@ async function startServer(dir, worldFile) {
   if (worldFile) args.push("--world", worldFile);
   const env = { PATH: process.env.PATH, HOME: dir, AWSID_MASTER_KEY: MASTER_KEY };
   const child = spawn(AWSID_BIN, args, { env, stdio: ["ignore", "ignore", "pipe"] });
+  // Should the test process die before its after() hooks, take the server with it.
+  process.once("exit", () => child.exitCode === null && child.kill("SIGKILL"));
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
   const doc = await new Promise((resolve, reject) => {
