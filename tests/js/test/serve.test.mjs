@@ -41,6 +41,8 @@ if (!fs.existsSync(AWSID_BIN)) {
   );
 }
 
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => fs.existsSync(p));
+
 // ------------------------------------------------------------------ seed values
 
 const ACCOUNT = "123456789012";
@@ -107,8 +109,11 @@ async function startServer(dir, worldFile) {
   const args = ["serve", "--ready-file", ready, "--api", "127.0.0.1:0", "--imds", "127.0.0.1:0", "--ecs", "127.0.0.1:0", "--quiet"];
   if (worldFile) args.push("--world", worldFile);
   const env = { PATH: process.env.PATH, HOME: dir, AWSID_MASTER_KEY: MASTER_KEY };
-  const child = spawn(AWSID_BIN, args, { env, stdio: ["ignore", "ignore", "pipe"] });
-  // Should the test process die before its after() hooks, take the server with it.
+  // Should the test process die before its after() hooks, the server must not outlive it:
+  // util-linux `setpriv --pdeathsig` (an exec, so the pid and exit status stay the server's)
+  // where it exists, and an exit hook for ordinary exits.
+  const [cmd, argv] = SETPRIV ? [SETPRIV, ["--pdeathsig", "TERM", AWSID_BIN, ...args]] : [AWSID_BIN, args];
+  const child = spawn(cmd, argv, { env, stdio: ["ignore", "ignore", "pipe"] });
   process.once("exit", () => child.exitCode === null && child.kill("SIGKILL"));
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
