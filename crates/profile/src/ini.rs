@@ -290,7 +290,7 @@ pub(crate) struct Sec {
     pub(crate) name: Span,
     line: u32,
     opts: (u32, u32),
-    body: (u32, u32),
+    pub(crate) body: (u32, u32),
 }
 
 /// A whole file as the reader saw it, as spans of the text: nothing is copied until a
@@ -328,6 +328,13 @@ pub(crate) fn parse_spans(text: &str) -> Result<Parsed, ParseError> {
         return Ok(read(text, false)?.0);
     }
     Ok(parsed.parsed)
+}
+
+/// Parses `text` lazily for the writer's check: `None` when the file has a `[DEFAULT]`
+/// section (whose keys every section inherits, so sections are not independent).
+pub(crate) fn parse_independent_sections(text: &str) -> Result<Option<Parsed>, ParseError> {
+    let (parsed, _) = read_mode(text, false, true)?;
+    Ok((!parsed.has_defaults).then_some(parsed.parsed))
 }
 
 /// Which option list the reader is filling.
