@@ -65,7 +65,6 @@ impl CliError {
         CliError::new(ExitKind::Configuration, message)
     }
 
-
     /// The exit kind (tests assert on it).
     #[cfg(test)]
     pub fn kind(&self) -> ExitKind {
