@@ -10,7 +10,15 @@ compared), on the STS calls made (action, RoleArn, RoleSessionName with the gene
 WebIdentityToken, the signing access key id and region, whether a session token was sent), on
 the IMDS / ECS requests, and on the `~/.aws/cli/cache` files written (names and cached keys).
 Where awsid deliberately differs, the case carries the difference's name (`chain/differences.py`)
-in its test id and exactly that difference is applied.
+in its test id and exactly that difference is applied. Where awsid diverges by mistake (a bug
+reported to the owner of the code), the case is marked xfail with the bug's name only if its
+disagreement matches that bug's exact signature (`KNOWN_BUGS`); anything else still fails, and a
+fixed bug makes the case pass.
+
+Every run also points HTTP(S)_PROXY at the fake (NO_PROXY=127.0.0.1), which refuses and records
+any request for another host: nothing leaves the machine, and a case that tried fails. The
+reference runs in forks of one interpreter that imported the CLI once (`driver.py --serve`;
+AWSID_CHAIN_FORKSERVER=0 uses a fresh interpreter per case), checked equivalent by a test.
 
 Also here: MFA prompts through a pseudo-terminal for both tools, and the cache-sharing check
 (credentials cached by one tool are used by the other with zero STS calls).
