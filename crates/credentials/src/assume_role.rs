@@ -8,7 +8,7 @@ use crate::cache::{role_cache_key, sts_entry, Lookup, RoleKeyParams};
 use crate::plan::{RoleStep, WebIdentityStep};
 use crate::refresh::SharedCredentials;
 use crate::services::Services;
-use crate::sts::assumed_role;
+use crate::sts::{assumed_role, validate_params, Param};
 use crate::{Credentials, CredentialsError, Provider};
 
 fn generated_session_name() -> String {
@@ -114,8 +114,30 @@ impl Provider for AssumeRoleProvider {
             params.push(("SerialNumber", serial.clone()));
             params.push(("TokenCode", self.services.mfa.code(serial)?));
         }
+        // botocore reports violations in its kwargs order: configured session name, external
+        // id, serial, duration, role ARN, token code.
+        let mut checks = Vec::new();
+        if let Some(n) = &s.role_session_name {
+            checks.push(("RoleSessionName", Param::Text(n)));
+        }
+        if let Some(e) = &s.external_id {
+            checks.push(("ExternalId", Param::Text(e)));
+        }
+        if let Some(serial) = &s.mfa_serial {
+            checks.push(("SerialNumber", Param::Text(serial)));
+        }
+        if let Some(d) = s.duration_seconds {
+            checks.push(("DurationSeconds", Param::Int(d)));
+        }
+        checks.push(("RoleArn", Param::Text(&s.role_arn)));
+        if let Some((_, code)) = params.iter().find(|(k, _)| *k == "TokenCode") {
+            checks.push(("TokenCode", Param::Text(code)));
+        }
+        // The source hop resolves first (botocore builds its STS client, and so fetches the
+        // source credentials, before the call validates its parameters).
         let sts = self.services.sts()?;
         let source = self.source.get()?;
+        validate_params(&checks)?;
         let xml = sts.call("AssumeRole", &params, Some(&source))?;
         let result = assumed_role("AssumeRole", &xml, "assume-role")?;
         store(&self.services, &key, &result)?;
@@ -127,12 +149,24 @@ impl Provider for AssumeRoleProvider {
 pub struct WebIdentityProvider {
     step: WebIdentityStep,
     services: Arc<Services>,
+    file_cached: bool,
 }
 
 impl WebIdentityProvider {
-    /// A provider for `step`.
+    /// A provider for `step`, using the `~/.aws/cli/cache` file cache.
     pub fn new(step: WebIdentityStep, services: Arc<Services>) -> WebIdentityProvider {
-        WebIdentityProvider { step, services }
+        WebIdentityProvider {
+            step,
+            services,
+            file_cached: true,
+        }
+    }
+
+    /// Whether results go through the file cache (the CLI caches only a top-level web-identity
+    /// provider, not one resolving a `source_profile`).
+    pub fn file_cached(mut self, yes: bool) -> WebIdentityProvider {
+        self.file_cached = yes;
+        self
     }
 }
 
@@ -148,8 +182,10 @@ impl Provider for WebIdentityProvider {
             role_session_name: self.step.role_session_name.clone(),
             ..Default::default()
         });
-        if let Some(c) = cached(&self.services, &key, METHOD) {
-            return Ok(Some(c));
+        if self.file_cached {
+            if let Some(c) = cached(&self.services, &key, METHOD) {
+                return Ok(Some(c));
+            }
         }
         let token = std::fs::read_to_string(&self.step.token_file).map_err(|source| {
             CredentialsError::File {
@@ -169,10 +205,19 @@ impl Provider for WebIdentityProvider {
             ),
             ("WebIdentityToken", token),
         ];
-        let sts = self.services.sts()?;
+        let mut checks = Vec::new();
+        if let Some(n) = &self.step.role_session_name {
+            checks.push(("RoleSessionName", Param::Text(n)));
+        }
+        checks.push(("RoleArn", Param::Text(&self.step.role_arn)));
+        checks.push(("WebIdentityToken", Param::Text(&params[2].1)));
+        validate_params(&checks)?;
+        let sts = self.services.sts_unsigned()?;
         let xml = sts.call("AssumeRoleWithWebIdentity", &params, None)?;
         let result = assumed_role("AssumeRoleWithWebIdentity", &xml, METHOD)?;
-        store(&self.services, &key, &result)?;
+        if self.file_cached {
+            store(&self.services, &key, &result)?;
+        }
         Ok(Some(result.credentials))
     }
 }

@@ -181,8 +181,10 @@ impl ChainRunner {
                     .map_or(plan.profile.as_str(), |r| r.profile.as_str());
                 self.named_source(*source, profile, plan)?
             }
+            // The CLI file-caches only its top-level web-identity provider; as the source of
+            // a role chain it is resolved by the profile sub-chain, cached in memory only.
             Base::WebIdentity(w) => Arc::new(SharedCredentials::deferred(Arc::new(
-                WebIdentityProvider::new(w.clone(), s.clone()),
+                WebIdentityProvider::new(w.clone(), s.clone()).file_cached(chain.roles.is_empty()),
             ))),
             Base::Sso(step) => Arc::new(SharedCredentials::deferred(Arc::new(SsoProvider::new(
                 step.clone(),

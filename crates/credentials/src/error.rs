@@ -141,6 +141,10 @@ pub enum CredentialsError {
         /// Why.
         message: String,
     },
+    /// Parameters below the STS model's minimums, refused before sending like botocore's
+    /// `ParamValidationError` (one line per violation).
+    #[error("Parameter validation failed:\n{}", .0.join("\n"))]
+    ParamValidation(Vec<String>),
     /// The container provider's full URI is not allowed (botocore's raw `ValueError` text).
     #[error("Unsupported host '{0}'.  Can only retrieve metadata from a loopback address or one of these hosts: 169.254.170.2, 169.254.170.23, fd00:ec2::23, localhost")]
     UnsupportedContainerHost(String),

@@ -144,4 +144,19 @@ impl Services {
                 .with_backoff(self.backoff),
         )
     }
+
+    /// An STS client for unsigned calls (`AssumeRoleWithWebIdentity`): as in botocore, a custom
+    /// endpoint needs no region when nothing is signed.
+    pub fn sts_unsigned(&self) -> Result<StsClient, CredentialsError> {
+        let endpoint = match self.endpoint(Service::Sts, self.region.as_deref()) {
+            // Only a configured endpoint URL without a region ends here; the signing region
+            // of that endpoint is never used.
+            Err(CredentialsError::NoRegion) => self.endpoint(Service::Sts, Some("us-east-1"))?,
+            other => other?,
+        };
+        Ok(
+            StsClient::new(endpoint, self.transport(), self.max_attempts)
+                .with_backoff(self.backoff),
+        )
+    }
 }

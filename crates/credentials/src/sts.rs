@@ -100,6 +100,58 @@ impl Xml {
     }
 }
 
+/// A request parameter as botocore's validator sees it: a string (checked by length) or an
+/// integer (checked by value).
+#[derive(Clone, Copy, Debug)]
+pub enum Param<'a> {
+    /// A string parameter.
+    Text(&'a str),
+    /// An integer parameter.
+    Int(i64),
+}
+
+/// The STS model's minimum for `name` (length for strings, value for integers); botocore
+/// checks minimums only, never maximums or patterns.
+fn model_minimum(name: &str) -> Option<i64> {
+    Some(match name {
+        "RoleArn" => 20,
+        "RoleSessionName" | "ExternalId" | "SourceIdentity" => 2,
+        "SerialNumber" => 9,
+        "TokenCode" => 6,
+        "WebIdentityToken" | "ProviderId" => 4,
+        "DurationSeconds" => 900,
+        "Policy" => 1,
+        _ => return None,
+    })
+}
+
+/// botocore's client-side parameter validation: every value under its model minimum, reported
+/// in the order given (botocore's own parameter order), before anything is sent.
+pub fn validate_params(params: &[(&str, Param<'_>)]) -> Result<(), CredentialsError> {
+    let errors: Vec<String> = params
+        .iter()
+        .filter_map(|&(name, value)| {
+            let min = model_minimum(name)?;
+            match value {
+                Param::Text(t) => {
+                    let len = t.chars().count() as i64;
+                    (len < min).then(|| {
+                        format!("Invalid length for parameter {name}, value: {len}, valid min length: {min}")
+                    })
+                }
+                Param::Int(v) => (v < min).then(|| {
+                    format!("Invalid value for parameter {name}, value: {v}, valid min value: {min}")
+                }),
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(CredentialsError::ParamValidation(errors))
+    }
+}
+
 /// Signs a request with SigV4; kept to one function so the signing library can change.
 pub fn sign(
     request: &mut HttpRequest,
@@ -407,6 +459,33 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.to_string(), "An error occurred (ServiceUnavailable) when calling the AssumeRole operation (reached max retries: 2): busy");
         assert_eq!(server.requests().len(), 3);
+    }
+
+    #[test]
+    fn parameter_minimums_as_botocore_words_them() {
+        let err = validate_params(&[
+            ("RoleSessionName", Param::Text("a")),
+            ("ExternalId", Param::Text("ok")),
+            ("DurationSeconds", Param::Int(600)),
+            ("RoleArn", Param::Text("arn:aws:iam::1:role/r")),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Parameter validation failed:\n\
+             Invalid length for parameter RoleSessionName, value: 1, valid min length: 2\n\
+             Invalid value for parameter DurationSeconds, value: 600, valid min value: 900"
+        );
+        // Minimums only: long values and patterns are the service's business.
+        assert!(validate_params(&[
+            ("DurationSeconds", Param::Int(900_000)),
+            ("RoleSessionName", Param::Text("has/slash")),
+            ("TokenCode", Param::Text("123456")),
+        ])
+        .is_ok());
+        // Lengths count characters, as Python's len() does.
+        assert!(validate_params(&[("ExternalId", Param::Text("é"))]).is_err());
+        assert!(validate_params(&[("ExternalId", Param::Text("éé"))]).is_ok());
     }
 
     #[test]
