@@ -28,8 +28,8 @@ fi
 sizes=("$@")
 [[ ${#sizes[@]} -gt 0 ]] || sizes=(10 1000 10000)
 
-echo "==> cargo build --release -p awsid"
-cargo build --release -p awsid --locked
+echo "==> cargo build-static (target/release/awsid, statically linked; .cargo/config.toml)"
+cargo build-static
 awsid="$repo/target/release/awsid"
 
 echo "==> rustc -O floor_read.rs"

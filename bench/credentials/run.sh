@@ -39,8 +39,8 @@ python="${PYTHON:-$repo/target/venv/bin/python}"
 
 awsid="${AWSID_BENCH_BIN:-}"
 if [[ -z "$awsid" ]]; then
-    echo "==> cargo build --release -p awsid"
-    cargo build --release -p awsid --locked
+    echo "==> cargo build-static (target/release/awsid, statically linked; .cargo/config.toml)"
+    cargo build-static
     awsid="$repo/target/release/awsid"
 fi
 echo "==> cargo build --release (bench/credentials/awsconfig-peer, target/bench-peer)"

@@ -182,7 +182,7 @@ def main() -> int:
     if not args.skip_build:
         subprocess.run(["cargo", "build", "--release", "-p", "server", "--example", "bare_hyper"],
                        cwd=REPO, check=True)
-        subprocess.run(["cargo", "build", "--release", "-p", "awsid"], cwd=REPO, check=True)
+        subprocess.run(["cargo", "build-static"], cwd=REPO, check=True)
     target = REPO / "target" / "release"
     results: dict[str, dict] = {}
 

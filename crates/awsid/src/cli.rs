@@ -66,6 +66,10 @@ where
     I: IntoIterator<Item = OsString>,
 {
     use clap::error::ErrorKind;
+    let argv: Vec<OsString> = argv.into_iter().collect();
+    if let Some(cli) = crate::fastpath::parse(&argv) {
+        return Ok(cli);
+    }
     Cli::try_parse_from(argv).map_err(|e| match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod error;
+mod fastpath;
 
 use std::process::ExitCode;
 

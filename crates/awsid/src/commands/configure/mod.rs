@@ -8,6 +8,10 @@ mod list_profiles;
 mod set;
 mod wizard;
 
+pub use get::GetArgs;
+pub use list::ListArgs;
+pub use list_profiles::ListProfilesArgs;
+
 use clap::{Args, Subcommand};
 use profile::writer::{EditError, WriteError};
 use profile::{Env, Locations, ProfileSet};
