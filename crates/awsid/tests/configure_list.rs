@@ -151,3 +151,64 @@ fn missing_profile_prints_rows_then_fails() {
         "\nThe config profile (nosuch) could not be found\n"
     );
 }
+
+/// A minimal instance metadata service: a token, an availability zone, no instance role.
+fn fake_imds(zone: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap() == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let (status, body) = match request_line.split_whitespace().take(2).collect::<Vec<_>>()[..]
+            {
+                ["PUT", "/latest/api/token"] => ("200 OK", "TOKEN"),
+                ["GET", "/latest/meta-data/placement/availability-zone/"] => ("200 OK", zone),
+                _ => ("404 Not Found", ""),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nx-aws-ec2-metadata-token-ttl-seconds: 21600\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn region_falls_back_to_instance_metadata_as_in_v2() {
+    let h = Home::new();
+    let imds = fake_imds("ap-south-1c");
+    let env = [
+        ("AWS_EC2_METADATA_DISABLED", "false"),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.as_str()),
+    ];
+    let r = h.run_with(&["configure", "list"], &env, None);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(
+        r.stdout.ends_with(&row("region", "ap-south-1", "imds", "")),
+        "{}",
+        r.stdout
+    );
+    // A configured region wins without asking IMDS; IMDS disabled means no region at all.
+    h.write("config", "[default]\nregion = us-west-2\n");
+    let r = h.run_with(&["configure", "list"], &env, None);
+    assert!(r
+        .stdout
+        .ends_with(&row("region", "us-west-2", "config-file", "~/.aws/config")));
+    h.write("config", "");
+    let r = h.run(&["configure", "list"]);
+    assert!(r
+        .stdout
+        .ends_with(&row("region", "<not set>", "None", "None")));
+}

@@ -255,6 +255,27 @@ impl ImdsProvider {
         None
     }
 
+    /// The instance's region (v2's last region source): the token dance of a credential
+    /// fetch, then `placement/availability-zone/` minus its last character (`us-west-2a` →
+    /// `us-west-2`). Any failure is "no region", never an error.
+    pub fn region(&self) -> Option<String> {
+        if self.config.disabled {
+            return None;
+        }
+        let token = self.token().ok()?;
+        if token.is_none() && self.config.v1_disabled {
+            return None;
+        }
+        let zone = self.get(
+            "latest/meta-data/placement/availability-zone/",
+            token.as_deref(),
+            |_| true,
+        )?;
+        let mut region = zone;
+        region.pop();
+        (!region.is_empty()).then_some(region)
+    }
+
     fn fetch(&self, now: OffsetDateTime) -> Result<Option<Credentials>, CredentialsError> {
         if self.config.disabled {
             return Ok(None);
@@ -377,6 +398,29 @@ mod tests {
         );
         assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), Some("TOKEN123"));
         assert_eq!(reqs[2].header("x-aws-ec2-metadata-token"), Some("TOKEN123"));
+    }
+
+    #[test]
+    fn region_is_the_zone_minus_its_letter() {
+        let server = FakeServer::start(|req| match (req.method.as_str(), req.path.as_str()) {
+            ("PUT", "/latest/api/token") => Reply::ok("TOKEN123"),
+            ("GET", "/latest/meta-data/placement/availability-zone/") => Reply::ok("eu-west-3b"),
+            _ => Reply::new(404, ""),
+        });
+        let p = ImdsProvider::new(config(&server.url(), &[]));
+        assert_eq!(p.region().as_deref(), Some("eu-west-3"));
+        let reqs = server.requests();
+        assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), Some("TOKEN123"));
+        // No zone, a 400 on the token, or IMDS disabled: no region and no error.
+        let p = ImdsProvider::new(config(&happy(200).url(), &[]));
+        assert_eq!(p.region(), None);
+        let p = ImdsProvider::new(config(&happy(400).url(), &[]));
+        assert_eq!(p.region(), None);
+        let p = ImdsProvider::new(config(
+            &server.url(),
+            &[("AWS_EC2_METADATA_DISABLED", "true")],
+        ));
+        assert_eq!(p.region(), None);
     }
 
     #[test]

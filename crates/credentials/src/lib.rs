@@ -167,6 +167,14 @@ impl Session {
         endpoint::session_region(region_flag, &self.env, &self.profile_settings())
     }
 
+    /// The region of the instance this runs on, from IMDS (`placement/availability-zone`),
+    /// with the selected profile's IMDS settings; `None` when IMDS is disabled, unreachable or
+    /// misconfigured. v2's last region source (`configure list` shows it as type `imds`).
+    pub fn imds_region(&self) -> Option<String> {
+        let config = imds::ImdsConfig::from_settings(&self.env, &self.profile_settings()).ok()?;
+        imds::ImdsProvider::new(config).region()
+    }
+
     /// Services (endpoints, caches, prompt) for this session.
     pub fn services(&self, options: &ResolveOptions) -> services::Services {
         let props = self.profile_settings();

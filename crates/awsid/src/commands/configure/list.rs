@@ -60,8 +60,13 @@ pub fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliErr
     out.write_all(line("profile", &profile.value, &profile.kind, &profile.location).as_bytes())?;
     out.flush()?;
 
-    let (access, secret) = match credentials_rows(env, &locations, &set, global.profile.as_deref())
-    {
+    let session = credentials::Session::from_parts(
+        env.clone(),
+        locations.clone(),
+        set.clone(),
+        global.profile.as_deref(),
+    );
+    let (access, secret) = match credentials_rows(&session) {
         Ok(rows) => rows,
         Err(e) => {
             out.flush()?;
@@ -73,7 +78,7 @@ pub fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliErr
     }
     out.flush()?;
 
-    let region = region_row(env, &locations, &set, &selection)?;
+    let region = region_row(env, &locations, &set, &selection, &session)?;
     out.write_all(line("region", &region.value, &region.kind, &region.location).as_bytes())?;
     out.flush()?;
     Ok(0)
@@ -81,14 +86,7 @@ pub fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliErr
 
 /// The access-key and secret-key rows from one run of the credential chain: masked values,
 /// the provider's method name, no location.
-fn credentials_rows(
-    env: &Env,
-    locations: &Locations,
-    set: &ProfileSet,
-    profile_flag: Option<&str>,
-) -> Result<(Row, Row), CliError> {
-    let session =
-        credentials::Session::from_parts(env.clone(), locations.clone(), set.clone(), profile_flag);
+fn credentials_rows(session: &credentials::Session) -> Result<(Row, Row), CliError> {
     let resolved = session
         .resolve(&credentials::ResolveOptions::default())
         .map_err(CliError::general)?;
@@ -113,6 +111,7 @@ fn region_row(
     locations: &Locations,
     set: &ProfileSet,
     selection: &ProfileSelection,
+    session: &credentials::Session,
 ) -> Result<Row, CliError> {
     if let Some(region) = env
         .get("AWS_REGION")
@@ -131,7 +130,14 @@ fn region_row(
             kind: "config-file".to_owned(),
             location: locations.config_file_setting.clone(),
         },
-        // TODO(imds-region): v2 falls back to the IMDS region (type `imds`) here.
-        None => Row::not_set(),
+        // v2's last region source; the location column stays empty, as in the reference.
+        None => match session.imds_region() {
+            Some(r) => Row {
+                value: r,
+                kind: "imds".to_owned(),
+                location: String::new(),
+            },
+            None => Row::not_set(),
+        },
     })
 }
