@@ -176,37 +176,8 @@ impl CredentialsError {
 
 /// Python's `repr()` of a list of strings: `['a', 'b']`.
 pub(crate) fn python_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|s| python_repr(s)).collect();
+    let inner: Vec<String> = items.iter().map(|s| profile::py::repr(s)).collect();
     format!("[{}]", inner.join(", "))
-}
-
-/// Python's `repr()` of a string (quote choice and escapes of printable text).
-pub(crate) fn python_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
 }
 
 #[cfg(test)]
@@ -227,8 +198,8 @@ mod tests {
 
     #[test]
     fn python_repr_picks_quotes() {
-        assert_eq!(python_repr("it's"), "\"it's\"");
-        assert_eq!(python_repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(profile::py::repr("it's"), "\"it's\"");
+        assert_eq!(profile::py::repr("a'b\"c"), "'a\\'b\"c'");
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod env;
 mod fxhash;
 pub mod ini;
 pub mod location;
-mod py;
+pub mod py;
 pub mod set;
 pub mod shell;
 pub mod writer;

@@ -193,7 +193,7 @@ impl<'a> Iterator for LineIter<'a> {
 }
 
 /// Python's `repr()` of a `str` (quote choice and escapes as CPython prints them).
-pub(crate) fn repr(s: &str) -> String {
+pub fn repr(s: &str) -> String {
     let quote = if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
