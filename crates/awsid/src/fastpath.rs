@@ -249,30 +249,30 @@ mod tests {
         );
     }
 
+    /// Whatever the fast path accepts, clap accepts with the same meaning.
+    fn agrees_with_clap(words: &[String]) -> Result<(), TestCaseError> {
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let args = argv(&words);
+        if let Some(fast) = parse(&args) {
+            let clap = clap_parse(&args);
+            prop_assert!(clap.is_some(), "clap refuses {:?}", words);
+            prop_assert_eq!(format!("{:?}", fast), format!("{:?}", clap.unwrap()));
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(4000))]
         /// Whatever the fast path accepts, clap accepts with the same meaning.
         #[test]
         fn fast_path_agrees_with_clap(words in proptest::collection::vec(token(), 0..8)) {
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let args = argv(&words);
-            if let Some(fast) = parse(&args) {
-                let clap = clap_parse(&args);
-                prop_assert!(clap.is_some(), "clap refuses {:?}", words);
-                prop_assert_eq!(format!("{:?}", fast), format!("{:?}", clap.unwrap()));
-            }
+            agrees_with_clap(&words)?;
         }
 
         /// The same, on hot command lines with options and noise inserted.
         #[test]
         fn fast_path_agrees_with_clap_near_hot_lines(words in near_hot_line()) {
-            let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            let args = argv(&words);
-            if let Some(fast) = parse(&args) {
-                let clap = clap_parse(&args);
-                prop_assert!(clap.is_some(), "clap refuses {:?}", words);
-                prop_assert_eq!(format!("{:?}", fast), format!("{:?}", clap.unwrap()));
-            }
+            agrees_with_clap(&words)?;
         }
     }
 }

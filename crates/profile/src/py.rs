@@ -69,7 +69,7 @@ pub(crate) fn indent_chars(s: &str) -> usize {
 }
 
 /// Whether `c` ends a line for Python's `str.splitlines()`.
-pub(crate) fn is_splitlines_break(c: char) -> bool {
+pub fn is_splitlines_break(c: char) -> bool {
     matches!(
         c,
         '\n' | '\r'
@@ -85,7 +85,7 @@ pub(crate) fn is_splitlines_break(c: char) -> bool {
 }
 
 /// Python's `str.splitlines()` (terminators dropped; `\r\n` is one break).
-pub(crate) fn splitlines(s: &str) -> Vec<&str> {
+pub fn splitlines(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut iter = s.char_indices().peekable();

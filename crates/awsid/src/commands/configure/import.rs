@@ -93,7 +93,7 @@ fn parse_csv(csv: &str, strict: bool) -> Result<Vec<Row>, String> {
     if csv.trim_matches(char::is_whitespace).is_empty() {
         return Err("Provided CSV contains no contents".to_owned());
     }
-    let lines = splitlines(csv);
+    let lines = profile::py::splitlines(csv);
     let format = |h: &str| {
         h.strip_prefix('\u{feff}')
             .unwrap_or(h)
@@ -140,38 +140,6 @@ fn parse_csv(csv: &str, strict: bool) -> Result<Vec<Row>, String> {
         });
     }
     Ok(rows)
-}
-
-/// Python's `str.splitlines()` line breaks.
-fn splitlines(s: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if matches!(
-            c,
-            '\n' | '\r'
-                | '\x0b'
-                | '\x0c'
-                | '\x1c'
-                | '\x1d'
-                | '\x1e'
-                | '\u{85}'
-                | '\u{2028}'
-                | '\u{2029}'
-        ) {
-            out.push(&s[start..i]);
-            start = i + c.len_utf8();
-            if c == '\r' && chars.peek().map(|&(_, n)| n) == Some('\n') {
-                chars.next();
-                start += 1;
-            }
-        }
-    }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out
 }
 
 #[cfg(test)]
