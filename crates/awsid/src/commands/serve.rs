@@ -166,7 +166,8 @@ pub fn banner(
 
 /// The seed documents' profiles, ready to paste.
 const SAMPLE_CONFIG: &str = "
-# Sample ~/.aws/config (the seed documents' profiles):
+# Sample ~/.aws/config (the seed documents' profiles; a region is set on each, because the
+# aws CLI needs one to sign requests for an endpoint URL override):
 [default]
 region = us-west-2
 output = json
@@ -177,6 +178,7 @@ region = us-east-1
 [profile marketingadmin]
 role_arn = arn:aws:iam::123456789012:role/marketingadminrole
 source_profile = user1
+region = us-west-2
 
 [profile marketingadmin-ec2]
 role_arn = arn:aws:iam::123456789012:role/marketingadminrole
@@ -187,6 +189,7 @@ region = us-west-2
 role_arn = arn:aws:iam::777788889999:role/user1role
 source_profile = default
 role_session_name = session_user1
+region = us-east-1
 
 # Sample ~/.aws/credentials:
 [default]
