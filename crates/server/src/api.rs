@@ -1,11 +1,12 @@
-//! The API listener's router: STS today; the place where the SSO portal and SSO-OIDC
-//! endpoints plug in (they are told apart by path, the way their real hosts are).
+//! The API listener's router: STS, and the SSO portal, SSO-OIDC and their pages (told apart
+//! by path, the way their real hosts are).
 
 use std::sync::Arc;
 
 use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
+use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
 use crate::sts;
 
@@ -14,16 +15,18 @@ use crate::sts;
 pub enum Route {
     /// STS Query protocol (`POST /` with a form, or `GET /?Action=…`).
     Sts,
+    /// IAM Identity Center: portal, OIDC and the browser pages.
+    Sso(Endpoint),
     /// Nothing here.
     NotFound,
 }
 
-/// Routes a request. SSO would add `Route::SsoPortal` for `/federation/credentials`,
-/// `/assignment/roles`, `/assignment/accounts`, `/logout`, and `Route::SsoOidc` for
-/// `/client/register`, `/device_authorization`, `/token`.
+/// Routes a request.
 pub fn route(req: &RequestData) -> Route {
     if sts::is_sts_request(req) {
         Route::Sts
+    } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
+        Route::Sso(e)
     } else {
         Route::NotFound
     }
@@ -32,12 +35,16 @@ pub fn route(req: &RequestData) -> Route {
 /// The API listener's handler.
 pub struct ApiHandler {
     state: Arc<State>,
+    sso: SsoService,
 }
 
 impl ApiHandler {
     /// A handler over the shared state.
     pub fn new(state: Arc<State>) -> ApiHandler {
-        ApiHandler { state }
+        ApiHandler {
+            sso: SsoService::new(state.clone()),
+            state,
+        }
     }
 }
 
@@ -64,6 +71,7 @@ impl Handler for ApiHandler {
     async fn handle(&self, req: RequestData) -> HttpResponse {
         match route(&req) {
             Route::Sts => sts::handle(&self.state, &req),
+            Route::Sso(e) => self.sso.handle(e, &req),
             Route::NotFound => sts::xml::StsError::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",

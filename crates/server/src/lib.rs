@@ -13,6 +13,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod policy;
 pub mod sessions;
+pub mod sso;
 pub mod state;
 pub mod sts;
 pub mod totp;
@@ -46,7 +47,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// What to listen on. `None` leaves an endpoint off.
 #[derive(Clone, Debug, Default)]
 pub struct Listen {
-    /// The API listener (STS; later the SSO portal and OIDC).
+    /// The API listener (STS, the SSO portal and SSO-OIDC).
     pub api: Option<SocketAddr>,
     /// The ECS container-credentials listener.
     pub ecs: Option<SocketAddr>,

@@ -273,6 +273,15 @@ pub enum SessionPrincipal {
     Role(usize, String),
 }
 
+/// Organizations data of an account (shown by the SSO portal's ListAccounts).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountInfo {
+    /// The account name.
+    pub name: Option<String>,
+    /// The account's root e-mail address.
+    pub email: Option<String>,
+}
+
 /// A validated world with lookup indexes.
 #[derive(Debug)]
 pub struct World {
@@ -294,6 +303,9 @@ pub struct World {
     pub oidc_providers: Vec<OidcProvider>,
     /// Pre-issued sessions.
     pub sessions: Vec<PreIssuedSession>,
+    /// IAM Identity Center instances (their assignments' roles are in `roles`).
+    pub sso_instances: Vec<crate::sso::model::SsoInstance>,
+    account_info: HashMap<String, AccountInfo>,
     access_keys: HashMap<String, (usize, usize)>,
     roles_by_arn: HashMap<String, usize>,
 }
@@ -337,6 +349,18 @@ impl World {
     /// Index of the user owning a long-term access key.
     pub fn access_key_owner(&self, id: &str) -> Option<usize> {
         self.access_keys.get(id).map(|(u, _)| *u)
+    }
+
+    /// Name and e-mail of a declared account (empty for an unknown one).
+    pub fn account_info(&self, id: &str) -> AccountInfo {
+        self.account_info.get(id).cloned().unwrap_or_default()
+    }
+
+    /// The Identity Center instance with this start URL, if any.
+    pub fn sso_instance(&self, start_url: &str) -> Option<&crate::sso::model::SsoInstance> {
+        self.sso_instances
+            .iter()
+            .find(|i| i.matches_start_url(start_url))
     }
 
     /// Index of the role with this exact ARN.

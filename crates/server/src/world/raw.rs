@@ -50,6 +50,8 @@ pub(super) struct RawWorld {
     oidc_providers: Vec<RawOidcProvider>,
     #[serde(default)]
     sessions: Vec<RawSession>,
+    #[serde(default)]
+    sso_instances: Vec<crate::sso::model::RawSsoInstance>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -68,8 +70,10 @@ struct RawSettings {
 #[serde(deny_unknown_fields)]
 struct RawAccount {
     id: String,
-    #[allow(dead_code)]
     alias: Option<String>,
+    /// Account name and e-mail (Organizations data, listed by the SSO portal).
+    name: Option<String>,
+    email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -273,6 +277,7 @@ impl RawWorld {
         let p = settings.partition.clone();
 
         let mut accounts = Vec::new();
+        let mut account_info = HashMap::new();
         for (i, a) in self.accounts.iter().enumerate() {
             if !is_account(&a.id) {
                 return Err((entry("accounts", i, &a.id), "id must be 12 digits".into()));
@@ -281,6 +286,13 @@ impl RawWorld {
                 return Err((entry("accounts", i, &a.id), "duplicate account".into()));
             }
             accounts.push(a.id.clone());
+            account_info.insert(
+                a.id.clone(),
+                AccountInfo {
+                    name: a.name.clone().or_else(|| a.alias.clone()),
+                    email: a.email.clone(),
+                },
+            );
         }
         let known_account = |acct: &str| -> Result<(), String> {
             if accounts.iter().any(|a| a == acct) {
@@ -418,6 +430,20 @@ impl RawWorld {
                 max_session_duration: max,
                 tags: r.tags,
             });
+        }
+        // Identity Center: every assignment materialises an AWSReservedSSO_… role.
+        let first_sso_role = roles.len();
+        let sso_instances = crate::sso::model::validate(
+            self.sso_instances,
+            crate::sso::model::WorldParts {
+                partition: &p,
+                accounts: &accounts,
+                roles: &mut roles,
+                unique_ids: &mut unique_ids,
+            },
+        )?;
+        for (i, r) in roles.iter().enumerate().skip(first_sso_role) {
+            roles_by_arn.insert(r.arn.clone(), i);
         }
         let find_role = |account: &str, name: &str| {
             roles
@@ -669,6 +695,8 @@ impl RawWorld {
             ecs_tasks,
             oidc_providers,
             sessions,
+            sso_instances,
+            account_info,
             access_keys,
             roles_by_arn,
         })
