@@ -35,6 +35,7 @@ pub mod services;
 mod settings;
 mod signing;
 pub mod sso;
+pub mod sso_login;
 pub mod sts;
 #[cfg(test)]
 mod testing;
