@@ -53,6 +53,8 @@ pub enum Command {
     Configure(commands::configure::ConfigureArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
     Sts(commands::sts::StsArgs),
+    /// IAM Identity Center: `sso login` and `sso logout`, like the aws CLI v2's.
+    Sso(commands::sso::SsoArgs),
     /// Run the local identity plane (IMDS, ECS credentials, STS).
     Serve(commands::serve::ServeArgs),
     /// Print a web-identity token (JWT) signed with the world's dev OIDC key.

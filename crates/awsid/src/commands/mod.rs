@@ -4,6 +4,7 @@ pub mod configure;
 pub mod export;
 pub mod mint;
 pub mod serve;
+pub mod sso;
 pub mod sts;
 
 use crate::cli::{Cli, Command};
@@ -15,6 +16,7 @@ pub fn dispatch(cli: Cli, env: &profile::Env) -> Result<u8, CliError> {
         Command::Configure(args) => configure::run(&cli.global, args, env),
         Command::Sts(args) => sts::run(&cli.global, args, env),
         Command::Serve(args) => serve::run(&cli.global, args, env),
+        Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
     }
 }

@@ -114,6 +114,12 @@ pub fn banner(
     let mut out = format!("awsid identity plane, world {world_name}\n");
     if let Some(a) = bound.api {
         out.push_str(&format!("  STS   http://{a}/\n"));
+        if !world.sso_instances.is_empty() {
+            out.push_str(&format!(
+                "  SSO   http://{a}/  (portal and OIDC; approve logins at http://{a}{})\n",
+                server::sso::DEVICE_PAGE
+            ));
+        }
     }
     if let Some(a) = bound.ecs {
         out.push_str(&format!(
@@ -130,6 +136,13 @@ pub fn banner(
     out.push_str("\n# STS for every profile (long-term keys, assume-role, web identity):\n");
     if let Some(a) = bound.api {
         out.push_str(&format!("export AWS_ENDPOINT_URL_STS=http://{a}/\n"));
+        if !world.sso_instances.is_empty() {
+            out.push_str(
+                "# IAM Identity Center (sso_session / sso_start_url profiles, `sso login`):\n",
+            );
+            out.push_str(&format!("export AWS_ENDPOINT_URL_SSO=http://{a}/\n"));
+            out.push_str(&format!("export AWS_ENDPOINT_URL_SSO_OIDC=http://{a}/\n"));
+        }
     }
     if let Some((id, a)) = bound.imds.first() {
         out.push_str(&format!(
@@ -190,6 +203,18 @@ role_arn = arn:aws:iam::777788889999:role/user1role
 source_profile = default
 role_session_name = session_user1
 region = us-east-1
+
+# IAM Identity Center: `awsid sso login --profile sso` (or `aws sso login`), then use it.
+[profile sso]
+sso_session = my-sso
+sso_account_id = 111122223333
+sso_role_name = readOnly
+region = us-west-2
+
+[sso-session my-sso]
+sso_region = us-east-1
+sso_start_url = https://my-sso-portal.awsapps.com/start
+sso_registration_scopes = sso:account:access
 
 # Sample ~/.aws/credentials:
 [default]
@@ -280,6 +305,10 @@ mod tests {
             text.contains("export AWS_CONTAINER_AUTHORIZATION_TOKEN=awsid-dev-container-token\n")
         );
         assert!(text.contains("[profile marketingadmin]"));
+        assert!(text.contains("export AWS_ENDPOINT_URL_SSO=http://127.0.0.1:1/\n"));
+        assert!(text.contains("export AWS_ENDPOINT_URL_SSO_OIDC=http://127.0.0.1:1/\n"));
+        assert!(text.contains("approve logins at http://127.0.0.1:1/device"));
+        assert!(text.contains("[sso-session my-sso]"));
         let quiet = banner(&bound, &world, "w", true, true);
         assert!(!quiet.contains("export"));
         let json: serde_json::Value = serde_json::from_str(&ready_json(&bound, "w")).unwrap();
