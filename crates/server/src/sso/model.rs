@@ -553,6 +553,23 @@ permission_set = "ReadOnly"
     }
 
     #[test]
+    fn the_world_md_example_has_an_sso_instance() {
+        let doc = include_str!("../../WORLD.md");
+        let start = doc.find("```toml\n").unwrap() + 8;
+        let end = doc[start..].find("```").unwrap() + start;
+        let w = World::parse(&doc[start..end], "WORLD.md").unwrap();
+        let inst = w
+            .sso_instance("https://d-1234567890.awsapps.com/start")
+            .unwrap();
+        let a = inst.assignment(0, "111122223333", "ReadOnly").unwrap();
+        assert_eq!(w.roles[a.role].max_session_duration, 7200);
+        assert_eq!(
+            w.account_info("111122223333").name.as_deref(),
+            Some("Sandbox")
+        );
+    }
+
+    #[test]
     fn default_world_serves_the_seed_instance() {
         let w = World::default_world();
         let inst = w
