@@ -428,7 +428,7 @@ def test_denied_device_login_and_configuration_errors(served, awsid_bin: Path, h
     assert r.returncode == 253
     assert r.stderr == (
         "\nMissing the following required SSO configuration values: sso_start_url, sso_region. "
-        "To make sure this profile is properly configured to use SSO, please run: aws configure sso\n"
+        "To make sure this profile is properly configured to use SSO, please run: aws configure sso --profile plain\n"
     )
     r = subprocess.run(
         [str(awsid_bin), "sso", "login", "--sso-session", "nope"], env=env, capture_output=True, text=True, timeout=60

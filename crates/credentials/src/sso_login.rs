@@ -117,8 +117,9 @@ impl LoginConfig {
                 })?;
                 let missing = required(section);
                 if !missing.is_empty() {
+                    // v2's text ends with a space; awsid names the section after it.
                     return Err(LoginError::Config(format!(
-                        "Missing the following required SSO configuration values: {}. ",
+                        "Missing the following required SSO configuration values: {}. The [sso-session {name}] section of the config file must set them.",
                         missing.join(", ")
                     )));
                 }
@@ -132,8 +133,14 @@ impl LoginConfig {
             None => {
                 let missing = required(profile);
                 if !missing.is_empty() {
+                    // v2's text, with the profile named in the suggested command.
+                    let flag = if selection.name == "default" {
+                        String::new()
+                    } else {
+                        format!(" --profile {}", profile::shell::quote(&selection.name))
+                    };
                     return Err(LoginError::Config(format!(
-                        "Missing the following required SSO configuration values: {}. To make sure this profile is properly configured to use SSO, please run: aws configure sso",
+                        "Missing the following required SSO configuration values: {}. To make sure this profile is properly configured to use SSO, please run: aws configure sso{flag}",
                         missing.join(", ")
                     )));
                 }
@@ -1011,7 +1018,7 @@ mod tests {
         };
         assert_eq!(
             err(Some("broken"), None),
-            "Missing the following required SSO configuration values: sso_region. To make sure this profile is properly configured to use SSO, please run: aws configure sso"
+            "Missing the following required SSO configuration values: sso_region. To make sure this profile is properly configured to use SSO, please run: aws configure sso --profile broken"
         );
         assert_eq!(
             err(Some("ghost"), None),
@@ -1019,16 +1026,17 @@ mod tests {
         );
         assert_eq!(
             err(None, Some("half")),
-            "Missing the following required SSO configuration values: sso_region. "
+            "Missing the following required SSO configuration values: sso_region. The [sso-session half] section of the config file must set them."
         );
         assert_eq!(
             err(Some("missing"), None),
             "The config profile (missing) could not be found"
         );
         let empty = LoginConfig::resolve(&session(h, "", &[], None), None).unwrap_err();
-        assert!(empty.to_string().starts_with(
-            "Missing the following required SSO configuration values: sso_start_url, sso_region. "
-        ));
+        assert_eq!(
+            empty.to_string(),
+            "Missing the following required SSO configuration values: sso_start_url, sso_region. To make sure this profile is properly configured to use SSO, please run: aws configure sso"
+        );
     }
 
     /// A scripted SSO-OIDC: registration, device authorization, then the token answers of
