@@ -181,48 +181,33 @@ impl SsoProvider {
     }
 }
 
-fn join(base: &str, path: &str) -> String {
+pub(crate) fn join(base: &str, path: &str) -> String {
     format!("{}{path}", base.trim_end_matches('/'))
 }
 
-/// A REST-JSON error (`x-amzn-errortype` or `__type`, `message`).
-fn rest_json_error(resp: &HttpResponse, operation: &str) -> ServiceError {
+/// The error of a non-2xx rest-json answer (SSO portal and OIDC), as botocore reads it: the
+/// code from `x-amzn-ErrorType` (else the body's `__type`, `code`, or OAuth `error`), cut at
+/// `:` and after `#`; the message from `message`/`Message`, else OAuth's `error_description`.
+pub(crate) fn rest_json_error(resp: &HttpResponse, operation: &str) -> ServiceError {
     let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    let header = resp
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let code = resp
         .headers
         .iter()
-        .find(|(k, _)| k == "x-amzn-errortype")
-        .map(|(_, v)| v.clone());
-    let code = header
-        .or_else(|| {
-            body.get("__type")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .or_else(|| {
-            body.get("error")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "Unknown".into());
-    let code = code
-        .split(':')
-        .next()
-        .unwrap_or("")
-        .rsplit('#')
-        .next()
-        .unwrap_or("")
-        .to_string();
-    let message = body
-        .get("message")
-        .or_else(|| body.get("Message"))
-        .or_else(|| body.get("error_description"))
-        .and_then(Value::as_str)
-        .unwrap_or("Unknown")
-        .to_string();
+        .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype"))
+        .map(|(_, v)| v.clone())
+        .or_else(|| text("__type"))
+        .or_else(|| text("code"))
+        .or_else(|| text("error"))
+        .unwrap_or_default();
+    let code = code.split(':').next().unwrap_or("");
+    let code = code.rsplit('#').next().unwrap_or("");
     ServiceError {
-        code,
-        message,
+        code: if code.is_empty() { "Unknown" } else { code }.to_string(),
+        message: text("message")
+            .or_else(|| text("Message"))
+            .or_else(|| text("error_description"))
+            .unwrap_or_else(|| "Unknown".into()),
         operation: operation.into(),
         status: resp.status,
         retries: 0,

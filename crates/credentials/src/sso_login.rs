@@ -17,8 +17,9 @@ use time::OffsetDateTime;
 
 use crate::cache::{python_json_string, sso_token_key, PyJson};
 use crate::endpoint::Service;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::HttpRequest;
 use crate::services::Services;
+use crate::sso::{join, rest_json_error};
 use crate::{CredentialsError, ServiceError, Session};
 
 /// The device-code grant type.
@@ -329,42 +330,6 @@ pub struct LoginResult {
     pub refreshable: bool,
 }
 
-fn join(base: &str, path: &str) -> String {
-    format!("{}{path}", base.trim_end_matches('/'))
-}
-
-/// The error of a non-2xx rest-json answer: the code from `x-amzn-ErrorType` (else `__type`,
-/// `code`), cut at `:` and after `#`; the message from `message`/`Message`, else the OAuth
-/// `error_description`.
-fn service_error(resp: &HttpResponse, operation: &str) -> ServiceError {
-    let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-    let code = resp
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype"))
-        .map(|(_, v)| v.clone())
-        .or_else(|| text("__type"))
-        .or_else(|| text("code"))
-        .unwrap_or_default();
-    let code = code.split(':').next().unwrap_or("");
-    let code = code.rsplit('#').next().unwrap_or("").to_string();
-    ServiceError {
-        code: if code.is_empty() {
-            "Unknown".into()
-        } else {
-            code
-        },
-        message: text("message")
-            .or_else(|| text("Message"))
-            .or_else(|| text("error_description"))
-            .unwrap_or_default(),
-        operation: operation.into(),
-        status: resp.status,
-        retries: 0,
-    }
-}
-
 /// One login: configuration, services and where things are cached.
 pub struct SsoLogin<'a> {
     services: &'a Services,
@@ -418,7 +383,7 @@ impl<'a> SsoLogin<'a> {
             .send(&req)
             .map_err(|_| CredentialsError::Connect { url: url.clone() })?;
         if !(200..300).contains(&resp.status) {
-            return Err(service_error(&resp, operation).into());
+            return Err(rest_json_error(&resp, operation).into());
         }
         serde_json::from_slice(&resp.body).map_err(|e| {
             CredentialsError::BadResponse {
@@ -928,7 +893,7 @@ fn portal_logout(services: &Services, region: &str, token: &str) {
         .header("User-Agent", crate::user_agent());
     match services.transport().send(&req) {
         Ok(r) if (200..300).contains(&r.status) => {}
-        Ok(r) => tracing::debug!("Logout answered {}", service_error(&r, "Logout")),
+        Ok(r) => tracing::debug!("Logout answered {}", rest_json_error(&r, "Logout")),
         Err(e) => tracing::debug!("Logout failed: {e}"),
     }
 }
