@@ -306,6 +306,48 @@ impl Issuer {
         }
     }
 
+    /// Seals `plaintext` for `purpose` with the current master key (AES-256-GCM, random nonce):
+    /// `header ‖ ciphertext ‖ tag`. The purpose is authenticated, so a blob sealed for one
+    /// purpose never opens as another; any replica holding the key opens it.
+    pub fn seal_blob(&self, purpose: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = self.current();
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let header = token_header(&key.id, &nonce);
+        let aad = [&header[..5], b"blob:", purpose.as_bytes()].concat();
+        let mut body = plaintext.to_vec();
+        key.aead
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad),
+                &mut body,
+            )
+            .expect("AES-GCM seal");
+        [&header[..], &body[..]].concat()
+    }
+
+    /// Opens a blob of [`Issuer::seal_blob`] sealed for `purpose` by any key this issuer holds;
+    /// `None` when it is not exactly that.
+    pub fn open_blob(&self, purpose: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < 17 + 16 || sealed[0] != TOKEN_VERSION {
+            return None;
+        }
+        let key = self.key(&sealed[1..5])?;
+        let mut nonce = [0u8; 12];
+        nonce.copy_from_slice(&sealed[5..17]);
+        let aad = [&sealed[..5], b"blob:", purpose.as_bytes()].concat();
+        let mut body = sealed[17..].to_vec();
+        let plain = key
+            .aead
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(&aad),
+                &mut body,
+            )
+            .ok()?;
+        Some(plain.to_vec())
+    }
+
     /// Opens a session token presented with `access_key_id`; returns the claims and the secret
     /// the request must have been signed with. Expiry is the caller's check.
     pub fn open(
@@ -536,6 +578,30 @@ mod tests {
             .is_ok());
         let new = rotated.issue(claims());
         assert!(old.open(&new.access_key_id, &new.session_token).is_err());
+    }
+
+    #[test]
+    fn blobs_are_bound_to_their_purpose_and_survive_rotation() {
+        let a = Issuer::new([1u8; 32], &[]);
+        let sealed = a.seal_blob("sso:access", b"payload");
+        assert_eq!(
+            Issuer::new([1u8; 32], &[]).open_blob("sso:access", &sealed),
+            Some(b"payload".to_vec())
+        );
+        assert_eq!(a.open_blob("sso:refresh", &sealed), None);
+        let rotated = Issuer::new([2u8; 32], &[[1u8; 32]]);
+        assert_eq!(
+            rotated.open_blob("sso:access", &sealed),
+            Some(b"payload".to_vec())
+        );
+        assert_eq!(
+            Issuer::new([2u8; 32], &[]).open_blob("sso:access", &sealed),
+            None
+        );
+        let mut tampered = sealed.clone();
+        *tampered.last_mut().unwrap() ^= 1;
+        assert_eq!(a.open_blob("sso:access", &tampered), None);
+        assert_eq!(a.open_blob("sso:access", &sealed[..20]), None);
     }
 
     #[test]

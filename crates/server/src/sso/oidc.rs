@@ -244,12 +244,12 @@ pub(super) fn register_client(svc: &SsoService, req: &RequestData) -> Result<Val
         expires,
     };
     let issuer = &svc.state.issuer;
-    let client_id = tokens::seal(issuer, Kind::Client, &client, now, expires);
+    let client_id = tokens::seal(issuer, Kind::Client, &client);
     let secret = Secret {
         client: client_ref(&client_id),
         expires,
     };
-    let client_secret = tokens::seal(issuer, Kind::Secret, &secret, now, expires);
+    let client_secret = tokens::seal(issuer, Kind::Secret, &secret);
     Ok(json!({
         "clientId": client_id,
         "clientSecret": client_secret,
@@ -311,7 +311,7 @@ pub(super) fn start_device_authorization(
         start_url: inst.start_url.clone(),
         expires,
     };
-    let sealed = tokens::seal(&svc.state.issuer, Kind::Device, &device_code, now, expires);
+    let sealed = tokens::seal(&svc.state.issuer, Kind::Device, &device_code);
     let page = format!("{}{}", super::base_url(req), super::DEVICE_PAGE);
     Ok(json!({
         "deviceCode": sealed,
@@ -486,20 +486,15 @@ fn issue(
         expires,
     };
     let issuer = &svc.state.issuer;
-    let access = tokens::seal(issuer, Kind::Access, &grant(expires), now, expires);
+    let access = tokens::seal(issuer, Kind::Access, &grant(expires));
     let mut out = json!({
         "accessToken": access,
         "tokenType": "Bearer",
         "expiresIn": expires - now,
     });
     if client.allows(REFRESH_GRANT) {
-        out["refreshToken"] = Value::String(tokens::seal(
-            issuer,
-            Kind::Refresh,
-            &grant(session_end),
-            now,
-            session_end,
-        ));
+        out["refreshToken"] =
+            Value::String(tokens::seal(issuer, Kind::Refresh, &grant(session_end)));
     }
     Ok(out)
 }
@@ -525,7 +520,7 @@ pub(super) fn auth_code(
         scopes,
         expires: now + 600,
     };
-    tokens::seal(&svc.state.issuer, Kind::AuthCode, &code, now, code.expires)
+    tokens::seal(&svc.state.issuer, Kind::AuthCode, &code)
 }
 
 #[cfg(test)]

@@ -1,22 +1,17 @@
 //! Stateless SSO tokens: client ids and secrets, device codes, authorization codes, access and
-//! refresh tokens are sealed by the issuer (AES-256-GCM under the master key), so any replica
-//! with the same key opens what another sealed, and a restart loses nothing.
+//! refresh tokens are sealed by the issuer (AES-256-GCM under the master key, the token kind
+//! authenticated as the blob's purpose), so any replica with the same key opens what another
+//! sealed, and a restart loses nothing. They are not session tokens: STS never opens them.
 //!
-//! The issuer seals [`SessionClaims`]; an SSO token is such a sealed claim set whose `arn` is
-//! `awsid:sso:<kind>` and whose `policy` member carries the token's JSON payload. The access
-//! key id the issuer binds the token to travels inside the token, and its derived secret is
-//! thrown away, so these blobs can never sign an STS request, and STS (which only accepts ARNs
-//! of users and roles) never accepts them as session credentials.
-//!
-//! Wire form: `<prefix>` + base64url(access key id (20 bytes) ‖ sealed token bytes).
+//! Wire form: `<prefix>` + base64url(sealed JSON payload).
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::issuer::{Issuer, SessionClaims, SessionKind};
+use crate::issuer::Issuer;
 
 /// What a sealed SSO token is for; also its wire prefix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,39 +177,11 @@ pub fn random_id() -> String {
     hex::encode(b)
 }
 
-/// Seals `payload` as a token of `kind` valid until `expires`.
-pub fn seal<T: Serialize>(
-    issuer: &Issuer,
-    kind: Kind,
-    payload: &T,
-    issued: i64,
-    expires: i64,
-) -> String {
-    let claims = SessionClaims {
-        access_key_id: String::new(),
-        kind: SessionKind::User,
-        account: String::new(),
-        arn: format!("awsid:sso:{}", kind.tag()),
-        user_id: String::new(),
-        role_arn: None,
-        session_name: None,
-        issued,
-        expires,
-        mfa_time: None,
-        chained: false,
-        source_identity: None,
-        policy: Some(serde_json::to_string(payload).expect("token payload serializes")),
-        tags: Vec::new(),
-        transitive_tag_keys: Vec::new(),
-    };
-    let sealed = issuer.issue(claims);
-    let raw = STANDARD
-        .decode(&sealed.session_token)
-        .expect("the issuer's tokens are base64");
-    let mut bytes = Vec::with_capacity(20 + raw.len());
-    bytes.extend_from_slice(sealed.access_key_id.as_bytes());
-    bytes.extend_from_slice(&raw);
-    format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(bytes))
+/// Seals `payload` as a token of `kind` (its expiry lives in the payload).
+pub fn seal<T: Serialize>(issuer: &Issuer, kind: Kind, payload: &T) -> String {
+    let json = serde_json::to_vec(payload).expect("token payload serializes");
+    let sealed = issuer.seal_blob(&purpose(kind), &json);
+    format!("{}{}", kind.prefix(), URL_SAFE_NO_PAD.encode(sealed))
 }
 
 /// Opens a token of `kind`; `None` for anything that is not such a token sealed by a key the
@@ -224,21 +191,19 @@ pub fn open<T: DeserializeOwned>(issuer: &Issuer, kind: Kind, token: &str) -> Op
     if body.len() > 8192 {
         return None;
     }
-    let bytes = URL_SAFE_NO_PAD.decode(body).ok()?;
-    if bytes.len() <= 20 {
-        return None;
-    }
-    let akid = std::str::from_utf8(&bytes[..20]).ok()?;
-    let (claims, _secret) = issuer.open(akid, &STANDARD.encode(&bytes[20..])).ok()?;
-    if claims.arn != format!("awsid:sso:{}", kind.tag()) {
-        return None;
-    }
-    serde_json::from_str(claims.policy.as_deref()?).ok()
+    let sealed = URL_SAFE_NO_PAD.decode(body).ok()?;
+    let json = issuer.open_blob(&purpose(kind), &sealed)?;
+    serde_json::from_slice(&json).ok()
+}
+
+fn purpose(kind: Kind) -> String {
+    format!("sso:{}", kind.tag())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::STANDARD;
 
     fn grant() -> Grant {
         Grant {
@@ -258,7 +223,7 @@ mod tests {
         let a = Issuer::new([9u8; 32], &[]);
         let b = Issuer::new([9u8; 32], &[]);
         let g = grant();
-        let t = seal(&a, Kind::Access, &g, 1, 2);
+        let t = seal(&a, Kind::Access, &g);
         assert!(t.starts_with("aoa"));
         assert!(t
             .bytes()
@@ -282,16 +247,14 @@ mod tests {
     }
 
     #[test]
-    fn sealed_tokens_are_not_sts_credentials() {
+    fn sealed_tokens_are_not_sts_session_tokens() {
         let issuer = Issuer::new([9u8; 32], &[]);
-        let t = seal(&issuer, Kind::Access, &grant(), 1, i64::MAX);
-        let bytes = URL_SAFE_NO_PAD.decode(&t[3..]).unwrap();
-        let akid = std::str::from_utf8(&bytes[..20]).unwrap();
-        let (claims, _) = issuer.open(akid, &STANDARD.encode(&bytes[20..])).unwrap();
-        // STS resolves user sessions by user ARN and role sessions by role ARN: neither matches.
-        assert_eq!(claims.kind, SessionKind::User);
-        assert!(claims.arn.starts_with("awsid:sso:"));
-        assert!(claims.role_arn.is_none());
+        let t = seal(&issuer, Kind::Access, &grant());
+        let sealed = URL_SAFE_NO_PAD.decode(&t[3..]).unwrap();
+        // Whatever access key id it is presented with, it does not open as a session token.
+        let as_session = STANDARD.encode(&sealed);
+        assert!(issuer.open("ASIAAAAAAAAAAAAAAAAA", &as_session).is_err());
+        assert!(issuer.open("", &as_session).is_err());
     }
 
     #[test]
