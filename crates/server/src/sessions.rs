@@ -2,8 +2,8 @@
 //! trust check and the rotation windows that keep credentials stable between rotations.
 
 use crate::issuer::{IssuedCredentials, SessionClaims, SessionKind};
-use crate::policy::{self, AssumeRoleInputs, Context, Principal, Request};
-use crate::state::{iso8601, State};
+use crate::policy::{self, AssumeRoleInputs, Principal, Request};
+use crate::state::{context_at, State};
 use crate::world::Role;
 
 /// Claims of a session of `role` named `session_name`.
@@ -47,11 +47,9 @@ pub fn service_may_assume(
     source_arn: &str,
 ) -> bool {
     let principal = Principal::service(service);
-    let mut ctx = Context::new();
+    let mut ctx = context_at(state.clock.now());
     ctx.set("aws:SourceAccount", source_account)
-        .set("aws:SourceArn", source_arn);
-    ctx.set("aws:CurrentTime", iso8601(state.clock.now()))
-        .set("aws:EpochTime", state.clock.now().to_string())
+        .set("aws:SourceArn", source_arn)
         .set("aws:PrincipalType", "Service")
         .set("aws:RequestedRegion", state.world.settings.region.clone());
     let inputs = AssumeRoleInputs {

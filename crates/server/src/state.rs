@@ -62,6 +62,15 @@ impl State {
     }
 }
 
+/// A policy request context holding the time keys every evaluation has: `aws:CurrentTime`
+/// and `aws:EpochTime` for `now` (epoch seconds).
+pub fn context_at(now: i64) -> crate::policy::Context {
+    let mut ctx = crate::policy::Context::new();
+    ctx.set("aws:CurrentTime", iso8601(now))
+        .set("aws:EpochTime", now.to_string());
+    ctx
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` for epoch seconds.
 pub fn iso8601(epoch: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch)

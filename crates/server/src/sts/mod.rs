@@ -18,7 +18,7 @@ use crate::policy::{
     self, AssumeRoleDenial, AssumeRoleInputs, Context, Policy, PolicyKind, Principal, Request,
 };
 use crate::sessions::role_claims;
-use crate::state::{iso8601, State};
+use crate::state::{context_at, iso8601, State};
 use crate::world::Role;
 
 pub use auth::{Caller, CallerKind};
@@ -138,10 +138,8 @@ fn credentials_xml(x: &mut Xml, c: &crate::issuer::IssuedCredentials) {
 /// The request context every policy evaluation of `caller` starts from.
 fn base_context(state: &State, caller: &Caller, req: &RequestData, region: &str) -> Context {
     let now = state.clock.now();
-    let mut ctx = Context::new();
-    ctx.set("aws:CurrentTime", iso8601(now))
-        .set("aws:EpochTime", now.to_string())
-        .set("aws:SecureTransport", "false")
+    let mut ctx = context_at(now);
+    ctx.set("aws:SecureTransport", "false")
         .set("aws:SourceIp", req.peer.ip().to_string())
         .set("aws:RequestedRegion", region)
         .set("aws:PrincipalAccount", caller.account.clone())
@@ -687,11 +685,9 @@ fn assume_role_with_web_identity(
         return Err(invalid("The ID Token is not yet valid"));
     }
     let principal = Principal::web_identity(&provider.arn);
-    let mut ctx = Context::new();
+    let mut ctx = context_at(now);
     let hp = &provider.host_path;
-    ctx.set("aws:CurrentTime", iso8601(now))
-        .set("aws:EpochTime", now.to_string())
-        .set("aws:FederatedProvider", provider.arn.clone())
+    ctx.set("aws:FederatedProvider", provider.arn.clone())
         .set("aws:PrincipalType", "WebIdentityUser")
         .set("sts:RoleSessionName", session_name)
         .set(&format!("{hp}:aud"), audience.clone())
