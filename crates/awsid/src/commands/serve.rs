@@ -173,6 +173,7 @@ pub fn banner(
     }
     if is_default {
         out.push_str(SAMPLE_CONFIG);
+        out.push_str(&sample_credentials(world));
     }
     out
 }
@@ -215,16 +216,36 @@ region = us-west-2
 sso_region = us-east-1
 sso_start_url = https://my-sso-portal.awsapps.com/start
 sso_registration_scopes = sso:account:access
-
-# Sample ~/.aws/credentials:
-[default]
-aws_access_key_id = AKIAIOSFODNN7EXAMPLE
-aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
-
-[user1]
-aws_access_key_id = AKIAI44QH8DHBEXAMPLE
-aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY
 ";
+
+/// The sample `~/.aws/credentials` of the default world: the seed documents' long-term keys,
+/// read from the world (profile `default` holds `AKIAIOSFODNN7EXAMPLE`, `user1` user1's key).
+fn sample_credentials(world: &server::World) -> String {
+    let key_of = |wanted: &dyn Fn(&str, &str) -> bool| {
+        world.users.iter().find_map(|u| {
+            u.access_keys
+                .iter()
+                .find(|k| k.active && wanted(&u.name, &k.id))
+        })
+    };
+    let profiles = [
+        ("default", key_of(&|_, id| id == "AKIAIOSFODNN7EXAMPLE")),
+        ("user1", key_of(&|user, _| user == "user1")),
+    ];
+    let mut out = String::from("\n# Sample ~/.aws/credentials:\n");
+    for (i, (profile, key)) in profiles.iter().enumerate() {
+        if let Some(key) = key {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&format!(
+                "[{profile}]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+                key.id, key.secret
+            ));
+        }
+    }
+    out
+}
 
 /// Runs `serve` until SIGINT or SIGTERM.
 pub fn run(global: &GlobalArgs, args: ServeArgs, env: &profile::Env) -> Result<u8, CliError> {
