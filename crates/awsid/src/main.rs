@@ -22,11 +22,11 @@ fn run() -> Result<u8, CliError> {
     if cli.global.debug {
         init_debug_logging();
     }
-    let env = profile::Env::from_process();
+    let env = awsid_profile::Env::from_process();
     commands::dispatch(cli, &env)
 }
 
-/// `--debug`: log to stderr. Nothing logged may carry a secret (see `credentials::Credentials`).
+/// `--debug`: log to stderr. Nothing logged may carry a secret (see `awsid_credentials::Credentials`).
 fn init_debug_logging() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

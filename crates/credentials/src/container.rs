@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use profile::Env;
+use awsid_profile::Env;
 
 use crate::http::{HttpClient, HttpRequest, Transport};
 use crate::{Credentials, CredentialsError, Provider};

@@ -1,7 +1,7 @@
 //! Endpoint and region selection for the credential clients (STS, SSO portal, SSO-OIDC),
 //! `assume-role.md` §9 and `process-and-sso.md` §2.5.
 
-use profile::{Env, Properties};
+use awsid_profile::{Env, Properties};
 
 use crate::profiles::ProfileData;
 use crate::settings::{ensure_boolean, lookup};
@@ -211,7 +211,10 @@ mod tests {
         let mut services = Properties::default();
         services.insert(
             "sts".into(),
-            profile::Value::Nested(vec![("endpoint_url".into(), "http://services-sts".into())]),
+            awsid_profile::Value::Nested(vec![(
+                "endpoint_url".into(),
+                "http://services-sts".into(),
+            )]),
         );
         let data = MemoryProfiles::new().services("svc", services);
         EndpointSettings {

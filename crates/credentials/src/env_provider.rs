@@ -1,6 +1,6 @@
 //! The `env` provider (`chain.md` §3.1).
 
-use profile::Env;
+use awsid_profile::Env;
 
 use crate::{Credentials, CredentialsError, Provider};
 

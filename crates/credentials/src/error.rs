@@ -105,7 +105,7 @@ pub enum CredentialsError {
     ConfigNotFound(PathBuf),
     /// A shared file could not be parsed.
     #[error(transparent)]
-    Load(#[from] profile::LoadError),
+    Load(#[from] awsid_profile::LoadError),
     /// A setting has a value that cannot be used; names the setting.
     #[error("Invalid value for {setting}: {message}")]
     InvalidSetting {
@@ -176,7 +176,7 @@ impl CredentialsError {
 
 /// Python's `repr()` of a list of strings: `['a', 'b']`.
 pub(crate) fn python_list(items: &[String]) -> String {
-    let inner: Vec<String> = items.iter().map(|s| profile::py::repr(s)).collect();
+    let inner: Vec<String> = items.iter().map(|s| awsid_profile::py::repr(s)).collect();
     format!("[{}]", inner.join(", "))
 }
 
@@ -198,8 +198,8 @@ mod tests {
 
     #[test]
     fn python_repr_picks_quotes() {
-        assert_eq!(profile::py::repr("it's"), "\"it's\"");
-        assert_eq!(profile::py::repr("a'b\"c"), "'a\\'b\"c'");
+        assert_eq!(awsid_profile::py::repr("it's"), "\"it's\"");
+        assert_eq!(awsid_profile::py::repr("a'b\"c"), "'a\\'b\"c'");
     }
 
     #[test]

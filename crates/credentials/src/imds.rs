@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use profile::{Env, Properties};
+use awsid_profile::{Env, Properties};
 use time::OffsetDateTime;
 
 use crate::http::{HttpClient, HttpRequest, Transport, TransportError};

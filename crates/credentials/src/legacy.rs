@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use profile::Env;
+use awsid_profile::Env;
 
 use crate::{Credentials, CredentialsError, Provider};
 
@@ -92,10 +92,11 @@ impl Provider for BotoProvider {
             let Ok(text) = std::fs::read_to_string(path) else {
                 continue;
             };
-            let ini = profile::ini::parse(&text).map_err(|error| profile::LoadError {
-                path: path.clone(),
-                error,
-            })?;
+            let ini =
+                awsid_profile::ini::parse(&text).map_err(|error| awsid_profile::LoadError {
+                    path: path.clone(),
+                    error,
+                })?;
             let Some(section) = ini.sections.iter().find(|s| s.name == "Credentials") else {
                 continue;
             };

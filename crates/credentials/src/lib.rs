@@ -50,7 +50,7 @@ pub use plan::Plan;
 pub use profiles::ProfileData;
 pub use services::{MfaPrompt, TtyPrompt};
 
-use profile::{Env, Locations, ProfileSelection, ProfileSet, Properties};
+use awsid_profile::{Env, Locations, ProfileSelection, ProfileSet, Properties};
 
 /// A source of credentials.
 pub trait Provider: Send + Sync {

@@ -1,7 +1,7 @@
 //! The chain *plan*: which provider the reference would use for a profile, decided from the
 //! environment and the profile data alone (no I/O). Execution lives in [`crate::chain`].
 
-use profile::{Env, Properties};
+use awsid_profile::{Env, Properties};
 
 use crate::credentials::Secret;
 use crate::imds::ImdsConfig;

@@ -51,7 +51,7 @@ impl Provider for ProcessProvider {
     }
 
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
-        let argv = profile::shell::split(&self.step.command).map_err(|e| {
+        let argv = awsid_profile::shell::split(&self.step.command).map_err(|e| {
             CredentialsError::InvalidSetting {
                 setting: "credential_process".into(),
                 message: e.to_string(),

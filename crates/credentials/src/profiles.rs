@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use profile::{ProfileSet, Properties, Value};
+use awsid_profile::{ProfileSet, Properties, Value};
 
 /// Read access to the shared files as the chain needs it (see `files.md` §5 for who reads what).
 pub trait ProfileData {

@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use profile::{Env, Properties};
+use awsid_profile::{Env, Properties};
 
 use crate::cache::JsonFileCache;
 use crate::endpoint::{Endpoint, EndpointSettings, Service};

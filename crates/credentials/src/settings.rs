@@ -1,7 +1,7 @@
 //! Reading settings the way botocore's config chain does: environment variable first (present,
 //! even empty, wins), then the selected profile's merged key.
 
-use profile::{Env, Properties};
+use awsid_profile::{Env, Properties};
 
 use crate::CredentialsError;
 

@@ -46,20 +46,21 @@ pub fn sign(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let signable = sigv4::SignableRequest::new(req.method, &path, &query, &headers, &req.body);
-    let credentials = sigv4::Credentials::new(
+    let signable =
+        awsid_sigv4::SignableRequest::new(req.method, &path, &query, &headers, &req.body);
+    let credentials = awsid_sigv4::Credentials::new(
         creds.access_key_id.clone(),
         creds.secret_access_key.expose(),
         creds.session_token.as_ref().map(|t| t.expose().to_string()),
     );
-    let signed = sigv4::sign_headers(
+    let signed = awsid_sigv4::sign_headers(
         &signable,
-        &sigv4::SigningParams {
+        &awsid_sigv4::SigningParams {
             credentials: &credentials,
             region,
             service,
             time,
-            settings: sigv4::SigningSettings::default(),
+            settings: awsid_sigv4::SigningSettings::default(),
         },
     )
     .map_err(|e| CredentialsError::InvalidSetting {

@@ -91,13 +91,13 @@ impl LoginConfig {
         if profile.is_none() && selection.name != "default" {
             return Err(CredentialsError::ProfileNotFound(selection.name.clone()).into());
         }
-        let empty = profile::Properties::default();
+        let empty = awsid_profile::Properties::default();
         let profile = profile.unwrap_or(&empty);
         let name = sso_session
             .map(str::to_string)
             .or_else(|| profile.get_str("sso_session").map(str::to_string))
             .filter(|n| !n.is_empty());
-        let required = |props: &profile::Properties| {
+        let required = |props: &awsid_profile::Properties| {
             let mut missing = Vec::new();
             for key in ["sso_start_url", "sso_region"] {
                 if !props.contains(key) {
@@ -106,7 +106,7 @@ impl LoginConfig {
             }
             missing
         };
-        let value = |props: &profile::Properties, key: &str| {
+        let value = |props: &awsid_profile::Properties, key: &str| {
             props.get_str(key).unwrap_or_default().to_string()
         };
         match name {
@@ -138,7 +138,10 @@ impl LoginConfig {
                     let flag = if selection.name == "default" {
                         String::new()
                     } else {
-                        format!(" --profile {}", profile::shell::quote(&selection.name))
+                        format!(
+                            " --profile {}",
+                            awsid_profile::shell::quote(&selection.name)
+                        )
                     };
                     return Err(LoginError::Config(format!(
                         "Missing the following required SSO configuration values: {}. To make sure this profile is properly configured to use SSO, please run: aws configure sso{flag}",
@@ -201,7 +204,7 @@ pub struct SystemBrowser {
 
 impl SystemBrowser {
     /// The browser configured by `env`'s `BROWSER`.
-    pub fn from_env(env: &profile::Env) -> SystemBrowser {
+    pub fn from_env(env: &awsid_profile::Env) -> SystemBrowser {
         SystemBrowser {
             browser_var: env.get_non_empty("BROWSER").map(str::to_string),
         }
@@ -213,7 +216,7 @@ impl Browser for SystemBrowser {
         let mut commands: Vec<Vec<String>> = Vec::new();
         if let Some(var) = &self.browser_var {
             for entry in var.split(':').filter(|e| !e.trim().is_empty()) {
-                let Ok(mut words) = profile::shell::split(entry) else {
+                let Ok(mut words) = awsid_profile::shell::split(entry) else {
                     continue;
                 };
                 if words.iter().any(|w| w.contains("%s")) {
@@ -396,7 +399,7 @@ impl<'a> SsoLogin<'a> {
 
     fn write(&self, key: &str, text: &str) -> Result<PathBuf, LoginError> {
         let path = self.cache_dir.join(format!("{key}.json"));
-        profile::writer::write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
+        awsid_profile::writer::write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
             CredentialsError::File {
                 what: "SSO cache file",
                 path: path.clone(),
@@ -918,7 +921,7 @@ mod tests {
         std::fs::write(home.join(".aws/config"), config).unwrap();
         let mut env = vec![("HOME".to_string(), home.display().to_string())];
         env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Session::load(&profile::Env::from_pairs(env), profile).unwrap()
+        Session::load(&awsid_profile::Env::from_pairs(env), profile).unwrap()
     }
 
     const SSO_SESSION_CONFIG: &str = "[default]\nsso_session = my-sso\nsso_account_id = 111122223333\nsso_role_name = readOnly\n\n[profile legacy]\nsso_start_url = https://my-sso-portal.awsapps.com/start\nsso_region = us-east-1\n\n[profile broken]\nsso_start_url = x\n\n[profile ghost]\nsso_session = nope\n\n[sso-session my-sso]\nsso_region = us-east-1\nsso_start_url = https://my-sso-portal.awsapps.com/start\nsso_registration_scopes = sso:account:access\n\n[sso-session half]\nsso_start_url = x\n";

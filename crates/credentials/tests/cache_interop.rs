@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use credentials::{ResolveOptions, Session};
-use profile::Env;
+use awsid_credentials::{ResolveOptions, Session};
+use awsid_profile::Env;
 use testing::{FakeServer, Reply};
 
 const CONFIG: &str = "[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n\n[profile role]\nrole_arn = arn:aws:iam::123456789012:role/myrole\nsource_profile = base\nregion = us-east-1\n";
@@ -23,8 +23,9 @@ fn fake_sts(akid: &'static str) -> (FakeServer, Arc<AtomicUsize>) {
     let assume_calls = Arc::new(AtomicUsize::new(0));
     let counter = assume_calls.clone();
     let server = FakeServer::start(move |req| {
-        let expiration =
-            credentials::time::format_z(credentials::time::now() + time::Duration::hours(1));
+        let expiration = awsid_credentials::time::format_z(
+            awsid_credentials::time::now() + time::Duration::hours(1),
+        );
         match req.param("Action").as_deref() {
             Some("AssumeRole") => {
                 counter.fetch_add(1, Ordering::SeqCst);
@@ -83,7 +84,7 @@ fn aws_cli(vars: &[(String, String)], args: &[&str]) -> std::process::Output {
     out
 }
 
-fn awsid_resolve(vars: &[(String, String)]) -> credentials::Credentials {
+fn awsid_resolve(vars: &[(String, String)]) -> awsid_credentials::Credentials {
     let env = Env::from_pairs(vars.iter().cloned());
     let session = Session::load(&env, Some("role")).unwrap();
     session

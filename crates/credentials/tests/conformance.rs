@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use credentials::container::{endpoint, ContainerEndpoint};
-use credentials::http::{HttpRequest, HttpResponse, Transport, TransportError};
-use credentials::imds::{ImdsConfig, ImdsOverrides, ImdsProvider};
-use credentials::plan::{plan, Base, ProfileChain, Step};
-use credentials::profiles::{properties, MemoryProfiles};
-use credentials::Provider;
-use profile::{Env, ProfileSet, Properties};
+use awsid_credentials::container::{endpoint, ContainerEndpoint};
+use awsid_credentials::http::{HttpRequest, HttpResponse, Transport, TransportError};
+use awsid_credentials::imds::{ImdsConfig, ImdsOverrides, ImdsProvider};
+use awsid_credentials::plan::{plan, Base, ProfileChain, Step};
+use awsid_credentials::profiles::{properties, MemoryProfiles};
+use awsid_credentials::Provider;
+use awsid_profile::{Env, ProfileSet, Properties};
 use serde_json::{json, Map, Value};
 
 fn conformance_dir() -> PathBuf {

@@ -8,20 +8,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use credentials::cache::JsonFileCache;
-use credentials::chain::ChainRunner;
-use credentials::plan::plan;
-use credentials::profiles::{properties, MemoryProfiles};
-use credentials::services::Services;
-use credentials::{CredentialsError, MfaPrompt};
-use profile::{Env, Properties};
+use awsid_credentials::cache::JsonFileCache;
+use awsid_credentials::chain::ChainRunner;
+use awsid_credentials::plan::plan;
+use awsid_credentials::profiles::{properties, MemoryProfiles};
+use awsid_credentials::services::Services;
+use awsid_credentials::{CredentialsError, MfaPrompt};
+use awsid_profile::{Env, Properties};
 use testing::{FakeServer, Recorded, Reply};
 
 /// A fake STS: AssumeRole returns `ASIA<role name>` keys valid `lifetime` seconds.
 fn fake_sts(lifetime: i64) -> FakeServer {
     FakeServer::start(move |req: &Recorded| {
-        let expiration = credentials::time::format_z(
-            credentials::time::now() + time::Duration::seconds(lifetime),
+        let expiration = awsid_credentials::time::format_z(
+            awsid_credentials::time::now() + time::Duration::seconds(lifetime),
         );
         let action = req.param("Action").unwrap_or_default();
         let role = req.param("RoleArn").unwrap_or_default();
@@ -74,9 +74,9 @@ fn resolve(
     data: &MemoryProfiles,
     name: &str,
     mfa: Option<Arc<dyn MfaPrompt>>,
-) -> Result<credentials::Resolved, CredentialsError> {
+) -> Result<awsid_credentials::Resolved, CredentialsError> {
     let p = plan(data, &f.env, name, true, true)?;
-    let props = credentials::ProfileData::profile(data, name)
+    let props = awsid_credentials::ProfileData::profile(data, name)
         .cloned()
         .unwrap_or_default();
     ChainRunner::new(services(f, &props, mfa))
@@ -335,7 +335,7 @@ fn sso_server(calls: Arc<AtomicUsize>) -> FakeServer {
                 "UnauthorizedException:http://internal.amazon.com/",
             );
         }
-        let ms = (credentials::time::now().unix_timestamp() + 3600) * 1000;
+        let ms = (awsid_credentials::time::now().unix_timestamp() + 3600) * 1000;
         Reply::ok(format!(
             r#"{{"roleCredentials":{{"accessKeyId":"ASIASSO","secretAccessKey":"s","sessionToken":"t","expiration":{ms}}}}}"#
         ))
@@ -351,8 +351,12 @@ fn sso_legacy_and_sso_session_with_refresh() {
         ("AWS_ENDPOINT_URL_SSO_OIDC", server.url()),
     ]);
     std::fs::create_dir_all(&f.sso_dir).unwrap();
-    let future = credentials::time::format_z(credentials::time::now() + time::Duration::hours(2));
-    let soon = credentials::time::format_z(credentials::time::now() + time::Duration::minutes(5));
+    let future = awsid_credentials::time::format_z(
+        awsid_credentials::time::now() + time::Duration::hours(2),
+    );
+    let soon = awsid_credentials::time::format_z(
+        awsid_credentials::time::now() + time::Duration::minutes(5),
+    );
     // Legacy: token file named after the start URL.
     std::fs::write(
         f.sso_dir.join("c7aaaf71fcc8777ae2475525ed049d39fe16c484.json"),
@@ -445,7 +449,7 @@ fn sso_errors() {
     );
     let file = f
         .sso_dir
-        .join(credentials::cache::sso_token_key("https://nope") + ".json");
+        .join(awsid_credentials::cache::sso_token_key("https://nope") + ".json");
     std::fs::write(
         &file,
         r#"{"accessToken": "X", "expiresAt": "2020-01-01T00:00:00Z"}"#,
@@ -455,7 +459,9 @@ fn sso_errors() {
         resolve(&f, &data, "p", None),
         Err(CredentialsError::UnauthorizedSsoToken)
     ));
-    let future = credentials::time::format_z(credentials::time::now() + time::Duration::hours(2));
+    let future = awsid_credentials::time::format_z(
+        awsid_credentials::time::now() + time::Duration::hours(2),
+    );
     std::fs::write(
         &file,
         format!(r#"{{"accessToken": "EXPIREDONSERVER", "expiresAt": "{future}"}}"#),

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use profile::{Env, Locations, ProfileSelection, ProfileSet, Properties, Value};
+use awsid_profile::{Env, Locations, ProfileSelection, ProfileSet, Properties, Value};
 use serde_json::{Map, Value as Json};
 
 fn conformance_dir() -> PathBuf {
@@ -144,7 +144,7 @@ fn pairs(props: &Properties) -> Json {
 }
 
 fn matches_botocore(
-    ours: &Result<ProfileSet, profile::LoadError>,
+    ours: &Result<ProfileSet, awsid_profile::LoadError>,
     reference: &Json,
 ) -> Result<(), String> {
     match (ours, reference.get("error")) {
@@ -186,7 +186,7 @@ fn matches_botocore(
 }
 
 fn matches_vector(
-    ours: &Result<ProfileSet, profile::LoadError>,
+    ours: &Result<ProfileSet, awsid_profile::LoadError>,
     output: &Json,
 ) -> Result<(), String> {
     if let Some(fragment) = output.get("errorContaining") {

@@ -7,9 +7,9 @@
 //!   values changed), our bytes must equal the CLI's. Where the CLI corrupts the file, ours
 //!   must be a faithful edit or a clean refusal — those cases are the documented divergences.
 
-use profile::set::SectionKind;
-use profile::writer::{apply_to, EditValue, FileKind, SectionEdit};
-use profile::{ini, ProfileSet, Properties, Value};
+use awsid_profile::set::SectionKind;
+use awsid_profile::writer::{apply_to, EditValue, FileKind, SectionEdit};
+use awsid_profile::{ini, ProfileSet, Properties, Value};
 use serde_json::Value as Json;
 
 fn corpus() -> Json {
@@ -214,7 +214,7 @@ fn shell_split_matches_python_shlex() {
     assert!(cases.len() >= 400);
     for case in cases {
         let text = case["text"].as_str().unwrap();
-        let ours = profile::shell::split(text);
+        let ours = awsid_profile::shell::split(text);
         match (&ours, case.get("words"), case.get("error")) {
             (Ok(words), Some(expected), _) => {
                 let expected: Vec<&str> = expected

@@ -1,7 +1,7 @@
 //! Benchmark baseline: a bare hyper 1.x server on the same runtime settings as `awsid serve`
 //! (tokio multi-thread, HTTP/1.1 keep-alive) that answers every request with a fixed body.
 //!
-//! Usage: `cargo run --release -p server --example bare_hyper -- 127.0.0.1:0` prints the bound
+//! Usage: `cargo run --release -p awsid-server --example bare_hyper -- 127.0.0.1:0` prints the bound
 //! address on stdout and serves until killed.
 
 use std::convert::Infallible;
@@ -25,7 +25,7 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:0".into())
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-    let rt = server::runtime()?;
+    let rt = awsid_server::runtime()?;
     rt.block_on(async move {
         let listener = TcpListener::bind(addr).await?;
         println!("{}", listener.local_addr()?);

@@ -46,7 +46,7 @@ pub struct State {
     /// One-time-code replay protection.
     pub mfa: ReplayGuard,
     /// SigV4 signing keys by (secret, date, region, service); holds no secret.
-    pub signing_keys: sigv4::SigningKeyCache,
+    pub signing_keys: awsid_sigv4::SigningKeyCache,
 }
 
 impl State {
@@ -57,7 +57,7 @@ impl State {
             issuer,
             clock: Arc::new(Clock::system()),
             mfa: ReplayGuard::default(),
-            signing_keys: sigv4::SigningKeyCache::new(4096),
+            signing_keys: awsid_sigv4::SigningKeyCache::new(4096),
         }
     }
 }

@@ -6,13 +6,13 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use awsid_server::policy::{Policy, PolicyKind};
+use awsid_server::world::World;
 use proptest::prelude::*;
-use server::policy::{Policy, PolicyKind};
-use server::world::World;
 
-fn live() -> &'static server::LocalServer {
-    static SERVER: OnceLock<server::LocalServer> = OnceLock::new();
-    SERVER.get_or_init(|| server::spawn_local(World::default_world()).expect("server starts"))
+fn live() -> &'static awsid_server::LocalServer {
+    static SERVER: OnceLock<awsid_server::LocalServer> = OnceLock::new();
+    SERVER.get_or_init(|| awsid_server::spawn_local(World::default_world()).expect("server starts"))
 }
 
 fn addrs() -> Vec<SocketAddr> {
@@ -119,10 +119,10 @@ proptest! {
         }).to_string();
         if let Ok(p) = Policy::parse(&doc, PolicyKind::Identity) {
             // Whatever parsed must evaluate without panicking.
-            let principal = server::policy::Principal::user("123456789012", "arn:aws:iam::123456789012:user/u");
-            let mut ctx = server::policy::Context::new();
+            let principal = awsid_server::policy::Principal::user("123456789012", "arn:aws:iam::123456789012:user/u");
+            let mut ctx = awsid_server::policy::Context::new();
             ctx.set(&key, value.clone());
-            let _ = p.evaluate(&server::policy::Request { principal: &principal, action: "s3:GetObject", resource: "arn:aws:s3:::b/k", context: &ctx });
+            let _ = p.evaluate(&awsid_server::policy::Request { principal: &principal, action: "s3:GetObject", resource: "arn:aws:s3:::b/k", context: &ctx });
         }
     }
 
@@ -133,10 +133,10 @@ proptest! {
 
     #[test]
     fn token_and_jwt_parsers_never_panic(text in "[ -~]{0,300}") {
-        let issuer = server::Issuer::new([9u8; 32], &[]);
+        let issuer = awsid_server::Issuer::new([9u8; 32], &[]);
         let _ = issuer.open("ASIAAAAAAAAAAAAAAAAA", &text);
         let _ = issuer.verify_imds_token(&text, "i-1", 0);
-        let _ = server::jwt::peek(&text);
-        let _ = server::sts::params::Params::parse(&text, Some(&text));
+        let _ = awsid_server::jwt::peek(&text);
+        let _ = awsid_server::sts::params::Params::parse(&text, Some(&text));
     }
 }

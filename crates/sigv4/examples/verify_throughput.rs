@@ -1,10 +1,10 @@
 //! Rough verification throughput: parse + time check + cached key + verify of a botocore-
 //! shaped STS request (header form, signed session token), on 1 and 2 threads.
 //!
-//! Run with `cargo run -p sigv4 --release --example verify_throughput [iterations]`.
+//! Run with `cargo run -p awsid-sigv4 --release --example verify_throughput [iterations]`.
 //! Numbers are indicative only; nothing asserts on them.
 
-use sigv4::{
+use awsid_sigv4::{
     check_time, parse_authorization, sign_headers, verify, verify_with_key, Credentials,
     SignableRequest, SigningKeyCache, SigningParams, SigningSettings, VerifySettings,
 };

@@ -2,11 +2,11 @@
 //! the installed botocore): `verify` must accept each as sent, and signing the same request
 //! must reproduce botocore's canonical request, string to sign and signature.
 
-use serde_json::Value;
-use sigv4::{
+use awsid_sigv4::{
     check_time, parse_amz_date, parse_authorization, presign_query, sign_headers, verify, AuthForm,
     Credentials, SignableRequest, SigningParams, SigningSettings, VerifyError, VerifySettings,
 };
+use serde_json::Value;
 use std::time::Duration;
 
 const FIXTURE: &str = include_str!("data/botocore_sts.json");

@@ -31,13 +31,13 @@
 
 mod common;
 
-use common::{conformance_dir, parse_request, RawRequest};
-use serde_json::Value;
-use sigv4::{
+use awsid_sigv4::{
     canonical_uri, check_time, parse_amz_date, parse_authorization, presign_query, sign_headers,
     verify, AuthForm, Credentials, SessionTokenMode, SignableRequest, SigningParams,
     SigningSettings, VerifyError, VerifySettings,
 };
+use common::{conformance_dir, parse_request, RawRequest};
+use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};

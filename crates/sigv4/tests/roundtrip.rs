@@ -1,11 +1,11 @@
 //! Property tests: whatever is signed verifies, and any single meaningful change to a signed
 //! request makes verification fail.
 
-use proptest::prelude::*;
-use sigv4::{
+use awsid_sigv4::{
     parse_authorization, presign_query, sign_headers, verify, Credentials, SessionTokenMode,
     SignableRequest, SigningParams, SigningSettings, VerifyError, VerifySettings,
 };
+use proptest::prelude::*;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// An owned request plus everything needed to sign it.

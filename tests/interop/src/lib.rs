@@ -3,7 +3,7 @@
 //! clean environment.
 //!
 //! The tests themselves live in `tests/`: `rust_sdk.rs` drives the unmodified AWS SDK for Rust
-//! against an in-process `server::spawn_local`, `own_client.rs` drives awsid's own client (the
+//! against an in-process `awsid_server::spawn_local`, `own_client.rs` drives awsid's own client (the
 //! built binary) against the same server.
 
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ pub fn awsid_bin() -> PathBuf {
         );
     }
     if let Some(newer) = newer_source(&path) {
-        // `cargo test -p interop` alone does not rebuild the binary: say so, once per process.
+        // `cargo test -p awsid-interop` alone does not rebuild the binary: say so, once per process.
         static WARNED: std::sync::Once = std::sync::Once::new();
         WARNED.call_once(|| {
             eprintln!(

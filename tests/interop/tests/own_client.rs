@@ -3,15 +3,15 @@
 //! (`source_profile`, `credential_source = Ec2InstanceMetadata` and `EcsContainer`, seed 004's
 //! files verbatim). Credentials awsid exports are cross-checked with the AWS SDK for Rust.
 //!
-//! The binary is found by `interop::awsid_bin` (`$AWSID_BIN`, else `target/debug/awsid`); the
+//! The binary is found by `awsid_interop::awsid_bin` (`$AWSID_BIN`, else `target/debug/awsid`); the
 //! test fails with instructions when it has not been built.
 
 mod common;
 
 use aws_credential_types::Credentials;
+use awsid_interop::seed::{self, assumed, ACCOUNT, OTHER_ACCOUNT};
+use awsid_interop::{expect_success, run_awsid};
 use common::{arn_of, Home, Plane};
-use interop::seed::{self, assumed, ACCOUNT, OTHER_ACCOUNT};
-use interop::{expect_success, run_awsid};
 
 /// Runs awsid with exactly the home's variables.
 fn awsid(home: &Home, args: &[&str]) -> std::process::Output {

@@ -15,8 +15,8 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sdk_sts::error::ProvideErrorMetadata;
 use aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError;
 use aws_sdk_sts::operation::RequestId;
+use awsid_interop::seed::{self, assumed, role_arn, ACCOUNT, OTHER_ACCOUNT};
 use common::{arn_of, describe, is_generated_session, sts_with, Home, Plane};
-use interop::seed::{self, assumed, role_arn, ACCOUNT, OTHER_ACCOUNT};
 
 // ------------------------------------------------------------------------- plain STS calls
 
@@ -739,7 +739,7 @@ async fn assume_role_with_every_optional_member() {
 #[tokio::test]
 async fn get_session_token_with_mfa_and_get_access_key_info() {
     let plane = Plane::start();
-    let secret = server::totp::decode_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
+    let secret = awsid_server::totp::decode_base32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -748,7 +748,7 @@ async fn get_session_token_with_mfa_and_get_access_key_info() {
     let out = client
         .get_session_token()
         .serial_number("arn:aws:iam::123456789012:mfa/defaultuser")
-        .token_code(server::totp::code_at(&secret, now))
+        .token_code(awsid_server::totp::code_at(&secret, now))
         .duration_seconds(900)
         .send()
         .await

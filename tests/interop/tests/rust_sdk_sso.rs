@@ -8,8 +8,8 @@
 
 mod common;
 
+use awsid_interop::{expect_success, run_awsid};
 use common::{arn_of, Home, Plane};
-use interop::{expect_success, run_awsid};
 
 const USER: &str = "sso-user@example.com";
 
@@ -19,7 +19,7 @@ const SEED_LEGACY_CONFIG: &str = "[default]\nsso_start_url = https://my-sso-port
 
 /// The default world with its Identity Center instance approving every login as its user.
 fn plane() -> Plane {
-    let text = interop::default_world_text();
+    let text = awsid_interop::default_world_text();
     let anchor = "start_url = \"https://my-sso-portal.awsapps.com/start\"\n";
     assert!(
         text.contains(anchor),
@@ -121,7 +121,7 @@ async fn sdk_refreshes_an_sso_session_token_close_to_expiry() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    let soon = server::state::iso8601(now + 120);
+    let soon = awsid_server::state::iso8601(now + 120);
     token["expiresAt"] = soon.clone().into();
     std::fs::write(&path, token.to_string()).unwrap();
     let creds = home

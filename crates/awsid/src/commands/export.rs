@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use awsid_credentials::{Credentials, CredentialsError, ResolveOptions, Session};
 use clap::Args;
-use credentials::{Credentials, CredentialsError, ResolveOptions, Session};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
@@ -27,7 +27,11 @@ pub struct ExportArgs {
 }
 
 /// Runs `configure export-credentials`.
-pub fn run(global: &GlobalArgs, args: ExportArgs, env: &profile::Env) -> Result<u8, CliError> {
+pub fn run(
+    global: &GlobalArgs,
+    args: ExportArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let session = Session::load(env, global.profile.as_deref())
         .map_err(|e| resolution_error(e, None, global.profile.as_deref().unwrap_or("default")))?;
     let profile = session.selection().name.clone();
@@ -91,11 +95,11 @@ fn check_recursion(seen: &[String], profile: &str) -> Result<(), CliError> {
 
 /// The credentials in one of the v2 formats, byte for byte.
 fn format_credentials(c: &Credentials, format: &str) -> String {
-    let expiry = c.expiry.map(credentials::time::format_iso);
+    let expiry = c.expiry.map(awsid_credentials::time::format_iso);
     let token = c.session_token.as_ref().map(|t| t.expose().to_string());
     let secret = c.secret_access_key.expose();
     if format == "process" {
-        let q = credentials::cache::python_json_string;
+        let q = awsid_credentials::cache::python_json_string;
         let mut lines = vec![
             "  \"Version\": 1".to_string(),
             format!("  \"AccessKeyId\": {}", q(&c.access_key_id)),
@@ -181,7 +185,7 @@ mod tests {
         if temp {
             c.with_session_token(Some("tokenEXAMPLE".into()))
                 .with_expiry(Some(
-                    credentials::time::parse("2026-11-23T07:48:59Z").unwrap(),
+                    awsid_credentials::time::parse("2026-11-23T07:48:59Z").unwrap(),
                 ))
         } else {
             c

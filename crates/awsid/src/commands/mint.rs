@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
+use awsid_server::World;
 use clap::Args;
-use server::World;
 
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
@@ -30,7 +30,7 @@ pub struct MintArgs {
 }
 
 /// Prints the token on stdout.
-pub fn run(global: &GlobalArgs, args: MintArgs, env: &profile::Env) -> Result<u8, CliError> {
+pub fn run(global: &GlobalArgs, args: MintArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     let _ = (global, env);
     let world = match &args.world {
         Some(p) => World::load(p).map_err(CliError::configuration)?,

@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
 /// Runs the parsed command and returns its exit status.
-pub fn dispatch(cli: Cli, env: &profile::Env) -> Result<u8, CliError> {
+pub fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
     match cli.command {
         Command::Configure(args) => configure::run(&cli.global, args, env),
         Command::Sts(args) => sts::run(&cli.global, args, env),

@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use awsid_server::{Issuer, Listen, State, World};
 use clap::Args;
-use server::{Issuer, Listen, State, World};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
@@ -60,9 +60,9 @@ fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
 pub fn load_issuer(
     args_file: Option<&Path>,
     world: &World,
-    env: &profile::Env,
+    env: &awsid_profile::Env,
 ) -> Result<Issuer, CliError> {
-    let cfg = |e: server::issuer::MasterKeyError| CliError::configuration(e);
+    let cfg = |e: awsid_server::issuer::MasterKeyError| CliError::configuration(e);
     if let Some(k) = env.get_non_empty("AWSID_MASTER_KEY") {
         return Issuer::from_key_text(k, "AWSID_MASTER_KEY").map_err(cfg);
     }
@@ -75,13 +75,13 @@ pub fn load_issuer(
     if let Some(f) = &world.settings.master_key_file {
         return Issuer::from_key_file(Path::new(f)).map_err(cfg);
     }
-    let path = server::issuer::default_key_file(|k| env.get(k).map(str::to_string)).ok_or_else(|| {
+    let path = awsid_server::issuer::default_key_file(|k| env.get(k).map(str::to_string)).ok_or_else(|| {
         CliError::configuration("cannot find a place for the master key file: set HOME, XDG_STATE_HOME or AWSID_MASTER_KEY_FILE, or pass --master-key-file")
     })?;
     Issuer::from_key_file(&path).map_err(cfg)
 }
 
-fn ready_json(bound: &server::Bound, world_name: &str) -> String {
+fn ready_json(bound: &awsid_server::Bound, world_name: &str) -> String {
     let imds: serde_json::Map<String, serde_json::Value> = bound
         .imds
         .iter()
@@ -105,7 +105,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// The endpoint list, the export lines and (for the default world) a sample configuration.
 pub fn banner(
-    bound: &server::Bound,
+    bound: &awsid_server::Bound,
     world: &World,
     world_name: &str,
     quiet: bool,
@@ -117,14 +117,14 @@ pub fn banner(
         if !world.sso_instances.is_empty() {
             out.push_str(&format!(
                 "  SSO   http://{a}/  (portal and OIDC; approve logins at http://{a}{})\n",
-                server::sso::DEVICE_PAGE
+                awsid_server::sso::DEVICE_PAGE
             ));
         }
     }
     if let Some(a) = bound.ecs {
         out.push_str(&format!(
             "  ECS   http://{a}{}\n",
-            server::ecs::FULL_URI_PATH
+            awsid_server::ecs::FULL_URI_PATH
         ));
     }
     for (id, a) in &bound.imds {
@@ -164,7 +164,7 @@ pub fn banner(
         if let Some(token) = &task.auth_token {
             out.push_str(&format!(
                 "export AWS_CONTAINER_CREDENTIALS_FULL_URI=http://{a}{}\n",
-                server::ecs::FULL_URI_PATH
+                awsid_server::ecs::FULL_URI_PATH
             ));
             out.push_str(&format!(
                 "export AWS_CONTAINER_AUTHORIZATION_TOKEN={token}\n"
@@ -220,7 +220,7 @@ sso_registration_scopes = sso:account:access
 
 /// The sample `~/.aws/credentials` of the default world: the seed documents' long-term keys,
 /// read from the world (profile `default` holds `AKIAIOSFODNN7EXAMPLE`, `user1` user1's key).
-fn sample_credentials(world: &server::World) -> String {
+fn sample_credentials(world: &awsid_server::World) -> String {
     let key_of = |wanted: &dyn Fn(&str, &str) -> bool| {
         world.users.iter().find_map(|u| {
             u.access_keys
@@ -248,7 +248,7 @@ fn sample_credentials(world: &server::World) -> String {
 }
 
 /// Runs `serve` until SIGINT or SIGTERM.
-pub fn run(global: &GlobalArgs, args: ServeArgs, env: &profile::Env) -> Result<u8, CliError> {
+pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     let _ = global;
     let (world, world_name) = load_world(args.world.as_deref())?;
     let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
@@ -264,9 +264,9 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &profile::Env) -> Result<u
     }
     let world = Arc::new(world);
     let state = Arc::new(State::new(world.clone(), Arc::new(issuer)));
-    let rt = server::runtime()?;
+    let rt = awsid_server::runtime()?;
     rt.block_on(async move {
-        let server = server::start(state, &listen)
+        let server = awsid_server::start(state, &listen)
             .await
             .map_err(|e| CliError::new(ExitKind::General, e))?;
         let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn banner_lists_endpoints_and_exports() {
         let world = World::default_world();
-        let bound = server::Bound {
+        let bound = awsid_server::Bound {
             api: Some("127.0.0.1:1".parse().unwrap()),
             ecs: Some("127.0.0.1:2".parse().unwrap()),
             imds: vec![("i-1234567890abcdef0".into(), "127.0.0.1:3".parse().unwrap())],
@@ -341,15 +341,15 @@ mod tests {
     fn master_key_precedence() {
         let world = World::default_world();
         let key = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
-        let env = profile::Env::from_pairs([("AWSID_MASTER_KEY", key)]);
+        let env = awsid_profile::Env::from_pairs([("AWSID_MASTER_KEY", key)]);
         let a = load_issuer(None, &world, &env).unwrap();
         let b = Issuer::from_key_text(key, "t").unwrap();
         assert_eq!(a.imds_token("i-1", 5, 60), b.imds_token("i-1", 5, 60));
         let dir = tempfile::tempdir().unwrap();
-        let env = profile::Env::from_pairs([("HOME", dir.path().to_str().unwrap())]);
+        let env = awsid_profile::Env::from_pairs([("HOME", dir.path().to_str().unwrap())]);
         load_issuer(None, &world, &env).unwrap();
         assert!(dir.path().join(".local/state/awsid/master.key").exists());
-        let bad = profile::Env::from_pairs([("AWSID_MASTER_KEY", "short")]);
+        let bad = awsid_profile::Env::from_pairs([("AWSID_MASTER_KEY", "short")]);
         let err = load_issuer(None, &world, &bad).unwrap_err();
         assert_eq!(err.kind(), ExitKind::Configuration);
     }

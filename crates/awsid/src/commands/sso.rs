@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use clap::{Args, Subcommand};
-use credentials::sso_login::{
+use awsid_credentials::sso_login::{
     self, LoginConfig, LoginError, LoginOptions, SsoLogin, SystemBrowser,
 };
-use credentials::{CredentialsError, ResolveOptions, Session};
+use awsid_credentials::{CredentialsError, ResolveOptions, Session};
+use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
@@ -45,7 +45,7 @@ pub struct LoginArgs {
 }
 
 /// Runs `sso …`.
-pub fn run(global: &GlobalArgs, args: SsoArgs, env: &profile::Env) -> Result<u8, CliError> {
+pub fn run(global: &GlobalArgs, args: SsoArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     let session = Session::load(env, global.profile.as_deref()).map_err(credentials_error)?;
     let options = ResolveOptions {
         region: global.region.clone(),
@@ -98,7 +98,7 @@ fn login_error(e: LoginError) -> CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use credentials::sso_login::Browser;
+    use awsid_credentials::sso_login::Browser;
     use std::io::Read;
     use std::net::{SocketAddr, TcpStream};
     use std::path::Path;
@@ -110,9 +110,9 @@ mod tests {
     /// Seed 004's legacy IAM Identity Center config file, verbatim.
     const SEED_LEGACY: &str = "[default]\nsso_start_url = https://my-sso-portal.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 111122223333\nsso_role_name = readOnly\nregion = us-west-2\noutput = text\n\n[profile user1]\nsso_start_url = https://my-sso-portal.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 444455556666\nsso_role_name = readOnly\nregion = us-east-1\noutput = json\n";
 
-    fn env(home: &Path, api: SocketAddr) -> profile::Env {
+    fn env(home: &Path, api: SocketAddr) -> awsid_profile::Env {
         let url = format!("http://{api}/");
-        profile::Env::from_pairs([
+        awsid_profile::Env::from_pairs([
             ("HOME", home.display().to_string()),
             ("AWS_ENDPOINT_URL_SSO", url.clone()),
             ("AWS_ENDPOINT_URL_SSO_OIDC", url.clone()),
@@ -155,7 +155,7 @@ mod tests {
     }
 
     fn enc(s: &str) -> String {
-        credentials::sts::encode(s)
+        awsid_credentials::sts::encode(s)
     }
 
     /// A browser whose user approves: the device page's form for a device URL, the authorize
@@ -223,7 +223,7 @@ mod tests {
         Ok(sts.get_caller_identity(&resolved.credentials)?.arn)
     }
 
-    fn role_name(server: &server::LocalServer, account: &str, set: &str) -> String {
+    fn role_name(server: &awsid_server::LocalServer, account: &str, set: &str) -> String {
         let w = &server.state.world;
         let inst = w.sso_instance(START).unwrap();
         w.roles[inst.assignment(0, account, set).unwrap().role]
@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn seed_sso_session_config_device_and_browser_flows() {
-        let server = server::spawn_local(server::World::default_world()).unwrap();
+        let server = awsid_server::spawn_local(awsid_server::World::default_world()).unwrap();
         let api = server.bound.api.unwrap();
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), SEED_CONFIG);
@@ -278,7 +278,7 @@ mod tests {
 
     #[test]
     fn seed_legacy_config_and_logout() {
-        let server = server::spawn_local(server::World::default_world()).unwrap();
+        let server = awsid_server::spawn_local(awsid_server::World::default_world()).unwrap();
         let api = server.bound.api.unwrap();
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), SEED_LEGACY);
@@ -313,7 +313,7 @@ mod tests {
 
     #[test]
     fn sso_session_tokens_are_refreshed_near_expiry() {
-        let server = server::spawn_local(server::World::default_world()).unwrap();
+        let server = awsid_server::spawn_local(awsid_server::World::default_world()).unwrap();
         let api = server.bound.api.unwrap();
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), SEED_CONFIG);
@@ -327,7 +327,7 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs() as i64;
-        let soon = server::state::iso8601(now + 300);
+        let soon = awsid_server::state::iso8601(now + 300);
         token["expiresAt"] = soon.clone().into();
         std::fs::write(&result.token_file, token.to_string()).unwrap();
         assert!(caller_arn(home.path(), api, "user1").is_ok());
@@ -342,7 +342,7 @@ mod tests {
     fn configuration_errors_exit_253() {
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), "[profile p]\nregion = us-east-1\n");
-        let env = profile::Env::from_pairs([("HOME", home.path().display().to_string())]);
+        let env = awsid_profile::Env::from_pairs([("HOME", home.path().display().to_string())]);
         let global = GlobalArgs {
             profile: Some("p".into()),
             region: None,

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use awsid_credentials::{CredentialsError, ResolveOptions, Session};
 use clap::{Args, Subcommand};
-use credentials::{CredentialsError, ResolveOptions, Session};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
@@ -24,7 +24,7 @@ pub enum StsCommand {
 }
 
 /// Runs `sts …`.
-pub fn run(global: &GlobalArgs, args: StsArgs, env: &profile::Env) -> Result<u8, CliError> {
+pub fn run(global: &GlobalArgs, args: StsArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     match args.command {
         StsCommand::GetCallerIdentity => get_caller_identity(global, env),
     }
@@ -42,7 +42,7 @@ fn cli_error(e: CredentialsError) -> CliError {
     }
 }
 
-fn get_caller_identity(global: &GlobalArgs, env: &profile::Env) -> Result<u8, CliError> {
+fn get_caller_identity(global: &GlobalArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     let session = Session::load(env, global.profile.as_deref()).map_err(cli_error)?;
     let output = global
         .output
@@ -78,7 +78,7 @@ fn get_caller_identity(global: &GlobalArgs, env: &profile::Env) -> Result<u8, Cl
     let id = client
         .get_caller_identity(&resolved.credentials)
         .map_err(cli_error)?;
-    let q = credentials::cache::python_json_string;
+    let q = awsid_credentials::cache::python_json_string;
     let text = if output == "text" {
         // Text output lists the values in key order: Account, Arn, UserId.
         format!("{}\t{}\t{}\n", id.account, id.arn, id.user_id)

@@ -474,16 +474,16 @@ fn signed_caller_identity(s: &LocalServer, akid: &str, secret: &str, token: &str
     let body = "Action=GetCallerIdentity&Version=2011-06-15";
     let ct = "application/x-www-form-urlencoded; charset=utf-8";
     let headers = [("host", host.as_str()), ("content-type", ct)];
-    let req = sigv4::SignableRequest::new("POST", "/", "", &headers, body.as_bytes());
-    let sc = sigv4::Credentials::new(
+    let req = awsid_sigv4::SignableRequest::new("POST", "/", "", &headers, body.as_bytes());
+    let sc = awsid_sigv4::Credentials::new(
         akid.to_string(),
         secret.to_string(),
         Some(token.to_string()),
     );
     let time = UNIX_EPOCH + Duration::from_secs(s.state.clock.now() as u64);
-    let signed = sigv4::sign_headers(
+    let signed = awsid_sigv4::sign_headers(
         &req,
-        &sigv4::SigningParams {
+        &awsid_sigv4::SigningParams {
             credentials: &sc,
             region: "us-east-1",
             service: "sts",

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use sigv4::AuthInfo;
+use awsid_sigv4::AuthInfo;
 
 use http::StatusCode;
 use subtle::ConstantTimeEq;
@@ -55,8 +55,8 @@ pub struct Caller {
 }
 
 /// Maps a SigV4 verification failure to the STS error the real service returns.
-fn verify_error(e: sigv4::VerifyError) -> StsError {
-    use sigv4::VerifyError as V;
+fn verify_error(e: awsid_sigv4::VerifyError) -> StsError {
+    use awsid_sigv4::VerifyError as V;
     let message = e.to_string();
     match e {
         V::MissingAuthentication => {
@@ -114,7 +114,7 @@ fn check_scope_and_time(state: &State, a: &AuthInfo) -> Result<(), StsError> {
     }
     let now = UNIX_EPOCH + Duration::from_secs(state.clock.now().max(0) as u64);
     let skew = Duration::from_secs(state.world.settings.sts_clock_skew_seconds as u64);
-    sigv4::check_time(a, now, skew).map_err(verify_error)
+    awsid_sigv4::check_time(a, now, skew).map_err(verify_error)
 }
 
 fn expired() -> StsError {
@@ -246,27 +246,31 @@ pub fn authenticate(state: &State, req: &RequestData) -> Result<Caller, StsError
         .iter()
         .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
         .collect();
-    let signable = sigv4::SignableRequest::new(
+    let signable = awsid_sigv4::SignableRequest::new(
         req.method.as_str(),
         req.uri.path(),
         req.uri.query().unwrap_or(""),
         &headers,
         &req.body,
     );
-    let auth = sigv4::parse_authorization(&signable).map_err(verify_error)?;
+    let auth = awsid_sigv4::parse_authorization(&signable).map_err(verify_error)?;
     check_scope_and_time(state, &auth)?;
     let (caller, secret) = resolve(state, &auth)?;
     let key = state.signing_keys.key_for(&secret, &auth.scope);
-    sigv4::verify_with_key(&signable, &auth, &key, &sigv4::VerifySettings::default()).map_err(
-        |e| {
-            if let sigv4::VerifyError::SignatureMismatch {
-                canonical_request, ..
-            } = &e
-            {
-                tracing::debug!(%canonical_request, "signature mismatch");
-            }
-            verify_error(e)
-        },
-    )?;
+    awsid_sigv4::verify_with_key(
+        &signable,
+        &auth,
+        &key,
+        &awsid_sigv4::VerifySettings::default(),
+    )
+    .map_err(|e| {
+        if let awsid_sigv4::VerifyError::SignatureMismatch {
+            canonical_request, ..
+        } = &e
+        {
+            tracing::debug!(%canonical_request, "signature mismatch");
+        }
+        verify_error(e)
+    })?;
     Ok(caller)
 }

@@ -52,11 +52,11 @@ fn call_at(s: &LocalServer, c: &Creds, body: &str, time: SystemTime, region: &st
             "application/x-www-form-urlencoded; charset=utf-8",
         ),
     ];
-    let req = sigv4::SignableRequest::new("POST", "/", "", &headers, body.as_bytes());
-    let sc = sigv4::Credentials::new(c.id.clone(), c.secret.clone(), c.token.clone());
-    let signed = sigv4::sign_headers(
+    let req = awsid_sigv4::SignableRequest::new("POST", "/", "", &headers, body.as_bytes());
+    let sc = awsid_sigv4::Credentials::new(c.id.clone(), c.secret.clone(), c.token.clone());
+    let signed = awsid_sigv4::sign_headers(
         &req,
-        &sigv4::SigningParams {
+        &awsid_sigv4::SigningParams {
             credentials: &sc,
             region,
             service: "sts",
@@ -266,11 +266,11 @@ fn presigned_get_caller_identity() {
     let addr = s.bound.api.unwrap();
     let host = addr.to_string();
     let headers = [("host", host.as_str())];
-    let req = sigv4::SignableRequest::new("GET", "/", GCI, &headers, b"");
-    let sc = sigv4::Credentials::new(USER1.0, USER1.1, None);
-    let p = sigv4::presign_query(
+    let req = awsid_sigv4::SignableRequest::new("GET", "/", GCI, &headers, b"");
+    let sc = awsid_sigv4::Credentials::new(USER1.0, USER1.1, None);
+    let p = awsid_sigv4::presign_query(
         &req,
-        &sigv4::SigningParams {
+        &awsid_sigv4::SigningParams {
             credentials: &sc,
             region: "us-east-1",
             service: "sts",

@@ -13,7 +13,7 @@ use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::Region;
 use aws_smithy_http_client::Builder as HttpClientBuilder;
 use aws_types::os_shim_internal::Env;
-use server::{LocalServer, World};
+use awsid_server::{LocalServer, World};
 
 /// A world extension: a role the ECS task role may assume (no role of the default world
 /// trusts the task role), for `credential_source = EcsContainer`.
@@ -35,19 +35,19 @@ pub struct Plane {
 impl Plane {
     /// The embedded default world.
     pub fn start() -> Plane {
-        Plane::from_text(&interop::default_world_text())
+        Plane::from_text(&awsid_interop::default_world_text())
     }
 
     /// The default world plus `extra` TOML.
     pub fn with_extra(extra: &str) -> Plane {
-        Plane::from_text(&format!("{}\n{extra}", interop::default_world_text()))
+        Plane::from_text(&format!("{}\n{extra}", awsid_interop::default_world_text()))
     }
 
     /// The world in `text` (parsed twice: the server owns one copy, the test keeps the other
     /// to mint tokens with the dev OIDC key).
     pub fn from_text(text: &str) -> Plane {
         let parse = || World::parse(text, "interop-world.toml").expect("a valid world");
-        let server = server::spawn_local(parse()).expect("start the identity plane");
+        let server = awsid_server::spawn_local(parse()).expect("start the identity plane");
         Plane {
             server,
             world: parse(),
@@ -76,7 +76,7 @@ impl Plane {
         format!(
             "http://{}{}",
             self.server.bound.ecs.expect("ECS listener"),
-            server::ecs::FULL_URI_PATH
+            awsid_server::ecs::FULL_URI_PATH
         )
     }
 
@@ -253,7 +253,7 @@ where
 /// True when `arn` is `…:assumed-role/<role>/<prefix><digits>` (an SDK-generated session
 /// name such as `assume-role-from-profile-1700000000000`).
 pub fn is_generated_session(arn: &str, account: &str, role: &str, prefix: &str) -> bool {
-    let head = interop::seed::assumed(account, role, prefix);
+    let head = awsid_interop::seed::assumed(account, role, prefix);
     arn.strip_prefix(&head)
         .is_some_and(|millis| millis.len() >= 13 && millis.bytes().all(|b| b.is_ascii_digit()))
 }

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use awsid_profile::{Env, Locations, ProfileSelection, ProfileSet, Properties, Value};
 use clap::Args;
-use profile::{Env, Locations, ProfileSelection, ProfileSet, Properties, Value};
 
 use super::{load, mutually_exclusive};
 use crate::cli::GlobalArgs;

@@ -3,10 +3,10 @@
 
 use std::io::Write;
 
+use awsid_profile::location::{expand_user, expand_vars};
+use awsid_profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
+use awsid_profile::{Env, Locations};
 use clap::Args;
-use profile::location::{expand_user, expand_vars};
-use profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
-use profile::{Env, Locations};
 
 use super::{load, write_error};
 use crate::cli::GlobalArgs;
@@ -93,7 +93,7 @@ fn parse_csv(csv: &str, strict: bool) -> Result<Vec<Row>, String> {
     if csv.trim_matches(char::is_whitespace).is_empty() {
         return Err("Provided CSV contains no contents".to_owned());
     }
-    let lines = profile::py::splitlines(csv);
+    let lines = awsid_profile::py::splitlines(csv);
     let format = |h: &str| {
         h.strip_prefix('\u{feff}')
             .unwrap_or(h)

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use awsid_profile::{Env, Locations, ProfileSelection, ProfileSet, ProfileSource};
 use clap::Args;
-use profile::{Env, Locations, ProfileSelection, ProfileSet, ProfileSource};
 
 use super::{get::scoped_config, load, mask};
 use crate::cli::GlobalArgs;
@@ -60,7 +60,7 @@ pub fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliErr
     out.write_all(line("profile", &profile.value, &profile.kind, &profile.location).as_bytes())?;
     out.flush()?;
 
-    let session = credentials::Session::from_parts(
+    let session = awsid_credentials::Session::from_parts(
         env.clone(),
         locations.clone(),
         set.clone(),
@@ -86,9 +86,9 @@ pub fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliErr
 
 /// The access-key and secret-key rows from one run of the credential chain: masked values,
 /// the provider's method name, no location.
-fn credentials_rows(session: &credentials::Session) -> Result<(Row, Row), CliError> {
+fn credentials_rows(session: &awsid_credentials::Session) -> Result<(Row, Row), CliError> {
     let resolved = session
-        .resolve(&credentials::ResolveOptions::default())
+        .resolve(&awsid_credentials::ResolveOptions::default())
         .map_err(CliError::general)?;
     Ok(match resolved {
         None => (Row::not_set(), Row::not_set()),
@@ -111,7 +111,7 @@ fn region_row(
     locations: &Locations,
     set: &ProfileSet,
     selection: &ProfileSelection,
-    session: &credentials::Session,
+    session: &awsid_credentials::Session,
 ) -> Result<Row, CliError> {
     if let Some(region) = env
         .get("AWS_REGION")

@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use awsid_profile::{Env, Locations};
 use clap::Args;
-use profile::{Env, Locations};
 
 use super::load;
 use crate::cli::GlobalArgs;

@@ -12,9 +12,9 @@ pub use get::GetArgs;
 pub use list::ListArgs;
 pub use list_profiles::ListProfilesArgs;
 
+use awsid_profile::writer::{EditError, WriteError};
+use awsid_profile::{Env, Locations, ProfileSet};
 use clap::{Args, Subcommand};
-use profile::writer::{EditError, WriteError};
-use profile::{Env, Locations, ProfileSet};
 
 use crate::cli::GlobalArgs;
 use crate::commands::export;
@@ -102,7 +102,7 @@ fn profile_to_section(profile: &str) -> String {
 /// `get_section_header`: `TYPE NAME`, the name shell-quoted when it holds a space or tab.
 fn section_header(kind: &str, name: &str) -> String {
     if name.contains([' ', '\t']) {
-        format!("{kind} {}", profile::shell::quote(name))
+        format!("{kind} {}", awsid_profile::shell::quote(name))
     } else {
         format!("{kind} {name}")
     }

@@ -1,8 +1,8 @@
 //! `configure set VARNAME VALUE`: one value into the config or credentials file (v2 `set.py`).
 
+use awsid_profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
+use awsid_profile::{Env, Locations, ProfileSelection};
 use clap::Args;
-use profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
-use profile::{Env, Locations, ProfileSelection};
 
 use super::{
     load, mutually_exclusive, profile_to_section, section_header, warn_if_permissive, write_error,
@@ -166,7 +166,7 @@ fn nest(sub: &str, value: EditValue) -> EditValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use profile::ProfileSource;
+    use awsid_profile::ProfileSource;
 
     fn target(varname: &str, profile: Option<&str>) -> Target {
         let args = SetArgs {

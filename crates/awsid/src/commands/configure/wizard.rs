@@ -3,8 +3,8 @@
 
 use std::io::{BufRead, Write};
 
-use profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
-use profile::{Env, Locations, ProfileSelection, Properties};
+use awsid_profile::writer::{update_file_as, EditValue, FileKind, SectionEdit};
+use awsid_profile::{Env, Locations, ProfileSelection, Properties};
 
 use super::{load, mask, profile_to_section, warn_if_permissive, write_error};
 use crate::cli::GlobalArgs;
