@@ -51,6 +51,9 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Configure credentials and settings, like `aws configure`.
     Configure(commands::configure::ConfigureArgs),
+    /// Print a profile's credentials as credential_process JSON (Version 1), cached and
+    /// refreshed once per machine.
+    CredentialProcess(commands::credential_process::CredentialProcessArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
     Sts(commands::sts::StsArgs),
     /// IAM Identity Center: `sso login` and `sso logout`, like the aws CLI v2's.

@@ -1,6 +1,7 @@
 //! One module per command family; each turns parsed arguments into library calls and output.
 
 pub(crate) mod configure;
+pub(crate) mod credential_process;
 pub(crate) mod export;
 pub(crate) mod mint;
 pub(crate) mod serve;
@@ -14,6 +15,7 @@ use crate::error::CliError;
 pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
     match cli.command {
         Command::Configure(args) => configure::run(&cli.global, args, env),
+        Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),
         Command::Sts(args) => sts::run(&cli.global, args, env),
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
