@@ -2,6 +2,7 @@
 
 pub mod configure;
 pub mod export;
+pub mod imds;
 pub mod mint;
 pub mod serve;
 pub mod sso;
@@ -18,5 +19,6 @@ pub fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
+        Command::Imds(args) => imds::run(&cli.global, args, env),
     }
 }
