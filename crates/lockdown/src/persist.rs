@@ -168,9 +168,9 @@ fn read(path: &Path) -> Result<String, LockdownError> {
 }
 
 fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), LockdownError> {
-    awsid_profile::writer::write_atomic(path, bytes, mode).map_err(|e| LockdownError::Persist {
+    awsid_profile::atomic::write_atomic(path, bytes, mode).map_err(|e| LockdownError::Persist {
         path: path.to_owned(),
-        source: std::io::Error::other(e),
+        source: e.source,
     })
 }
 

@@ -13,15 +13,15 @@ use crate::error::{CliError, ExitKind};
 
 /// `awsid imds …`.
 #[derive(Debug, Args)]
-pub struct ImdsArgs {
+pub(crate) struct ImdsArgs {
     /// What to do.
     #[command(subcommand)]
-    pub command: ImdsCommand,
+    pub(crate) command: ImdsCommand,
 }
 
 /// Subcommands of `imds`.
 #[derive(Debug, Subcommand)]
-pub enum ImdsCommand {
+pub(crate) enum ImdsCommand {
     /// Let only USERs reach the metadata addresses (169.254.169.254, fd00:ec2::254,
     /// 169.254.170.2, 169.254.170.23, fd00:ec2::23) over IPv4 and IPv6; nobody when no USER is
     /// given. Idempotent: running it again replaces the previous lock-down.
@@ -32,7 +32,7 @@ pub enum ImdsCommand {
 
 /// The firewall interface to use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendChoice {
+pub(crate) enum BackendChoice {
     /// nftables when `nft` is installed, else iptables.
     Auto,
     /// nftables (`nft`).
@@ -43,43 +43,47 @@ pub enum BackendChoice {
 
 /// Options shared by `lockdown` and `status`.
 #[derive(Debug, Args)]
-pub struct FirewallArgs {
+pub(crate) struct FirewallArgs {
     /// Firewall interface.
     #[arg(long, value_enum, default_value = "auto")]
-    pub backend: BackendChoice,
+    pub(crate) backend: BackendChoice,
     /// Root of the persistence files (tests only).
     #[arg(long, hide = true, value_name = "DIR", default_value = "/")]
-    pub persist_root: PathBuf,
+    pub(crate) persist_root: PathBuf,
 }
 
 /// Options of `imds lockdown`.
 #[derive(Debug, Args)]
-pub struct LockdownArgs {
+pub(crate) struct LockdownArgs {
     /// OS users (names or numeric UIDs) allowed to reach the metadata addresses.
     #[arg(value_name = "USER")]
-    pub users: Vec<String>,
+    pub(crate) users: Vec<String>,
     /// Print the rules and files that would change, and change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Remove the lock-down (rules and persistence) instead.
     #[arg(long, conflicts_with = "users")]
-    pub undo: bool,
+    pub(crate) undo: bool,
     /// Do not keep the rules across reboots and firewall reloads.
     #[arg(long)]
-    pub no_persist: bool,
+    pub(crate) no_persist: bool,
     #[command(flatten)]
-    pub firewall: FirewallArgs,
+    pub(crate) firewall: FirewallArgs,
 }
 
 /// Options of `imds status`.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     #[command(flatten)]
-    pub firewall: FirewallArgs,
+    pub(crate) firewall: FirewallArgs,
 }
 
 /// Runs `imds …`.
-pub fn run(global: &GlobalArgs, args: ImdsArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: ImdsArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let _ = env;
     match args.command {
         ImdsCommand::Lockdown(a) => lockdown(a),
