@@ -154,8 +154,8 @@ fn role_chain_signs_each_hop_with_the_previous_and_caches_every_hop() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "json")
             && std::fs::read_to_string(&p)
-            .unwrap()
-            .contains("ASIACHAINROLE")
+                .unwrap()
+                .contains("ASIACHAINROLE")
         {
             std::fs::remove_file(p).unwrap();
         }

@@ -3,6 +3,7 @@
 pub(crate) mod configure;
 pub(crate) mod credential_process;
 pub(crate) mod export;
+pub(crate) mod imds;
 pub(crate) mod mint;
 pub(crate) mod serve;
 pub(crate) mod sso;
@@ -20,5 +21,6 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
+        Command::Imds(args) => imds::run(&cli.global, args, env),
     }
 }
