@@ -7,6 +7,8 @@ use std::io::Write;
 pub(crate) enum ExitKind {
     /// `configure get` found nothing (exit 1, no message).
     NotFound,
+    /// A command that reports its own failure and returns 1 (`configure mfa-login`).
+    Failed,
     /// Bad or missing arguments (exit 252).
     Usage,
     /// Configuration problem: no credentials, no region, export failures (exit 253).
@@ -21,7 +23,7 @@ impl ExitKind {
     /// The process exit status for this kind.
     pub(crate) fn code(self) -> u8 {
         match self {
-            ExitKind::NotFound => 1,
+            ExitKind::NotFound | ExitKind::Failed => 1,
             ExitKind::Usage => 252,
             ExitKind::Configuration => 253,
             ExitKind::Service => 254,

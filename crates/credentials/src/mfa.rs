@@ -25,7 +25,6 @@ use awsid_profile::Properties;
 use crate::cache::{sts_entry, PyJson};
 use crate::services::Services;
 use crate::single_flight::Refresh;
-use crate::sts::{assumed_role, validate_params, Param};
 use crate::{Credentials, CredentialsError};
 
 /// `GetSessionToken`'s default duration for IAM users (12 hours).
@@ -201,18 +200,12 @@ pub fn session(
         let duration = settings.session_duration.unwrap_or(DEFAULT_SESSION_SECS);
         let sts = services.sts()?;
         let code = code(services, serial, settings)?;
-        validate_params(&[
-            ("DurationSeconds", Param::Int(duration)),
-            ("SerialNumber", Param::Text(serial)),
-            ("TokenCode", Param::Text(&code)),
-        ])?;
-        let params = [
-            ("DurationSeconds", duration.to_string()),
-            ("SerialNumber", serial.to_string()),
-            ("TokenCode", code),
-        ];
-        let xml = sts.call("GetSessionToken", &params, Some(source))?;
-        let mut result = assumed_role("GetSessionToken", &xml, SESSION_METHOD)?;
+        let mut result = sts.get_session_token(
+            source,
+            Some(duration),
+            Some((serial, &code)),
+            SESSION_METHOD,
+        )?;
         result.credentials.account_id = serial
             .strip_prefix("arn:")
             .and_then(|a| a.split(':').nth(3))
