@@ -97,12 +97,6 @@ fn ready_json(bound: &awsid_server::Bound, world_name: &str) -> String {
     .to_string()
 }
 
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
-}
-
 /// The endpoint list, the export lines and (for the default world) a sample configuration.
 pub(crate) fn banner(
     bound: &awsid_server::Bound,
@@ -281,12 +275,10 @@ pub(crate) fn run(
             let _ = out.flush();
         }
         if let Some(path) = &args.ready_file {
-            write_atomically(path, &ready_json(&server.bound, &world_name)).map_err(|e| {
-                CliError::general(format!(
-                    "cannot write the ready file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            // Readers poll for the file: it must appear complete or not at all.
+            let json = ready_json(&server.bound, &world_name);
+            awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
         wait_for_signal().await?;
         server.shutdown().await;

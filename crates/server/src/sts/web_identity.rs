@@ -102,18 +102,20 @@ fn verify_token<'w>(
         })
         .cloned()
         .ok_or_else(|| invalid("Incorrect token audience"))?;
-    match claims.exp {
-        None => return Err(invalid("The ID Token is missing the exp claim")),
-        Some(exp) if exp <= now => return Err(StsError::new(
+    let exp = claims
+        .exp
+        .ok_or_else(|| invalid("The ID Token is missing the exp claim"))?;
+    if exp <= now {
+        let message = format!(
+            "Token expired: current date/time {} must be before the expiration date/time {}",
+            iso8601(now),
+            iso8601(exp)
+        );
+        return Err(StsError::new(
             StatusCode::BAD_REQUEST,
             "ExpiredTokenException",
-            format!(
-                "Token expired: current date/time {} must be before the expiration date/time {}",
-                iso8601(now),
-                iso8601(exp)
-            ),
-        )),
-        Some(_) => {}
+            message,
+        ));
     }
     if claims.nbf.is_some_and(|nbf| nbf > now + 300) {
         return Err(invalid("The ID Token is not yet valid"));
