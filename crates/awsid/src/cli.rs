@@ -51,8 +51,8 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Configure credentials and settings, like `aws configure`.
     Configure(commands::configure::ConfigureArgs),
-    /// Print a profile's credentials as credential_process JSON (Version 1), cached and
-    /// refreshed once per machine.
+    /// Print a profile's credentials as credential_process JSON (Version 1): from the vault
+    /// when it holds the profile, else resolved, cached and refreshed once per machine.
     CredentialProcess(commands::credential_process::CredentialProcessArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
     Sts(commands::sts::StsArgs),
@@ -64,6 +64,8 @@ pub(crate) enum Command {
     MintWebIdentityToken(commands::mint::MintArgs),
     /// Lock the instance metadata addresses to OS users (`imds lockdown`, `imds status`).
     Imds(commands::imds::ImdsArgs),
+    /// Long-term keys kept encrypted: `vault add|list|remove|unlock|lock|status|passwd`.
+    Vault(commands::vault::VaultArgs),
 }
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a

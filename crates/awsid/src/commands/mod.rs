@@ -8,6 +8,7 @@ pub(crate) mod mint;
 pub(crate) mod serve;
 pub(crate) mod sso;
 pub(crate) mod sts;
+pub(crate) mod vault;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -22,5 +23,6 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
         Command::Imds(args) => imds::run(&cli.global, args, env),
+        Command::Vault(args) => vault::run(&cli.global, args, env),
     }
 }
