@@ -6,6 +6,10 @@ caused (`GET /metrics`), never times. Each storm is repeated 20 times.
 
 * a two-hop role profile (user1 -> marketingadminrole -> defaultrole) from an empty cache:
   exactly one AssumeRole per hop; the same with both cached entries near expiry;
+* one SSO token (sso-session, access token expired, refresh token valid) needed by 32
+  processes over four roles: exactly one CreateToken (the server rotates refresh tokens, so a
+  second refresh with the same one would fail), one GetRoleCredentials per role, every process
+  gets credentials and the token file ends valid;
 * a lock holder SIGKILLed in the middle of its refresh: the others go on at once (the lock dies
   with the process), one of them refreshes, the entry is whole.
 
@@ -27,8 +31,9 @@ from pathlib import Path
 import pytest
 
 from serve_fixtures import USER1_KEY, served  # noqa: F401  (fixture)
-from storm import HANG_SECONDS, calls, delta, run_storm, wait_for_lock_waiters
+from storm import HANG_SECONDS, Gate, calls, delta, run_storm, wait_for_lock_waiters
 from conftest import clean_env
+from test_sso_seed import SESSION_TOKEN_FILE, device_login, sso_env, token_file
 
 ROUNDS = 20
 PROCESSES = 32
@@ -217,3 +222,63 @@ def test_sigkilled_lock_holder_blocks_no_one(served, awsid_bin, tmp_path):  # no
         assert not list(cache.glob(".*.tmp")), "a temp file was left behind"
     finally:
         proxy.close()
+
+
+SSO_ROLES = [
+    ("111122223333", "readOnly"),
+    ("111122223333", "FullAccess"),
+    ("444455556666", "readOnly"),
+    ("444455556666", "ReadOnly"),
+]
+
+SSO_CONFIG = "".join(
+    f"[profile r{i}]\nsso_session = my-sso\nsso_account_id = {account}\nsso_role_name = {role}\n"
+    "region = us-east-1\n\n"
+    for i, (account, role) in enumerate(SSO_ROLES)
+) + """[sso-session my-sso]
+sso_region = us-east-1
+sso_start_url = https://my-sso-portal.awsapps.com/start
+sso_registration_scopes = sso:account:access
+"""
+
+
+def test_sso_token_storm_makes_one_create_token(served, awsid_bin, tmp_path):  # noqa: F811
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "config").write_text(SSO_CONFIG)
+    env = sso_env(served, home)
+    rc, _, err = device_login(awsid_bin, served, env, "r0")
+    assert rc == 0, err
+    token_path = token_file(home, SESSION_TOKEN_FILE)
+    cli_cache = home / ".aws" / "cli" / "cache"
+    for round_ in range(ROUNDS):
+        before_token = json.loads(token_path.read_text())
+        past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        token_path.write_text(json.dumps(before_token | {"expiresAt": past}))
+        for entry in cli_cache.glob("*.json"):
+            entry.unlink()
+
+        gate = Gate(tmp_path / f"gate-sso-{round_}")
+        procs = [
+            (i % len(SSO_ROLES), gate.start(
+                [str(awsid_bin), "credential-process", "--profile", f"r{i % len(SSO_ROLES)}"], env
+            ))
+            for i in range(PROCESSES)
+        ]
+        before = calls(served.api)
+        gate.open()
+        keys: dict[int, set[str]] = {}
+        for role, p in procs:
+            out, err = p.communicate(timeout=HANG_SECONDS)
+            assert p.returncode == 0, f"round {round_}: {err}"
+            keys.setdefault(role, set()).add(json.loads(out)["AccessKeyId"])
+        made = delta(before, calls(served.api))
+        assert made == {
+            ("sso-oidc", "CreateToken"): 1,
+            ("sso", "GetRoleCredentials"): len(SSO_ROLES),
+        }, f"round {round_}"
+        assert all(len(k) == 1 for k in keys.values()), keys
+        after_token = json.loads(token_path.read_text())
+        assert after_token["refreshToken"] != before_token["refreshToken"]
+        expires = dt.datetime.strptime(after_token["expiresAt"], "%Y-%m-%dT%H:%M:%SZ")
+        assert expires.replace(tzinfo=dt.timezone.utc) > dt.datetime.now(dt.timezone.utc)
