@@ -8,7 +8,7 @@ use awsid_server::{Issuer, Listen, State, World};
 use clap::Args;
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Default STS (API) listener.
 pub const DEFAULT_API: &str = "127.0.0.1:4590";
@@ -268,7 +268,7 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
     rt.block_on(async move {
         let server = awsid_server::start(state, &listen)
             .await
-            .map_err(|e| CliError::new(ExitKind::General, e))?;
+            .map_err(CliError::general)?;
         let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         {
             use std::io::Write;
@@ -307,6 +307,7 @@ async fn wait_for_signal() -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitKind;
 
     #[test]
     fn banner_lists_endpoints_and_exports() {
