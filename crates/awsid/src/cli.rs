@@ -18,7 +18,7 @@ use crate::error::CliError;
     propagate_version = true,
     args_override_self = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -29,7 +29,7 @@ pub struct Cli {
 
 /// Global options, accepted before or after the command like the aws CLI's.
 #[derive(Clone, Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Use a specific profile from your credential file.
     #[arg(long, global = true, value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -53,7 +53,7 @@ pub struct GlobalArgs {
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Configure credentials and settings, like `aws configure`.
     Configure(commands::configure::ConfigureArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
@@ -68,7 +68,7 @@ pub enum Command {
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become the
 /// aws CLI v2's argparse errors (exit 252, [`crate::error::usage`]).
-pub fn parse<I>(argv: I) -> Result<Cli, CliError>
+pub(crate) fn parse<I>(argv: I) -> Result<Cli, CliError>
 where
     I: IntoIterator<Item = OsString>,
 {

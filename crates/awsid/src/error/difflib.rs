@@ -6,7 +6,7 @@ use std::collections::HashMap;
 /// `get_close_matches(word, possibilities, n, cutoff)`: the best `n` candidates whose
 /// `SequenceMatcher(None, candidate, word).ratio()` is at least `cutoff`, best first (ties:
 /// the larger string first, as `heapq.nlargest` orders `(score, x)` pairs).
-pub fn get_close_matches<'a>(
+pub(crate) fn get_close_matches<'a>(
     word: &str,
     possibilities: &[&'a str],
     n: usize,

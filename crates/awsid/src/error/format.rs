@@ -6,11 +6,11 @@ use awsid_profile::{Env, Locations, ProfileSelection, ProfileSet};
 
 /// The values `--cli-error-format`, `AWS_CLI_ERROR_FORMAT` and `cli_error_format` take
 /// (`VALID_ERROR_FORMATS`).
-pub const CHOICES: [&str; 6] = ["legacy", "json", "yaml", "text", "table", "enhanced"];
+pub(crate) const CHOICES: [&str; 6] = ["legacy", "json", "yaml", "text", "table", "enhanced"];
 
 /// How structured errors are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorFormat {
+pub(crate) enum ErrorFormat {
     /// `aws: [ERROR]: An error occurred (<Code>): <Message>` plus `Additional error details:`
     /// (the default).
     Enhanced,
@@ -28,7 +28,7 @@ pub enum ErrorFormat {
 
 impl ErrorFormat {
     /// Parses a value case-insensitively; `None` for anything outside [`CHOICES`].
-    pub fn parse(value: &str) -> Option<ErrorFormat> {
+    pub(crate) fn parse(value: &str) -> Option<ErrorFormat> {
         Some(match value.to_lowercase().as_str() {
             "enhanced" => ErrorFormat::Enhanced,
             "legacy" => ErrorFormat::Legacy,
@@ -45,7 +45,11 @@ impl ErrorFormat {
     /// default. When the profile's setting cannot be read — the selected profile does not
     /// exist, or a file does not parse — v2's lookup raises inside the handler and the error
     /// is written in the legacy form.
-    pub fn resolve(flag: Option<&str>, env: &Env, profile_flag: Option<&str>) -> ErrorFormat {
+    pub(crate) fn resolve(
+        flag: Option<&str>,
+        env: &Env,
+        profile_flag: Option<&str>,
+    ) -> ErrorFormat {
         if let Some(f) = flag.filter(|f| !f.is_empty()) {
             return ErrorFormat::parse(f).unwrap_or(ErrorFormat::Enhanced);
         }

@@ -11,8 +11,8 @@
 //! [`usage::from_clap`] (clap's errors reworded as v2's argparse errors). `main` prints the one
 //! report with [`CliError::report`] in the [`ErrorFormat`] the user chose.
 
-pub mod format;
-pub mod usage;
+pub(crate) mod format;
+pub(crate) mod usage;
 
 mod difflib;
 
@@ -20,15 +20,15 @@ use std::io::Write;
 
 use awsid_credentials::{CredentialsError, ServiceError};
 
-pub use format::ErrorFormat;
+pub(crate) use format::ErrorFormat;
 
 /// The program name in front of every error and warning (v2 writes `aws`).
-pub const PROG: &str = "awsid";
+pub(crate) const PROG: &str = "awsid";
 
 /// What kind of failure ended the command; decides the exit status like the aws CLI v2 does
 /// (`awscli/constants.py`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitKind {
+pub(crate) enum ExitKind {
     /// `configure get` found nothing (exit 1, no message).
     NotFound,
     /// Bad or missing arguments, parameter validation (exit 252).
@@ -43,7 +43,7 @@ pub enum ExitKind {
 
 impl ExitKind {
     /// The process exit status for this kind.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             ExitKind::NotFound => 1,
             ExitKind::Usage => 252,
@@ -78,7 +78,7 @@ enum Class {
 
 /// A failed command: how v2 would classify it and what it says.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     class: Class,
     /// The message (`str(exception)` in v2 terms; for a service error the full
     /// `An error occurred (…) when calling the … operation: …` text).
@@ -99,23 +99,23 @@ impl CliError {
     }
 
     /// A parameter validation error (v2 `ParamValidationError`, argparse errors): exit 252.
-    pub fn param_validation(message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn param_validation(message: impl std::fmt::Display) -> CliError {
         CliError::of(Class::ParamValidation, message)
     }
 
     /// Unknown options of a service operation (v2 `UnknownArgumentError`): the usage text,
     /// then the message; exit 252, never structured.
-    pub fn unknown_argument(message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn unknown_argument(message: impl std::fmt::Display) -> CliError {
         CliError::of(Class::UnknownArgument, message)
     }
 
     /// A configuration error (v2 `ConfigurationError`): exit 253.
-    pub fn configuration(message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn configuration(message: impl std::fmt::Display) -> CliError {
         CliError::of(Class::Configuration, message)
     }
 
     /// botocore's `NoRegionError` as v2 reports it (with its `aws configure` hint): exit 253.
-    pub fn no_region() -> CliError {
+    pub(crate) fn no_region() -> CliError {
         CliError::of(
             Class::NoRegion,
             "You must specify a region. You can also configure your region by running \"aws configure\".",
@@ -124,7 +124,7 @@ impl CliError {
 
     /// botocore's `NoCredentialsError` as v2 reports it since 2.32.0 (hint `aws login`):
     /// exit 253.
-    pub fn no_credentials() -> CliError {
+    pub(crate) fn no_credentials() -> CliError {
         CliError::of(
             Class::NoCredentials,
             "Unable to locate credentials. You can configure credentials by running \"aws login\".",
@@ -132,7 +132,7 @@ impl CliError {
     }
 
     /// An error answered by a service (botocore `ClientError`): exit 254.
-    pub fn service(e: &ServiceError) -> CliError {
+    pub(crate) fn service(e: &ServiceError) -> CliError {
         CliError::of(
             Class::Service {
                 code: e.code.clone(),
@@ -143,12 +143,12 @@ impl CliError {
     }
 
     /// Any other error (v2's `GeneralExceptionHandler`): exit 255, never structured.
-    pub fn general(message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn general(message: impl std::fmt::Display) -> CliError {
         CliError::of(Class::General, message)
     }
 
     /// `configure get`'s "not found": exit 1 with `stderr` written verbatim (often nothing).
-    pub fn not_found(stderr: impl Into<String>) -> CliError {
+    pub(crate) fn not_found(stderr: impl Into<String>) -> CliError {
         CliError {
             class: Class::NotFound,
             message: stderr.into(),
@@ -160,7 +160,7 @@ impl CliError {
     /// `ClientError` 254, `NoRegionError` 253, `ParamValidationError` 252, everything else
     /// (`ProfileNotFound`, `ConfigParseError`, `CredentialRetrievalError`, connection errors…)
     /// 255.
-    pub fn from_credentials(e: CredentialsError) -> CliError {
+    pub(crate) fn from_credentials(e: CredentialsError) -> CliError {
         match &e {
             CredentialsError::Service(s) => CliError::service(s),
             CredentialsError::NoRegion => CliError::no_region(),
@@ -170,13 +170,17 @@ impl CliError {
     }
 
     /// Adds an `Additional error details` field (shown by the structured formats only).
-    pub fn with_detail(mut self, name: impl Into<String>, value: impl Into<String>) -> CliError {
+    pub(crate) fn with_detail(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> CliError {
         self.details.push((name.into(), value.into()));
         self
     }
 
     /// The exit kind.
-    pub fn kind(&self) -> ExitKind {
+    pub(crate) fn kind(&self) -> ExitKind {
         match self.class {
             Class::ParamValidation | Class::UnknownArgument => ExitKind::Usage,
             Class::Configuration | Class::NoRegion | Class::NoCredentials => {
@@ -208,7 +212,7 @@ impl CliError {
     }
 
     /// Exactly what goes to stderr in `format`.
-    pub fn render(&self, format: ErrorFormat) -> String {
+    pub(crate) fn render(&self, format: ErrorFormat) -> String {
         match &self.class {
             Class::NotFound => return self.message.clone(),
             Class::UnknownArgument => {
@@ -241,7 +245,7 @@ impl CliError {
     }
 
     /// Prints the report on stderr in `format` and returns the exit status.
-    pub fn report(&self, format: ErrorFormat) -> u8 {
+    pub(crate) fn report(&self, format: ErrorFormat) -> u8 {
         let text = self.render(format);
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
@@ -257,7 +261,7 @@ impl From<std::io::Error> for CliError {
 }
 
 /// `write_error` of `awscli/errorformat.py`: `\n<prog>: [ERROR]: <message stripped>\n`.
-pub fn error_line(message: &str) -> String {
+pub(crate) fn error_line(message: &str) -> String {
     let message = python_strip(message);
     if message.is_empty() {
         format!("\n{PROG}: [ERROR]:\n")
@@ -267,7 +271,7 @@ pub fn error_line(message: &str) -> String {
 }
 
 /// A warning in v2's shape (`\naws: [WARNING]: <message>\n`, `configure set`), with awsid's name.
-pub fn warn(message: &str) {
+pub(crate) fn warn(message: &str) {
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "\n{PROG}: [WARNING]: {message}\n");
     let _ = err.flush();

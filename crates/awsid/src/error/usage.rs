@@ -18,12 +18,12 @@ use super::difflib::get_close_matches;
 use super::CliError;
 
 /// v2's `USAGE` with awsid's name (and `--help`, since awsid has no `help` words).
-pub const USAGE: &str = "awsid [options] <command> <subcommand> [<subcommand> ...] [parameters]\n\
+pub(crate) const USAGE: &str = "awsid [options] <command> <subcommand> [<subcommand> ...] [parameters]\n\
 To see help text, you can run:\n\n  awsid --help\n  awsid <command> --help\n  awsid <command> <subcommand> --help\n";
 
 /// How v2 treats leftovers of a command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grammar {
+pub(crate) enum Grammar {
     /// A service operation (`aws sts get-caller-identity`): `UnknownArgumentError`, `, `-joined.
     Operation,
     /// A customization (`BasicCommand`: `configure …`, `sso login`, awsid's own commands):
@@ -32,7 +32,7 @@ pub enum Grammar {
 }
 
 /// The grammar of the command at `path` (names below the program).
-pub fn grammar(path: &[&str]) -> Grammar {
+pub(crate) fn grammar(path: &[&str]) -> Grammar {
     match path {
         ["sts", _] => Grammar::Operation,
         _ => Grammar::Customization,
@@ -50,13 +50,13 @@ fn subcommand_dest(path: &[&str]) -> &'static str {
 }
 
 /// An argparse error: the message, a blank line and the usage (`ArgParseException`).
-pub fn argparse_error(message: &str) -> CliError {
+pub(crate) fn argparse_error(message: &str) -> CliError {
     CliError::param_validation(format!("{message}\n\nusage: {USAGE}"))
 }
 
 /// `CLIArgParser._check_value`: `argument <dest>: Found invalid choice '<value>'` and, when
 /// difflib finds close matches (cutoff 0.8), `Maybe you meant:` and a bullet per match.
-pub fn invalid_choice(dest: &str, value: &str, choices: &[&str]) -> String {
+pub(crate) fn invalid_choice(dest: &str, value: &str, choices: &[&str]) -> String {
     let mut parts = vec![format!("Found invalid choice '{value}'\n")];
     let close = get_close_matches(value, choices, 3, 0.8);
     if !close.is_empty() {
@@ -67,7 +67,7 @@ pub fn invalid_choice(dest: &str, value: &str, choices: &[&str]) -> String {
 }
 
 /// Rewrites a clap error for `argv` (program name first) parsed with `root`.
-pub fn from_clap(err: &clap::Error, root: &clap::Command, argv: &[OsString]) -> CliError {
+pub(crate) fn from_clap(err: &clap::Error, root: &clap::Command, argv: &[OsString]) -> CliError {
     let walk = Walk::new(root, argv);
     let path: Vec<&str> = walk.path.iter().skip(1).map(|c| c.get_name()).collect();
     let context_str = |kind: ContextKind| match err.get(kind) {
