@@ -98,6 +98,25 @@ impl CliError {
         }
     }
 
+    /// An error of `kind` for code written before the handler classes (a service error gets
+    /// the code `Unknown`). Prefer the named constructors, which give the structured code.
+    #[allow(dead_code)]
+    pub(crate) fn new(kind: ExitKind, message: impl std::fmt::Display) -> CliError {
+        match kind {
+            ExitKind::Usage => CliError::param_validation(message),
+            ExitKind::Configuration => CliError::configuration(message),
+            ExitKind::NotFound => CliError::not_found(message.to_string()),
+            ExitKind::Service => CliError::of(
+                Class::Service {
+                    code: "Unknown".to_owned(),
+                    message: message.to_string(),
+                },
+                message,
+            ),
+            ExitKind::General => CliError::general(message),
+        }
+    }
+
     /// A parameter validation error (v2 `ParamValidationError`, argparse errors): exit 252.
     pub(crate) fn param_validation(message: impl std::fmt::Display) -> CliError {
         CliError::of(Class::ParamValidation, message)
