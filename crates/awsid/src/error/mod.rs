@@ -100,7 +100,6 @@ impl CliError {
 
     /// An error of `kind` for code written before the handler classes (a service error gets
     /// the code `Unknown`). Prefer the named constructors, which give the structured code.
-    #[allow(dead_code)]
     pub(crate) fn new(kind: ExitKind, message: impl std::fmt::Display) -> CliError {
         match kind {
             ExitKind::Usage => CliError::param_validation(message),
