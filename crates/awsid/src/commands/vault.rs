@@ -43,6 +43,9 @@ pub(crate) enum VaultCommand {
     Lock,
     /// Show the vault, its parameters and whether it is unlocked.
     Status,
+    /// Rotate a profile's access key through IAM: create a new key, keep it in the vault,
+    /// check it with GetCallerIdentity, then delete the old key (with the new one).
+    Rotate(RotateArgs),
     /// Change the vault's passphrase.
     Passwd(PasswdArgs),
     /// Run the agent (started for you by the first unlock).
@@ -94,6 +97,22 @@ pub(crate) struct RemoveArgs {
     /// Do not ask for confirmation.
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,
+}
+
+/// Options of `vault rotate`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The profile whose key to rotate (default: --profile's).
+    #[arg(value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
+    /// Deactivate the old key (UpdateAccessKey Inactive) instead of deleting it.
+    #[arg(long)]
+    pub(crate) keep_old_inactive: bool,
+    /// How long to wait for the new key to be accepted (IAM is eventually consistent).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) verify_timeout: u64,
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
 }
 
 /// Options of `vault unlock`.
@@ -158,6 +177,7 @@ pub(crate) fn run(
         }
         VaultCommand::Status => status(env),
         VaultCommand::Passwd(a) => passwd(a, env),
+        VaultCommand::Rotate(a) => rotate(global, a, env),
     }
 }
 
@@ -828,6 +848,144 @@ fn passwd(a: PasswdArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     })
     .map_err(vault_error)?;
     println!("passphrase of {} changed", path.display());
+    Ok(0)
+}
+
+fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+    use awsid_credentials::{Credentials, ResolveOptions, Session};
+    let profile = a
+        .profile
+        .clone()
+        .or_else(|| global.profile.clone())
+        .ok_or_else(|| CliError::new(ExitKind::Usage, "awsid vault rotate: name the PROFILE"))?;
+    let locs = locations(env)?;
+    let vault = load_existing(&locs)?;
+    if vault.entry(&profile).is_none() {
+        return Err(CliError::configuration(format!(
+            "profile {profile} is not in the vault {}",
+            vault.path().display()
+        )));
+    }
+    let mut pass = Passphrases::new(a.pass.passphrase_stdin);
+    let key = unlock(&vault, &locs, &mut pass, idle(&a.pass, env)?)?;
+    let old = vault
+        .keys(&profile, &key)
+        .map_err(vault_error)?
+        .expect("entry checked above");
+    // The profile's settings (region, endpoint URLs), never its credential chain: the keys
+    // come from the vault.
+    let session = Session::load(env, Some(&profile)).map_err(CliError::configuration)?;
+    let options = ResolveOptions {
+        region: global.region.clone(),
+        ..Default::default()
+    };
+    let service = |e: awsid_credentials::CredentialsError| match e {
+        awsid_credentials::CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
+        other => CliError::general(other),
+    };
+    let sts = session
+        .command_sts_client(&options, global.endpoint_url.as_deref())
+        .map_err(service)?;
+    let iam = session
+        .command_iam_client(&options, global.endpoint_url.as_deref())
+        .map_err(service)?;
+    let as_creds = |id: &str, secret: &str| Credentials::new(id, secret, "vault");
+    let old_creds = as_creds(&old.access_key_id, &old.secret_access_key);
+    let who = sts.get_caller_identity(&old_creds).map_err(service)?;
+    if !who.arn.contains(":user/") {
+        return Err(CliError::configuration(format!(
+            "profile {profile}'s keys belong to {}, not to an IAM user: only IAM users' access keys can be rotated",
+            who.arn
+        )));
+    }
+    let existing = iam.list_access_keys(&old_creds).map_err(service)?;
+    if existing.len() >= 2 {
+        let others: Vec<&str> = existing
+            .iter()
+            .map(|k| k.access_key_id.as_str())
+            .filter(|id| *id != old.access_key_id)
+            .collect();
+        return Err(CliError::configuration(format!(
+            "{} already has two access keys, the most IAM allows; delete the one not in the vault first ({})",
+            who.arn,
+            others.join(", ")
+        )));
+    }
+    let new = iam.create_access_key(&old_creds).map_err(service)?;
+    let new_keys = StoredKeys {
+        access_key_id: new.access_key_id.clone(),
+        secret_access_key: Zeroizing::new(new.secret_access_key.clone()),
+        session_token: None,
+    };
+    // Kept at once: IAM shows a secret only once.
+    let path = vault.path().to_owned();
+    let store = |keys: &StoredKeys, rotated: bool| {
+        awsid_vault::file::locked(&path, || {
+            let mut current = Vault::load(&path)?.ok_or_else(|| VaultError::Corrupt {
+                path: path.clone(),
+                reason: "the vault disappeared".into(),
+            })?;
+            current.put(&profile, keys, &key, rotated);
+            current.save()
+        })
+        .map_err(vault_error)
+    };
+    store(&new_keys, true)?;
+    let new_creds = as_creds(&new.access_key_id, &new.secret_access_key);
+    let deadline = std::time::Instant::now() + Duration::from_secs(a.verify_timeout);
+    let mut wait = Duration::from_millis(250);
+    let verified = loop {
+        match sts.get_caller_identity(&new_creds) {
+            Ok(id) if id.arn == who.arn => break Ok(()),
+            Ok(id) => {
+                break Err(format!(
+                    "the new key belongs to {}, not {}",
+                    id.arn, who.arn
+                ))
+            }
+            Err(e) if std::time::Instant::now() + wait < deadline => {
+                tracing::debug!(error = %e, "new key not accepted yet");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    if let Err(why) = verified {
+        // Roll back: the old key is still active; drop the new one.
+        store(&old, false)?;
+        let _ = iam.delete_access_key(&old_creds, &new.access_key_id);
+        return Err(CliError::new(
+            ExitKind::Service,
+            format!(
+                "the new access key was not accepted ({why}); it was deleted and the vault keeps the old key {}",
+                mask(&old.access_key_id)
+            ),
+        ));
+    }
+    let retired = if a.keep_old_inactive {
+        iam.update_access_key(&new_creds, &old.access_key_id, "Inactive")
+            .map(|()| "deactivated")
+    } else {
+        iam.delete_access_key(&new_creds, &old.access_key_id)
+            .map(|()| "deleted")
+    };
+    let retired = retired.map_err(|e| {
+        CliError::new(
+            ExitKind::Service,
+            format!(
+                "the vault now holds the new key {}, but retiring the old key {} failed: {e}",
+                mask(&new.access_key_id),
+                old.access_key_id
+            ),
+        )
+    })?;
+    println!(
+        "rotated {profile} ({}): new key {} in the vault, old key {} {retired}",
+        who.arn,
+        mask(&new.access_key_id),
+        mask(&old.access_key_id)
+    );
     Ok(0)
 }
 
