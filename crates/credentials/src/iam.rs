@@ -138,13 +138,12 @@ fn parse_key_list(text: &str) -> Result<Vec<AccessKeyMetadata>, String> {
                 stack.push(name);
             }
             Event::End(_) => {
-                if stack.pop().as_deref() == Some("member") {
-                    if let Some((id, status)) = current.take() {
-                        rows.push(AccessKeyMetadata {
-                            access_key_id: id,
-                            status,
-                        });
-                    }
+                let closed_member = stack.pop().as_deref() == Some("member");
+                if let Some((id, status)) = current.take_if(|_| closed_member) {
+                    rows.push(AccessKeyMetadata {
+                        access_key_id: id,
+                        status,
+                    });
                 }
             }
             Event::Text(t) => {
