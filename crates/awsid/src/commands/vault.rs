@@ -156,21 +156,25 @@ pub(crate) fn run(
             let locs = locations(env)?;
             let vault = load_existing(&locs)?;
             let mut pass = Passphrases::new(a.pass.passphrase_stdin);
-            unlock(&vault, &locs, &mut pass, idle(&a.pass, env)?)?;
+            let holder = Holder::from_env(&locs, env)?;
+            unlock(&vault, &locs, &holder, &mut pass, idle(&a.pass, env)?)?;
             eprintln!("vault {} unlocked", vault.path().display());
             Ok(0)
         }
         VaultCommand::Lock => {
             let locs = locations(env)?;
-            let was = AgentClient::new(&locs.agent_socket)
+            let mut was = AgentClient::new(&locs.agent_socket)
                 .lock()
                 .map_err(vault_error)?;
+            if let Ok(Some(vault)) = Vault::load(&locs.vault) {
+                was |= awsid_vault::keyring::forget(vault.id());
+            }
             eprintln!(
                 "{}",
                 if was {
-                    "vault locked: the agent forgot its keys and exited"
+                    "vault locked: the session forgot the key"
                 } else {
-                    "vault locked (no agent was running)"
+                    "vault locked (it was not unlocked)"
                 }
             );
             Ok(0)
@@ -275,25 +279,79 @@ impl Passphrases {
     }
 }
 
-/// The vault's data key: from the agent when it holds it, else from the passphrase (asked
-/// once even when several processes ask at the same moment), then handed to the agent.
+/// Who keeps the unlocked key for the session: the agent (default) or the kernel's session
+/// keyring (`AWSID_VAULT_KEYRING=keyutils`).
+pub(crate) enum Holder {
+    /// The `awsid vault agent` process on the user's socket.
+    Agent(AgentClient),
+    /// The kernel key retention service (session keyring).
+    Kernel,
+}
+
+impl Holder {
+    pub(crate) fn from_env(locs: &Locations, env: &awsid_profile::Env) -> Result<Holder, CliError> {
+        match env.get_non_empty("AWSID_VAULT_KEYRING") {
+            None | Some("agent") => Ok(Holder::Agent(AgentClient::new(&locs.agent_socket))),
+            Some("keyutils") if awsid_vault::keyring::available() => Ok(Holder::Kernel),
+            Some("keyutils") => Err(CliError::configuration(
+                "AWSID_VAULT_KEYRING=keyutils, but the kernel keyring cannot be used here \
+                 (keyctl refused); unset it to use the vault agent",
+            )),
+            Some(other) => Err(CliError::configuration(format!(
+                "AWSID_VAULT_KEYRING must be agent or keyutils, not {other:?}"
+            ))),
+        }
+    }
+
+    fn get(&self, vault: &Vault, idle: Duration) -> Option<Key> {
+        let key = match self {
+            Holder::Agent(client) => match client.get(vault.id()) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::debug!(error = %e, "vault agent unavailable");
+                    None
+                }
+            },
+            Holder::Kernel => awsid_vault::keyring::get(vault.id(), idle),
+        };
+        key.filter(|k| vault.accepts(k))
+    }
+
+    fn keep(&self, vault: &Vault, key: &Key, idle: Duration) {
+        let kept = match self {
+            Holder::Agent(client) => hand_to_agent(client, vault, key, idle),
+            Holder::Kernel => awsid_vault::keyring::put(vault.id(), key, idle),
+        };
+        if let Err(e) = kept {
+            // Still usable for this call; the next one asks again.
+            let _ = writeln!(
+                tty_or_stderr(),
+                "awsid: the unlocked vault key cannot be kept for the session ({e}); the passphrase will be asked again"
+            );
+        }
+    }
+}
+
+/// The vault's data key: from the session's holder (agent or kernel keyring) when it has it,
+/// else from the passphrase (asked once even when several processes ask at the same moment),
+/// then handed to the holder.
 pub(crate) fn unlock(
     vault: &Vault,
     locs: &Locations,
+    holder: &Holder,
     pass: &mut Passphrases,
     idle: Duration,
 ) -> Result<Key, CliError> {
-    let client = AgentClient::new(&locs.agent_socket);
-    if let Some(key) = agent_key(&client, vault) {
+    if let Some(key) = holder.get(vault, idle) {
         return Ok(key);
     }
     // One prompt per session: whoever holds this lock asks; the others wait, then find the
-    // key in the agent.
+    // key kept.
     let lock_path = locs.agent_socket.with_extension("unlock.lock");
     agent::prepare_dir(&locs.agent_socket).map_err(vault_error)?;
     let _guard = awsid_profile::atomic::LockFile::acquire(&lock_path, Duration::from_secs(300))
         .map_err(CliError::general)?;
-    if let Some(key) = agent_key(&client, vault) {
+    if let Some(key) = holder.get(vault, idle) {
         return Ok(key);
     }
     let attempts = if pass.interactive() { 3 } else { 1 };
@@ -302,7 +360,7 @@ pub(crate) fn unlock(
         let phrase = pass.ask(&format!("Vault passphrase ({}): ", vault.path().display()))?;
         match vault.unlock(phrase.as_bytes()) {
             Ok(key) => {
-                hand_to_agent(&client, vault, &key, idle);
+                holder.keep(vault, &key, idle);
                 return Ok(key);
             }
             Err(e @ VaultError::WrongPassphrase(_)) => {
@@ -317,33 +375,21 @@ pub(crate) fn unlock(
     Err(vault_error(last.expect("at least one attempt")))
 }
 
-fn agent_key(client: &AgentClient, vault: &Vault) -> Option<Key> {
-    match client.get(vault.id()) {
-        Ok(Some(key)) if vault.accepts(&key) => Some(key),
-        Ok(_) => None,
-        Err(e) => {
-            tracing::debug!(error = %e, "vault agent unavailable");
-            None
-        }
-    }
-}
-
-fn hand_to_agent(client: &AgentClient, vault: &Vault, key: &Key, idle: Duration) {
-    let started = std::env::current_exe()
-        .map_err(|e| e.to_string())
-        .and_then(|exe| {
-            let socket = client.socket().to_string_lossy().into_owned();
-            client
-                .ensure_running(&exe, &["vault", "agent", "--socket", &socket])
-                .map_err(|e| e.to_string())
-        });
-    let kept = started.and_then(|()| client.put(vault.id(), key, idle).map_err(|e| e.to_string()));
-    if let Err(e) = kept {
-        // Still usable for this call; the next one asks again.
-        let _ = writeln!(
-            tty_or_stderr(),
-            "awsid: the vault agent is unavailable ({e}); the passphrase will be asked again"
-        );
+fn hand_to_agent(
+    client: &AgentClient,
+    vault: &Vault,
+    key: &Key,
+    idle: Duration,
+) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let socket = client.socket().to_string_lossy().into_owned();
+    client
+        .ensure_running(&exe, &["vault", "agent", "--socket", &socket])
+        .map_err(|e| e.to_string())?;
+    match client.put(vault.id(), key, idle) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the agent is not running".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -358,11 +404,12 @@ fn tty_or_stderr() -> Box<dyn Write> {
 /// asked twice.
 fn open_or_create(
     locs: &Locations,
+    holder: &Holder,
     pass: &mut Passphrases,
     idle: Duration,
 ) -> Result<(Vault, Key), CliError> {
     if let Some(vault) = Vault::load(&locs.vault).map_err(vault_error)? {
-        let key = unlock(&vault, locs, pass, idle)?;
+        let key = unlock(&vault, locs, holder, pass, idle)?;
         return Ok((vault, key));
     }
     let first = pass.ask(&format!(
@@ -386,7 +433,7 @@ fn open_or_create(
     }
     let (vault, key) = Vault::create(&locs.vault, first.as_bytes(), KdfParams::new_default())
         .map_err(vault_error)?;
-    hand_to_agent(&AgentClient::new(&locs.agent_socket), &vault, &key, idle);
+    holder.keep(&vault, &key, idle);
     Ok((vault, key))
 }
 
@@ -447,7 +494,8 @@ fn add(global: &GlobalArgs, a: AddArgs, env: &awsid_profile::Env) -> Result<u8, 
     };
     // 1. The vault first: if anything after this fails, the keys are in both places, never
     //    in none.
-    let (vault, key) = open_or_create(&locs, &mut pass, idle)?;
+    let holder = Holder::from_env(&locs, env)?;
+    let (vault, key) = open_or_create(&locs, &holder, &mut pass, idle)?;
     let path = vault.path().to_owned();
     let vault_id = vault.id().to_string();
     awsid_vault::file::locked(&path, || {
@@ -791,6 +839,16 @@ fn status(env: &awsid_profile::Env) -> Result<u8, CliError> {
             )?;
         }
     }
+    if let Some(v) = &vault {
+        let kernel = if !awsid_vault::keyring::available() {
+            "unavailable here"
+        } else if awsid_vault::keyring::get(v.id(), agent::DEFAULT_IDLE).is_some() {
+            "holds the unlocked key (AWSID_VAULT_KEYRING=keyutils)"
+        } else {
+            "does not hold the key"
+        };
+        writeln!(out, "kernel session keyring: {kernel}")?;
+    }
     let client = AgentClient::new(&locs.agent_socket);
     match client.status().map_err(vault_error)? {
         None => writeln!(out, "agent: not running ({})", locs.agent_socket.display())?,
@@ -867,7 +925,8 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         )));
     }
     let mut pass = Passphrases::new(a.pass.passphrase_stdin);
-    let key = unlock(&vault, &locs, &mut pass, idle(&a.pass, env)?)?;
+    let holder = Holder::from_env(&locs, env)?;
+    let key = unlock(&vault, &locs, &holder, &mut pass, idle(&a.pass, env)?)?;
     let old = vault
         .keys(&profile, &key)
         .map_err(vault_error)?
@@ -1011,7 +1070,8 @@ pub(crate) fn keys_for(
         },
         env,
     )?;
-    let key = unlock(&vault, &locs, &mut Passphrases::new(false), idle)?;
+    let holder = Holder::from_env(&locs, env)?;
+    let key = unlock(&vault, &locs, &holder, &mut Passphrases::new(false), idle)?;
     vault.keys(profile, &key).map_err(vault_error)
 }
 
