@@ -7,8 +7,7 @@
 //! made from the serial), then `GetSessionToken` through the session's STS client. Without
 //! credentials: the keys, serial and code are asked first and a fresh session (the default
 //! profile's settings, not `--profile`'s) makes the call. Prompts go to stdout and answers come
-//! from stdin, echoed, as v2's `input()` does; failures print v2's `aws: [ERROR]:` line and
-//! exit 1.
+//! from stdin, echoed, as v2's `input()` does; failures print v2's `[ERROR]:` line and exit 1.
 
 use std::io::{BufRead, Write};
 
@@ -19,7 +18,7 @@ use clap::Args;
 
 use super::{warn_if_permissive, write_error};
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Options of `configure mfa-login`.
 #[derive(Debug, Args)]
@@ -99,12 +98,9 @@ impl<R: BufRead, W: Write> Io<'_, R, W> {
     }
 }
 
-/// v2's `write_error`: `\naws: [ERROR]: <message>\n` on stderr, exit status 1.
+/// v2's `write_error` and `return 1`.
 fn failed(message: &str) -> CliError {
-    CliError::new(
-        ExitKind::Failed,
-        format!("aws: [ERROR]: {}", message.trim()),
-    )
+    CliError::command_failed(message)
 }
 
 /// `_generate_profile_name_from_mfa`: `<account>-<device>` for an IAM MFA ARN, else
@@ -140,26 +136,21 @@ fn target_profile<R: BufRead, W: Write>(
     }
 }
 
-/// The exit status v2 gives a failed credential resolution.
-fn resolution_error(e: CredentialsError) -> CliError {
-    match &e {
-        CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
-        _ => CliError::general(e),
-    }
-}
-
 fn run_with<R: BufRead, W: Write>(
     global: &GlobalArgs,
     args: &MfaLoginArgs,
     env: &Env,
     io: &mut Io<'_, R, W>,
 ) -> Result<u8, CliError> {
-    let session = Session::load(env, global.profile.as_deref()).map_err(resolution_error)?;
+    let session =
+        Session::load(env, global.profile.as_deref()).map_err(CliError::from_credentials)?;
     let options = ResolveOptions {
         region: global.region.clone(),
         ..Default::default()
     };
-    let resolved = session.resolve(&options).map_err(resolution_error)?;
+    let resolved = session
+        .resolve(&options)
+        .map_err(CliError::from_credentials)?;
     let Some(resolved) = resolved else {
         return interactive(args, env, io);
     };
@@ -181,7 +172,7 @@ fn run_with<R: BufRead, W: Write>(
     // `--endpoint-url`.
     let sts = session
         .command_sts_client(&options, None)
-        .map_err(resolution_error)?;
+        .map_err(CliError::from_credentials)?;
     let issued = get_session_token(&sts, &resolved.credentials, args, &serial, &code)?;
     write_credentials(env, &issued, &target, io)
 }
@@ -207,10 +198,10 @@ fn interactive<R: BufRead, W: Write>(
     };
     let code = ask("MFA token code")?;
     let target = target_profile(io, args, &serial)?;
-    let fresh = Session::load(env, None).map_err(resolution_error)?;
+    let fresh = Session::load(env, None).map_err(CliError::from_credentials)?;
     let sts = fresh
         .command_sts_client(&ResolveOptions::default(), None)
-        .map_err(resolution_error)?;
+        .map_err(CliError::from_credentials)?;
     let keys = Credentials::new(access_key, secret_key, "explicit");
     let issued = get_session_token(&sts, &keys, args, &serial, &code)?;
     write_credentials(env, &issued, &target, io)
@@ -233,8 +224,7 @@ fn get_session_token(
         // A service error is reported and the command fails with 1; client-side validation
         // is botocore's ParamValidationError (exit 252), anything else the CLI's own error.
         Err(CredentialsError::Service(e)) => Err(failed(&format!("An error occurred: {e}"))),
-        Err(e @ CredentialsError::ParamValidation(_)) => Err(CliError::new(ExitKind::Usage, e)),
-        Err(e) => Err(CliError::general(e)),
+        Err(e) => Err(CliError::from_credentials(e)),
     }
 }
 
