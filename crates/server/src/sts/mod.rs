@@ -63,7 +63,10 @@ pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     }
 }
 
-fn form_body(req: &RequestData) -> Option<&str> {
+/// The form body as text. Bytes that are not UTF-8 are replaced (U+FFFD) rather than losing the
+/// whole body, so the action is still found and the parameter at fault fails its validation
+/// (a non-UTF-8 byte used to drop every parameter and answer `MissingAction`).
+fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
     let is_form = req
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -73,14 +76,14 @@ fn form_body(req: &RequestData) -> Option<&str> {
                 .starts_with("application/x-www-form-urlencoded")
         });
     if req.method == Method::POST && is_form {
-        std::str::from_utf8(&req.body).ok()
+        Some(String::from_utf8_lossy(&req.body))
     } else {
         None
     }
 }
 
 fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse, StsError> {
-    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req));
+    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
     let action = params.get("Action").unwrap_or("");
     let signed = match action {
         "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo" => true,
@@ -286,6 +289,87 @@ fn parse_session_policy(policy: Option<&str>) -> Result<Option<String>, StsError
     Ok(Some(minified))
 }
 
+/// Most managed session policies per request (the parameter's documentation).
+const MAX_POLICY_ARNS: usize = 10;
+
+/// Checks `PolicyArns` against the model (each `arn` 20–2048 characters, at most 10 members)
+/// and reports members that would otherwise be dropped: a member without its `arn`, a
+/// misspelt field, an index after a gap.
+fn validate_policy_arns(v: &mut Violations, p: &Params) {
+    let arns = p.struct_field("PolicyArns", "arn");
+    if arns.len() > MAX_POLICY_ARNS {
+        v.other(
+            &arns.len().to_string(),
+            "policyArns",
+            "Member must have length less than or equal to 10",
+        );
+    }
+    for (i, arn) in arns.iter().enumerate() {
+        v.string(
+            *arn,
+            &format!("policyArns.{}.member.arn", i + 1),
+            true,
+            (20, 2048),
+            None,
+        );
+    }
+    for stray in p.stray_members("PolicyArns", "arn") {
+        v.other(
+            p.get(stray).unwrap_or(""),
+            stray,
+            "Member must be PolicyArns.member.N.arn with N counting from 1",
+        );
+    }
+}
+
+/// Checks the managed session policies named by `PolicyArns` for a session of a role in
+/// `role_account`. An ARN that names no managed policy is refused rather than ignored:
+/// ignoring a session policy would widen the session. The world declares no managed policies,
+/// so every well-formed ARN is answered `NoSuchEntity`.
+fn check_managed_session_policies(
+    state: &State,
+    p: &Params,
+    role_account: &str,
+) -> Result<(), StsError> {
+    let partition = &state.world.settings.partition;
+    let arns: Vec<&str> = p
+        .struct_field("PolicyArns", "arn")
+        .into_iter()
+        .flatten()
+        .collect();
+    for arn in &arns {
+        let parts: Vec<&str> = arn.splitn(6, ':').collect();
+        let well_formed = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[1] == partition
+            && parts[2] == "iam"
+            && parts[3].is_empty()
+            && (parts[4] == "aws"
+                || (parts[4].len() == 12 && parts[4].bytes().all(|b| b.is_ascii_digit())))
+            && parts[5]
+                .strip_prefix("policy/")
+                .is_some_and(|name| !name.is_empty() && !name.ends_with('/'));
+        if !well_formed {
+            return Err(StsError::validation(format!(
+                "Invalid managed policy ARN {arn}: expected arn:{partition}:iam::<account id or aws>:policy/<path><name>"
+            )));
+        }
+        if parts[4] != "aws" && parts[4] != role_account {
+            return Err(StsError::validation(format!(
+                "The managed policy {arn} must be in the role's account {role_account} or be an AWS managed policy"
+            )));
+        }
+    }
+    match arns.first() {
+        Some(arn) => Err(StsError::new(
+            StatusCode::NOT_FOUND,
+            "NoSuchEntity",
+            format!("Policy {arn} does not exist or is not attachable."),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn validate_tags(v: &mut Violations, tags: &[(String, String)], transitive: &[&str]) {
     if tags.len() > 50 {
         v.other(
@@ -377,6 +461,7 @@ fn assume_role(
         }
     }
     validate_tags(&mut v, &tags, &transitive);
+    validate_policy_arns(&mut v, p);
     v.finish()?;
     let (role_arn, session_name) = (role_arn.unwrap_or(""), session_name.unwrap_or(""));
     if let Some(si) = p.get("SourceIdentity") {
@@ -399,6 +484,7 @@ fn assume_role(
     let denied = || not_authorized(&caller.arn, "sts:AssumeRole", role_arn);
     let role_idx = state.world.role_by_arn(role_arn).ok_or_else(denied)?;
     let role: &Role = &state.world.roles[role_idx];
+    check_managed_session_policies(state, p, &role.account)?;
 
     let mfa_now = check_mfa(state, caller, p.get("SerialNumber"), p.get("TokenCode"))?;
     let region = caller.region.clone();
@@ -626,6 +712,7 @@ fn assume_role_with_web_identity(
     let duration = v.integer(p.get("DurationSeconds"), "durationSeconds", (900, 43200));
     v.string(p.get("ProviderId"), "providerId", false, (4, 2048), None);
     v.string(p.get("Policy"), "policy", false, (1, 2048), None);
+    validate_policy_arns(&mut v, p);
     v.finish()?;
     let (role_arn, session_name, token) = (
         role_arn.unwrap_or(""),
@@ -636,6 +723,7 @@ fn assume_role_with_web_identity(
     let denied =
         || StsError::access_denied("Not authorized to perform sts:AssumeRoleWithWebIdentity");
     let role = &state.world.roles[state.world.role_by_arn(role_arn).ok_or_else(denied)?];
+    check_managed_session_policies(state, p, &role.account)?;
     let invalid = |m: &str| StsError::new(StatusCode::BAD_REQUEST, "InvalidIdentityToken", m);
     let peeked = jwt::peek(token).map_err(|_| invalid("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"))?;
     let provider = state

@@ -120,14 +120,19 @@ fn credential_lifetimes_are_bounded() {
     for bad in ["9223372036854775807", "43201", "59", "-1"] {
         let e = err(&inst(&format!("credential_lifetime_seconds = {bad}\n")));
         assert!(
-            e.contains(&format!("credential_lifetime_seconds {bad} must be 60–43200")),
+            e.contains(&format!(
+                "credential_lifetime_seconds {bad} must be 60–43200"
+            )),
             "{e}"
         );
     }
     // Short lifetimes (soak tests) get a proportional default margin.
     let w = World::parse(&inst("credential_lifetime_seconds = 60\n"), "w").unwrap();
     assert_eq!(
-        (w.instances[0].credential_lifetime, w.instances[0].rotation_margin),
+        (
+            w.instances[0].credential_lifetime,
+            w.instances[0].rotation_margin
+        ),
         (60, 30)
     );
     let w = World::parse(&inst("credential_lifetime_seconds = 43200\n"), "w").unwrap();
