@@ -11,15 +11,15 @@ use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
 
 /// Default STS (API) listener.
-pub const DEFAULT_API: &str = "127.0.0.1:4590";
+pub(crate) const DEFAULT_API: &str = "127.0.0.1:4590";
 /// Default ECS container-credentials listener.
-pub const DEFAULT_ECS: &str = "127.0.0.1:4591";
+pub(crate) const DEFAULT_ECS: &str = "127.0.0.1:4591";
 /// Default IMDS listener of the world's first instance (amazon-ec2-metadata-mock's port).
-pub const DEFAULT_IMDS: &str = "127.0.0.1:1338";
+pub(crate) const DEFAULT_IMDS: &str = "127.0.0.1:1338";
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// World file (TOML, see crates/server/WORLD.md); the embedded default world otherwise.
     #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,
@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// Print only the endpoint lines, not the export lines and sample configuration.
     #[arg(long)]
     pub quiet: bool,
+    /// Serve instance metadata only to this OS user (name or UID; repeat for more): a local
+    /// client's UID is read from the kernel's socket tables, and everyone else gets IMDS's
+    /// `403 - Forbidden`. Applies to every IMDS listener.
+    #[arg(long = "imds-allow-user", value_name = "USER")]
+    pub imds_allow_users: Vec<String>,
 }
 
 fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
@@ -57,7 +62,7 @@ fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
 
 /// Chooses the master key: `AWSID_MASTER_KEY` (base64), `--master-key-file`, the world's
 /// `master_key`, the world's `master_key_file`, then the default key file.
-pub fn load_issuer(
+pub(crate) fn load_issuer(
     args_file: Option<&Path>,
     world: &World,
     env: &awsid_profile::Env,
@@ -97,14 +102,8 @@ fn ready_json(bound: &awsid_server::Bound, world_name: &str) -> String {
     .to_string()
 }
 
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
-}
-
 /// The endpoint list, the export lines and (for the default world) a sample configuration.
-pub fn banner(
+pub(crate) fn banner(
     bound: &awsid_server::Bound,
     world: &World,
     world_name: &str,
@@ -248,16 +247,30 @@ fn sample_credentials(world: &awsid_server::World) -> String {
 }
 
 /// Runs `serve` until SIGINT or SIGTERM.
-pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: ServeArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let _ = global;
     let (world, world_name) = load_world(args.world.as_deref())?;
     let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
     let is_default = args.world.is_none();
+    let allowed = if args.imds_allow_users.is_empty() {
+        None
+    } else {
+        let users = awsid_lockdown::resolve_users(&args.imds_allow_users)
+            .map_err(|e| CliError::new(ExitKind::Usage, format!("--imds-allow-user: {e}")))?;
+        Some(users)
+    };
     let mut listen = Listen {
         api: Some(args.api),
         ecs: Some(args.ecs),
         imds: Vec::new(),
         all_instances: true,
+        imds_allowed_uids: allowed
+            .as_ref()
+            .map(|users| users.iter().map(|u| u.uid).collect()),
     };
     if !world.instances.is_empty() {
         listen.imds.push((0, args.imds));
@@ -269,7 +282,13 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
         let server = awsid_server::start(state, &listen)
             .await
             .map_err(|e| CliError::new(ExitKind::General, e))?;
-        let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        if let Some(users) = &allowed {
+            text.push_str(&format!(
+                "# IMDS serves only these OS users: {}\n",
+                awsid_lockdown::describe_users(users)
+            ));
+        }
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -277,12 +296,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
             let _ = out.flush();
         }
         if let Some(path) = &args.ready_file {
-            write_atomically(path, &ready_json(&server.bound, &world_name)).map_err(|e| {
-                CliError::general(format!(
-                    "cannot write the ready file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            // Readers poll for the file: it must appear complete or not at all.
+            let json = ready_json(&server.bound, &world_name);
+            awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
         wait_for_signal().await?;
         server.shutdown().await;
