@@ -12,8 +12,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use awsid_server::http::{Handler, RequestData, TtlControl};
 use awsid_server::{Issuer, State, World};
 
+/// A fuzz target: takes any bytes, panics on a finding.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the corpus directory and binary name).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("profile_round_trip", profile_round_trip),
     ("sigv4", sigv4),
     ("sts_request", sts_request),
@@ -139,7 +142,7 @@ pub fn sigv4(data: &[u8]) {
         return;
     }
     let req = awsid_sigv4::SignableRequest::new(raw.method, path, query, &plain, raw.body);
-    let credentials = awsid_sigv4::Credentials::new("AKIDEXAMPLE".into(), SECRET.into(), None);
+    let credentials = awsid_sigv4::Credentials::new("AKIDEXAMPLE", SECRET, None);
     let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
     let Ok(signed) = awsid_sigv4::sign_headers(
         &req,

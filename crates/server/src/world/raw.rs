@@ -706,7 +706,7 @@ impl RawWorld {
 /// Bounds of `credential_lifetime_seconds`: down to one minute (soak tests rotate quickly), up
 /// to the longest role session STS issues (12 hours). Without the upper bound a huge lifetime
 /// overflowed the expiry arithmetic and IMDS served an `Expiration` in 1970.
-pub const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 60..=43_200;
+pub(super) const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 60..=43_200;
 
 fn lifetimes(lifetime: Option<i64>, margin: Option<i64>) -> Result<(i64, i64), String> {
     let lifetime = lifetime.unwrap_or(6 * 3600);
