@@ -22,12 +22,10 @@ async fn credential_process_is_awsid() {
     let plane = Plane::start();
     let awsid = awsid_interop::awsid_bin();
     // awsid's own files: the roles and user1's keys, in a home of their own.
-    let awsid_home = Home::new()
-        .config(ROLES)
-        .credentials(&format!(
-            "[user1]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-            USER1_KEY.0, USER1_KEY.1
-        ));
+    let awsid_home = Home::new().config(ROLES).credentials(&format!(
+        "[user1]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        USER1_KEY.0, USER1_KEY.1
+    ));
     let root = awsid_home.dir.path().display().to_string();
     let command = format!(
         "env -i PATH=/usr/bin:/bin HOME={root} AWS_ENDPOINT_URL_STS={} {} credential-process --profile hop2",
