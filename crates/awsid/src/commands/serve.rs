@@ -285,6 +285,8 @@ pub(crate) fn run(
     let state = Arc::new(State::new(world.clone(), Arc::new(issuer)));
     let rt = awsid_server::runtime()?;
     rt.block_on(async move {
+        // Handlers first: whoever sees the ready file may send SIGTERM at once.
+        let stop = stop_signals()?;
         let server = awsid_server::start(state, &listen)
             .await
             .map_err(CliError::general)?;
@@ -307,7 +309,7 @@ pub(crate) fn run(
             awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
                 .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
-        wait_for_signal().await?;
+        stop.await;
         server.shutdown().await;
         if let Some(path) = &args.ready_file {
             let _ = std::fs::remove_file(path);
@@ -316,15 +318,17 @@ pub(crate) fn run(
     })
 }
 
-async fn wait_for_signal() -> Result<(), CliError> {
+/// SIGTERM or SIGINT, with the handlers installed now (the future completes on the first).
+fn stop_signals() -> Result<impl std::future::Future<Output = ()>, CliError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 #[cfg(test)]
