@@ -24,6 +24,7 @@ mod credentials;
 pub mod endpoint;
 pub mod env_provider;
 mod error;
+pub mod explain;
 pub mod http;
 pub mod imds;
 pub mod legacy;
