@@ -53,6 +53,9 @@ pub enum Command {
     Configure(commands::configure::ConfigureArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
     Sts(commands::sts::StsArgs),
+    /// Which credentials a command would use, and why: the chain walked without calling any
+    /// service (`--output json` for the documented `awsid-explain/1` document).
+    Explain(commands::explain::ExplainArgs),
     /// IAM Identity Center: `sso login` and `sso logout`, like the aws CLI v2's.
     Sso(commands::sso::SsoArgs),
     /// Run the local identity plane (IMDS, ECS credentials, STS).

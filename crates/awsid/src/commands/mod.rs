@@ -1,6 +1,7 @@
 //! One module per command family; each turns parsed arguments into library calls and output.
 
 pub mod configure;
+pub mod explain;
 pub mod export;
 pub mod mint;
 pub mod serve;
@@ -18,5 +19,6 @@ pub fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
+        Command::Explain(args) => explain::run(&cli.global, args, env),
     }
 }

@@ -1,5 +1,5 @@
 //! The explanation's data: what `awsid explain` reports, serialised as the stable JSON schema
-//! `awsid-explain/1` (documented in `EXPLAIN.md` at the repository root). No field ever holds a
+//! `awsid-explain/1` (documented in `docs/explain.md`, `docs/explain.schema.json`). No field ever holds a
 //! secret: secret values are masked before they get here.
 
 use serde::Serialize;
