@@ -79,8 +79,13 @@ impl EndpointSettings<'_> {
     pub fn ignore_configured_urls(&self) -> Option<&'static str> {
         const VAR: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
         const KEY: &str = "ignore_configured_endpoint_urls";
-        ensure_boolean(lookup(self.env, self.profile, VAR, KEY))
-            .then(|| if self.env.contains(VAR) { VAR } else { KEY })
+        ensure_boolean(lookup(self.env, self.profile, VAR, KEY)).then(|| {
+            if self.env.contains(VAR) {
+                VAR
+            } else {
+                KEY
+            }
+        })
     }
 
     /// As [`configured_url`](Self::configured_url), with the setting the URL came from.

@@ -671,7 +671,13 @@ impl Parsed {
     /// The 1-based line where section `i` sets `key` (its own line, or the inherited
     /// `[DEFAULT]` line); with `sub`, the line of that sub-key inside a nested block (the last
     /// one, as the reader keeps the last value). `None` when the section does not set it.
-    pub(crate) fn key_line(&self, text: &str, i: usize, key: &str, sub: Option<&str>) -> Option<usize> {
+    pub(crate) fn key_line(
+        &self,
+        text: &str,
+        i: usize,
+        key: &str,
+        sub: Option<&str>,
+    ) -> Option<usize> {
         if self.lazy {
             // Lazy files have no [DEFAULT]: re-read the section's own text.
             let sec = &self.sections[i];

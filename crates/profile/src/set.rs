@@ -566,7 +566,13 @@ impl ProfileSet {
     }
 }
 
-fn key_origin(doc: &Doc, file: SharedFile, i: usize, key: &str, sub: Option<&str>) -> Option<Origin> {
+fn key_origin(
+    doc: &Doc,
+    file: SharedFile,
+    i: usize,
+    key: &str,
+    sub: Option<&str>,
+) -> Option<Origin> {
     let line = doc.parsed.key_line(&doc.text, i, key, sub)?;
     Some(Origin {
         file,
@@ -770,20 +776,35 @@ mod tests {
         let s = set(config, credentials);
         let at = |o: Option<Origin>| o.map(|o| (o.file, o.section, o.line));
         // The later [profile dev] wins wholesale.
-        assert_eq!(at(s.origin("dev", "region")), Some((SharedFile::Config, "profile 'dev'".into(), 16)));
+        assert_eq!(
+            at(s.origin("dev", "region")),
+            Some((SharedFile::Config, "profile 'dev'".into(), 16))
+        );
         assert_eq!(at(s.origin("dev", "role_arn")), None);
         assert_eq!(
             at(s.origin("dev", "aws_secret_access_key")),
             Some((SharedFile::Credentials, "dev".into(), 3))
         );
-        assert_eq!(at(s.origin("default", "region")), Some((SharedFile::Config, "default".into(), 3)));
-        assert_eq!(at(s.sso_session_origin("s", "sso_region")).map(|o| o.2), Some(10));
-        assert_eq!(at(s.services_origin("x", "sts", "endpoint_url")).map(|o| o.2), Some(14));
+        assert_eq!(
+            at(s.origin("default", "region")),
+            Some((SharedFile::Config, "default".into(), 3))
+        );
+        assert_eq!(
+            at(s.sso_session_origin("s", "sso_region")).map(|o| o.2),
+            Some(10)
+        );
+        assert_eq!(
+            at(s.services_origin("x", "sts", "endpoint_url")).map(|o| o.2),
+            Some(14)
+        );
         assert_eq!(s.sso_session_names(), vec!["s"]);
         let (c, k) = s.section_lines("dev");
         assert_eq!((c.unwrap().line, k.unwrap().line), (15, 1));
         // [DEFAULT] inheritance (the eager reader) and continuation lines.
-        let s = set("[DEFAULT]\nregion = x\n[profile p]\nrole_arn = a\n  b\noutput = json\n", "");
+        let s = set(
+            "[DEFAULT]\nregion = x\n[profile p]\nrole_arn = a\n  b\noutput = json\n",
+            "",
+        );
         assert_eq!(at(s.origin("p", "region")).map(|o| o.2), Some(2));
         assert_eq!(at(s.origin("p", "output")).map(|o| o.2), Some(6));
     }

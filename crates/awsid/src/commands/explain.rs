@@ -40,8 +40,7 @@ pub fn run(
             ))
         }
     };
-    let session =
-        Session::load(env, global.profile.as_deref()).map_err(CliError::configuration)?;
+    let session = Session::load(env, global.profile.as_deref()).map_err(CliError::configuration)?;
     let mut report = explain::explain(
         &session,
         &ExplainOptions {
@@ -128,7 +127,13 @@ fn source(s: &Source) -> String {
 }
 
 fn setting_line(out: &mut String, indent: &str, s: &Setting) {
-    let _ = writeln!(out, "{indent}{:<24} {:<44} {}", s.name, s.value, source(&s.source));
+    let _ = writeln!(
+        out,
+        "{indent}{:<24} {:<44} {}",
+        s.name,
+        s.value,
+        source(&s.source)
+    );
 }
 
 fn cache_line(out: &mut String, indent: &str, label: &str, c: &CacheReport) {
@@ -177,7 +182,10 @@ pub fn render(e: &Explanation) -> String {
     for s in &p.sections {
         let _ = writeln!(out, "             {}", source(s));
     }
-    for (label, f) in [("Config", &e.files.config), ("Credentials", &e.files.credentials)] {
+    for (label, f) in [
+        ("Config", &e.files.config),
+        ("Credentials", &e.files.credentials),
+    ] {
         let _ = writeln!(
             out,
             "{label:<12} {}  ({}{})",
@@ -247,7 +255,11 @@ pub fn render(e: &Explanation) -> String {
             let _ = writeln!(out, "  expires      {x}");
         }
         if let Some(i) = &r.identity {
-            let _ = writeln!(out, "  account      {}\n  arn          {}", i.account, i.arn);
+            let _ = writeln!(
+                out,
+                "  account      {}\n  arn          {}",
+                i.account, i.arn
+            );
         }
         if let Some(region) = &r.imds_region {
             let _ = writeln!(out, "  region       {region} (from instance metadata)");
@@ -326,7 +338,13 @@ fn render_outcome(out: &mut String, e: &Explanation) {
         }
     }
     for (i, h) in c.hops.iter().enumerate() {
-        let _ = writeln!(out, "  hop {}      assume {}  profile {}", i + 1, h.role_arn.value, h.profile);
+        let _ = writeln!(
+            out,
+            "  hop {}      assume {}  profile {}",
+            i + 1,
+            h.role_arn.value,
+            h.profile
+        );
         for s in [Some(&h.role_arn), Some(&h.source)]
             .into_iter()
             .chain([

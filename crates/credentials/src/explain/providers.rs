@@ -162,12 +162,9 @@ impl Walker<'_> {
             self.not_configured_until(method);
             let result = match step {
                 Step::Ec2CredentialFile(path) => {
-                    crate::legacy::Ec2CredentialFileProvider::new(path, &self.session.env)
-                        .provide()
+                    crate::legacy::Ec2CredentialFileProvider::new(path, &self.session.env).provide()
                 }
-                Step::BotoConfig => {
-                    crate::legacy::BotoProvider::new(&self.session.env).provide()
-                }
+                Step::BotoConfig => crate::legacy::BotoProvider::new(&self.session.env).provide(),
                 Step::Container => return self.container(),
                 Step::InstanceMetadata => {
                     self.push(
@@ -296,7 +293,10 @@ impl Walker<'_> {
         ] {
             settings.extend(self.origins.env_setting(var, false));
         }
-        settings.extend(self.origins.env_setting("AWS_CONTAINER_AUTHORIZATION_TOKEN", true));
+        settings.extend(
+            self.origins
+                .env_setting("AWS_CONTAINER_AUTHORIZATION_TOKEN", true),
+        );
         let mut out = outcome(OutcomeStatus::Chosen, Some("container-role"));
         out.base = Some(BaseReport {
             provider: "container-role",
@@ -336,7 +336,9 @@ impl Walker<'_> {
                 "neither AWS_WEB_IDENTITY_TOKEN_FILE nor profile {p}'s web_identity_token_file \
                  is set"
             )),
-            "sso" => nc(format!("profile {p} has neither sso_account_id nor sso_role_name")),
+            "sso" => nc(format!(
+                "profile {p} has neither sso_account_id nor sso_role_name"
+            )),
             "shared-credentials-file" => nc(format!(
                 "the credentials file has no aws_access_key_id in section [{p}]"
             )),
@@ -357,11 +359,9 @@ impl Walker<'_> {
                 Some(path) => format!("no [Credentials] key pair in BOTO_CONFIG ({path})"),
                 None => "no [Credentials] key pair in /etc/boto.cfg or ~/.boto".into(),
             }),
-            "container-role" => nc(
-                "neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor \
+            "container-role" => nc("neither AWS_CONTAINER_CREDENTIALS_RELATIVE_URI nor \
                  AWS_CONTAINER_CREDENTIALS_FULL_URI is set"
-                    .into(),
-            ),
+                .into()),
             "iam-role" => (
                 Status::Skipped,
                 "instance metadata is disabled (AWS_EC2_METADATA_DISABLED=true)".into(),
@@ -385,7 +385,12 @@ impl Walker<'_> {
                 .and_then(|p| p.get_str("source_profile"))
                 .map(str::to_string),
         };
-        out.source_profiles = chain.roles.iter().rev().map(|r| r.profile.clone()).collect();
+        out.source_profiles = chain
+            .roles
+            .iter()
+            .rev()
+            .map(|r| r.profile.clone())
+            .collect();
         if !chain.roles.is_empty() {
             out.source_profiles.extend(base_profile.clone());
         }
@@ -465,7 +470,9 @@ impl Walker<'_> {
 
     fn cli_cache(&self) -> Option<JsonFileCache> {
         let l = &self.session.locations;
-        l.home.as_ref().map(|_| JsonFileCache::new(l.cli_cache_dir()))
+        l.home
+            .as_ref()
+            .map(|_| JsonFileCache::new(l.cli_cache_dir()))
     }
 
     fn cache_report(&self, cache: &JsonFileCache, key: &str) -> CacheReport {
@@ -522,7 +529,8 @@ impl Walker<'_> {
                 }
             }
             Base::Process(_) => {
-                base.settings.extend(o.profile_setting(p, "credential_process", false));
+                base.settings
+                    .extend(o.profile_setting(p, "credential_process", false));
                 base.notes.push(
                     "runs the command and reads its JSON (not run by explain; the CLI does not \
                      cache the result)"
@@ -536,7 +544,8 @@ impl Walker<'_> {
                     NamedSource::Ec2InstanceMetadata => "iam-role",
                     NamedSource::EcsContainer => "container-role",
                 };
-                base.settings.extend(o.profile_setting(first, "credential_source", false));
+                base.settings
+                    .extend(o.profile_setting(first, "credential_source", false));
                 error = self.named_source(*source, first, plan, &mut base);
             }
             Base::WebIdentity(w) => {
@@ -546,7 +555,8 @@ impl Walker<'_> {
                     ("AWS_WEB_IDENTITY_TOKEN_FILE", "web_identity_token_file"),
                     ("AWS_ROLE_SESSION_NAME", "role_session_name"),
                 ] {
-                    base.settings.extend(o.env_or_profile(env_first, var, p, key));
+                    base.settings
+                        .extend(o.env_or_profile(env_first, var, p, key));
                 }
                 if !std::path::Path::new(&w.token_file).is_file() {
                     base.notes.push(format!(
@@ -581,7 +591,9 @@ impl Walker<'_> {
         let none = || {
             CredentialsError::retrieval(
                 source.name(),
-                format!("No credentials found in credential_source referenced in profile {profile}"),
+                format!(
+                    "No credentials found in credential_source referenced in profile {profile}"
+                ),
             )
             .to_string()
         };
@@ -644,7 +656,9 @@ impl Walker<'_> {
         let token_name = step.session_name.as_deref().unwrap_or(&step.start_url);
         let l = &self.session.locations;
         if l.home.is_some() {
-            let path = l.sso_cache_dir().join(format!("{}.json", sso_token_key(token_name)));
+            let path = l
+                .sso_cache_dir()
+                .join(format!("{}.json", sso_token_key(token_name)));
             base.token_cache = Some(self.token_report(&path));
         }
         base.cache = self.cli_cache().map(|c| {
@@ -657,9 +671,9 @@ impl Walker<'_> {
             self.cache_report(&c, &key)
         });
         base.notes.push(match &step.session_name {
-            Some(s) => format!(
-                "uses the token of `sso login --sso-session {s}` (refreshed near expiry)"
-            ),
+            Some(s) => {
+                format!("uses the token of `sso login --sso-session {s}` (refreshed near expiry)")
+            }
             None => "uses the token of `sso login` (legacy configuration: no refresh)".into(),
         });
     }

@@ -49,7 +49,12 @@ impl<'a> Origins<'a> {
     }
 
     /// `key` of the merged profile `profile` (credentials file first).
-    pub(super) fn profile_setting(&self, profile: &str, key: &str, secret: bool) -> Option<Setting> {
+    pub(super) fn profile_setting(
+        &self,
+        profile: &str,
+        key: &str,
+        secret: bool,
+    ) -> Option<Setting> {
         let value = self.set().profile(profile)?.get_str(key)?;
         let origin = self.set().origin(profile, key)?;
         Some(Self::setting(key, value, secret, self.file_source(origin)))

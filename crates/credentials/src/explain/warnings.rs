@@ -74,8 +74,8 @@ pub(super) fn collect(
             continue;
         };
         let mode = meta.permissions().mode() & 0o777;
-        let holds_secrets = label == "credentials file"
-            || walk_holds_config_keys(session, &in_play);
+        let holds_secrets =
+            label == "credentials file" || walk_holds_config_keys(session, &in_play);
         if meta.is_file() && holds_secrets && mode & 0o077 != 0 {
             warn(
                 if label == "credentials file" {
@@ -204,9 +204,11 @@ pub(super) fn collect(
         }
     }
     let needs_sts = !walk.outcome.hops.is_empty()
-        || walk.outcome.base.as_ref().is_some_and(|b| {
-            b.provider == "assume-role-with-web-identity"
-        });
+        || walk
+            .outcome
+            .base
+            .as_ref()
+            .is_some_and(|b| b.provider == "assume-role-with-web-identity");
     let custom_sts = env.get_non_empty("AWS_ENDPOINT_URL_STS").is_some()
         || env.get_non_empty("AWS_ENDPOINT_URL").is_some();
     if needs_sts
