@@ -5,6 +5,7 @@ pub mod explain;
 pub mod export;
 pub mod mint;
 pub mod serve;
+pub mod serve_shell;
 pub mod sso;
 pub mod sts;
 

@@ -44,6 +44,12 @@ pub struct ServeArgs {
     /// Print only the endpoint lines, not the export lines and sample configuration.
     #[arg(long)]
     pub quiet: bool,
+    /// Start `$SHELL` with everything pointed at the server: endpoint variables, and the
+    /// sample profiles in a temporary AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE / HOME
+    /// (your ~/.aws is never read or written). Leaving the shell stops the server and removes
+    /// the temporary files.
+    #[arg(long)]
+    pub shell: bool,
 }
 
 fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
@@ -269,6 +275,17 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
         let server = awsid_server::start(state, &listen)
             .await
             .map_err(|e| CliError::new(ExitKind::General, e))?;
+        if args.shell {
+            return run_shell(
+                server,
+                &world,
+                is_default,
+                args.ready_file.as_deref(),
+                &world_name,
+                env,
+            )
+            .await;
+        }
         let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         {
             use std::io::Write;
@@ -291,6 +308,64 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
         }
         Ok(0)
     })
+}
+
+/// `serve --shell`: the sandbox, the ready file, the shell; then everything is undone, whether
+/// the shell exited or awsid was signalled.
+async fn run_shell(
+    server: awsid_server::Server,
+    world: &World,
+    is_default: bool,
+    ready_file: Option<&Path>,
+    world_name: &str,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
+    use crate::commands::serve_shell::{self, Sandbox};
+    let (config, credentials) = if is_default {
+        (
+            format!("# awsid serve --shell: the default world's sample profiles (removed on exit)\n{SAMPLE_CONFIG}"),
+            sample_credentials(world),
+        )
+    } else {
+        (
+            "# awsid serve --shell: write profiles for your world here (removed on exit)\n"
+                .to_string(),
+            String::new(),
+        )
+    };
+    let sandbox = match Sandbox::create(&server.bound, world, &config, &credentials) {
+        Ok(s) => s,
+        Err(e) => {
+            server.shutdown().await;
+            return Err(e);
+        }
+    };
+    let ready = match ready_file {
+        Some(path) => write_atomically(path, &ready_json(&server.bound, world_name))
+            .map(|_| Some(path))
+            .map_err(|e| {
+                CliError::general(format!(
+                    "cannot write the ready file {}: {e}",
+                    path.display()
+                ))
+            }),
+        None => Ok(None),
+    };
+    let result = match ready {
+        Ok(_) => serve_shell::run(&server.bound, &sandbox, env).await,
+        Err(e) => Err(e),
+    };
+    server.shutdown().await;
+    let dir = sandbox.path().display().to_string();
+    let removed = sandbox.remove();
+    if let Some(path) = ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    match removed {
+        Ok(()) => eprintln!("awsid: server stopped; {dir} removed"),
+        Err(e) => eprintln!("awsid: server stopped; could not remove {dir}: {e}"),
+    }
+    result
 }
 
 async fn wait_for_signal() -> Result<(), CliError> {
