@@ -3,7 +3,8 @@
 
 use std::ffi::OsString;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::commands;
 use crate::error::{CliError, ExitKind};
@@ -30,7 +31,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Use a specific profile from your credential file.
-    #[arg(long, global = true, value_name = "PROFILE")]
+    #[arg(long, global = true, value_name = "PROFILE",
+          add = ArgValueCandidates::new(commands::completion::profile_candidates))]
     pub profile: Option<String>,
     /// The region to use. Overrides config/env settings.
     #[arg(long, global = true, value_name = "REGION")]
@@ -62,6 +64,14 @@ pub enum Command {
     Serve(commands::serve::ServeArgs),
     /// Print a web-identity token (JWT) signed with the world's dev OIDC key.
     MintWebIdentityToken(commands::mint::MintArgs),
+    /// Print a shell completion script (subcommands, options, profile names from your files):
+    /// `source <(awsid completion bash)`.
+    Completion(commands::completion::CompletionArgs),
+}
+
+/// The clap command tree (for completion).
+pub fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a

@@ -18,6 +18,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<u8, CliError> {
+    commands::completion::complete_if_asked();
     let cli = cli::parse(std::env::args_os())?;
     if cli.global.debug {
         init_debug_logging();

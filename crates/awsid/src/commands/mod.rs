@@ -1,5 +1,6 @@
 //! One module per command family; each turns parsed arguments into library calls and output.
 
+pub mod completion;
 pub mod configure;
 pub mod explain;
 pub mod export;
@@ -21,5 +22,6 @@ pub fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
         Command::Explain(args) => explain::run(&cli.global, args, env),
+        Command::Completion(args) => completion::run(args),
     }
 }
