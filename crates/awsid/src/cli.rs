@@ -93,3 +93,11 @@ where
         _ => CliError::raw(ExitKind::Usage, e.render().to_string()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_tree_is_consistent() {
+        super::command().debug_assert();
+    }
+}

@@ -342,3 +342,56 @@ mod tty {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound() -> Bound {
+        Bound {
+            api: Some("127.0.0.1:1".parse().unwrap()),
+            ecs: Some("127.0.0.1:2".parse().unwrap()),
+            imds: vec![("i-1234567890abcdef0".into(), "127.0.0.1:3".parse().unwrap())],
+        }
+    }
+
+    #[test]
+    fn sandbox_is_private_and_points_everything_at_the_server() {
+        use std::os::unix::fs::PermissionsExt;
+        let world = World::default_world();
+        let sandbox = Sandbox::create(
+            &bound(),
+            &world,
+            "[profile a]\nregion = x\n",
+            "[b]\naws_access_key_id = K\naws_secret_access_key = S\n",
+        )
+        .unwrap();
+        let dir = sandbox.path().to_path_buf();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&dir.join("credentials")), 0o600);
+        assert_eq!(sandbox.profiles, vec!["a", "b"]);
+        let var = |k: &str| {
+            sandbox
+                .vars
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(var("HOME").unwrap(), dir.join("home").display().to_string());
+        assert_eq!(
+            var("AWS_ENDPOINT_URL_STS").as_deref(),
+            Some("http://127.0.0.1:1/")
+        );
+        assert_eq!(
+            var("AWS_EC2_METADATA_SERVICE_ENDPOINT").as_deref(),
+            Some("http://127.0.0.1:3/")
+        );
+        assert!(var("AWS_CONTAINER_AUTHORIZATION_TOKEN").is_some());
+        let text = greeting(&bound(), &sandbox, Path::new("/bin/bash"));
+        assert!(text.lines().count() <= 24, "{text}");
+        assert!(text.contains("Profiles: a, b"));
+        sandbox.remove().unwrap();
+        assert!(!dir.exists());
+    }
+}
