@@ -94,6 +94,8 @@ def test_profile_names_follow_the_environment(bash):
 
 def test_sso_session_names_complete(bash):
     child, _ = bash
+    out = run_line(child, "awsid configure get sso_start_url --sso-session \t")
+    assert out.strip() == "https://example.awsapps.com/start", out
     child.send("awsid sso login --sso-session \t")
     child.expect_exact("corporate ")
     child.sendcontrol("c")

@@ -15,18 +15,18 @@ use clap_complete::env::EnvCompleter;
 use crate::error::CliError;
 
 /// The variable that turns a run of awsid into a completion request.
-pub const COMPLETE_VAR: &str = "_AWSID_COMPLETE";
+pub(crate) const COMPLETE_VAR: &str = "_AWSID_COMPLETE";
 
 /// Options of `completion`.
 #[derive(Debug, Args)]
-pub struct CompletionArgs {
+pub(crate) struct CompletionArgs {
     /// The shell to print the completion script for.
-    pub shell: CompletionShell,
+    pub(crate) shell: CompletionShell,
 }
 
 /// Shells with completion scripts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     /// bash: `source <(awsid completion bash)` in ~/.bashrc.
     Bash,
     /// zsh: `source <(awsid completion zsh)` in ~/.zshrc.
@@ -36,7 +36,7 @@ pub enum CompletionShell {
 }
 
 /// Answers a completion request (when `_AWSID_COMPLETE` is set) and exits; otherwise returns.
-pub fn complete_if_asked() {
+pub(crate) fn complete_if_asked() {
     if std::env::var_os(COMPLETE_VAR).is_some() {
         clap_complete::CompleteEnv::with_factory(crate::cli::command)
             .var(COMPLETE_VAR)
@@ -45,7 +45,7 @@ pub fn complete_if_asked() {
 }
 
 /// Prints the registration script for `args.shell`.
-pub fn run(args: CompletionArgs) -> Result<u8, CliError> {
+pub(crate) fn run(args: CompletionArgs) -> Result<u8, CliError> {
     let completer = completer_path();
     let mut buf = Vec::new();
     let shell: &dyn EnvCompleter = match args.shell {
@@ -81,7 +81,7 @@ fn profile_set() -> Option<awsid_profile::ProfileSet> {
 }
 
 /// Profile names of both files, in the CLI's order (nothing when a file cannot be read).
-pub fn profile_candidates() -> Vec<CompletionCandidate> {
+pub(crate) fn profile_candidates() -> Vec<CompletionCandidate> {
     profile_set()
         .map(|set| {
             set.profile_names()
@@ -93,7 +93,7 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
 }
 
 /// `[sso-session NAME]` names of the config file.
-pub fn sso_session_candidates() -> Vec<CompletionCandidate> {
+pub(crate) fn sso_session_candidates() -> Vec<CompletionCandidate> {
     profile_set()
         .map(|set| {
             set.sso_session_names()

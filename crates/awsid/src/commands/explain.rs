@@ -16,16 +16,16 @@ use crate::error::{CliError, ExitKind};
 
 /// Options of `explain`.
 #[derive(Debug, Args)]
-pub struct ExplainArgs {
+pub(crate) struct ExplainArgs {
     /// Also resolve the credentials (network calls: STS, SSO, IMDS, ECS, credential_process)
     /// and show the resulting identity (`sts get-caller-identity`).
     #[arg(long)]
-    pub resolve: bool,
+    pub(crate) resolve: bool,
 }
 
 /// Runs `explain`: exit 0 with the report, whatever it says; 252 for an unknown `--output`;
 /// 253 when a shared file cannot be parsed.
-pub fn run(
+pub(crate) fn run(
     global: &GlobalArgs,
     args: ExplainArgs,
     env: &awsid_profile::Env,
@@ -169,7 +169,7 @@ fn status_word(s: Status) -> &'static str {
 }
 
 /// The human report.
-pub fn render(e: &Explanation) -> String {
+pub(crate) fn render(e: &Explanation) -> String {
     let mut out = String::new();
     let p = &e.profile;
     let _ = writeln!(

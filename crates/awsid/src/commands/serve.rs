@@ -11,15 +11,15 @@ use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
 
 /// Default STS (API) listener.
-pub const DEFAULT_API: &str = "127.0.0.1:4590";
+pub(crate) const DEFAULT_API: &str = "127.0.0.1:4590";
 /// Default ECS container-credentials listener.
-pub const DEFAULT_ECS: &str = "127.0.0.1:4591";
+pub(crate) const DEFAULT_ECS: &str = "127.0.0.1:4591";
 /// Default IMDS listener of the world's first instance (amazon-ec2-metadata-mock's port).
-pub const DEFAULT_IMDS: &str = "127.0.0.1:1338";
+pub(crate) const DEFAULT_IMDS: &str = "127.0.0.1:1338";
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// World file (TOML, see crates/server/WORLD.md); the embedded default world otherwise.
     #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,
@@ -63,7 +63,7 @@ fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
 
 /// Chooses the master key: `AWSID_MASTER_KEY` (base64), `--master-key-file`, the world's
 /// `master_key`, the world's `master_key_file`, then the default key file.
-pub fn load_issuer(
+pub(crate) fn load_issuer(
     args_file: Option<&Path>,
     world: &World,
     env: &awsid_profile::Env,
@@ -103,14 +103,8 @@ fn ready_json(bound: &awsid_server::Bound, world_name: &str) -> String {
     .to_string()
 }
 
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, path)
-}
-
 /// The endpoint list, the export lines and (for the default world) a sample configuration.
-pub fn banner(
+pub(crate) fn banner(
     bound: &awsid_server::Bound,
     world: &World,
     world_name: &str,
@@ -254,7 +248,11 @@ fn sample_credentials(world: &awsid_server::World) -> String {
 }
 
 /// Runs `serve` until SIGINT or SIGTERM.
-pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: ServeArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let _ = global;
     let (world, world_name) = load_world(args.world.as_deref())?;
     let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
@@ -294,12 +292,10 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
             let _ = out.flush();
         }
         if let Some(path) = &args.ready_file {
-            write_atomically(path, &ready_json(&server.bound, &world_name)).map_err(|e| {
-                CliError::general(format!(
-                    "cannot write the ready file {}: {e}",
-                    path.display()
-                ))
-            })?;
+            // Readers poll for the file: it must appear complete or not at all.
+            let json = ready_json(&server.bound, &world_name);
+            awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
         wait_for_signal().await?;
         server.shutdown().await;
@@ -341,14 +337,12 @@ async fn run_shell(
         }
     };
     let ready = match ready_file {
-        Some(path) => write_atomically(path, &ready_json(&server.bound, world_name))
-            .map(|_| Some(path))
-            .map_err(|e| {
-                CliError::general(format!(
-                    "cannot write the ready file {}: {e}",
-                    path.display()
-                ))
-            }),
+        Some(path) => {
+            let json = ready_json(&server.bound, world_name);
+            awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                .map(|_| Some(path))
+                .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))
+        }
         None => Ok(None),
     };
     let result = match ready {

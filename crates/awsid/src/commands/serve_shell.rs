@@ -5,7 +5,8 @@
 //! SIGINT, SIGTERM or SIGHUP sent to awsid — stops the server and removes the directory.
 //!
 //! Job control: the shell runs in its own process group, made the terminal's foreground
-//! group, so Ctrl-C typed in the shell reaches the shell and its commands, never awsid.
+//! group, so Ctrl-C typed in the shell reaches the shell and its commands, never awsid; awsid
+//! takes the terminal back when the shell ends.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -16,12 +17,12 @@ use awsid_server::{Bound, World};
 use crate::error::CliError;
 
 /// What the shell gets: the directory, its files and the environment to add.
-pub struct Sandbox {
+pub(crate) struct Sandbox {
     dir: tempfile::TempDir,
     /// Variables set in the shell (after every inherited `AWS_*` variable is removed).
-    pub vars: Vec<(String, String)>,
+    pub(crate) vars: Vec<(String, String)>,
     /// The profile names of the sample files.
-    pub profiles: Vec<String>,
+    pub(crate) profiles: Vec<String>,
 }
 
 /// Inherited `AWS_*` variables kept in the shell: display preferences only, nothing that
@@ -36,7 +37,7 @@ const KEPT_AWS_VARS: [&str; 4] = [
 impl Sandbox {
     /// Creates the directory (0700) with `config` and `credentials` (0600) and an empty
     /// `home`, and the variables pointing at `bound`.
-    pub fn create(
+    pub(crate) fn create(
         bound: &Bound,
         world: &World,
         config: &str,
@@ -87,12 +88,12 @@ impl Sandbox {
     }
 
     /// The directory.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Removes the directory and everything in it.
-    pub fn remove(self) -> std::io::Result<()> {
+    pub(crate) fn remove(self) -> std::io::Result<()> {
         self.dir.close()
     }
 }
@@ -113,7 +114,7 @@ const ZSHRC: &str = "PROMPT='(awsid) %~ %# '\n";
 
 /// The variables that point clients at the bound listeners (what `serve` prints as `export`
 /// lines).
-pub fn endpoint_vars(bound: &Bound, world: &World) -> Vec<(String, String)> {
+pub(crate) fn endpoint_vars(bound: &Bound, world: &World) -> Vec<(String, String)> {
     let mut vars = Vec::new();
     if let Some(a) = bound.api {
         vars.push(("AWS_ENDPOINT_URL_STS".into(), format!("http://{a}/")));
@@ -141,7 +142,7 @@ pub fn endpoint_vars(bound: &Bound, world: &World) -> Vec<(String, String)> {
 }
 
 /// The one-screen greeting: where things are, the profiles, three commands to try.
-pub fn greeting(bound: &Bound, sandbox: &Sandbox, shell: &Path) -> String {
+pub(crate) fn greeting(bound: &Bound, sandbox: &Sandbox, shell: &Path) -> String {
     let mut out = String::from("awsid identity plane, with a shell that uses it\n");
     if let Some(a) = bound.api {
         let _ = writeln!(
@@ -184,14 +185,14 @@ pub fn greeting(bound: &Bound, sandbox: &Sandbox, shell: &Path) -> String {
 }
 
 /// The shell to run: `$SHELL`, else `/bin/sh`.
-pub fn shell_path(env: &awsid_profile::Env) -> PathBuf {
+pub(crate) fn shell_path(env: &awsid_profile::Env) -> PathBuf {
     PathBuf::from(env.get_non_empty("SHELL").unwrap_or("/bin/sh"))
 }
 
 /// Builds the shell command: inherited environment minus `AWS_*` (except display preferences),
 /// plus the sandbox's variables; an interactive shell with an `(awsid)` prompt where the shell
 /// allows one.
-pub fn command(shell: &Path, sandbox: &Sandbox) -> tokio::process::Command {
+pub(crate) fn command(shell: &Path, sandbox: &Sandbox) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(shell);
     for (k, _) in std::env::vars_os() {
         let name = k.to_string_lossy();
@@ -227,7 +228,7 @@ pub fn command(shell: &Path, sandbox: &Sandbox) -> tokio::process::Command {
 
 /// Prints the greeting, runs the shell until it exits or awsid gets SIGINT/SIGTERM/SIGHUP, and
 /// returns awsid's exit status (the shell's, or 128 + the signal).
-pub async fn run(
+pub(crate) async fn run(
     bound: &Bound,
     sandbox: &Sandbox,
     env: &awsid_profile::Env,
@@ -269,9 +270,9 @@ pub async fn run(
 /// stopped), then SIGKILL after two seconds.
 async fn hang_up(child: &mut tokio::process::Child) {
     if let Some(pid) = child.id() {
-        tty::signal_group(pid, libc::SIGHUP);
-        tty::signal_group(pid, libc::SIGCONT);
-        tty::signal_process(pid, libc::SIGHUP);
+        tty::signal_group(pid, tty::Sig::SIGHUP);
+        tty::signal_group(pid, tty::Sig::SIGCONT);
+        tty::signal_process(pid, tty::Sig::SIGHUP);
     }
     if tokio::time::timeout(std::time::Duration::from_secs(2), child.wait())
         .await
@@ -281,65 +282,57 @@ async fn hang_up(child: &mut tokio::process::Child) {
     }
 }
 
-/// Terminal foreground-group handling (the few libc calls job control needs).
+/// Terminal foreground-group handling (safe wrappers of the few calls job control needs).
 mod tty {
+    use nix::sys::signal::{killpg, pthread_sigmask, SigSet, SigmaskHow, Signal};
+    use nix::unistd::{getpgrp, tcgetpgrp, tcsetpgrp, Pid};
+
+    pub(super) use nix::sys::signal::Signal as Sig;
+
     /// The terminal on stdin and awsid's own process group.
-    pub struct Foreground {
-        own_group: libc::pid_t,
+    pub(super) struct Foreground {
+        own_group: Pid,
     }
 
     impl Foreground {
         /// `Some` when stdin is a terminal whose foreground group is awsid's: then the shell
-        /// gets its own group and the terminal. Ignores SIGTTOU so the terminal can be taken
-        /// back from the background afterwards.
-        pub fn claim_ready() -> Option<Foreground> {
-            // SAFETY: isatty/getpgrp/tcgetpgrp only read process and terminal state.
-            let (is_tty, own_group, fg) =
-                unsafe { (libc::isatty(0) == 1, libc::getpgrp(), libc::tcgetpgrp(0)) };
-            if !is_tty || fg != own_group {
-                return None;
-            }
-            // SAFETY: setting a signal's disposition to SIG_IGN installs no handler code; a
-            // background process calling tcsetpgrp would otherwise be stopped.
-            unsafe {
-                libc::signal(libc::SIGTTOU, libc::SIG_IGN);
-            }
-            Some(Foreground { own_group })
+        /// gets its own group and the terminal.
+        pub(super) fn claim_ready() -> Option<Foreground> {
+            let stdin = std::io::stdin();
+            let own_group = getpgrp();
+            (tcgetpgrp(&stdin).ok()? == own_group).then_some(Foreground { own_group })
         }
 
         /// Makes group `pid` (the shell's) the terminal's foreground group and wakes it in
         /// case it stopped itself waiting for the terminal.
-        pub fn give_to(&self, pid: u32) {
-            // SAFETY: plain system calls on stdin's terminal and a child's group.
-            unsafe {
-                libc::tcsetpgrp(0, pid as libc::pid_t);
-            }
-            signal_group(pid, libc::SIGCONT);
+        pub(super) fn give_to(&self, pid: u32) {
+            let _ = tcsetpgrp(std::io::stdin(), Pid::from_raw(pid as i32));
+            signal_group(pid, Signal::SIGCONT);
         }
 
-        /// Makes awsid's group the foreground group again.
-        pub fn take_back(self) {
-            // SAFETY: a plain system call on stdin's terminal (SIGTTOU is ignored).
-            unsafe {
-                libc::tcsetpgrp(0, self.own_group);
+        /// Makes awsid's group the foreground group again. awsid is in the background by
+        /// then, so SIGTTOU is blocked around the call (otherwise it would stop awsid).
+        pub(super) fn take_back(self) {
+            let mut ttou = SigSet::empty();
+            ttou.add(Signal::SIGTTOU);
+            let mut old = SigSet::empty();
+            let blocked =
+                pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ttou), Some(&mut old)).is_ok();
+            let _ = tcsetpgrp(std::io::stdin(), self.own_group);
+            if blocked && !old.contains(Signal::SIGTTOU) {
+                let _ = pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&ttou), None);
             }
         }
     }
 
-    /// Sends `sig` to process group `pid`.
-    pub fn signal_group(pid: u32, sig: libc::c_int) {
-        // SAFETY: a plain system call; an exited group is an ignored ESRCH.
-        unsafe {
-            libc::killpg(pid as libc::pid_t, sig);
-        }
+    /// Sends `sig` to process group `pid` (an exited group is ignored).
+    pub(super) fn signal_group(pid: u32, sig: Signal) {
+        let _ = killpg(Pid::from_raw(pid as i32), sig);
     }
 
     /// Sends `sig` to process `pid`.
-    pub fn signal_process(pid: u32, sig: libc::c_int) {
-        // SAFETY: a plain system call on our own child.
-        unsafe {
-            libc::kill(pid as libc::pid_t, sig);
-        }
+    pub(super) fn signal_process(pid: u32, sig: Signal) {
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid as i32), sig);
     }
 }
 

@@ -12,7 +12,7 @@ use crate::{CredentialsError, Provider, Session};
 
 /// The default chain of the aws CLI v2, in order (`create_credential_resolver` and
 /// `ProfileProviderBuilder.providers`).
-pub const ORDER: [&str; 12] = [
+pub(super) const ORDER: [&str; 12] = [
     "env",
     "assume-role",
     "assume-role-with-web-identity",

@@ -240,7 +240,7 @@ fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &State) 
 }
 
 /// Verifies the request's SigV4 signature and returns the caller.
-pub fn authenticate(state: &State, req: &RequestData) -> Result<Caller, StsError> {
+pub(super) fn authenticate(state: &State, req: &RequestData) -> Result<Caller, StsError> {
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
