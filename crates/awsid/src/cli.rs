@@ -64,6 +64,8 @@ pub(crate) enum Command {
     Serve(commands::serve::ServeArgs),
     /// Print a web-identity token (JWT) signed with the world's dev OIDC key.
     MintWebIdentityToken(commands::mint::MintArgs),
+    /// Lock the instance metadata addresses to OS users (`imds lockdown`, `imds status`).
+    Imds(commands::imds::ImdsArgs),
     /// Print a shell completion script (subcommands, options, profile names from your files):
     /// `source <(awsid completion bash)`.
     Completion(commands::completion::CompletionArgs),

@@ -3,12 +3,14 @@
 //! that rotate before they expire.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
+use crate::peer::{PeerVerdict, UidAllowList};
 use crate::sessions;
 use crate::state::{iso8601, State};
 use crate::world::{EndpointState, HttpTokens, Instance};
@@ -55,6 +57,8 @@ pub struct ImdsHandler {
     /// The rendered credentials documents of the current rotation window:
     /// `(window, legacy body, extended body)`.
     cache: Mutex<Option<(i64, Bytes, Bytes)>>,
+    /// When set, only loopback peers whose socket belongs to one of these UIDs are served.
+    allowed: Option<Arc<UidAllowList>>,
 }
 
 impl ImdsHandler {
@@ -64,7 +68,15 @@ impl ImdsHandler {
             state,
             instance,
             cache: Mutex::new(None),
+            allowed: None,
         }
+    }
+
+    /// Serves only peers whose socket is owned by a UID on `list` (others get the real
+    /// service's `403 - Forbidden` page); `None` serves everyone.
+    pub fn with_allowed_users(mut self, list: Option<Arc<UidAllowList>>) -> ImdsHandler {
+        self.allowed = list;
+        self
     }
 
     fn instance(&self) -> &Instance {
@@ -129,6 +141,23 @@ impl Handler for ImdsHandler {
 
     fn body_error(&self, _err: BodyError) -> HttpResponse {
         error_page(StatusCode::BAD_REQUEST)
+    }
+
+    fn admit(&self, peer: SocketAddr, local: SocketAddr) -> bool {
+        let Some(list) = &self.allowed else {
+            return true;
+        };
+        match list.check(peer, local) {
+            PeerVerdict::Allowed(_) => true,
+            verdict => {
+                tracing::info!(%peer, %local, ?verdict, instance = %self.instance().id, "IMDS connection refused by the UID allow-list");
+                false
+            }
+        }
+    }
+
+    fn refused(&self) -> HttpResponse {
+        error_page(StatusCode::FORBIDDEN)
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {

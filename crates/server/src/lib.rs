@@ -11,6 +11,7 @@ pub mod http;
 pub mod imds;
 pub mod issuer;
 pub mod jwt;
+pub mod peer;
 pub mod policy;
 pub mod sessions;
 pub mod sso;
@@ -56,6 +57,9 @@ pub struct Listen {
     pub imds: Vec<(usize, SocketAddr)>,
     /// Serve IMDS for every instance (with the fallback addresses above).
     pub all_instances: bool,
+    /// When set, every IMDS listener serves only local peers whose socket belongs to one of
+    /// these OS users (by UID); others get IMDS's 403.
+    pub imds_allowed_uids: Option<Vec<u32>>,
 }
 
 impl Listen {
@@ -67,6 +71,7 @@ impl Listen {
             ecs: Some(any),
             imds: Vec::new(),
             all_instances: true,
+            imds_allowed_uids: None,
         }
     }
 }
@@ -165,9 +170,14 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
         let h = Arc::new(ecs::EcsHandler::new(state.clone()));
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
+    let allowed = listen
+        .imds_allowed_uids
+        .as_ref()
+        .map(|uids| Arc::new(peer::UidAllowList::new(uids.iter().copied())));
     for (i, id, l) in imds {
         bound.imds.push((id, l.local_addr()?));
-        let h = Arc::new(imds::ImdsHandler::new(state.clone(), i));
+        let h =
+            Arc::new(imds::ImdsHandler::new(state.clone(), i).with_allowed_users(allowed.clone()));
         let applied = Arc::new(AtomicU32::new(0));
         applied_ttl.push(applied.clone());
         tasks.spawn(http::serve(l, h, limits, rx.clone(), Some(applied)));

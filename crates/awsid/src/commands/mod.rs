@@ -4,6 +4,7 @@ pub(crate) mod completion;
 pub(crate) mod configure;
 pub(crate) mod explain;
 pub(crate) mod export;
+pub(crate) mod imds;
 pub(crate) mod mint;
 pub(crate) mod serve;
 pub(crate) mod serve_shell;
@@ -23,5 +24,6 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
         Command::Explain(args) => explain::run(&cli.global, args, env),
         Command::Completion(args) => completion::run(args),
+        Command::Imds(args) => imds::run(&cli.global, args, env),
     }
 }

@@ -50,6 +50,11 @@ pub(crate) struct ServeArgs {
     /// the temporary files.
     #[arg(long)]
     pub shell: bool,
+    /// Serve instance metadata only to this OS user (name or UID; repeat for more): a local
+    /// client's UID is read from the kernel's socket tables, and everyone else gets IMDS's
+    /// `403 - Forbidden`. Applies to every IMDS listener.
+    #[arg(long = "imds-allow-user", value_name = "USER")]
+    pub imds_allow_users: Vec<String>,
 }
 
 fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
@@ -257,11 +262,21 @@ pub(crate) fn run(
     let (world, world_name) = load_world(args.world.as_deref())?;
     let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
     let is_default = args.world.is_none();
+    let allowed = if args.imds_allow_users.is_empty() {
+        None
+    } else {
+        let users = awsid_lockdown::resolve_users(&args.imds_allow_users)
+            .map_err(|e| CliError::new(ExitKind::Usage, format!("--imds-allow-user: {e}")))?;
+        Some(users)
+    };
     let mut listen = Listen {
         api: Some(args.api),
         ecs: Some(args.ecs),
         imds: Vec::new(),
         all_instances: true,
+        imds_allowed_uids: allowed
+            .as_ref()
+            .map(|users| users.iter().map(|u| u.uid).collect()),
     };
     if !world.instances.is_empty() {
         listen.imds.push((0, args.imds));
@@ -284,7 +299,13 @@ pub(crate) fn run(
             )
             .await;
         }
-        let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        if let Some(users) = &allowed {
+            text.push_str(&format!(
+                "# IMDS serves only these OS users: {}\n",
+                awsid_lockdown::describe_users(users)
+            ));
+        }
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
