@@ -12,7 +12,7 @@ use awsid_credentials::{ResolveOptions, Session};
 use clap::Args;
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Options of `explain`.
 #[derive(Debug, Args)]
@@ -24,7 +24,7 @@ pub(crate) struct ExplainArgs {
 }
 
 /// Runs `explain`: exit 0 with the report, whatever it says; 252 for an unknown `--output`;
-/// 253 when a shared file cannot be parsed.
+/// 255 (v2's `ConfigParseError`) when a shared file cannot be parsed.
 pub(crate) fn run(
     global: &GlobalArgs,
     args: ExplainArgs,
@@ -34,10 +34,10 @@ pub(crate) fn run(
         None | Some("text") | Some("table") => false,
         Some("json") => true,
         Some(other) => {
-            return Err(CliError::new(
-                ExitKind::Usage,
-                format!("awsid explain: --output {other:?} is not supported (text, json)"),
-            ))
+            return Err(crate::error::usage::argparse_error(&format!(
+                "argument --output: Invalid choice '{other}' for explain, valid choices are: \
+                 text, json"
+            )))
         }
     };
     let session = Session::load(env, global.profile.as_deref()).map_err(CliError::configuration)?;

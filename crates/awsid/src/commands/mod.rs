@@ -2,6 +2,7 @@
 
 pub(crate) mod completion;
 pub(crate) mod configure;
+pub(crate) mod credential_process;
 pub(crate) mod explain;
 pub(crate) mod export;
 pub(crate) mod imds;
@@ -10,6 +11,7 @@ pub(crate) mod serve;
 pub(crate) mod serve_shell;
 pub(crate) mod sso;
 pub(crate) mod sts;
+pub(crate) mod vault;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -25,5 +27,7 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Explain(args) => explain::run(&cli.global, args, env),
         Command::Completion(args) => completion::run(args),
         Command::Imds(args) => imds::run(&cli.global, args, env),
+        Command::Vault(args) => vault::run(&cli.global, args, env),
+        Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),
     }
 }
