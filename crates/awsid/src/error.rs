@@ -30,12 +30,15 @@ impl ExitKind {
     }
 }
 
-/// A failed command: its exit kind and the message printed on stderr.
+/// A failed command: its exit kind, the message printed on stderr, and the causes behind it
+/// (shown only with `--debug`, so the message stays the CLI's).
 #[derive(Debug)]
 pub(crate) struct CliError {
     kind: ExitKind,
     /// Exactly what goes to stderr (the aws CLI wraps most messages as `\n<text>\n`).
     stderr: String,
+    /// The `source()` chain of the error behind the message, outermost first.
+    causes: Vec<String>,
 }
 
 impl CliError {
@@ -44,6 +47,7 @@ impl CliError {
         CliError {
             kind,
             stderr: format!("\n{message}\n"),
+            causes: Vec::new(),
         }
     }
 
@@ -52,6 +56,7 @@ impl CliError {
         CliError {
             kind,
             stderr: stderr.into(),
+            causes: Vec::new(),
         }
     }
 
@@ -71,8 +76,29 @@ impl CliError {
         self.kind
     }
 
-    /// Prints the message on stderr and returns the exit status.
+    /// Records what caused `error` (its `source()` chain, not `error` itself, whose text is
+    /// already the message) for `--debug`.
+    pub(crate) fn caused_by(mut self, error: &(dyn std::error::Error + 'static)) -> CliError {
+        let mut source = error.source();
+        while let Some(s) = source {
+            self.causes.push(s.to_string());
+            source = s.source();
+        }
+        self
+    }
+
+    /// The recorded causes (tests).
+    #[cfg(test)]
+    pub(crate) fn causes(&self) -> &[String] {
+        &self.causes
+    }
+
+    /// Prints the message on stderr and returns the exit status; with `--debug` the causes
+    /// are logged first.
     pub(crate) fn report(&self) -> u8 {
+        for cause in &self.causes {
+            tracing::debug!("caused by: {cause}");
+        }
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(self.stderr.as_bytes());
         let _ = err.flush();
@@ -82,6 +108,30 @@ impl CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
-        CliError::general(e)
+        CliError::general(&e).caused_by(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_kept_but_not_printed() {
+        let e = awsid_credentials::CredentialsError::Connect {
+            url: "http://127.0.0.1:9/".into(),
+            source: awsid_credentials::http::TransportError::Connect(
+                "error sending request: Connection refused (os error 111)".into(),
+            ),
+        };
+        let cli = CliError::general(&e).caused_by(&e);
+        assert_eq!(
+            cli.stderr,
+            "\nCould not connect to the endpoint URL: \"http://127.0.0.1:9/\"\n"
+        );
+        assert_eq!(
+            cli.causes(),
+            ["connection failed: error sending request: Connection refused (os error 111)"]
+        );
     }
 }

@@ -73,6 +73,7 @@ fn resolution_error(e: CredentialsError, provider: Option<&str>, profile: &str) 
             e.to_string().trim()
         ),
     )
+    .caused_by(&e)
 }
 
 fn check_recursion(seen: &[String], profile: &str) -> Result<(), CliError> {

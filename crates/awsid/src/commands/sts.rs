@@ -37,13 +37,14 @@ pub(crate) fn run(
 /// The exit status the aws CLI v2 uses for each failure.
 fn cli_error(e: CredentialsError) -> CliError {
     match &e {
-        CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
+        CredentialsError::Service(_) => CliError::new(ExitKind::Service, &e),
         // The CLI appends its hint to NoRegionError.
         CredentialsError::NoRegion => CliError::general(format!(
             "{e} You can also configure your region by running \"aws configure\"."
         )),
-        _ => CliError::general(e),
+        _ => CliError::general(&e),
     }
+    .caused_by(&e)
 }
 
 fn get_caller_identity(global: &GlobalArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {

@@ -89,19 +89,20 @@ pub(crate) fn run(
 }
 
 fn credentials_error(e: CredentialsError) -> CliError {
-    match e {
-        CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
-        _ => CliError::general(e),
+    match &e {
+        CredentialsError::Service(_) => CliError::new(ExitKind::Service, &e),
+        _ => CliError::general(&e),
     }
+    .caused_by(&e)
 }
 
 /// The v2 exit statuses: configuration errors 253, service errors 254, the rest 255.
 fn login_error(e: LoginError) -> CliError {
     match e {
-        LoginError::Config(_) => CliError::configuration(e),
-        LoginError::Service(_) => CliError::new(ExitKind::Service, e),
         LoginError::Credentials(c) => credentials_error(c),
-        _ => CliError::general(e),
+        LoginError::Config(_) => CliError::configuration(&e).caused_by(&e),
+        LoginError::Service(_) => CliError::new(ExitKind::Service, &e).caused_by(&e),
+        _ => CliError::general(&e).caused_by(&e),
     }
 }
 
