@@ -24,6 +24,7 @@ pub mod endpoint;
 pub mod env_provider;
 mod error;
 pub mod http;
+pub mod iam;
 pub mod imds;
 pub mod legacy;
 pub mod plan;
@@ -87,6 +88,9 @@ pub struct ResolveError {
     pub provider: Option<&'static str>,
     /// The error.
     pub error: CredentialsError,
+    /// Whether it happened in the deferred fetch of an assume-role, web-identity or SSO step
+    /// (v2 reports those errors unwrapped, as the botocore exception they are).
+    pub deferred: bool,
 }
 
 /// The shared files, the environment and the selected profile of one command.
@@ -224,6 +228,30 @@ impl Session {
         ))
     }
 
+    /// An IAM client for a command's own calls (`vault rotate`): `endpoint_url` beats the
+    /// configured endpoint URLs (`AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL`, `[services]`,
+    /// `endpoint_url`).
+    pub fn command_iam_client(
+        &self,
+        options: &ResolveOptions,
+        endpoint_url: Option<&str>,
+    ) -> Result<iam::IamClient, CredentialsError> {
+        let services = self.services(options);
+        let props = self.profile_settings();
+        let region = self.region(options.region.as_deref());
+        let endpoint = endpoint::EndpointSettings {
+            env: &self.env,
+            profile: &props,
+            data: &self.profiles,
+        }
+        .resolve(endpoint::Service::Iam, region.as_deref(), endpoint_url)?;
+        Ok(iam::IamClient::new(sts::StsClient::new(
+            endpoint,
+            services.transport(),
+            services.max_attempts(),
+        )))
+    }
+
     /// Plans and runs the chain: `Ok(None)` when no provider found credentials.
     pub fn resolve(&self, options: &ResolveOptions) -> Result<Option<Resolved>, CredentialsError> {
         self.resolve_reporting(options).map_err(|e| e.error)
@@ -238,14 +266,14 @@ impl Session {
         let plan = self.plan().map_err(|error| ResolveError {
             provider: None,
             error,
+            deferred: false,
         })?;
         let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
-        runner
-            .run_reporting(&plan)
-            .map_err(|(provider, error)| ResolveError {
-                provider: Some(provider),
-                error,
-            })
+        runner.run_reporting(&plan).map_err(|e| ResolveError {
+            provider: Some(e.method),
+            error: e.error,
+            deferred: e.deferred,
+        })
     }
 }
 
