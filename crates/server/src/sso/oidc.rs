@@ -1,5 +1,5 @@
 //! SSO-OIDC: RegisterClient, StartDeviceAuthorization and CreateToken (device code,
-//! authorization code + PKCE, refresh token), `shared/spec/sso-server.md` §3–§4.
+//! authorization code + PKCE, refresh token), `docs/spec/sso-server.md` §3–§4.
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,4 @@
-//! The SSO endpoints over HTTP: every row of `sso-server.md` §6's checklist, plus the pages,
+//! The SSO endpoints over HTTP: every row of `docs/spec/sso-server.md` §6's checklist, plus the pages,
 //! the knobs and the refusals.
 
 use std::net::SocketAddr;
