@@ -37,7 +37,9 @@ pub(crate) enum SsoCommand {
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
     /// The `[sso-session NAME]` to log into (default: the profile's `sso_session`).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME",
+          add = clap_complete::engine::ArgValueCandidates::new(
+              crate::commands::completion::sso_session_candidates))]
     pub sso_session: Option<String>,
     /// Use the device code flow instead of the browser (authorization code) flow.
     #[arg(long)]
@@ -92,10 +94,10 @@ pub(crate) fn run(
 /// The v2 exit statuses: configuration errors 253, service errors 254, the rest 255.
 fn login_error(e: LoginError) -> CliError {
     match e {
-        LoginError::Config(_) => CliError::configuration(e),
-        LoginError::Service(ref s) => CliError::service(s),
         LoginError::Credentials(c) => CliError::from_credentials(c),
-        _ => CliError::general(e),
+        LoginError::Config(_) => CliError::configuration(&e).caused_by(&e),
+        LoginError::Service(ref s) => CliError::service(s),
+        _ => CliError::general(&e).caused_by(&e),
     }
 }
 
