@@ -30,4 +30,4 @@ pub use config::{parse_scopes, LoginConfig};
 pub use login::{Authorization, LoginError, LoginOptions, LoginResult, LoginUi, SsoLogin};
 pub use logout::{logout, LogoutReport};
 pub use provider::SsoProvider;
-pub(crate) use rest_json::join;
+pub(crate) use rest_json::{join, rest_json_error};
