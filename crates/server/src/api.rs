@@ -1,11 +1,13 @@
-//! The API listener's router: STS, and the SSO portal, SSO-OIDC and their pages (told apart
-//! by path, the way their real hosts are).
+//! The API listener's router: STS, the SSO portal, SSO-OIDC and their pages, and Sign-In
+//! (`aws login`, the console federation endpoint), told apart by path, the way their real
+//! hosts are.
 
 use std::sync::Arc;
 
 use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
+use crate::signin::SigninService;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
 use crate::sts;
@@ -17,6 +19,8 @@ pub enum Route {
     Sts,
     /// IAM Identity Center: portal, OIDC and the browser pages.
     Sso(Endpoint),
+    /// Sign-In: `aws login`'s pages and token endpoint, the federation endpoint.
+    Signin(crate::signin::Endpoint),
     /// Nothing here.
     NotFound,
 }
@@ -27,6 +31,8 @@ pub fn route(req: &RequestData) -> Route {
         Route::Sts
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
         Route::Sso(e)
+    } else if let Some(e) = crate::signin::Endpoint::from_path(req.uri.path()) {
+        Route::Signin(e)
     } else {
         Route::NotFound
     }
@@ -36,6 +42,7 @@ pub fn route(req: &RequestData) -> Route {
 pub struct ApiHandler {
     state: Arc<State>,
     sso: SsoService,
+    signin: SigninService,
 }
 
 impl ApiHandler {
@@ -43,6 +50,7 @@ impl ApiHandler {
     pub fn new(state: Arc<State>) -> ApiHandler {
         ApiHandler {
             sso: SsoService::new(state.clone()),
+            signin: SigninService::new(state.clone()),
             state,
         }
     }
@@ -72,6 +80,7 @@ impl Handler for ApiHandler {
         match route(&req) {
             Route::Sts => sts::handle(&self.state, &req),
             Route::Sso(e) => self.sso.handle(e, &req),
+            Route::Signin(e) => self.signin.handle(e, &req),
             Route::NotFound => sts::xml::StsError::new(
                 StatusCode::NOT_FOUND,
                 "NotFound",
