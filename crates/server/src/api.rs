@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
+use crate::metrics::Call;
 use crate::signin::SigninService;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
@@ -21,6 +22,8 @@ pub enum Route {
     Sso(Endpoint),
     /// Sign-In: `aws login`'s pages and token endpoint, the federation endpoint.
     Signin(crate::signin::Endpoint),
+    /// `GET /metrics`: the call counters ([`crate::metrics`]).
+    Metrics,
     /// Nothing here.
     NotFound,
 }
@@ -29,6 +32,8 @@ pub enum Route {
 pub fn route(req: &RequestData) -> Route {
     if sts::is_sts_request(req) {
         Route::Sts
+    } else if req.uri.path() == crate::metrics::PATH && req.method == http::Method::GET {
+        Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
         Route::Sso(e)
     } else if let Some(e) = crate::signin::Endpoint::from_path(req.uri.path()) {
@@ -77,16 +82,35 @@ impl Handler for ApiHandler {
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
-        match route(&req) {
-            Route::Sts => sts::handle(&self.state, &req),
-            Route::Sso(e) => self.sso.handle(e, &req),
-            Route::Signin(e) => self.signin.handle(e, &req),
-            Route::NotFound => sts::xml::StsError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No service at {}", req.uri.path()),
-            )
-            .response(&sts::request_id()),
-        }
+        let (service, action, response) = match route(&req) {
+            Route::Sts => (
+                "sts",
+                sts::action_name(&req),
+                sts::handle(&self.state, &req),
+            ),
+            Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
+            Route::Signin(e) => ("signin", e.name(&req), self.signin.handle(e, &req)),
+            Route::Metrics => {
+                return crate::http::text(
+                    StatusCode::OK,
+                    crate::metrics::CONTENT_TYPE,
+                    self.state.metrics.render(),
+                )
+            }
+            Route::NotFound => {
+                return sts::xml::StsError::new(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("No service at {}", req.uri.path()),
+                )
+                .response(&sts::request_id())
+            }
+        };
+        self.state.metrics.record(Call {
+            service,
+            action,
+            status: response.status().as_u16(),
+        });
+        response
     }
 }

@@ -101,12 +101,12 @@ impl LoginProvider {
     fn refresh(&self) -> Result<Credentials, CredentialsError> {
         let cache = self.cache()?;
         let path = cache.path(&self.step.session);
-        // PENDING(issue 9): crate::single_flight::run(&path, …) once it lands on main.
-        let _ = &path;
-        match self.fresh(cache) {
-            Some(c) => Ok(c),
-            None => self.refresh_locked(cache),
-        }
+        crate::single_flight::run(
+            &path,
+            crate::single_flight::Refresh::Network.wait(self.services.env()),
+            || self.fresh(cache),
+            || self.refresh_locked(cache),
+        )
     }
 
     fn refresh_locked(&self, cache: &LoginCache) -> Result<Credentials, CredentialsError> {

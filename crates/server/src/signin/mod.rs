@@ -77,6 +77,24 @@ impl Endpoint {
             _ => return None,
         })
     }
+
+    /// The operation's name for the call counters: the API operation, or the page.
+    pub fn name(self, req: &RequestData) -> &'static str {
+        match self {
+            Endpoint::Authorize => "AuthorizeOAuth2Access",
+            Endpoint::Token => "CreateOAuth2Token",
+            Endpoint::Confirmation => "ConfirmationPage",
+            Endpoint::Console => "ConsolePage",
+            Endpoint::Federation => {
+                let q = crate::sso::query(req);
+                match crate::sso::pair(&q, "Action") {
+                    Some("getSigninToken") => "GetSigninToken",
+                    Some("login") => "Login",
+                    _ => "Federation",
+                }
+            }
+        }
+    }
 }
 
 /// Sign-In over the shared state, with its single-use memory.

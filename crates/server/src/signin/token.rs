@@ -33,27 +33,36 @@ fn parse_input(req: &RequestData) -> Result<TokenInput, SigninError> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    let get: Box<dyn Fn(&str, &str) -> Option<String>> = if form {
+    if form {
         let pairs = crate::sso::parse_pairs(&String::from_utf8_lossy(&req.body));
-        Box::new(move |_, oauth| crate::sso::pair(&pairs, oauth).map(str::to_string))
-    } else {
-        let body: Value = serde_json::from_slice(&req.body)
-            .map_err(|_| SigninError::validation("The request body is not a JSON object"))?;
-        if !body.is_object() {
-            return Err(SigninError::validation(
-                "The request body is not a JSON object",
-            ));
+        return Ok(TokenInput::from_members(|_, oauth| {
+            crate::sso::pair(&pairs, oauth).map(str::to_string)
+        }));
+    }
+    let body: Value = serde_json::from_slice(&req.body)
+        .map_err(|_| SigninError::validation("The request body is not a JSON object"))?;
+    if !body.is_object() {
+        return Err(SigninError::validation(
+            "The request body is not a JSON object",
+        ));
+    }
+    Ok(TokenInput::from_members(|member, _| {
+        body.get(member).and_then(Value::as_str).map(str::to_string)
+    }))
+}
+
+impl TokenInput {
+    /// The input from `get(jsonMember, oauth_name)`, whichever spelling the body uses.
+    fn from_members(get: impl Fn(&str, &str) -> Option<String>) -> TokenInput {
+        TokenInput {
+            client_id: get("clientId", "client_id").unwrap_or_default(),
+            grant_type: get("grantType", "grant_type").unwrap_or_default(),
+            code: get("code", "code"),
+            redirect_uri: get("redirectUri", "redirect_uri"),
+            code_verifier: get("codeVerifier", "code_verifier"),
+            refresh_token: get("refreshToken", "refresh_token"),
         }
-        Box::new(move |member, _| body.get(member).and_then(Value::as_str).map(str::to_string))
-    };
-    Ok(TokenInput {
-        client_id: get("clientId", "client_id").unwrap_or_default(),
-        grant_type: get("grantType", "grant_type").unwrap_or_default(),
-        code: get("code", "code"),
-        redirect_uri: get("redirectUri", "redirect_uri"),
-        code_verifier: get("codeVerifier", "code_verifier"),
-        refresh_token: get("refreshToken", "refresh_token"),
-    })
+    }
 }
 
 /// Answers `POST /v1/token`.
