@@ -289,6 +289,9 @@ pub(crate) fn run(
                 awsid_lockdown::describe_users(users)
             ));
         }
+        // Handlers first: whoever sees the endpoints or the ready file may stop us at once,
+        // and a SIGTERM before the handler exists would kill the process (exit by signal).
+        let stop = StopSignals::install()?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -301,7 +304,7 @@ pub(crate) fn run(
             awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
                 .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
-        wait_for_signal().await?;
+        stop.wait().await;
         server.shutdown().await;
         if let Some(path) = &args.ready_file {
             let _ = std::fs::remove_file(path);
@@ -310,15 +313,28 @@ pub(crate) fn run(
     })
 }
 
-async fn wait_for_signal() -> Result<(), CliError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+/// SIGTERM and SIGINT, caught from the moment they are installed.
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> Result<StopSignals, CliError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(StopSignals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
     }
-    Ok(())
+
+    /// Waits for either signal.
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+    }
 }
 
 #[cfg(test)]
