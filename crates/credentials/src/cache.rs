@@ -117,6 +117,12 @@ pub struct RoleKeyParams {
     pub duration_seconds: Option<i64>,
 }
 
+/// SHA-1 hex of `json` with sorted keys, `", "`/`": "` separators (the CLI's cache key
+/// scheme), made safe for a file name.
+pub fn sha1_key(json: &PyJson) -> String {
+    file_safe(sha1_hex(&json.clone().sorted().dumps()))
+}
+
 /// SHA-1 hex of the sorted `", "`/`": "` JSON of the configured parameters.
 pub fn role_cache_key(p: &RoleKeyParams) -> String {
     let mut items = vec![("RoleArn".to_string(), PyJson::Str(p.role_arn.clone()))];
@@ -215,10 +221,89 @@ impl JsonFileCache {
         }
     }
 
+    /// The credentials of entry `key` (as `method`) when usable now; a missing, stale or
+    /// unreadable entry (the CLI may be writing it in place) is `None`.
+    pub fn fresh(&self, key: &str, method: &'static str) -> Option<Credentials> {
+        match self.lookup(key, method, crate::time::now()) {
+            Lookup::Hit(c) => Some(c),
+            Lookup::Miss => None,
+            Lookup::Corrupt(why) => {
+                tracing::warn!("ignoring unusable credential cache entry {why}");
+                None
+            }
+        }
+    }
+
+    /// Entry `key` if it is usable, else `refresh` (which stores it) under the entry's
+    /// cross-process single flight ([`crate::single_flight`]), others waiting at most `wait`.
+    pub fn single_flight(
+        &self,
+        key: &str,
+        method: &'static str,
+        wait: std::time::Duration,
+        refresh: impl FnOnce() -> Result<Credentials, CredentialsError>,
+    ) -> Result<Credentials, CredentialsError> {
+        crate::single_flight::run(&self.path(key), wait, || self.fresh(key, method), refresh)
+    }
+
     /// Writes `entry` (one line, no trailing newline) to `key`'s file atomically, mode 0600.
     pub fn store(&self, key: &str, entry: &PyJson) -> Result<(), CredentialsError> {
         awsid_profile::atomic::write_atomic(&self.path(key), entry.dumps().as_bytes(), 0o600)
             .map_err(|e| CredentialsError::file_write("credential cache file", e))
+    }
+}
+
+/// What [`JsonFileCache::inspect`] found in one entry (never the credentials themselves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// No file.
+    Absent,
+    /// Usable: at least [`CACHE_WINDOW_SECS`] left.
+    Fresh,
+    /// Still valid but inside the window: the next use calls the service again.
+    Expiring,
+    /// Past its expiration.
+    Expired,
+    /// Not a usable entry (why); the next use overwrites it.
+    Unusable(String),
+}
+
+/// One cache entry as seen by [`JsonFileCache::inspect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// The entry's file.
+    pub path: PathBuf,
+    /// Its state at the time of inspection.
+    pub state: EntryState,
+    /// The cached credentials' expiration, when the entry has a readable one.
+    pub expiration: Option<OffsetDateTime>,
+}
+
+impl JsonFileCache {
+    /// Reads entry `key` without using it: whether a lookup at `now` would hit, and when the
+    /// cached credentials expire (no secret leaves this function).
+    pub fn inspect(&self, key: &str, now: OffsetDateTime) -> EntryInfo {
+        let path = self.path(key);
+        let (state, expiration) = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (EntryState::Absent, None),
+            Err(e) => (EntryState::Unusable(format!("cannot be read ({e})")), None),
+            Ok(bytes) => match parse_entry(&bytes, "assume-role") {
+                Err(why) => (EntryState::Unusable(why), None),
+                Ok(c) => {
+                    let state = match c.seconds_remaining(now) {
+                        Some(left) if left <= 0.0 => EntryState::Expired,
+                        Some(left) if left < CACHE_WINDOW_SECS as f64 => EntryState::Expiring,
+                        _ => EntryState::Fresh,
+                    };
+                    (state, c.expiry)
+                }
+            },
+        };
+        EntryInfo {
+            path,
+            state,
+            expiration,
+        }
     }
 }
 

@@ -135,6 +135,9 @@ pub struct RoleStep {
     pub mfa_serial: Option<String>,
     /// `duration_seconds`, when it parses as an integer (otherwise ignored, like the reference).
     pub duration_seconds: Option<i64>,
+    /// Where the MFA code comes from and whether an MFA session is reused (awsid's settings,
+    /// read only when `mfa_serial` is set; see [`crate::mfa`]).
+    pub mfa: crate::mfa::MfaSettings,
 }
 
 /// A base provider followed by zero or more role hops, in the order they are assumed.
@@ -272,11 +275,11 @@ pub fn plan(
     })
 }
 
-fn has_assume_role_vars(p: &Properties) -> bool {
+pub(crate) fn has_assume_role_vars(p: &Properties) -> bool {
     p.contains("role_arn") && !p.contains("web_identity_token_file")
 }
 
-fn has_static_keys(p: &Properties) -> bool {
+pub(crate) fn has_static_keys(p: &Properties) -> bool {
     p.contains("aws_access_key_id") || p.contains("aws_secret_access_key")
 }
 
@@ -315,7 +318,7 @@ fn profile_providers(
     }))
 }
 
-fn static_keys(
+pub(crate) fn static_keys(
     section: Option<&Properties>,
     method: &'static str,
 ) -> Result<Option<StaticKeys>, CredentialsError> {
@@ -338,7 +341,7 @@ fn static_keys(
     }))
 }
 
-fn web_identity(
+pub(crate) fn web_identity(
     env: &Env,
     props: &Properties,
     env_vars: bool,
@@ -371,7 +374,7 @@ fn web_identity(
     }))
 }
 
-fn sso(
+pub(crate) fn sso(
     data: &dyn ProfileData,
     name: &str,
     props: &Properties,
@@ -525,13 +528,25 @@ impl RolePlanner<'_> {
                 }
             }
         }
+        let mfa_serial = get(p, "mfa_serial");
+        let mfa = match &mfa_serial {
+            Some(_) => crate::mfa::MfaSettings::from_profiles(
+                name,
+                p,
+                source_profile
+                    .as_deref()
+                    .and_then(|sp| self.data.profile(sp)),
+            )?,
+            None => crate::mfa::MfaSettings::default(),
+        };
         Ok(RoleStep {
             profile: name.to_string(),
             role_arn: get(p, "role_arn").unwrap_or_default(),
             role_session_name: get(p, "role_session_name"),
             external_id: get(p, "external_id"),
-            mfa_serial: get(p, "mfa_serial"),
+            mfa_serial,
             duration_seconds: p.get_str("duration_seconds").and_then(parse_python_int),
+            mfa,
         })
     }
 }

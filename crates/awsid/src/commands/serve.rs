@@ -44,6 +44,12 @@ pub(crate) struct ServeArgs {
     /// Print only the endpoint lines, not the export lines and sample configuration.
     #[arg(long)]
     pub quiet: bool,
+    /// Start `$SHELL` with everything pointed at the server: endpoint variables, and the
+    /// sample profiles in a temporary AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE / HOME
+    /// (your ~/.aws is never read or written). Leaving the shell stops the server and removes
+    /// the temporary files.
+    #[arg(long)]
+    pub shell: bool,
     /// Serve instance metadata only to this OS user (name or UID; repeat for more): a local
     /// client's UID is read from the kernel's socket tables, and everyone else gets IMDS's
     /// `403 - Forbidden`. Applies to every IMDS listener.
@@ -128,6 +134,12 @@ pub(crate) fn banner(
     }
     for (id, a) in &bound.imds {
         out.push_str(&format!("  IMDS  http://{a}/  ({id})\n"));
+    }
+    if let Some(a) = bound.api {
+        out.push_str(&format!(
+            "  calls counted per action: http://{a}{}  (Prometheus text)\n",
+            awsid_server::metrics::PATH
+        ));
     }
     if quiet {
         return out;
@@ -282,6 +294,19 @@ pub(crate) fn run(
         let server = awsid_server::start(state, &listen)
             .await
             .map_err(CliError::general)?;
+        if args.shell {
+            return run_shell(
+                server,
+                &world,
+                is_default,
+                args.ready_file.as_deref(),
+                &world_name,
+                env,
+            )
+            .await;
+        }
+        // Handlers before the ready file: whoever sees it may send SIGTERM at once.
+        let stop = stop_signals()?;
         let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         if let Some(users) = &allowed {
             text.push_str(&format!(
@@ -289,9 +314,6 @@ pub(crate) fn run(
                 awsid_lockdown::describe_users(users)
             ));
         }
-        // Handlers first: whoever sees the endpoints or the ready file may stop us at once,
-        // and a SIGTERM before the handler exists would kill the process (exit by signal).
-        let stop = StopSignals::install()?;
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -304,7 +326,7 @@ pub(crate) fn run(
             awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
                 .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
-        stop.wait().await;
+        stop.await;
         server.shutdown().await;
         if let Some(path) = &args.ready_file {
             let _ = std::fs::remove_file(path);
@@ -313,28 +335,73 @@ pub(crate) fn run(
     })
 }
 
-/// SIGTERM and SIGINT, caught from the moment they are installed.
-struct StopSignals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
+/// `serve --shell`: the sandbox, the ready file, the shell; then everything is undone, whether
+/// the shell exited or awsid was signalled.
+async fn run_shell(
+    server: awsid_server::Server,
+    world: &World,
+    is_default: bool,
+    ready_file: Option<&Path>,
+    world_name: &str,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
+    use crate::commands::serve_shell::{self, Sandbox};
+    let (config, credentials) = if is_default {
+        (
+            format!("# awsid serve --shell: the default world's sample profiles (removed on exit)\n{SAMPLE_CONFIG}"),
+            sample_credentials(world),
+        )
+    } else {
+        (
+            "# awsid serve --shell: write profiles for your world here (removed on exit)\n"
+                .to_string(),
+            String::new(),
+        )
+    };
+    let sandbox = match Sandbox::create(&server.bound, world, &config, &credentials) {
+        Ok(s) => s,
+        Err(e) => {
+            server.shutdown().await;
+            return Err(e);
+        }
+    };
+    let ready = match ready_file {
+        Some(path) => {
+            let json = ready_json(&server.bound, world_name);
+            awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                .map(|_| Some(path))
+                .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))
+        }
+        None => Ok(None),
+    };
+    let result = match ready {
+        Ok(_) => serve_shell::run(&server.bound, &sandbox, env).await,
+        Err(e) => Err(e),
+    };
+    server.shutdown().await;
+    let dir = sandbox.path().display().to_string();
+    let removed = sandbox.remove();
+    if let Some(path) = ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    match removed {
+        Ok(()) => eprintln!("awsid: server stopped; {dir} removed"),
+        Err(e) => eprintln!("awsid: server stopped; could not remove {dir}: {e}"),
+    }
+    result
 }
 
-impl StopSignals {
-    fn install() -> Result<StopSignals, CliError> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(StopSignals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-        })
-    }
-
-    /// Waits for either signal.
-    async fn wait(mut self) {
+/// SIGTERM or SIGINT, with the handlers installed now (the future completes on the first).
+fn stop_signals() -> Result<impl std::future::Future<Output = ()>, CliError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
         tokio::select! {
-            _ = self.term.recv() => {}
-            _ = self.int.recv() => {}
+            _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
+    })
 }
 
 #[cfg(test)]
@@ -364,6 +431,7 @@ mod tests {
         assert!(text.contains("export AWS_ENDPOINT_URL_SSO_OIDC=http://127.0.0.1:1/\n"));
         assert!(text.contains("approve logins at http://127.0.0.1:1/device"));
         assert!(text.contains("[sso-session my-sso]"));
+        assert!(text.contains("  calls counted per action: http://127.0.0.1:1/metrics"));
         let quiet = banner(&bound, &world, "w", true, true);
         assert!(!quiet.contains("export"));
         let json: serde_json::Value = serde_json::from_str(&ready_json(&bound, "w")).unwrap();
