@@ -4,7 +4,7 @@
 mod browser;
 mod prompt;
 
-pub(crate) use browser::SystemBrowser;
+pub(crate) use browser::{Browser, SystemBrowser};
 pub(crate) use prompt::TerminalUi;
 
 use std::io::Write;
