@@ -71,6 +71,9 @@ pub(crate) enum Command {
     /// Sign in with your AWS console user (`aws login`): temporary credentials refreshed for
     /// up to 12 hours, saved as the profile's `login_session`.
     Login(commands::login::LoginArgs),
+    /// Print (or `--open`) a console sign-in URL for the profile's credentials (federation
+    /// endpoint; IAM users through GetFederationToken).
+    Console(commands::console::ConsoleArgs),
     /// Remove the cached credentials of the profile's `aws login` session (`--all`: of every
     /// session).
     Logout(commands::login::LogoutArgs),
