@@ -76,6 +76,9 @@ pub(crate) enum Command {
     /// Print a profile's credentials as `credential_process` JSON (Version 1), from the vault
     /// when it holds the profile.
     CredentialProcess(commands::credential_process::CredentialProcessArgs),
+    /// Run a command with a profile's credentials: in its environment (default), or served to
+    /// it by a private, refreshing ECS or IMDS endpoint (`--server ecs|imds`).
+    Exec(commands::exec::ExecArgs),
     /// Print a shell completion script (subcommands, options, profile names from your files):
     /// `source <(awsid completion bash)`.
     Completion(commands::completion::CompletionArgs),

@@ -80,6 +80,9 @@ pub struct ResolveOptions {
     pub child_env: Vec<(String, String)>,
     /// Send HTTP through this transport instead of the default client.
     pub transport: Option<Arc<dyn http::Transport>>,
+    /// `DurationSeconds` for the selected profile's own role, instead of its
+    /// `duration_seconds` (`exec --duration`); ignored when the profile assumes no role.
+    pub role_duration: Option<i64>,
 }
 
 /// A failed resolution and the provider that failed.
@@ -264,11 +267,14 @@ impl Session {
         &self,
         options: &ResolveOptions,
     ) -> Result<Option<Resolved>, ResolveError> {
-        let plan = self.plan().map_err(|error| ResolveError {
+        let mut plan = self.plan().map_err(|error| ResolveError {
             provider: None,
             error,
             deferred: false,
         })?;
+        if let Some(secs) = options.role_duration {
+            plan.override_role_duration(secs);
+        }
         let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
         runner.run_reporting(&plan).map_err(|e| ResolveError {
             provider: Some(e.method),

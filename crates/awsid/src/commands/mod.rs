@@ -3,6 +3,7 @@
 pub(crate) mod completion;
 pub(crate) mod configure;
 pub(crate) mod credential_process;
+pub(crate) mod exec;
 pub(crate) mod explain;
 pub(crate) mod export;
 pub(crate) mod imds;
@@ -29,5 +30,6 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Imds(args) => imds::run(&cli.global, args, env),
         Command::Vault(args) => vault::run(&cli.global, args, env),
         Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),
+        Command::Exec(args) => exec::run(&cli.global, args, env),
     }
 }
