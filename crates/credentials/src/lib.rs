@@ -27,6 +27,7 @@ pub mod explain;
 pub mod http;
 pub mod iam;
 pub mod imds;
+pub mod key_session;
 pub mod legacy;
 pub mod mfa;
 pub mod plan;
@@ -256,6 +257,17 @@ impl Session {
             services.transport(),
             services.max_attempts(),
         )))
+    }
+
+    /// A session of the long-term keys `keys` lasting `duration` seconds, cached and shared
+    /// across processes ([`key_session`]).
+    pub fn key_session(
+        &self,
+        options: &ResolveOptions,
+        keys: &Credentials,
+        duration: i64,
+    ) -> Result<Credentials, CredentialsError> {
+        key_session::session(&self.services(options), keys, duration)
     }
 
     /// Plans and runs the chain: `Ok(None)` when no provider found credentials.

@@ -27,7 +27,7 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use awsid_credentials::plan::{Base, Step};
-use awsid_credentials::{Credentials, Plan, ResolveOptions, Session};
+use awsid_credentials::{Credentials, CredentialsError, Plan, ResolveOptions, Session};
 use awsid_server::relay::{Admission, RelayHandler, RelayOptions};
 use clap::{Args, ValueEnum};
 
@@ -106,7 +106,8 @@ pub(crate) fn run(
         return exec(&program, &program_args, &changes);
     }
     warn_if_shadowed(&session, &profile, args.server);
-    let credentials = temporary(credentials, &session, &options, duration, &profile)?;
+    let credentials = temporary(credentials, &session, &options, duration)
+        .map_err(|e| CliError::from_credentials(e).with_detail("Profile", &profile))?;
     let role_arn = plan
         .profile_chain()
         .and_then(|c| c.roles.last())
@@ -119,8 +120,7 @@ pub(crate) fn run(
         Arc::new(move || {
             let session = Session::load(&env, flag.as_deref()).map_err(|e| e.to_string())?;
             let c = resolve(&session, &options, &profile).map_err(|e| e.message().to_string())?;
-            temporary(c, &session, &options, duration, &profile)
-                .map_err(|e| e.message().to_string())
+            temporary(c, &session, &options, duration).map_err(|e| e.to_string())
         })
     };
     let clock: source::Clock = Arc::new(|| awsid_credentials::time::now().unix_timestamp());
@@ -234,23 +234,22 @@ fn resolve(
     }
 }
 
-/// The servers hand out temporary credentials only; long-term keys first become a session.
+/// How long the session of long-term keys served by `--server ecs|imds` lasts without
+/// `--duration` (aws-vault's default too).
+const KEY_SESSION_SECS: i64 = 3600;
+
+/// The servers hand out temporary credentials only; long-term keys first become a session
+/// (`GetSessionToken`, cached and shared by every exec of those keys).
 fn temporary(
     credentials: Credentials,
     session: &Session,
     options: &ResolveOptions,
     duration: Option<i64>,
-    profile: &str,
-) -> Result<Credentials, CliError> {
-    let _ = (session, options, duration);
+) -> Result<Credentials, CredentialsError> {
     if credentials.session_token.is_some() {
         return Ok(credentials);
     }
-    Err(CliError::configuration(format!(
-        "profile {profile} has long-term keys ({}), and --server ecs|imds hand out temporary \
-         credentials only; use --server env",
-        credentials.access_key_id
-    )))
+    session.key_session(options, &credentials, duration.unwrap_or(KEY_SESSION_SECS))
 }
 
 /// Refuses a nested exec that would only hand the same credentials on again.
