@@ -92,6 +92,11 @@ pub(crate) fn spawn(
         entry.extend_from_slice(v.as_bytes());
         envp.push(CString::new(entry).map_err(|_| nix::errno::Errno::EINVAL)?);
     }
+    for (k, v) in &changes.defaults {
+        if std::env::var_os(k).is_none() {
+            envp.push(CString::new(format!("{k}={v}")).map_err(|_| nix::errno::Errno::EINVAL)?);
+        }
+    }
     for (k, v) in &changes.set {
         envp.push(CString::new(format!("{k}={v}")).map_err(|_| nix::errno::Errno::EINVAL)?);
     }

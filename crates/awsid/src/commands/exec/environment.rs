@@ -33,6 +33,13 @@ pub(crate) const CREDENTIAL_VARS: &[&str] = &[
     "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
 ];
 
+/// Set for `--server imds` when not already set: botocore's (and the aws CLI's) IMDS timeout
+/// and attempts.
+pub(crate) const IMDS_PATIENCE: &[(&str, &str)] = &[
+    ("AWS_METADATA_SERVICE_TIMEOUT", "5"),
+    ("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "3"),
+];
+
 /// How the command gets its credentials.
 pub(crate) enum Delivery<'a> {
     /// `AWS_ACCESS_KEY_ID` & co. in the environment (`--server env`).
@@ -50,6 +57,8 @@ pub(crate) struct Changes {
     pub(crate) remove: Vec<&'static str>,
     /// Variables to set (after the removals).
     pub(crate) set: Vec<(String, String)>,
+    /// Variables to set only when the inherited environment does not have them.
+    pub(crate) defaults: Vec<(&'static str, &'static str)>,
 }
 
 impl Changes {
@@ -57,6 +66,11 @@ impl Changes {
     pub(crate) fn apply(&self, cmd: &mut std::process::Command) {
         for name in &self.remove {
             cmd.env_remove(name);
+        }
+        for (k, v) in &self.defaults {
+            if std::env::var_os(k).is_none() {
+                cmd.env(k, v);
+            }
         }
         cmd.envs(self.set.iter().map(|(k, v)| (k, v)));
     }
@@ -68,6 +82,7 @@ pub(crate) fn changes(delivery: &Delivery<'_>, profile: &str, region: Option<&st
     let mut c = Changes {
         remove: CREDENTIAL_VARS.to_vec(),
         set: Vec::new(),
+        defaults: Vec::new(),
     };
     let mut set = |k: &str, v: String| c.set.push((k.to_string(), v));
     match delivery {
@@ -107,6 +122,10 @@ pub(crate) fn changes(delivery: &Delivery<'_>, profile: &str, region: Option<&st
     if matches!(delivery, Delivery::Imds { .. }) {
         // The command must be able to reach the endpoint it is given.
         c.remove.push("AWS_EC2_METADATA_DISABLED");
+        // botocore gives IMDS one attempt of 1 s and, when the token request times out, falls
+        // back to IMDSv1 — which this endpoint refuses. The endpoint is known to be there, so
+        // a busy machine gets more patience (unless the user chose otherwise).
+        c.defaults = IMDS_PATIENCE.to_vec();
     }
     c
 }
@@ -197,6 +216,7 @@ mod tests {
             Some("http://127.0.0.1:4001/")
         );
         assert!(c.remove.contains(&"AWS_EC2_METADATA_DISABLED"));
+        assert_eq!(c.defaults, IMDS_PATIENCE);
         assert!(c.remove.contains(&"AWS_ACCESS_KEY_ID"));
         assert!(value(&c, "AWS_ACCESS_KEY_ID").is_none());
     }
