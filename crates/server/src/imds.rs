@@ -236,7 +236,7 @@ impl ImdsHandler {
     fn issue_token(&self, req: &RequestData) -> HttpResponse {
         let ttl = match token_request(req) {
             Ok(ttl) => ttl,
-            Err(refusal) => return refusal,
+            Err(status) => return error_page(status),
         };
         let inst = self.instance();
         let token = self
@@ -511,11 +511,12 @@ impl ImdsHandler {
     }
 }
 
-/// Checks a `PUT /latest/api/token`: the requested lifetime, or the refusal real IMDS sends
-/// (`403` for a forwarded request, `400` for a missing or out-of-range TTL).
-pub(crate) fn token_request(req: &RequestData) -> Result<u32, HttpResponse> {
+/// Checks a `PUT /latest/api/token`: the requested lifetime, or the status of the refusal
+/// real IMDS sends ([`error_page`]: `403` for a forwarded request, `400` for a missing or
+/// out-of-range TTL).
+pub(crate) fn token_request(req: &RequestData) -> Result<u32, StatusCode> {
     if req.headers.contains_key("x-forwarded-for") {
-        return Err(error_page(StatusCode::FORBIDDEN));
+        return Err(StatusCode::FORBIDDEN);
     }
     req.headers
         .get(TTL_HEADER)
@@ -523,7 +524,7 @@ pub(crate) fn token_request(req: &RequestData) -> Result<u32, HttpResponse> {
         .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|v| v.parse::<u32>().ok())
         .filter(|v| TOKEN_TTL_RANGE.contains(v))
-        .ok_or_else(|| error_page(StatusCode::BAD_REQUEST))
+        .ok_or(StatusCode::BAD_REQUEST)
 }
 
 /// The answer to a granted token request: the token, its lifetime echoed in the TTL header

@@ -301,7 +301,7 @@ impl<S: CredentialSource> RelayHandler<S> {
                         let token = self.tokens.imds_token(TOKEN_SCOPE, now(), ttl);
                         token_response(token, ttl)
                     }
-                    Err(refusal) => refusal,
+                    Err(status) => error_page(status),
                 },
                 Some(false) => error_page(StatusCode::FORBIDDEN),
                 None => method_not_allowed("GET, HEAD"),
