@@ -345,3 +345,28 @@ def test_a_child_killed_by_a_forwarded_signal_gives_128_plus_it(served, awsid_bi
     assert p.stdout.readline().strip() == "up"
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 128 + signal.SIGTERM
+
+
+def test_long_term_keys_become_one_shared_session(served, awsid_bin: Path, exec_home: Path,
+                                                  tmp_path: Path):
+    """`--server ecs|imds` hands out temporary credentials only: user1's keys become a
+    GetSessionToken session, made once and reused by the next exec (the shared cache)."""
+    from storm import calls, delta
+
+    who = script(tmp_path, "who.py", IDENTITY)
+    env = served.client_env(exec_home)
+    before = calls(served.api)
+    for mode in ("ecs", "imds", "ecs"):
+        r = subprocess.run([str(awsid_bin), "exec", "--profile", "user1", "--server", mode, "--",
+                            sys.executable, str(who)], env=env, capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0, r.stderr
+        got = json.loads(r.stdout)
+        assert got["arn"] == "arn:aws:iam::123456789012:user/user1", got
+    made = delta(before, calls(served.api))
+    assert made.get(("sts", "GetSessionToken")) == 1, made
+    # --duration is refused where the source decides, and with env's long-term keys.
+    r = subprocess.run([str(awsid_bin), "exec", "--profile", "user1", "--duration", "1h", "--",
+                        "true"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 252, r.stderr
+    assert "long-term keys are handed over as they are with --server env" in r.stderr
