@@ -17,10 +17,12 @@ pub mod peer;
 pub mod policy;
 pub mod relay;
 pub mod sessions;
+pub mod signin;
 pub mod sso;
 pub mod state;
 pub mod sts;
 pub mod totp;
+pub mod web;
 pub mod world;
 
 use std::net::SocketAddr;
