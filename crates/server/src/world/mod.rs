@@ -62,7 +62,7 @@ pub struct Settings {
     /// Regions accepted in a SigV4 credential scope (empty = any syntactically valid region).
     pub allowed_regions: Vec<String>,
     /// `sts_session_lifetime_seconds` (a test knob): every session STS issues
-    /// (`AssumeRole*`, `GetSessionToken`) expires this many seconds after it was issued,
+    /// (`AssumeRole*`, `GetSessionToken`, `GetFederationToken`) expires this many seconds after it was issued,
     /// whatever `DurationSeconds` said (which is still validated and reported nowhere else).
     pub sts_session_lifetime_seconds: Option<i64>,
 }
