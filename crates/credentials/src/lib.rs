@@ -28,6 +28,7 @@ pub mod http;
 pub mod iam;
 pub mod imds;
 pub mod legacy;
+pub mod mfa;
 pub mod plan;
 pub mod process;
 pub mod profiles;
@@ -36,6 +37,7 @@ pub mod retry;
 pub mod services;
 mod settings;
 mod signing;
+pub mod single_flight;
 pub mod sso;
 pub mod sts;
 #[cfg(test)]

@@ -151,7 +151,7 @@ fn next(
         // Never hand out expired credentials while pacing: their expiry (or the extension's
         // end) passing calls for an attempt, which starts or renews the extension.
         let out = served(c.clone(), Some(st));
-        if paced && !out.expiry.is_some_and(|e| e <= now) {
+        if paced && out.expiry.is_none_or(|e| e > now) {
             return Next::Return(out);
         }
     }
