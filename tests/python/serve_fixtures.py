@@ -92,8 +92,10 @@ class Served:
         )
 
 
-def start_server(awsid_bin: Path, workdir: Path, world: Path | None = None) -> Served:
-    """Starts `awsid serve` on ephemeral ports and waits for its ready file (≤ 30 s)."""
+def start_server(awsid_bin: Path, workdir: Path, world: Path | None = None,
+                 state_dir: Path | None = None) -> Served:
+    """Starts `awsid serve` on ephemeral ports and waits for its ready file (≤ 30 s); its state
+    is kept in `state_dir` (`--state-dir`) when given."""
     workdir.mkdir(parents=True, exist_ok=True)
     ready = workdir / "ready.json"
     cmd = [
@@ -106,6 +108,8 @@ def start_server(awsid_bin: Path, workdir: Path, world: Path | None = None) -> S
     ]
     if world is not None:
         cmd += ["--world", str(world)]
+    if state_dir is not None:
+        cmd += ["--state-dir", str(state_dir)]
     env = clean_env(workdir, AWSID_MASTER_KEY=TEST_MASTER_KEY)
     out = open(workdir / "serve.out", "w")
     err = open(workdir / "serve.err", "w")

@@ -3,7 +3,10 @@ the credentials file into the encrypted vault, the aws CLI calling STS through
 `credential_process = awsid credential-process --profile vaulted`, the passphrase typed once
 (on the terminal, through a pseudo-terminal) for 50 calls in a row, the secret found nowhere in
 plain text, and a wrong passphrase refused without touching the vault. The kernel
-keyring as the key holder, and its idle timeout.
+keyring as the key holder, and its idle timeout. `vault rotate` against `awsid serve`'s IAM: the
+old key refused afterwards (InvalidClientTokenId through the aws CLI), the new one working through
+credential_process, ListAccessKeys showing only it, the same after serve restarts on its
+--state-dir.
 """
 
 from __future__ import annotations
@@ -283,3 +286,160 @@ def test_kernel_keyring_forgets_the_key_after_the_idle_timeout(
     assert r.returncode != 0 and "awsid vault unlock" in r.stderr, r.stderr
     assert USER1_KEY[1] not in r.stdout + r.stderr
     assert agent_pids(home.parent / "run") == []
+
+# ---------------------------------------------------------------- vault rotate against serve
+
+ADMIN_KEY = ("AKIAAWSIDADMIN000001", "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001")
+ROTATOR_ARN = "arn:aws:iam::123456789012:user/rotator"
+# What a user needs to rotate their own key (the IAM user guide's self-service key policy).
+OWN_KEYS_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{
+        "Effect": "Allow",
+        "Action": ["iam:CreateAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey",
+                   "iam:DeleteAccessKey"],
+        "Resource": ROTATOR_ARN,
+    }],
+})
+
+
+def aws_ok(aws_bin: Path, env: dict[str, str], *args: str) -> dict:
+    r = subprocess.run([str(aws_bin), *args, "--output", "json"], env=env, capture_output=True,
+                       text=True, timeout=60, start_new_session=True)
+    assert r.returncode == 0, f"aws {' '.join(args)}: exit {r.returncode}\n{r.stderr}"
+    return json.loads(r.stdout) if r.stdout.strip() else {}
+
+
+def rotate_env(served, home: Path, awsid_bin: Path, aws_bin: Path) -> dict[str, str]:
+    """The vault environment with every service (STS and IAM) at `served`."""
+    env = vault_env(served, home, awsid_bin, aws_bin)
+    env["AWS_ENDPOINT_URL"] = served.sts_url
+    return env
+
+
+def old_key_refused(aws_bin: Path, env: dict[str, str], old: tuple[str, str]) -> None:
+    """The aws CLI with the old key itself: STS refuses it with InvalidClientTokenId."""
+    old_env = dict(env, AWS_ACCESS_KEY_ID=old[0], AWS_SECRET_ACCESS_KEY=old[1],
+                   AWS_DEFAULT_REGION="us-east-1")
+    r = subprocess.run([str(aws_bin), "sts", "get-caller-identity"], env=old_env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0, r.stdout
+    assert "InvalidClientTokenId" in r.stderr, r.stderr
+
+
+def vaulted_key(awsid_bin: Path, env: dict[str, str]) -> dict:
+    r = subprocess.run([str(awsid_bin), "credential-process", "--profile", "vaulted"], env=env,
+                       capture_output=True, text=True, start_new_session=True, check=True)
+    return json.loads(r.stdout)
+
+
+def check_rotated(served, home: Path, awsid_bin: Path, aws_bin: Path, old: tuple[str, str],
+                  new_id: str, old_status: str | None = None) -> None:
+    """The old key refused, the vaulted (new) key working, IAM listing the new key (and the old
+    one with `old_status` when it was kept)."""
+    env = rotate_env(served, home, awsid_bin, aws_bin)
+    old_key_refused(aws_bin, env, old)
+    # The profile reads the vault through credential_process: the new key, accepted.
+    assert aws_ok(aws_bin, env, "sts", "get-caller-identity", "--profile", "vaulted")["Arn"] \
+        == ROTATOR_ARN
+    assert vaulted_key(awsid_bin, env)["AccessKeyId"] == new_id
+    keys = aws_ok(aws_bin, env, "iam", "list-access-keys", "--profile", "vaulted")
+    expected = [(new_id, "Active")] + ([(old[0], old_status)] if old_status else [])
+    assert sorted((k["AccessKeyId"], k["Status"]) for k in keys["AccessKeyMetadata"]) \
+        == sorted(expected)
+
+
+def vault_a_rotator_key(served, tmp_path: Path, home: Path, awsid_bin: Path,
+                        aws_bin: Path) -> tuple[dict[str, str], tuple[str, str]]:
+    """A world user `rotator` allowed to manage its own keys, made through IAM by the
+    administrator, with an access key that is then moved into the vault (profile vaulted)."""
+    admin = served.client_env(tmp_path / "admin", AWS_ENDPOINT_URL=served.sts_url,
+                              AWS_ACCESS_KEY_ID=ADMIN_KEY[0], AWS_SECRET_ACCESS_KEY=ADMIN_KEY[1],
+                              AWS_DEFAULT_REGION="us-east-1")
+    aws_ok(aws_bin, admin, "iam", "create-user", "--user-name", "rotator")
+    aws_ok(aws_bin, admin, "iam", "put-user-policy", "--user-name", "rotator",
+           "--policy-name", "own-keys", "--policy-document", OWN_KEYS_POLICY)
+    created = aws_ok(aws_bin, admin, "iam", "create-access-key",
+                     "--user-name", "rotator")["AccessKey"]
+    old = (created["AccessKeyId"], created["SecretAccessKey"])
+    aws = home / ".aws"
+    aws.mkdir()
+    (aws / "credentials").write_text(
+        f"[vaulted]\naws_access_key_id = {old[0]}\naws_secret_access_key = {old[1]}\n")
+    (aws / "config").write_text("[profile vaulted]\nregion = us-east-1\n")
+    env = rotate_env(served, home, awsid_bin, aws_bin)
+    add_from_profile(awsid_bin, env, home)
+    assert old[1] not in (aws / "credentials").read_text()
+    assert aws_ok(aws_bin, env, "sts", "get-caller-identity", "--profile", "vaulted")["Arn"] \
+        == ROTATOR_ARN
+    return env, old
+
+
+def rotate(awsid_bin: Path, env: dict[str, str], *flags: str) -> str:
+    r = subprocess.run([str(awsid_bin), "vault", "rotate", "vaulted", "--passphrase-stdin", *flags],
+                       env=env, input=PASSPHRASE + "\n", capture_output=True, text=True,
+                       timeout=120, start_new_session=True)
+    assert r.returncode == 0, r.stderr
+    return r.stdout + r.stderr
+
+
+def test_rotate_against_serve_old_key_refused_new_key_works_across_restart(
+        awsid_bin: Path, aws_bin: Path, tmp_path: Path, home: Path):
+    state = tmp_path / "state"
+    served = start_server(awsid_bin, tmp_path / "server", state_dir=state)
+    try:
+        env, old = vault_a_rotator_key(served, tmp_path, home, awsid_bin, aws_bin)
+        out = rotate(awsid_bin, env)
+        assert old[1] not in out
+        assert f"rotated vaulted ({ROTATOR_ARN}): new key " in out and " deleted" in out, out
+        listing = json.loads(subprocess.run(
+            [str(awsid_bin), "vault", "list", "--output", "json"], env=env, capture_output=True,
+            text=True, check=True).stdout)["Profiles"]
+        assert [p["Profile"] for p in listing] == ["vaulted"] and listing[0]["Rotated"]
+        new = vaulted_key(awsid_bin, env)
+        new_id = new["AccessKeyId"]
+        assert new_id != old[0] and new_id.startswith("AKIA")
+        assert new["SecretAccessKey"] not in out
+        assert listing[0]["AccessKeyId"] == "*" * 16 + new_id[-4:]
+        check_rotated(served, home, awsid_bin, aws_bin, old, new_id)
+        # The new secret, like the old one, is nowhere in plain text under HOME.
+        assert files_containing(home, new["SecretAccessKey"].encode()) == []
+        assert files_containing(home, old[1].encode()) == []
+    finally:
+        if served.process.poll() is None:
+            stop_server(served)
+
+    # The same after a restart on the same state directory (new ports, the same IAM).
+    again = start_server(awsid_bin, tmp_path / "server-again", state_dir=state)
+    try:
+        assert "(resumed)" in again.stdout_text, again.stdout_text
+        check_rotated(again, home, awsid_bin, aws_bin, old, new_id)
+    finally:
+        stop_server(again)
+        subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True,
+                       capture_output=True)
+
+
+def test_rotate_keep_old_inactive_against_serve(
+        awsid_bin: Path, aws_bin: Path, tmp_path: Path, home: Path):
+    """--keep-old-inactive: the old key stays listed as Inactive, and STS refuses it."""
+    served = start_server(awsid_bin, tmp_path / "server", state_dir=tmp_path / "state")
+    env = None
+    try:
+        env, old = vault_a_rotator_key(served, tmp_path, home, awsid_bin, aws_bin)
+        out = rotate(awsid_bin, env, "--keep-old-inactive")
+        assert " deactivated" in out, out
+        new_id = vaulted_key(awsid_bin, env)["AccessKeyId"]
+        check_rotated(served, home, awsid_bin, aws_bin, old, new_id, old_status="Inactive")
+        # Two keys now, the most IAM allows: the next rotation says which one to delete first.
+        r = subprocess.run([str(awsid_bin), "vault", "rotate", "vaulted"], env=env,
+                           capture_output=True, text=True, timeout=120, start_new_session=True)
+        assert r.returncode != 0
+        assert (f"{ROTATOR_ARN} already has two access keys, the most IAM allows; delete the one "
+                f"not in the vault first ({old[0]})") in r.stderr, r.stderr
+        assert vaulted_key(awsid_bin, env)["AccessKeyId"] == new_id
+    finally:
+        stop_server(served)
+        if env is not None:
+            subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True,
+                           capture_output=True)
