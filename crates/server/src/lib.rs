@@ -6,15 +6,18 @@
 //! actual addresses, so port 0 works.
 
 pub mod api;
+pub mod decisions;
 pub mod ecs;
 pub mod http;
 pub mod imds;
 pub mod issuer;
 pub mod jwt;
+pub mod live;
 pub mod policy;
 pub mod sessions;
 pub mod sso;
 pub mod state;
+pub mod store;
 pub mod sts;
 pub mod totp;
 pub mod world;
@@ -118,7 +121,7 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
     let mut applied_ttl = Vec::new();
     let mut imds_addrs: Vec<(usize, SocketAddr)> = listen.imds.clone();
     if listen.all_instances {
-        for (i, inst) in state.world.instances.iter().enumerate() {
+        for (i, inst) in state.world().instances.iter().enumerate() {
             if !imds_addrs.iter().any(|(j, _)| *j == i) {
                 let addr = inst
                     .listen
@@ -142,7 +145,7 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
     let mut imds = Vec::new();
     for (i, addr) in imds_addrs {
         let id = state
-            .world
+            .world()
             .instances
             .get(i)
             .ok_or_else(|| {
@@ -166,8 +169,9 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
     for (i, id, l) in imds {
+        let _ = i;
+        let h = Arc::new(imds::ImdsHandler::new(state.clone(), &id));
         bound.imds.push((id, l.local_addr()?));
-        let h = Arc::new(imds::ImdsHandler::new(state.clone(), i));
         let applied = Arc::new(AtomicU32::new(0));
         applied_ttl.push(applied.clone());
         tasks.spawn(http::serve(l, h, limits, rx.clone(), Some(applied)));
@@ -224,7 +228,7 @@ impl Drop for LocalServer {
 /// Starts `world` on `127.0.0.1` with ephemeral ports (API, ECS, and IMDS for every instance)
 /// and a fresh random master key, on a background thread; returns once listening.
 pub fn spawn_local(world: World) -> std::io::Result<LocalServer> {
-    let state = Arc::new(State::new(Arc::new(world), Arc::new(Issuer::random())));
+    let state = Arc::new(State::new(world, Arc::new(Issuer::random())));
     spawn_local_with(state, Listen::loopback())
 }
 

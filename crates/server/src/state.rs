@@ -1,9 +1,12 @@
-//! What every handler shares: the world, the issuer, the clock and the MFA replay guard.
+//! What every handler shares: the live world, the issuer, the clock, the MFA replay guard and
+//! the decision log; and [`View`], one request's consistent snapshot of it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use crate::decisions::{DecisionLog, Entry};
 use crate::issuer::Issuer;
+use crate::live::LiveWorld;
 use crate::totp::ReplayGuard;
 use crate::world::World;
 
@@ -37,8 +40,10 @@ impl Clock {
 /// Shared server state.
 #[derive(Debug)]
 pub struct State {
-    /// The world.
-    pub world: Arc<World>,
+    /// The world, changeable through the IAM, EC2 and Auto Scaling APIs.
+    pub live: LiveWorld,
+    /// Every decision, for the console page.
+    pub decisions: DecisionLog,
     /// The credential issuer.
     pub issuer: Arc<Issuer>,
     /// The clock.
@@ -50,15 +55,63 @@ pub struct State {
 }
 
 impl State {
-    /// State over a world and issuer with the system clock.
-    pub fn new(world: Arc<World>, issuer: Arc<Issuer>) -> State {
+    /// State over a world kept in memory and an issuer, with the system clock.
+    pub fn new(world: World, issuer: Arc<Issuer>) -> State {
+        State::with_live(LiveWorld::in_memory(world), issuer)
+    }
+
+    /// State over a live world (e.g. one kept in a SQLite store).
+    pub fn with_live(live: LiveWorld, issuer: Arc<Issuer>) -> State {
         State {
-            world,
+            live,
+            decisions: DecisionLog::default(),
             issuer,
             clock: Arc::new(Clock::system()),
             mfa: ReplayGuard::default(),
             signing_keys: awsid_sigv4::SigningKeyCache::new(4096),
         }
+    }
+
+    /// The current world snapshot.
+    pub fn world(&self) -> Arc<World> {
+        self.live.snapshot()
+    }
+
+    /// This request's view: the state plus one snapshot of the world, so everything the
+    /// request reads is consistent.
+    pub fn view(&self) -> View<'_> {
+        View {
+            world: self.live.snapshot(),
+            state: self,
+        }
+    }
+
+    /// Records a decision at the clock's now.
+    pub fn decide(&self, entry: Entry) {
+        self.decisions.record(self.clock.now(), entry);
+    }
+}
+
+/// One request's view of the state: a fixed world snapshot (`view.world`) and everything else
+/// of [`State`] through `Deref`.
+#[derive(Debug)]
+pub struct View<'a> {
+    /// The world as of the start of the request.
+    pub world: Arc<World>,
+    state: &'a State,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.state
+    }
+}
+
+impl<'a> View<'a> {
+    /// The shared state behind this view.
+    pub fn state(&self) -> &'a State {
+        self.state
     }
 }
 

@@ -262,8 +262,8 @@ pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Re
     if !world.instances.is_empty() {
         listen.imds.push((0, args.imds));
     }
-    let world = Arc::new(world);
-    let state = Arc::new(State::new(world.clone(), Arc::new(issuer)));
+    let state = Arc::new(State::new(world, Arc::new(issuer)));
+    let world = state.world();
     let rt = awsid_server::runtime()?;
     rt.block_on(async move {
         let server = awsid_server::start(state, &listen)

@@ -307,7 +307,7 @@ fn credentials_are_stable_until_rotation() {
     // Advance to just before the rotation point: same set; past it: a new set, while the old
     // one still has at least the rotation margin (≥ 15 min) left.
     let now = s.state.clock.now();
-    let margin = s.state.world.instances[0].rotation_margin;
+    let margin = s.state.world().instances[0].rotation_margin;
     assert!(margin >= 900);
     s.state.clock.advance(expires - margin - now - 1);
     assert_eq!(get(a, path, &[]).body, first);

@@ -113,11 +113,12 @@ pub(super) fn device(svc: &SsoService, req: &RequestData) -> HttpResponse {
         );
     };
     let now = svc.now();
+    let world = svc.state.world();
     let found = svc
         .flows
         .device(&code)
         .filter(|d| d.expires > now)
-        .and_then(|d| Some((svc.state.world.sso_instance(&d.start_url)?, d)));
+        .and_then(|d| Some((world.sso_instance(&d.start_url)?, d)));
     let Some((inst, d)) = found else {
         return page(
             StatusCode::BAD_REQUEST,
@@ -250,10 +251,11 @@ pub(super) fn authorize(svc: &SsoService, req: &RequestData) -> HttpResponse {
     if get("code_challenge_method") != "S256" || challenge.len() < 43 {
         return fail("invalid_request");
     }
+    let world = svc.state.world();
     let Some(inst) = client
         .issuer_url
         .as_deref()
-        .and_then(|u| svc.state.world.sso_instance(u))
+        .and_then(|u| world.sso_instance(u))
     else {
         return fail("invalid_request");
     };

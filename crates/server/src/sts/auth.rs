@@ -12,7 +12,7 @@ use super::xml::StsError;
 use crate::http::RequestData;
 use crate::issuer::{SessionClaims, SessionKind};
 use crate::policy::Principal;
-use crate::state::State;
+use crate::state::View;
 use crate::world::SessionPrincipal;
 
 /// How the caller authenticated.
@@ -99,7 +99,7 @@ fn is_region(r: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn check_scope_and_time(state: &State, a: &AuthInfo) -> Result<(), StsError> {
+fn check_scope_and_time(state: &View<'_>, a: &AuthInfo) -> Result<(), StsError> {
     let allowed = &state.world.settings.allowed_regions;
     let region = &a.scope.region;
     if !is_region(region) || (!allowed.is_empty() && !allowed.contains(region)) {
@@ -126,7 +126,7 @@ fn expired() -> StsError {
 }
 
 /// Finds who owns the key (and token) and the secret the request must be signed with.
-fn resolve(state: &State, a: &AuthInfo) -> Result<(Caller, String), StsError> {
+fn resolve(state: &View<'_>, a: &AuthInfo) -> Result<(Caller, String), StsError> {
     let world = &state.world;
     let now = state.clock.now();
     let user_caller = |user: usize, session: Option<SessionClaims>| {
@@ -226,7 +226,7 @@ fn resolve(state: &State, a: &AuthInfo) -> Result<(Caller, String), StsError> {
     Ok((caller, secret))
 }
 
-fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &State) -> Caller {
+fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &View<'_>) -> Caller {
     let r = &state.world.roles[role];
     Caller {
         principal: Principal::assumed_role(&r.account, &claims.arn, &r.arn),
@@ -240,7 +240,7 @@ fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &State) 
 }
 
 /// Verifies the request's SigV4 signature and returns the caller.
-pub fn authenticate(state: &State, req: &RequestData) -> Result<Caller, StsError> {
+pub fn authenticate(state: &View<'_>, req: &RequestData) -> Result<Caller, StsError> {
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()

@@ -18,7 +18,7 @@ use crate::policy::{
     self, AssumeRoleDenial, AssumeRoleInputs, Context, Policy, PolicyKind, Principal, Request,
 };
 use crate::sessions::role_claims;
-use crate::state::{context_at, iso8601, State};
+use crate::state::{context_at, iso8601, State, View};
 use crate::world::Role;
 
 pub use auth::{Caller, CallerKind};
@@ -54,7 +54,8 @@ pub fn is_sts_request(req: &RequestData) -> bool {
 /// Answers one STS request.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     let rid = request_id();
-    match dispatch(state, req, &rid) {
+    let view = state.view();
+    match dispatch(&view, req, &rid) {
         Ok(r) => r,
         Err(e) => {
             tracing::debug!(code = e.code, status = e.status.as_u16(), "sts error");
@@ -79,7 +80,7 @@ fn form_body(req: &RequestData) -> Option<&str> {
     }
 }
 
-fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse, StsError> {
+fn dispatch(state: &View<'_>, req: &RequestData, rid: &str) -> Result<HttpResponse, StsError> {
     let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req));
     let action = params.get("Action").unwrap_or("");
     let signed = match action {
@@ -136,7 +137,7 @@ fn credentials_xml(x: &mut Xml, c: &crate::issuer::IssuedCredentials) {
 }
 
 /// The request context every policy evaluation of `caller` starts from.
-fn base_context(state: &State, caller: &Caller, req: &RequestData, region: &str) -> Context {
+fn base_context(state: &View<'_>, caller: &Caller, req: &RequestData, region: &str) -> Context {
     let now = state.clock.now();
     let mut ctx = context_at(now);
     ctx.set("aws:SecureTransport", "false")
@@ -185,7 +186,7 @@ fn base_context(state: &State, caller: &Caller, req: &RequestData, region: &str)
 }
 
 /// Principal tags: the user's or role's tags, overridden by session tags (keys ignore case).
-fn caller_tags(state: &State, caller: &Caller) -> Vec<(String, String)> {
+fn caller_tags(state: &View<'_>, caller: &Caller) -> Vec<(String, String)> {
     let mut tags: Vec<(String, String)> = match &caller.kind {
         CallerKind::LongTerm { user } | CallerKind::UserSession { user } => {
             state.world.users[*user].tags.clone().into_iter().collect()
@@ -204,7 +205,7 @@ fn caller_tags(state: &State, caller: &Caller) -> Vec<(String, String)> {
 }
 
 /// The caller's identity policies.
-fn identity_policies<'w>(state: &'w State, caller: &Caller) -> Vec<&'w Policy> {
+fn identity_policies<'w>(state: &'w View<'_>, caller: &Caller) -> Vec<&'w Policy> {
     match &caller.kind {
         CallerKind::LongTerm { user } | CallerKind::UserSession { user } => {
             state.world.users[*user].policies.iter().collect()
@@ -214,7 +215,7 @@ fn identity_policies<'w>(state: &'w State, caller: &Caller) -> Vec<&'w Policy> {
 }
 
 fn check_mfa(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     serial: Option<&str>,
     code: Option<&str>,
@@ -322,7 +323,7 @@ fn validate_tags(v: &mut Violations, tags: &[(String, String)], transitive: &[&s
 }
 
 fn assume_role(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     p: &Params,
     req: &RequestData,
@@ -526,7 +527,7 @@ fn assume_role(
 }
 
 fn get_session_token(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     p: &Params,
     rid: &str,
@@ -580,7 +581,7 @@ fn get_session_token(
     }))
 }
 
-fn get_access_key_info(state: &State, p: &Params, rid: &str) -> Result<HttpResponse, StsError> {
+fn get_access_key_info(state: &View<'_>, p: &Params, rid: &str) -> Result<HttpResponse, StsError> {
     let key = p.get("AccessKeyId");
     let mut v = Violations::default();
     v.string(key, "accessKeyId", true, (16, 128), Some(Pattern::Word));
@@ -606,7 +607,7 @@ fn get_access_key_info(state: &State, p: &Params, rid: &str) -> Result<HttpRespo
 }
 
 fn assume_role_with_web_identity(
-    state: &State,
+    state: &View<'_>,
     p: &Params,
     rid: &str,
 ) -> Result<HttpResponse, StsError> {
