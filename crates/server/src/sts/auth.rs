@@ -99,7 +99,7 @@ fn is_region(r: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn check_scope_and_time(state: &View<'_>, a: &AuthInfo) -> Result<(), StsError> {
+fn check_scope_and_time(state: &View<'_>, a: &AuthInfo, service: &str) -> Result<(), StsError> {
     let allowed = &state.world.settings.allowed_regions;
     let region = &a.scope.region;
     if !is_region(region) || (!allowed.is_empty() && !allowed.contains(region)) {
@@ -107,10 +107,10 @@ fn check_scope_and_time(state: &View<'_>, a: &AuthInfo) -> Result<(), StsError> 
             "Credential should be scoped to a valid region, not '{region}'. "
         )));
     }
-    if a.scope.service != "sts" {
-        return Err(StsError::signature(
-            "Credential should be scoped to correct service: 'sts'. ",
-        ));
+    if a.scope.service != service {
+        return Err(StsError::signature(format!(
+            "Credential should be scoped to correct service: '{service}'. "
+        )));
     }
     let now = UNIX_EPOCH + Duration::from_secs(state.clock.now().max(0) as u64);
     let skew = Duration::from_secs(state.world.settings.sts_clock_skew_seconds as u64);
@@ -239,8 +239,18 @@ fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &View<'_
     }
 }
 
-/// Verifies the request's SigV4 signature and returns the caller.
+/// Verifies the request's SigV4 signature (scoped to STS) and returns the caller.
 pub fn authenticate(state: &View<'_>, req: &RequestData) -> Result<Caller, StsError> {
+    authenticate_for(state, req, "sts")
+}
+
+/// Verifies the request's SigV4 signature, scoped to `service` (`sts`, `iam`, `ec2`,
+/// `autoscaling`), and returns the caller.
+pub fn authenticate_for(
+    state: &View<'_>,
+    req: &RequestData,
+    service: &str,
+) -> Result<Caller, StsError> {
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
@@ -254,7 +264,7 @@ pub fn authenticate(state: &View<'_>, req: &RequestData) -> Result<Caller, StsEr
         &req.body,
     );
     let auth = awsid_sigv4::parse_authorization(&signable).map_err(verify_error)?;
-    check_scope_and_time(state, &auth)?;
+    check_scope_and_time(state, &auth, service)?;
     let (caller, secret) = resolve(state, &auth)?;
     let key = state.signing_keys.key_for(&secret, &auth.scope);
     awsid_sigv4::verify_with_key(

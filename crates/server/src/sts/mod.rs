@@ -2,7 +2,7 @@
 //! GetSessionToken, AssumeRoleWithWebIdentity and GetAccessKeyInfo, with SigV4 verification,
 //! trust and identity policy evaluation, MFA, duration caps and the service's exact errors.
 
-mod auth;
+pub(crate) mod auth;
 pub mod params;
 pub mod xml;
 
@@ -11,6 +11,7 @@ mod tests;
 
 use http::{Method, StatusCode};
 
+use crate::decisions::{explain, Entry, Outcome};
 use crate::http::{HttpResponse, RequestData};
 use crate::issuer::{SessionClaims, SessionKind};
 use crate::jwt;
@@ -51,14 +52,54 @@ pub fn is_sts_request(req: &RequestData) -> bool {
         && (req.method == Method::POST || req.uri.query().is_some_and(|q| q.contains("Action=")))
 }
 
-/// Answers one STS request.
+/// What a call tells the decision log beyond its outcome.
+#[derive(Debug, Default)]
+struct Note {
+    action: String,
+    caller: Option<String>,
+    resource: Option<String>,
+    reason: Option<String>,
+}
+
+/// Answers one STS request and logs the decision.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     let rid = request_id();
     let view = state.view();
-    match dispatch(&view, req, &rid) {
+    let mut note = Note::default();
+    let result = dispatch(&view, req, &rid, &mut note);
+    let (outcome, reason) = match &result {
+        Ok(_) => (
+            Outcome::Allowed,
+            note.reason.take().unwrap_or_else(|| "authenticated".into()),
+        ),
+        Err(e) => (
+            if e.status == StatusCode::FORBIDDEN {
+                Outcome::Denied
+            } else {
+                Outcome::Failed
+            },
+            match note.reason.take() {
+                Some(r) => format!("{r} ({}: {})", e.code, e.message),
+                None => format!("{}: {}", e.code, e.message),
+            },
+        ),
+    };
+    state.decide(Entry::new(
+        "sts",
+        if note.action.is_empty() {
+            "sts:?".to_string()
+        } else {
+            format!("sts:{}", note.action)
+        },
+        note.caller.unwrap_or_else(|| "anonymous".into()),
+        note.resource.unwrap_or_else(|| "*".into()),
+        outcome,
+        reason,
+    ));
+    match result {
         Ok(r) => r,
         Err(e) => {
-            tracing::debug!(code = e.code, status = e.status.as_u16(), "sts error");
+            tracing::debug!(code = %e.code, status = e.status.as_u16(), "sts error");
             e.response(&rid)
         }
     }
@@ -80,9 +121,15 @@ fn form_body(req: &RequestData) -> Option<&str> {
     }
 }
 
-fn dispatch(state: &View<'_>, req: &RequestData, rid: &str) -> Result<HttpResponse, StsError> {
+fn dispatch(
+    state: &View<'_>,
+    req: &RequestData,
+    rid: &str,
+    note: &mut Note,
+) -> Result<HttpResponse, StsError> {
     let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req));
     let action = params.get("Action").unwrap_or("");
+    note.action = action.to_string();
     let signed = match action {
         "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo" => true,
         "AssumeRoleWithWebIdentity" => false,
@@ -111,16 +158,22 @@ fn dispatch(state: &View<'_>, req: &RequestData, rid: &str) -> Result<HttpRespon
         }
     }
     if !signed {
+        note.resource = params.get("RoleArn").map(str::to_string);
+        note.caller = Some("web identity".into());
         return assume_role_with_web_identity(state, &params, rid);
     }
     let caller = auth::authenticate(state, req)?;
+    note.caller = Some(caller.arn.clone());
     match action {
         "GetCallerIdentity" => Ok(xml::success("GetCallerIdentity", rid, |x| {
             x.leaf("Arn", &caller.arn)
                 .leaf("UserId", &caller.user_id)
                 .leaf("Account", &caller.account);
         })),
-        "AssumeRole" => assume_role(state, &caller, &params, req, rid),
+        "AssumeRole" => {
+            note.resource = params.get("RoleArn").map(str::to_string);
+            assume_role(state, &caller, &params, req, rid, note)
+        }
         "GetSessionToken" => get_session_token(state, &caller, &params, rid),
         "GetAccessKeyInfo" => get_access_key_info(state, &params, rid),
         _ => unreachable!("filtered above"),
@@ -137,7 +190,12 @@ fn credentials_xml(x: &mut Xml, c: &crate::issuer::IssuedCredentials) {
 }
 
 /// The request context every policy evaluation of `caller` starts from.
-fn base_context(state: &View<'_>, caller: &Caller, req: &RequestData, region: &str) -> Context {
+pub(crate) fn base_context(
+    state: &View<'_>,
+    caller: &Caller,
+    req: &RequestData,
+    region: &str,
+) -> Context {
     let now = state.clock.now();
     let mut ctx = context_at(now);
     ctx.set("aws:SecureTransport", "false")
@@ -205,7 +263,7 @@ fn caller_tags(state: &View<'_>, caller: &Caller) -> Vec<(String, String)> {
 }
 
 /// The caller's identity policies.
-fn identity_policies<'w>(state: &'w View<'_>, caller: &Caller) -> Vec<&'w Policy> {
+pub(crate) fn identity_policies<'w>(state: &'w View<'_>, caller: &Caller) -> Vec<&'w Policy> {
     match &caller.kind {
         CallerKind::LongTerm { user } | CallerKind::UserSession { user } => {
             state.world.users[*user].policies.iter().collect()
@@ -328,6 +386,7 @@ fn assume_role(
     p: &Params,
     req: &RequestData,
     rid: &str,
+    note: &mut Note,
 ) -> Result<HttpResponse, StsError> {
     let role_arn = p.get("RoleArn");
     let session_name = p.get("RoleSessionName");
@@ -460,10 +519,16 @@ fn assume_role(
                 context: &ctx,
             },
         );
-        if let Err(why) = r {
-            tracing::debug!(?why, action, role = %role.arn, caller = %caller.arn, "AssumeRole denied");
-            let _: &AssumeRoleDenial = &why;
-            return Err(denied());
+        match r {
+            Err(why) => {
+                tracing::debug!(?why, action, role = %role.arn, caller = %caller.arn, "AssumeRole denied");
+                note.reason = Some(denial_reason(&why, role, action));
+                return Err(denied());
+            }
+            Ok(trust) if action == "sts:AssumeRole" => {
+                note.reason = Some(explain(&trust, &[format!("trust policy of {}", role.name)]));
+            }
+            Ok(_) => {}
         }
     }
 
@@ -524,6 +589,29 @@ fn assume_role(
         x.opt("PackedPolicySize", packed.as_deref());
         x.opt("SourceIdentity", claims.source_identity.as_deref());
     }))
+}
+
+/// Words for an AssumeRole refusal, for the decision log (never for the client).
+fn denial_reason(why: &AssumeRoleDenial, role: &Role, action: &str) -> String {
+    match why {
+        AssumeRoleDenial::TrustExplicitDeny => {
+            format!("explicitly denied by a Deny statement of the trust policy of {}", role.name)
+        }
+        AssumeRoleDenial::TrustNoAllow => format!(
+            "implicit deny: no statement of the trust policy of {} allows this caller to {action}",
+            role.name
+        ),
+        AssumeRoleDenial::IdentityExplicitDeny => {
+            format!("explicitly denied by an identity or session policy of the caller ({action})")
+        }
+        AssumeRoleDenial::IdentityNoAllow => format!(
+            "the trust policy of {} trusts the caller's account only (or the caller is in another account), and no identity policy of the caller allows {action} on it",
+            role.name
+        ),
+        AssumeRoleDenial::SessionNoAllow => {
+            format!("implicit deny: the session policy of the calling session does not allow {action}")
+        }
+    }
 }
 
 fn get_session_token(
