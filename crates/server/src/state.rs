@@ -40,6 +40,10 @@ impl Clock {
 /// Shared server state.
 #[derive(Debug)]
 pub struct State {
+    /// IMDS listeners reserved by launches, waiting for the server to serve them.
+    pub reserved_imds: std::sync::Mutex<std::collections::HashMap<String, std::net::TcpListener>>,
+    /// The address each running instance's IMDS listener is bound to.
+    pub imds_endpoints: std::sync::RwLock<std::collections::BTreeMap<String, std::net::SocketAddr>>,
     /// The world, changeable through the IAM, EC2 and Auto Scaling APIs.
     pub live: LiveWorld,
     /// Every decision, for the console page.
@@ -63,6 +67,8 @@ impl State {
     /// State over a live world (e.g. one kept in a SQLite store).
     pub fn with_live(live: LiveWorld, issuer: Arc<Issuer>) -> State {
         State {
+            reserved_imds: Default::default(),
+            imds_endpoints: Default::default(),
             live,
             decisions: DecisionLog::default(),
             issuer,
@@ -84,6 +90,31 @@ impl State {
             world: self.live.snapshot(),
             state: self,
         }
+    }
+
+    /// Binds a listener on 127.0.0.1 for a new instance's IMDS; the server picks it up when
+    /// the instance appears in the world. Returns its address.
+    pub fn reserve_imds(&self, instance: &str) -> std::io::Result<std::net::SocketAddr> {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        let addr = l.local_addr()?;
+        self.reserved_imds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(instance.to_string(), l);
+        Ok(addr)
+    }
+
+    /// The IMDS address of a running instance: where its listener is bound, else its
+    /// configured `listen` address.
+    pub fn imds_endpoint(&self, world: &World, instance: &str) -> Option<std::net::SocketAddr> {
+        let bound = self
+            .imds_endpoints
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(instance)
+            .copied();
+        bound.or_else(|| world.instance(instance)?.listen.as_deref()?.parse().ok())
     }
 
     /// Records a decision at the clock's now.

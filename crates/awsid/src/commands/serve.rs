@@ -44,15 +44,97 @@ pub struct ServeArgs {
     /// Print only the endpoint lines, not the export lines and sample configuration.
     #[arg(long)]
     pub quiet: bool,
+    /// Where changes made through the IAM, EC2 and Auto Scaling APIs are kept (a SQLite
+    /// database per world file). Default: the master key file's directory.
+    #[arg(long, value_name = "DIR", conflicts_with = "ephemeral")]
+    pub state_dir: Option<PathBuf>,
+    /// Keep changes in memory only: every start begins from the world file.
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// Discard the kept state and start again from the world file (export it first with
+    /// `awsid world export` to keep a copy).
+    #[arg(long, conflicts_with = "ephemeral")]
+    pub reset_state: bool,
 }
 
-fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
+/// A world file (or the embedded default) with its name and text.
+pub struct WorldSource {
+    /// The validated world.
+    pub world: World,
+    /// Its name in messages.
+    pub name: String,
+    /// A digest of its text (which file seeded a state).
+    pub digest: String,
+    /// The state database file name for it.
+    pub state_file: String,
+}
+
+/// Reads and validates the world file, or the embedded default world.
+pub fn load_world(path: Option<&Path>) -> Result<WorldSource, CliError> {
+    use awsid_server::store::digest;
     match path {
-        Some(p) => World::load(p)
-            .map(|w| (w, p.display().to_string()))
-            .map_err(CliError::configuration),
-        None => Ok((World::default_world(), "<default world>".into())),
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| CliError::configuration(format!("{name}: {e}")))?;
+            let world = World::parse(&text, &name).map_err(CliError::configuration)?;
+            let canonical = std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            let stem = p
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("world")
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect::<String>();
+            let state_file = format!(
+                "{stem}-{}.sqlite",
+                &digest(&canonical.display().to_string())[..8]
+            );
+            Ok(WorldSource {
+                world,
+                name,
+                digest: digest(&text),
+                state_file,
+            })
+        }
+        None => Ok(WorldSource {
+            world: World::default_world(),
+            name: "<default world>".into(),
+            digest: digest(awsid_server::world::DEFAULT_WORLD),
+            state_file: "default-world.sqlite".into(),
+        }),
     }
+}
+
+/// The state directory: `--state-dir`, else the directory of the master key file in use
+/// (`--master-key-file`, else the default key file location).
+pub fn state_dir(
+    state_dir: Option<&Path>,
+    master_key_file: Option<&Path>,
+    env: &awsid_profile::Env,
+) -> Result<PathBuf, CliError> {
+    if let Some(d) = state_dir {
+        return Ok(d.to_path_buf());
+    }
+    let key = match master_key_file {
+        Some(f) => f.to_path_buf(),
+        None => awsid_server::issuer::default_key_file(|k| env.get(k).map(str::to_string))
+            .ok_or_else(|| {
+                CliError::configuration(
+                    "cannot find a place for the state: set HOME, XDG_STATE_HOME or AWSID_MASTER_KEY_FILE, or pass --state-dir",
+                )
+            })?,
+    };
+    Ok(key
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(".")))
 }
 
 /// Chooses the master key: `AWSID_MASTER_KEY` (base64), `--master-key-file`, the world's
@@ -81,7 +163,7 @@ pub fn load_issuer(
     Issuer::from_key_file(&path).map_err(cfg)
 }
 
-fn ready_json(bound: &awsid_server::Bound, world_name: &str) -> String {
+fn ready_json(bound: &awsid_server::Bound, world_name: &str, state: &str) -> String {
     let imds: serde_json::Map<String, serde_json::Value> = bound
         .imds
         .iter()
@@ -93,13 +175,20 @@ fn ready_json(bound: &awsid_server::Bound, world_name: &str) -> String {
         "api": bound.api.map(|a| a.to_string()),
         "ecs": bound.ecs.map(|a| a.to_string()),
         "imds": imds,
+        "state": state,
     })
     .to_string()
 }
 
+/// Writes `text` to `path` through a temporary file, fsync and rename, so readers see the
+/// old file or the new one.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
+    use std::io::Write;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    drop(f);
     std::fs::rename(&tmp, path)
 }
 
@@ -113,7 +202,10 @@ pub fn banner(
 ) -> String {
     let mut out = format!("awsid identity plane, world {world_name}\n");
     if let Some(a) = bound.api {
-        out.push_str(&format!("  STS   http://{a}/\n"));
+        out.push_str(&format!(
+            "  STS   http://{a}/  (and IAM, EC2, Auto Scaling)\n"
+        ));
+        out.push_str(&format!("  Console  http://{a}/console\n"));
         if !world.sso_instances.is_empty() {
             out.push_str(&format!(
                 "  SSO   http://{a}/  (portal and OIDC; approve logins at http://{a}{})\n",
@@ -136,6 +228,14 @@ pub fn banner(
     out.push_str("\n# STS for every profile (long-term keys, assume-role, web identity):\n");
     if let Some(a) = bound.api {
         out.push_str(&format!("export AWS_ENDPOINT_URL_STS=http://{a}/\n"));
+        out.push_str(
+            "# IAM, EC2 and Auto Scaling (seed 003: roles, instance profiles, launches):\n",
+        );
+        out.push_str(&format!("export AWS_ENDPOINT_URL_IAM=http://{a}/\n"));
+        out.push_str(&format!("export AWS_ENDPOINT_URL_EC2=http://{a}/\n"));
+        out.push_str(&format!(
+            "export AWS_ENDPOINT_URL_AUTO_SCALING=http://{a}/\n"
+        ));
         if !world.sso_instances.is_empty() {
             out.push_str(
                 "# IAM Identity Center (sso_session / sso_start_url profiles, `sso login`):\n",
@@ -199,6 +299,11 @@ role_arn = arn:aws:iam::123456789012:role/marketingadminrole
 credential_source = Ec2InstanceMetadata
 region = us-west-2
 
+# The administrator (AdministratorAccess) for IAM, EC2 and Auto Scaling calls:
+# `aws --profile admin iam create-role …`, `aws --profile admin autoscaling …`.
+[profile admin]
+region = us-west-2
+
 [profile crossaccount]
 role_arn = arn:aws:iam::777788889999:role/user1role
 source_profile = default
@@ -231,6 +336,7 @@ fn sample_credentials(world: &awsid_server::World) -> String {
     let profiles = [
         ("default", key_of(&|_, id| id == "AKIAIOSFODNN7EXAMPLE")),
         ("user1", key_of(&|user, _| user == "user1")),
+        ("admin", key_of(&|user, _| user == "admin")),
     ];
     let mut out = String::from("\n# Sample ~/.aws/credentials:\n");
     for (i, (profile, key)) in profiles.iter().enumerate() {
@@ -247,44 +353,118 @@ fn sample_credentials(world: &awsid_server::World) -> String {
     out
 }
 
+/// Opens the live world: in memory (`--ephemeral`) or in the state directory's database.
+fn open_state(
+    args: &ServeArgs,
+    source: WorldSource,
+    env: &awsid_profile::Env,
+) -> Result<(awsid_server::live::LiveWorld, String), CliError> {
+    use awsid_server::live::{LiveWorld, Opened};
+    if args.ephemeral {
+        return Ok((
+            LiveWorld::in_memory(source.world),
+            "memory (--ephemeral)".into(),
+        ));
+    }
+    let dir = state_dir(
+        args.state_dir.as_deref(),
+        args.master_key_file.as_deref(),
+        env,
+    )?;
+    let path = dir.join(&source.state_file);
+    let store = awsid_server::store::SqliteStore::open(&path).map_err(CliError::configuration)?;
+    if args.reset_state {
+        use awsid_server::store::Store;
+        store.reset().map_err(CliError::configuration)?;
+    }
+    let (live, opened) = LiveWorld::open(Box::new(store), source.world, &source.digest)
+        .map_err(CliError::configuration)?;
+    let note = match opened {
+        Opened::Seeded => "new, from the world file",
+        Opened::Resumed => "resumed",
+        Opened::ResumedFileChanged => {
+            eprintln!(
+                "awsid serve: warning: {} changed since the state in {} was created from it; \
+                 the state (with the changes made through the APIs) is used, not the file. \
+                 Start over from the file with --reset-state (save the state first with \
+                 `awsid world export`), or use another --state-dir.",
+                source.name,
+                path.display()
+            );
+            "resumed; the world file changed since, see the warning"
+        }
+    };
+    Ok((live, format!("sqlite {} ({note})", path.display())))
+}
+
 /// Runs `serve` until SIGINT or SIGTERM.
 pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     let _ = global;
-    let (world, world_name) = load_world(args.world.as_deref())?;
-    let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
+    let source = load_world(args.world.as_deref())?;
+    let world_name = source.name.clone();
+    let issuer = load_issuer(args.master_key_file.as_deref(), &source.world, env)?;
     let is_default = args.world.is_none();
+    let (live, state_note) = open_state(&args, source, env)?;
     let mut listen = Listen {
         api: Some(args.api),
         ecs: Some(args.ecs),
         imds: Vec::new(),
         all_instances: true,
     };
-    if !world.instances.is_empty() {
-        listen.imds.push((0, args.imds));
-    }
-    let state = Arc::new(State::new(world, Arc::new(issuer)));
+    let state = Arc::new(State::with_live(live, Arc::new(issuer)));
     let world = state.world();
+    if let Some(first) = world
+        .instances
+        .iter()
+        .position(|i| i.state == awsid_server::world::InstanceState::Running)
+    {
+        listen.imds.push((first, args.imds));
+    }
     let rt = awsid_server::runtime()?;
     rt.block_on(async move {
-        let server = awsid_server::start(state, &listen)
+        let mut server = awsid_server::start(state, &listen)
             .await
             .map_err(|e| CliError::new(ExitKind::General, e))?;
-        let text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
+        text.insert_str(
+            text.find('\n').map_or(0, |i| i + 1),
+            &format!("  State {state_note}\n"),
+        );
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }
-        if let Some(path) = &args.ready_file {
-            write_atomically(path, &ready_json(&server.bound, &world_name)).map_err(|e| {
-                CliError::general(format!(
-                    "cannot write the ready file {}: {e}",
-                    path.display()
-                ))
-            })?;
+        let write_ready = |bound: &awsid_server::Bound| -> Result<(), CliError> {
+            if let Some(path) = &args.ready_file {
+                write_atomically(path, &ready_json(bound, &world_name, &state_note)).map_err(
+                    |e| {
+                        CliError::general(format!(
+                            "cannot write the ready file {}: {e}",
+                            path.display()
+                        ))
+                    },
+                )?;
+            }
+            Ok(())
+        };
+        write_ready(&server.bound_now())?;
+        // The ready file follows the instances' IMDS listeners as they start and stop.
+        let signal = wait_for_signal();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                r = &mut signal => { r?; break; }
+                r = server.listeners_changed.changed() => {
+                    if r.is_err() { signal.as_mut().await?; break; }
+                    if let Err(e) = write_ready(&server.bound_now()) {
+                        // Reported, and serving goes on: the old ready file stays intact.
+                        e.report();
+                    }
+                }
+            }
         }
-        wait_for_signal().await?;
         server.shutdown().await;
         if let Some(path) = &args.ready_file {
             let _ = std::fs::remove_file(path);
@@ -332,7 +512,8 @@ mod tests {
         assert!(text.contains("[sso-session my-sso]"));
         let quiet = banner(&bound, &world, "w", true, true);
         assert!(!quiet.contains("export"));
-        let json: serde_json::Value = serde_json::from_str(&ready_json(&bound, "w")).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&ready_json(&bound, "w", "memory")).unwrap();
         assert_eq!(json["imds"]["i-1234567890abcdef0"], "127.0.0.1:3");
         assert_eq!(json["api"], "127.0.0.1:1");
     }

@@ -404,6 +404,9 @@ pub(crate) fn validate(
                         arn,
                         trust_policy: Policy::parse(&trust, PolicyKind::Trust)
                             .map_err(|e| fail(format!("materialised trust policy: {e}")))?,
+                        trust_document: trust.clone(),
+                        description: None,
+                        reserved: true,
                         policy_sources: (1..=policies.len())
                             .map(|n| PolicySource::Inline(format!("policy-{n}")))
                             .collect(),

@@ -105,7 +105,8 @@ pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     }
 }
 
-fn form_body(req: &RequestData) -> Option<&str> {
+/// The form body of a POST (`application/x-www-form-urlencoded`, or no content type).
+pub fn form_body(req: &RequestData) -> Option<&str> {
     let is_form = req
         .headers
         .get(http::header::CONTENT_TYPE)

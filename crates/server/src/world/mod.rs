@@ -122,6 +122,13 @@ pub struct Role {
     pub arn: String,
     /// The trust policy.
     pub trust_policy: Policy,
+    /// The trust policy as written.
+    pub trust_document: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Whether the role is managed by a service (Identity Center's reserved roles): IAM
+    /// refuses to change it.
+    pub reserved: bool,
     /// Permission (identity) policies: inline ones, then attached managed ones.
     pub policies: Vec<Policy>,
     /// What each of `policies` is (for decision logs).
