@@ -17,7 +17,7 @@ use crate::error::{CliError, ExitKind};
              (IMDS, ECS, STS) to test it against.",
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -28,7 +28,7 @@ pub struct Cli {
 
 /// Global options, accepted before or after the command like the aws CLI's.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Use a specific profile from your credential file.
     #[arg(long, global = true, value_name = "PROFILE")]
     pub profile: Option<String>,
@@ -48,7 +48,7 @@ pub struct GlobalArgs {
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Configure credentials and settings, like `aws configure`.
     Configure(commands::configure::ConfigureArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
@@ -63,7 +63,7 @@ pub enum Command {
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a
 /// [`CliError`] with the aws CLI v2's exit status 252.
-pub fn parse<I>(argv: I) -> Result<Cli, CliError>
+pub(crate) fn parse<I>(argv: I) -> Result<Cli, CliError>
 where
     I: IntoIterator<Item = OsString>,
 {

@@ -4,7 +4,7 @@ use std::io::Write;
 
 /// What kind of failure ended the command; decides the exit status like the aws CLI v2 does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitKind {
+pub(crate) enum ExitKind {
     /// `configure get` found nothing (exit 1, no message).
     NotFound,
     /// Bad or missing arguments (exit 252).
@@ -19,7 +19,7 @@ pub enum ExitKind {
 
 impl ExitKind {
     /// The process exit status for this kind.
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             ExitKind::NotFound => 1,
             ExitKind::Usage => 252,
@@ -32,7 +32,7 @@ impl ExitKind {
 
 /// A failed command: its exit kind and the message printed on stderr.
 #[derive(Debug)]
-pub struct CliError {
+pub(crate) struct CliError {
     kind: ExitKind,
     /// Exactly what goes to stderr (the aws CLI wraps most messages as `\n<text>\n`).
     stderr: String,
@@ -40,7 +40,7 @@ pub struct CliError {
 
 impl CliError {
     /// An error printed as the aws CLI prints errors: `\n<message>\n` on stderr.
-    pub fn new(kind: ExitKind, message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn new(kind: ExitKind, message: impl std::fmt::Display) -> CliError {
         CliError {
             kind,
             stderr: format!("\n{message}\n"),
@@ -48,7 +48,7 @@ impl CliError {
     }
 
     /// An error whose stderr text is given verbatim (for the few commands that do not wrap).
-    pub fn raw(kind: ExitKind, stderr: impl Into<String>) -> CliError {
+    pub(crate) fn raw(kind: ExitKind, stderr: impl Into<String>) -> CliError {
         CliError {
             kind,
             stderr: stderr.into(),
@@ -56,23 +56,23 @@ impl CliError {
     }
 
     /// A general error (exit 255).
-    pub fn general(message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn general(message: impl std::fmt::Display) -> CliError {
         CliError::new(ExitKind::General, message)
     }
 
     /// A configuration error (exit 253).
-    pub fn configuration(message: impl std::fmt::Display) -> CliError {
+    pub(crate) fn configuration(message: impl std::fmt::Display) -> CliError {
         CliError::new(ExitKind::Configuration, message)
     }
 
     /// The exit kind (tests assert on it).
     #[cfg(test)]
-    pub fn kind(&self) -> ExitKind {
+    pub(crate) fn kind(&self) -> ExitKind {
         self.kind
     }
 
     /// Prints the message on stderr and returns the exit status.
-    pub fn report(&self) -> u8 {
+    pub(crate) fn report(&self) -> u8 {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(self.stderr.as_bytes());
         let _ = err.flush();

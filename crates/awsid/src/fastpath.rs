@@ -25,7 +25,7 @@ const EXPORT_FORMATS: [&str; 6] = [
 
 /// Parses `argv` (program name first) when it is one of the hot command lines in its plain
 /// form; `None` means "let clap decide".
-pub fn parse(argv: &[OsString]) -> Option<Cli> {
+pub(crate) fn parse(argv: &[OsString]) -> Option<Cli> {
     let mut global = GlobalArgs {
         profile: None,
         region: None,

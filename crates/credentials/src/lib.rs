@@ -13,9 +13,6 @@
 //! Nothing here builds an HTTP client, a TLS configuration or a runtime unless a provider that
 //! needs the network actually runs.
 
-#![warn(missing_docs)]
-#![forbid(unsafe_code)]
-
 pub mod assume_role;
 pub mod cache;
 pub mod chain;

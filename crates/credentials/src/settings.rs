@@ -6,17 +6,22 @@ use awsid_profile::{Env, Properties};
 use crate::CredentialsError;
 
 /// The value of a setting: env var `var` if set, else profile key `key`.
-pub fn lookup<'a>(env: &'a Env, props: &'a Properties, var: &str, key: &str) -> Option<&'a str> {
+pub(crate) fn lookup<'a>(
+    env: &'a Env,
+    props: &'a Properties,
+    var: &str,
+    key: &str,
+) -> Option<&'a str> {
     env.get(var).or_else(|| props.get_str(key))
 }
 
 /// botocore's `ensure_boolean`: true only for the case-insensitive string `true`.
-pub fn ensure_boolean(value: Option<&str>) -> bool {
+pub(crate) fn ensure_boolean(value: Option<&str>) -> bool {
     value.is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// A base-10 integer setting; an unparsable value is an error naming the setting.
-pub fn integer(
+pub(crate) fn integer(
     env: &Env,
     props: &Properties,
     var: &str,

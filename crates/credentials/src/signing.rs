@@ -22,7 +22,7 @@ fn split_url(url: &str) -> Option<(String, String, String)> {
 
 /// Adds `Host`, `X-Amz-Date`, `X-Amz-Security-Token` (when there is a token) and
 /// `Authorization` to `req`.
-pub fn sign(
+pub(crate) fn sign(
     req: &mut HttpRequest,
     creds: &Credentials,
     region: &str,

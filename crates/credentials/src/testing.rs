@@ -11,7 +11,7 @@ use std::time::Duration;
 
 /// One request as the server saw it.
 #[derive(Clone, Debug)]
-pub struct Recorded {
+pub(crate) struct Recorded {
     /// Method.
     pub method: String,
     /// Path and query.
@@ -24,7 +24,7 @@ pub struct Recorded {
 
 impl Recorded {
     /// First header named `name` (lower-case).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k == name)
@@ -32,12 +32,12 @@ impl Recorded {
     }
 
     /// The body as text.
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// A form-encoded body decoded into pairs.
-    pub fn form(&self) -> Vec<(String, String)> {
+    pub(crate) fn form(&self) -> Vec<(String, String)> {
         self.text()
             .split('&')
             .filter(|s| !s.is_empty())
@@ -49,7 +49,7 @@ impl Recorded {
     }
 
     /// One form parameter.
-    pub fn param(&self, name: &str) -> Option<String> {
+    pub(crate) fn param(&self, name: &str) -> Option<String> {
         self.form()
             .into_iter()
             .find(|(k, _)| k == name)
@@ -78,7 +78,7 @@ fn decode(s: &str) -> String {
 
 /// A response to send.
 #[derive(Clone, Debug)]
-pub struct Reply {
+pub(crate) struct Reply {
     /// Status code.
     pub status: u16,
     /// Extra headers.
@@ -91,7 +91,7 @@ pub struct Reply {
 
 impl Reply {
     /// A reply with `status` and `body`.
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Reply {
+    pub(crate) fn new(status: u16, body: impl Into<Vec<u8>>) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
@@ -101,18 +101,18 @@ impl Reply {
     }
 
     /// 200 with `body`.
-    pub fn ok(body: impl Into<Vec<u8>>) -> Reply {
+    pub(crate) fn ok(body: impl Into<Vec<u8>>) -> Reply {
         Reply::new(200, body)
     }
 
     /// Adds a header.
-    pub fn header(mut self, k: &str, v: &str) -> Reply {
+    pub(crate) fn header(mut self, k: &str, v: &str) -> Reply {
         self.headers.push((k.into(), v.into()));
         self
     }
 
     /// Delays the answer.
-    pub fn delayed(mut self, d: Duration) -> Reply {
+    pub(crate) fn delayed(mut self, d: Duration) -> Reply {
         self.delay = d;
         self
     }
@@ -121,7 +121,7 @@ impl Reply {
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
 /// A running fake server; stopped on drop.
-pub struct FakeServer {
+pub(crate) struct FakeServer {
     port: u16,
     requests: Arc<Mutex<Vec<Recorded>>>,
     stop: Arc<AtomicBool>,
@@ -130,7 +130,9 @@ pub struct FakeServer {
 
 impl FakeServer {
     /// Starts a server answering with `handler`.
-    pub fn start(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> FakeServer {
+    pub(crate) fn start(
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    ) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -156,17 +158,17 @@ impl FakeServer {
     }
 
     /// `http://127.0.0.1:<port>` (no trailing slash).
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// The port.
-    pub fn port(&self) -> u16 {
+    pub(crate) fn port(&self) -> u16 {
         self.port
     }
 
     /// Requests received so far.
-    pub fn requests(&self) -> Vec<Recorded> {
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
     }
 }

@@ -19,8 +19,6 @@
 //! the wire path is used as it is, and only bytes that may not appear raw in a path (space,
 //! control characters, non-ASCII, …) are encoded. Either way a raw space or raw UTF-8 byte
 //! handed in ends up encoded exactly once.
-#![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 mod canonical;
 mod encode;

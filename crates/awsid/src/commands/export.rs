@@ -16,7 +16,7 @@ const MAX_RECURSION: usize = 4;
 
 /// Options of `configure export-credentials`.
 #[derive(Debug, Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     /// Output format: process, env, env-no-export, powershell, windows-cmd, fish.
     #[arg(
         long,
@@ -27,7 +27,7 @@ pub struct ExportArgs {
 }
 
 /// Runs `configure export-credentials`.
-pub fn run(
+pub(crate) fn run(
     global: &GlobalArgs,
     args: ExportArgs,
     env: &awsid_profile::Env,

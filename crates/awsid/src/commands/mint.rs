@@ -11,7 +11,7 @@ use crate::error::CliError;
 
 /// Options of `mint-web-identity-token`.
 #[derive(Debug, Args)]
-pub struct MintArgs {
+pub(crate) struct MintArgs {
     /// The `sub` claim.
     #[arg(long, default_value = "system:serviceaccount:default:awsid")]
     pub sub: String,
@@ -30,7 +30,11 @@ pub struct MintArgs {
 }
 
 /// Prints the token on stdout.
-pub fn run(global: &GlobalArgs, args: MintArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: MintArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let _ = (global, env);
     let world = match &args.world {
         Some(p) => World::load(p).map_err(CliError::configuration)?,

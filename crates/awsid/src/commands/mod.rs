@@ -1,17 +1,17 @@
 //! One module per command family; each turns parsed arguments into library calls and output.
 
-pub mod configure;
-pub mod export;
-pub mod mint;
-pub mod serve;
-pub mod sso;
-pub mod sts;
+pub(crate) mod configure;
+pub(crate) mod export;
+pub(crate) mod mint;
+pub(crate) mod serve;
+pub(crate) mod sso;
+pub(crate) mod sts;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
 
 /// Runs the parsed command and returns its exit status.
-pub fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
     match cli.command {
         Command::Configure(args) => configure::run(&cli.global, args, env),
         Command::Sts(args) => sts::run(&cli.global, args, env),

@@ -11,15 +11,15 @@ use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
 
 /// Default STS (API) listener.
-pub const DEFAULT_API: &str = "127.0.0.1:4590";
+pub(crate) const DEFAULT_API: &str = "127.0.0.1:4590";
 /// Default ECS container-credentials listener.
-pub const DEFAULT_ECS: &str = "127.0.0.1:4591";
+pub(crate) const DEFAULT_ECS: &str = "127.0.0.1:4591";
 /// Default IMDS listener of the world's first instance (amazon-ec2-metadata-mock's port).
-pub const DEFAULT_IMDS: &str = "127.0.0.1:1338";
+pub(crate) const DEFAULT_IMDS: &str = "127.0.0.1:1338";
 
 /// Options of `serve`.
 #[derive(Debug, Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// World file (TOML, see crates/server/WORLD.md); the embedded default world otherwise.
     #[arg(long, value_name = "FILE")]
     pub world: Option<PathBuf>,
@@ -58,7 +58,7 @@ pub struct ServeArgs {
 }
 
 /// A world file (or the embedded default) with its name and text.
-pub struct WorldSource {
+pub(crate) struct WorldSource {
     /// The validated world.
     pub world: World,
     /// Its name in messages.
@@ -70,7 +70,7 @@ pub struct WorldSource {
 }
 
 /// Reads and validates the world file, or the embedded default world.
-pub fn load_world(path: Option<&Path>) -> Result<WorldSource, CliError> {
+pub(crate) fn load_world(path: Option<&Path>) -> Result<WorldSource, CliError> {
     use awsid_server::store::digest;
     match path {
         Some(p) => {
@@ -114,7 +114,7 @@ pub fn load_world(path: Option<&Path>) -> Result<WorldSource, CliError> {
 
 /// The state directory: `--state-dir`, else the directory of the master key file in use
 /// (`--master-key-file`, else the default key file location).
-pub fn state_dir(
+pub(crate) fn state_dir(
     state_dir: Option<&Path>,
     master_key_file: Option<&Path>,
     env: &awsid_profile::Env,
@@ -139,7 +139,7 @@ pub fn state_dir(
 
 /// Chooses the master key: `AWSID_MASTER_KEY` (base64), `--master-key-file`, the world's
 /// `master_key`, the world's `master_key_file`, then the default key file.
-pub fn load_issuer(
+pub(crate) fn load_issuer(
     args_file: Option<&Path>,
     world: &World,
     env: &awsid_profile::Env,
@@ -193,7 +193,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// The endpoint list, the export lines and (for the default world) a sample configuration.
-pub fn banner(
+pub(crate) fn banner(
     bound: &awsid_server::Bound,
     world: &World,
     world_name: &str,
@@ -398,7 +398,11 @@ fn open_state(
 }
 
 /// Runs `serve` until SIGINT or SIGTERM.
-pub fn run(global: &GlobalArgs, args: ServeArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: ServeArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let _ = global;
     let source = load_world(args.world.as_deref())?;
     let world_name = source.name.clone();

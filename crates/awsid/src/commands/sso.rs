@@ -14,7 +14,7 @@ use crate::error::{CliError, ExitKind};
 
 /// `sso` and its subcommand.
 #[derive(Debug, Args)]
-pub struct SsoArgs {
+pub(crate) struct SsoArgs {
     /// The operation.
     #[command(subcommand)]
     pub command: SsoCommand,
@@ -22,7 +22,7 @@ pub struct SsoArgs {
 
 /// `sso` operations.
 #[derive(Debug, Subcommand)]
-pub enum SsoCommand {
+pub(crate) enum SsoCommand {
     /// Retrieve and cache an IAM Identity Center access token for the profile or sso-session.
     Login(LoginArgs),
     /// Remove every cached IAM Identity Center access token and the credentials fetched with
@@ -32,7 +32,7 @@ pub enum SsoCommand {
 
 /// Options of `sso login`.
 #[derive(Debug, Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// The `[sso-session NAME]` to log into (default: the profile's `sso_session`).
     #[arg(long, value_name = "NAME")]
     pub sso_session: Option<String>,
@@ -45,7 +45,11 @@ pub struct LoginArgs {
 }
 
 /// Runs `sso …`.
-pub fn run(global: &GlobalArgs, args: SsoArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: SsoArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     let session = Session::load(env, global.profile.as_deref()).map_err(credentials_error)?;
     let options = ResolveOptions {
         region: global.region.clone(),

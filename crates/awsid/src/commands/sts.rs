@@ -10,7 +10,7 @@ use crate::error::{CliError, ExitKind};
 
 /// `sts` and its subcommand.
 #[derive(Debug, Args)]
-pub struct StsArgs {
+pub(crate) struct StsArgs {
     /// The STS operation.
     #[command(subcommand)]
     pub command: StsCommand,
@@ -18,13 +18,17 @@ pub struct StsArgs {
 
 /// STS operations.
 #[derive(Debug, Subcommand)]
-pub enum StsCommand {
+pub(crate) enum StsCommand {
     /// Who am I? Prints the same JSON as `aws sts get-caller-identity`.
     GetCallerIdentity,
 }
 
 /// Runs `sts …`.
-pub fn run(global: &GlobalArgs, args: StsArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: StsArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
     match args.command {
         StsCommand::GetCallerIdentity => get_caller_identity(global, env),
     }

@@ -8,45 +8,45 @@ use std::process::{Command, Stdio};
 
 /// The result of one run.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 /// A temporary HOME with `~/.aws` helpers.
-pub struct Home {
+pub(crate) struct Home {
     dir: tempfile::TempDir,
 }
 
 impl Home {
-    pub fn new() -> Home {
+    pub(crate) fn new() -> Home {
         Home {
             dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn aws(&self, name: &str) -> PathBuf {
+    pub(crate) fn aws(&self, name: &str) -> PathBuf {
         self.path().join(".aws").join(name)
     }
 
     /// Writes `~/.aws/<name>`.
-    pub fn write(&self, name: &str, text: &str) {
+    pub(crate) fn write(&self, name: &str, text: &str) {
         std::fs::create_dir_all(self.path().join(".aws")).unwrap();
         std::fs::write(self.aws(name), text).unwrap();
     }
 
     /// Reads `~/.aws/<name>` (empty when missing).
-    pub fn read(&self, name: &str) -> String {
+    pub(crate) fn read(&self, name: &str) -> String {
         std::fs::read_to_string(self.aws(name)).unwrap_or_default()
     }
 
     /// The binary with only HOME, PATH and `AWS_EC2_METADATA_DISABLED=true` set, run in HOME.
-    pub fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_awsid"));
         cmd.args(args)
             .env_clear()
@@ -58,7 +58,7 @@ impl Home {
     }
 
     /// Runs with extra environment variables and optional stdin.
-    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    pub(crate) fn run_with(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
         let mut cmd = self.command(args);
         cmd.envs(env.iter().copied())
             .stdin(if stdin.is_some() {
@@ -83,7 +83,7 @@ impl Home {
         }
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         self.run_with(args, &[], None)
     }
 }

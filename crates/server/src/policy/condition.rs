@@ -57,7 +57,7 @@ enum SetOp {
 
 /// A parsed condition operator such as `ForAllValues:StringNotLikeIfExists`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Operator {
+pub(super) struct Operator {
     family: Family,
     negated: bool,
     if_exists: bool,
@@ -66,7 +66,7 @@ pub struct Operator {
 
 impl Operator {
     /// Parses an operator name; `None` for anything not in the IAM condition language.
-    pub fn parse(name: &str) -> Option<Operator> {
+    pub(super) fn parse(name: &str) -> Option<Operator> {
         let (set, rest) = if let Some(r) = name.strip_prefix("ForAnyValue:") {
             (Some(SetOp::Any), r)
         } else if let Some(r) = name.strip_prefix("ForAllValues:") {
@@ -138,7 +138,7 @@ pub struct Condition {
 }
 
 /// Parses a statement's `Condition` block into one [`Condition`] per operator and key.
-pub fn parse_block(block: &Value, variables: bool) -> Result<Vec<Condition>, String> {
+pub(super) fn parse_block(block: &Value, variables: bool) -> Result<Vec<Condition>, String> {
     let Value::Object(ops) = block else {
         return Err("Condition must be an object".into());
     };

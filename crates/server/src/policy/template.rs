@@ -19,7 +19,7 @@ enum Piece {
 
 /// A policy string that may contain variables; substituted per request.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Template {
+pub(super) struct Template {
     pieces: Vec<Piece>,
     /// The compiled wildcard pattern when there are no variables (the common case).
     fixed: Option<Vec<Tok>>,
@@ -29,7 +29,7 @@ pub struct Template {
 
 impl Template {
     /// Parses `text`; with `variables == false` (policy language 2008-10-17) `${…}` is literal.
-    pub fn parse(text: &str, variables: bool) -> Template {
+    pub(super) fn parse(text: &str, variables: bool) -> Template {
         let pieces = if variables {
             split_variables(text)
         } else {
@@ -56,7 +56,7 @@ impl Template {
     }
 
     /// The wildcard pattern for this request, or `None` when a variable's key is absent.
-    pub fn pattern(&self, ctx: &Context) -> Option<std::borrow::Cow<'_, [Tok]>> {
+    pub(super) fn pattern(&self, ctx: &Context) -> Option<std::borrow::Cow<'_, [Tok]>> {
         if let Some(fixed) = &self.fixed {
             return Some(std::borrow::Cow::Borrowed(fixed));
         }
@@ -76,7 +76,7 @@ impl Template {
 
     /// The literal text for this request (wildcards are plain characters), or `None` when a
     /// variable's key is absent.
-    pub fn text(&self, ctx: &Context) -> Option<std::borrow::Cow<'_, str>> {
+    pub(super) fn text(&self, ctx: &Context) -> Option<std::borrow::Cow<'_, str>> {
         if let Some(fixed) = &self.fixed_text {
             return Some(std::borrow::Cow::Borrowed(fixed));
         }

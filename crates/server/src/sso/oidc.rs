@@ -20,7 +20,7 @@ use super::SsoService;
 use crate::http::RequestData;
 
 /// Client registrations last 90 days, like the real service's.
-pub const REGISTRATION_LIFETIME: i64 = 90 * 86400;
+pub(super) const REGISTRATION_LIFETIME: i64 = 90 * 86400;
 
 /// RFC 8628 §6.1's unambiguous letters for user codes.
 const USER_CODE_ALPHABET: &[u8; 20] = b"BCDFGHJKLMNPQRSTVWXZ";

@@ -5,7 +5,6 @@
 
 use std::fs::File;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -71,9 +70,7 @@ impl SqliteStore {
                 .mode(0o600)
                 .open(path.with_extension("lock"))
                 .map_err(io)?;
-            // SAFETY: flock on a file descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc != 0 {
+            if f.try_lock().is_err() {
                 return Err(StoreError::Locked {
                     path: path.display().to_string(),
                 });

@@ -240,13 +240,13 @@ fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &View<'_
 }
 
 /// Verifies the request's SigV4 signature (scoped to STS) and returns the caller.
-pub fn authenticate(state: &View<'_>, req: &RequestData) -> Result<Caller, StsError> {
+pub(super) fn authenticate(state: &View<'_>, req: &RequestData) -> Result<Caller, StsError> {
     authenticate_for(state, req, "sts")
 }
 
 /// Verifies the request's SigV4 signature, scoped to `service` (`sts`, `iam`, `ec2`,
 /// `autoscaling`), and returns the caller.
-pub fn authenticate_for(
+pub(crate) fn authenticate_for(
     state: &View<'_>,
     req: &RequestData,
     service: &str,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// The conformance directory: `$AWSID_CONFORMANCE_DIR`, else `../shared/conformance`
 /// relative to the workspace root. Panics (never skips) when it does not exist.
-pub fn conformance_dir() -> PathBuf {
+pub(crate) fn conformance_dir() -> PathBuf {
     let dir = match std::env::var_os("AWSID_CONFORMANCE_DIR") {
         Some(d) => PathBuf::from(d),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
@@ -23,7 +23,7 @@ pub fn conformance_dir() -> PathBuf {
 
 /// A request parsed from the raw text of a vector file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawRequest {
+pub(crate) struct RawRequest {
     pub method: String,
     pub path: String,
     pub query: String,
@@ -32,14 +32,14 @@ pub struct RawRequest {
 }
 
 impl RawRequest {
-    pub fn header_pairs(&self) -> Vec<(&str, &str)> {
+    pub(crate) fn header_pairs(&self) -> Vec<(&str, &str)> {
         self.headers
             .iter()
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect()
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -50,7 +50,7 @@ impl RawRequest {
 /// Parses `METHOD SP target [SP HTTP/x.y]`, header lines (`name:value`, continuation lines
 /// starting with SP/HT kept with their line break as obs-fold), a blank line and the body.
 /// The target may itself contain spaces (`GET /example space/ HTTP/1.1`).
-pub fn parse_request(text: &str) -> Result<RawRequest, String> {
+pub(crate) fn parse_request(text: &str) -> Result<RawRequest, String> {
     let text = text.replace("\r\n", "\n");
     let (head, body) = match text.find("\n\n") {
         Some(i) => (&text[..i], &text[i + 2..]),

@@ -17,7 +17,7 @@ use awsid_server::{LocalServer, World};
 
 /// A world extension: a role the ECS task role may assume (no role of the default world
 /// trusts the task role), for `credential_source = EcsContainer`.
-pub const ECS_CHAINED_ROLE: &str = r#"
+pub(crate) const ECS_CHAINED_ROLE: &str = r#"
 [[roles]]
 account = "123456789012"
 name = "ecs-chained-role"
@@ -27,25 +27,25 @@ trust_policy = '''{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
 "#;
 
 /// The identity plane on 127.0.0.1 (ephemeral ports, random master key), stopped on drop.
-pub struct Plane {
+pub(crate) struct Plane {
     pub server: LocalServer,
     pub world: World,
 }
 
 impl Plane {
     /// The embedded default world.
-    pub fn start() -> Plane {
+    pub(crate) fn start() -> Plane {
         Plane::from_text(&awsid_interop::default_world_text())
     }
 
     /// The default world plus `extra` TOML.
-    pub fn with_extra(extra: &str) -> Plane {
+    pub(crate) fn with_extra(extra: &str) -> Plane {
         Plane::from_text(&format!("{}\n{extra}", awsid_interop::default_world_text()))
     }
 
     /// The world in `text` (parsed twice: the server owns one copy, the test keeps the other
     /// to mint tokens with the dev OIDC key).
-    pub fn from_text(text: &str) -> Plane {
+    pub(crate) fn from_text(text: &str) -> Plane {
         let parse = || World::parse(text, "interop-world.toml").expect("a valid world");
         let server = awsid_server::spawn_local(parse()).expect("start the identity plane");
         Plane {
@@ -55,12 +55,12 @@ impl Plane {
     }
 
     /// `http://<api>/` — what `AWS_ENDPOINT_URL_STS` is set to.
-    pub fn sts_url(&self) -> String {
+    pub(crate) fn sts_url(&self) -> String {
         format!("http://{}/", self.server.bound.api.expect("API listener"))
     }
 
     /// `http://<imds of instance>/`.
-    pub fn imds_url(&self, instance: &str) -> String {
+    pub(crate) fn imds_url(&self, instance: &str) -> String {
         let (_, addr) = self
             .server
             .bound
@@ -72,7 +72,7 @@ impl Plane {
     }
 
     /// The full-URI container-credentials endpoint.
-    pub fn ecs_url(&self) -> String {
+    pub(crate) fn ecs_url(&self) -> String {
         format!(
             "http://{}{}",
             self.server.bound.ecs.expect("ECS listener"),
@@ -82,7 +82,7 @@ impl Plane {
 
     /// A web-identity token for the default world's dev OIDC provider, lifetime `expires_in`
     /// seconds (negative: already expired), audience `aud`.
-    pub fn mint_token(&self, sub: &str, aud: &str, expires_in: i64) -> String {
+    pub(crate) fn mint_token(&self, sub: &str, aud: &str, expires_in: i64) -> String {
         let provider = &self.world.oidc_providers[0];
         let key = provider
             .keys
@@ -103,13 +103,13 @@ impl Plane {
 
 /// The SDK's hyper client without TLS: everything here is plain HTTP on loopback, and the
 /// TLS-enabled builders pull a TLS stack the tests do not need.
-pub fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
+pub(crate) fn http_client() -> aws_sdk_sts::config::SharedHttpClient {
     HttpClientBuilder::new().build_http()
 }
 
 /// An STS client with explicit static credentials (`token` makes them session credentials),
 /// region `us-west-2`, the plane's endpoint and no retries (errors surface at once).
-pub fn sts_with(
+pub(crate) fn sts_with(
     plane: &Plane,
     key: &str,
     secret: &str,
@@ -133,7 +133,7 @@ pub fn sts_with(
 }
 
 /// An STS client using `creds`.
-pub fn sts_with_creds(plane: &Plane, creds: &Credentials) -> aws_sdk_sts::Client {
+pub(crate) fn sts_with_creds(plane: &Plane, creds: &Credentials) -> aws_sdk_sts::Client {
     sts_with(
         plane,
         creds.access_key_id(),
@@ -145,14 +145,14 @@ pub fn sts_with_creds(plane: &Plane, creds: &Credentials) -> aws_sdk_sts::Client
 /// A throw-away home: `HOME`, `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` point into a
 /// temporary directory, `AWS_ENDPOINT_URL` at loopback; nothing of the test process's
 /// environment is visible to the SDK (or to awsid, which runs with exactly these variables).
-pub struct Home {
+pub(crate) struct Home {
     pub dir: tempfile::TempDir,
     vars: HashMap<String, String>,
 }
 
 impl Home {
     /// An empty home (no files), region `us-west-2`.
-    pub fn new() -> Home {
+    pub(crate) fn new() -> Home {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut vars = HashMap::new();
         let root = dir.path().to_str().expect("utf-8 temp path").to_string();
@@ -170,31 +170,31 @@ impl Home {
     }
 
     /// Sets a variable.
-    pub fn var(mut self, key: &str, value: impl Into<String>) -> Home {
+    pub(crate) fn var(mut self, key: &str, value: impl Into<String>) -> Home {
         self.vars.insert(key.into(), value.into());
         self
     }
 
     /// Removes a variable.
-    pub fn unset(mut self, key: &str) -> Home {
+    pub(crate) fn unset(mut self, key: &str) -> Home {
         self.vars.remove(key);
         self
     }
 
     /// Writes `~/.aws/config`.
-    pub fn config(self, text: &str) -> Home {
+    pub(crate) fn config(self, text: &str) -> Home {
         self.write(".aws/config", text);
         self
     }
 
     /// Writes `~/.aws/credentials`.
-    pub fn credentials(self, text: &str) -> Home {
+    pub(crate) fn credentials(self, text: &str) -> Home {
         self.write(".aws/credentials", text);
         self
     }
 
     /// Writes a file below the home and returns its path.
-    pub fn write(&self, rel: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, rel: &str, text: &str) -> PathBuf {
         let path = self.dir.path().join(rel);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, text).unwrap();
@@ -202,7 +202,7 @@ impl Home {
     }
 
     /// The variables as they are now (for awsid's own client).
-    pub fn vars(&self) -> Vec<(String, String)> {
+    pub(crate) fn vars(&self) -> Vec<(String, String)> {
         let mut v: Vec<_> = self.vars.clone().into_iter().collect();
         v.sort();
         v
@@ -210,7 +210,7 @@ impl Home {
 
     /// `aws_config::defaults(latest)` with this environment and the plain-HTTP client: the
     /// SDK's own provider chain, region and endpoint resolution, unmodified.
-    pub async fn sdk_config(&self) -> SdkConfig {
+    pub(crate) async fn sdk_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
             .env(Env::from(self.vars.clone()))
             .http_client(http_client())
@@ -219,7 +219,7 @@ impl Home {
     }
 
     /// The credentials the default chain of [`Home::sdk_config`] resolves.
-    pub async fn chain_credentials(
+    pub(crate) async fn chain_credentials(
         &self,
     ) -> Result<Credentials, aws_credential_types::provider::error::CredentialsError> {
         let conf = self.sdk_config().await;
@@ -231,7 +231,7 @@ impl Home {
 }
 
 /// `GetCallerIdentity` with `creds` → the ARN.
-pub async fn arn_of(plane: &Plane, creds: &Credentials) -> String {
+pub(crate) async fn arn_of(plane: &Plane, creds: &Credentials) -> String {
     let out = sts_with_creds(plane, creds)
         .get_caller_identity()
         .send()
@@ -241,7 +241,7 @@ pub async fn arn_of(plane: &Plane, creds: &Credentials) -> String {
 }
 
 /// A readable one-line account of an SDK error (code and message), never a secret.
-pub fn describe<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
+pub(crate) fn describe<E, R>(e: &aws_sdk_sts::error::SdkError<E, R>) -> String
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug,
@@ -252,7 +252,7 @@ where
 
 /// True when `arn` is `…:assumed-role/<role>/<prefix><digits>` (an SDK-generated session
 /// name such as `assume-role-from-profile-1700000000000`).
-pub fn is_generated_session(arn: &str, account: &str, role: &str, prefix: &str) -> bool {
+pub(crate) fn is_generated_session(arn: &str, account: &str, role: &str, prefix: &str) -> bool {
     let head = awsid_interop::seed::assumed(account, role, prefix);
     arn.strip_prefix(&head)
         .is_some_and(|millis| millis.len() >= 13 && millis.bytes().all(|b| b.is_ascii_digit()))

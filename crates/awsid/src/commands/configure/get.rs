@@ -11,7 +11,7 @@ use crate::error::{CliError, ExitKind};
 
 /// Options of `configure get`.
 #[derive(Debug, Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     /// The name of the config value to retrieve (`region`, `profile.dev.region`,
     /// `default.s3.max_concurrent_requests`, `plugins.NAME`).
     pub varname: String,
@@ -42,7 +42,7 @@ impl<'a> Found<'a> {
 }
 
 /// Runs `configure get`.
-pub fn run(global: &GlobalArgs, args: GetArgs, env: &Env) -> Result<u8, CliError> {
+pub(super) fn run(global: &GlobalArgs, args: GetArgs, env: &Env) -> Result<u8, CliError> {
     if args.sso_session.is_some() && args.services.is_some() {
         return Err(mutually_exclusive());
     }

@@ -14,7 +14,7 @@ use crate::error::{CliError, ExitKind};
 
 /// Options of `configure import`.
 #[derive(Debug, Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The CSV text from the IAM console (normally `file://credentials.csv`); it must have
     /// the "User name", "Access key ID" and "Secret access key" columns.
     #[arg(long)]
@@ -39,7 +39,7 @@ struct Row {
 const HEADERS: [&str; 3] = ["User Name", "Access Key ID", "Secret Access key"];
 
 /// Runs `configure import`.
-pub fn run(_global: &GlobalArgs, args: ImportArgs, env: &Env) -> Result<u8, CliError> {
+pub(super) fn run(_global: &GlobalArgs, args: ImportArgs, env: &Env) -> Result<u8, CliError> {
     // Like every command, refuse to run on a malformed config or credentials file.
     load(&Locations::from_env(env))?;
     let csv = load_param(&args.csv, env)?;

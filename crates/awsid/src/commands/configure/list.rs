@@ -12,7 +12,7 @@ use crate::error::CliError;
 
 /// Options of `configure list` (none beyond the global `--profile`).
 #[derive(Debug, Args)]
-pub struct ListArgs {}
+pub(crate) struct ListArgs {}
 
 /// One row: value, type, location.
 struct Row {
@@ -37,7 +37,7 @@ fn line(name: &str, value: &str, kind: &str, location: &str) -> String {
 
 /// Runs `configure list`. Rows are printed as they are found, so an error (a missing
 /// profile) comes after the rows before it, as in the reference.
-pub fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliError> {
+pub(super) fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8, CliError> {
     let locations = Locations::from_env(env);
     let set = load(&locations)?;
     let selection = ProfileSelection::resolve(global.profile.as_deref(), env);

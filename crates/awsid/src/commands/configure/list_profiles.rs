@@ -11,10 +11,14 @@ use crate::error::CliError;
 
 /// Options of `configure list-profiles` (none).
 #[derive(Debug, Args)]
-pub struct ListProfilesArgs {}
+pub(crate) struct ListProfilesArgs {}
 
 /// Runs `configure list-profiles`: config profiles in file order, then credentials-only ones.
-pub fn run(_global: &GlobalArgs, _args: ListProfilesArgs, env: &Env) -> Result<u8, CliError> {
+pub(super) fn run(
+    _global: &GlobalArgs,
+    _args: ListProfilesArgs,
+    env: &Env,
+) -> Result<u8, CliError> {
     let set = load(&Locations::from_env(env))?;
     let mut text = String::new();
     for name in set.profile_names() {

@@ -8,9 +8,9 @@ mod list_profiles;
 mod set;
 mod wizard;
 
-pub use get::GetArgs;
-pub use list::ListArgs;
-pub use list_profiles::ListProfilesArgs;
+pub(crate) use get::GetArgs;
+pub(crate) use list::ListArgs;
+pub(crate) use list_profiles::ListProfilesArgs;
 
 use awsid_profile::writer::{EditError, WriteError};
 use awsid_profile::{Env, Locations, ProfileSet};
@@ -31,7 +31,7 @@ use crate::error::{CliError, ExitKind};
     (keys masked); Enter keeps a value. Keys go to the credentials file, region and output to \
     the config file; only changed values are written."
 )]
-pub struct ConfigureArgs {
+pub(crate) struct ConfigureArgs {
     /// The subcommand; none runs the interactive wizard.
     #[command(subcommand)]
     pub command: Option<ConfigureCommand>,
@@ -39,7 +39,7 @@ pub struct ConfigureArgs {
 
 /// `configure` subcommands.
 #[derive(Debug, Subcommand)]
-pub enum ConfigureCommand {
+pub(crate) enum ConfigureCommand {
     /// Print credentials in a format other tools can consume (`--format`).
     ExportCredentials(export::ExportArgs),
     /// Set one configuration value.
@@ -63,7 +63,7 @@ pub enum ConfigureCommand {
 }
 
 /// Runs `configure` (wizard or subcommand).
-pub fn run(global: &GlobalArgs, args: ConfigureArgs, env: &Env) -> Result<u8, CliError> {
+pub(crate) fn run(global: &GlobalArgs, args: ConfigureArgs, env: &Env) -> Result<u8, CliError> {
     match args.command {
         None => wizard::run(global, env),
         Some(ConfigureCommand::ExportCredentials(a)) => export::run(global, a, env),

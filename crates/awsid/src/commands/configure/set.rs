@@ -13,7 +13,7 @@ use crate::error::{CliError, ExitKind};
 
 /// Options of `configure set`.
 #[derive(Debug, Args)]
-pub struct SetArgs {
+pub(crate) struct SetArgs {
     /// The name of the config value to set (`region`, `profile.dev.region`,
     /// `default.s3.max_concurrent_requests`, `s3.addressing_style`, `plugins.NAME`).
     pub varname: String,
@@ -38,7 +38,7 @@ struct Target {
 }
 
 /// Runs `configure set`.
-pub fn run(global: &GlobalArgs, args: SetArgs, env: &Env) -> Result<u8, CliError> {
+pub(super) fn run(global: &GlobalArgs, args: SetArgs, env: &Env) -> Result<u8, CliError> {
     let selection = ProfileSelection::resolve(global.profile.as_deref(), env);
     let target = resolve(&args, &selection)?;
     let locations = Locations::from_env(env);

@@ -15,7 +15,7 @@ const LOGIN_TIP: &str = "\nTip: You can deliver temporary credentials to the AWS
                          AWS Console session by running the command 'aws login'.\n\n";
 
 /// Runs the wizard on the process's stdin/stdout.
-pub fn run(global: &GlobalArgs, env: &Env) -> Result<u8, CliError> {
+pub(super) fn run(global: &GlobalArgs, env: &Env) -> Result<u8, CliError> {
     use std::io::IsTerminal;
     let stdin = std::io::stdin();
     // Python's input() reads through the terminal line editor when both ends are terminals,

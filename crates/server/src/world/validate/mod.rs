@@ -25,7 +25,7 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// Checks that `account` is declared.
-    pub fn known_account(&self, at: &At, account: &str) -> Result<(), InvalidEntry> {
+    pub(super) fn known_account(&self, at: &At, account: &str) -> Result<(), InvalidEntry> {
         if self.accounts.iter().any(|a| a == account) {
             Ok(())
         } else {
@@ -34,7 +34,7 @@ impl Ctx {
     }
 
     /// Records a unique id, failing on a duplicate.
-    pub fn claim_id(&mut self, at: &At, id: &str) -> Result<(), InvalidEntry> {
+    pub(super) fn claim_id(&mut self, at: &At, id: &str) -> Result<(), InvalidEntry> {
         if self.unique_ids.insert(id.to_string()) {
             Ok(())
         } else {
