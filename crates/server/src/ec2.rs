@@ -779,7 +779,7 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         .filter(|i| wanted.is_empty() || wanted.contains(&i.association_id.as_str()))
         .filter(|i| {
             filters.iter().all(|(n, vs)| match n.as_str() {
-                "instance-id" => vs.iter().any(|v| *v == i.id),
+                "instance-id" => vs.contains(&i.id),
                 "state" => vs.iter().any(|v| v == "associated"),
                 _ => true,
             })
@@ -912,7 +912,7 @@ fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             return Err(QueryError::new(
                 StatusCode::BAD_REQUEST,
                 "InvalidLaunchTemplateName.AlreadyExistsException",
-                format!("Launch template name already in use."),
+                "Launch template name already in use.",
             ));
         }
         let t = RawLaunchTemplate {

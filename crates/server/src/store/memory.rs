@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Change, Contents, Record, Store, StoreError};
+use super::{Change, Record, Store, StoreError};
+
+/// Version, seed digest and records by (section, key).
+type Contents = (u64, String, BTreeMap<(String, String), Record>);
 
 /// Records in a map; nothing survives the process.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    inner: Mutex<Option<(u64, String, BTreeMap<(String, String), Record>)>>,
+    inner: Mutex<Option<Contents>>,
 }
 
 impl MemoryStore {
@@ -19,9 +22,9 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn load(&self) -> Result<Option<Contents>, StoreError> {
+    fn load(&self) -> Result<Option<super::Contents>, StoreError> {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(g.as_ref().map(|(v, d, m)| Contents {
+        Ok(g.as_ref().map(|(v, d, m)| super::Contents {
             version: *v,
             seed_digest: d.clone(),
             records: m.values().cloned().collect(),

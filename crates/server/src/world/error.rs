@@ -96,10 +96,10 @@ pub enum Problem {
 #[error("{location}: {problem}")]
 pub struct InvalidEntry {
     /// The section, entry and field.
-    pub location: Location,
+    pub location: Box<Location>,
     /// The problem.
     #[source]
-    pub problem: Problem,
+    pub problem: Box<Problem>,
 }
 
 /// A location being validated; builds errors that name it.
@@ -137,8 +137,8 @@ impl At {
     /// An error at this location.
     pub(crate) fn err(&self, problem: impl Into<Problem>) -> InvalidEntry {
         InvalidEntry {
-            location: self.0.clone(),
-            problem: problem.into(),
+            location: Box::new(self.0.clone()),
+            problem: Box::new(problem.into()),
         }
     }
 
