@@ -59,6 +59,8 @@ pub(crate) enum Command {
     Serve(commands::serve::ServeArgs),
     /// Print a web-identity token (JWT) signed with the world's dev OIDC key.
     MintWebIdentityToken(commands::mint::MintArgs),
+    /// Lock the instance metadata addresses to OS users (`imds lockdown`, `imds status`).
+    Imds(commands::imds::ImdsArgs),
 }
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a

@@ -217,14 +217,8 @@ impl JsonFileCache {
 
     /// Writes `entry` (one line, no trailing newline) to `key`'s file atomically, mode 0600.
     pub fn store(&self, key: &str, entry: &PyJson) -> Result<(), CredentialsError> {
-        let path = self.path(key);
-        awsid_profile::writer::write_atomic(&path, entry.dumps().as_bytes(), 0o600).map_err(|e| {
-            CredentialsError::File {
-                what: "credential cache file",
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            }
-        })
+        awsid_profile::atomic::write_atomic(&self.path(key), entry.dumps().as_bytes(), 0o600)
+            .map_err(|e| CredentialsError::file_write("credential cache file", e))
     }
 }
 

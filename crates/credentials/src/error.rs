@@ -124,6 +124,16 @@ pub enum CredentialsError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A cache file could not be written (the old one, if any, is left as it was).
+    #[error("Unable to write {what} {}: {source}", path.display())]
+    FileWrite {
+        /// What the file is for (`credential cache file`…).
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
     /// The service answered with an error.
     #[error(transparent)]
     Service(#[from] ServiceError),
@@ -170,6 +180,15 @@ impl CredentialsError {
         CredentialsError::PartialCredentials {
             provider: provider.into(),
             missing: missing.into(),
+        }
+    }
+
+    /// A failed write of the cache file `what` (see [`awsid_profile::atomic`]).
+    pub fn file_write(what: &'static str, e: awsid_profile::atomic::FileError) -> CredentialsError {
+        CredentialsError::FileWrite {
+            what,
+            path: e.path,
+            source: e.source,
         }
     }
 }

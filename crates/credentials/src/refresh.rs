@@ -1,8 +1,19 @@
 //! Refresh in the reference's windows: advisory (900 s, a failed refresh keeps the old
-//! credentials) and mandatory (600 s, the refresh must succeed), one refresh at a time.
-//! [`SharedCredentials`] is the blocking form the chain uses; [`RefreshingCredentials`] the
-//! async form for long-running callers.
+//! credentials) and mandatory (600 s, the refresh must succeed), one refresh at a time within
+//! a process. [`SharedCredentials`] is the blocking form the chain uses;
+//! [`RefreshingCredentials`] the async form for long-running callers. Both follow the one
+//! decision function [`decide`] and the same steps:
+//!
+//! 1. current credentials outside both windows → use them;
+//! 2. another caller is refreshing → in the advisory window use the current ones, in the
+//!    mandatory window wait for that refresh and use its result (refresh again only if it left
+//!    the credentials inside the mandatory window);
+//! 3. otherwise refresh; a failed advisory refresh keeps the old credentials.
+//!
+//! Across processes, the providers that own a file cache entry add the per-entry lock of
+//! [`crate::single_flight`].
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 
 use time::OffsetDateTime;
@@ -21,6 +32,62 @@ fn system_clock() -> Clock {
     Arc::new(crate::time::now)
 }
 
+/// What the windows say about the current credentials.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Good as they are.
+    Use,
+    /// Inside the advisory window: refresh if nobody else is, keep them if that fails.
+    Advisory,
+    /// Inside the mandatory window, or none yet: a refresh must succeed.
+    Mandatory,
+}
+
+/// The window decision for `current` at `now`.
+pub fn decide(current: Option<&Credentials>, now: OffsetDateTime) -> Decision {
+    match current {
+        None => Decision::Mandatory,
+        Some(c) if c.refresh_needed(now, MANDATORY_REFRESH_SECS) => Decision::Mandatory,
+        Some(c) if c.refresh_needed(now, ADVISORY_REFRESH_SECS) => Decision::Advisory,
+        Some(_) => Decision::Use,
+    }
+}
+
+/// Where a caller is on its way to the refresh lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Before trying the lock.
+    Before,
+    /// The lock is held by another caller.
+    Busy,
+    /// Holding the lock, taken at once.
+    Locked,
+    /// Holding the lock after waiting for another caller's refresh.
+    Waited,
+}
+
+/// The step a caller takes next.
+enum Next {
+    /// Return these credentials.
+    Return(Credentials),
+    /// Try the lock (`Before`) or wait for it (`Busy`).
+    Lock,
+    /// Refresh; `mandatory` says whether a failure is an error.
+    Refresh(Option<Credentials>, bool),
+}
+
+/// The steps of the module documentation, for a caller in `phase`.
+fn next(current: Option<Credentials>, now: OffsetDateTime, phase: Phase) -> Next {
+    match (decide(current.as_ref(), now), current, phase) {
+        (Decision::Use, Some(c), _) => Next::Return(c),
+        (Decision::Advisory, Some(c), Phase::Busy | Phase::Waited) => Next::Return(c),
+        (_, _, Phase::Before | Phase::Busy) => Next::Lock,
+        (decision, current, Phase::Locked | Phase::Waited) => {
+            Next::Refresh(current, decision == Decision::Mandatory)
+        }
+    }
+}
+
 fn empty_refresh(method: &str) -> CredentialsError {
     CredentialsError::retrieval(
         method,
@@ -28,15 +95,8 @@ fn empty_refresh(method: &str) -> CredentialsError {
     )
 }
 
-/// What the window logic decided for the current credentials.
-fn needs(current: Option<&Credentials>, now: OffsetDateTime, window: i64) -> bool {
-    match current {
-        None => true,
-        Some(c) => c.refresh_needed(now, window),
-    }
-}
-
-/// Runs one refresh and applies the reference's rules to the outcome.
+/// Applies the reference's rules to the outcome of one refresh: the new credentials and
+/// whether they replace the current ones.
 fn apply(
     outcome: Result<Option<Credentials>, CredentialsError>,
     method: &str,
@@ -44,65 +104,40 @@ fn apply(
     mandatory: bool,
     now: OffsetDateTime,
 ) -> Result<(Credentials, bool), CredentialsError> {
-    let fresh = match outcome {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            let e = empty_refresh(method);
-            return match current {
-                Some(c) if !mandatory => {
-                    tracing::warn!("advisory refresh failed: {e}");
-                    Ok((c, false))
-                }
-                _ => Err(e),
-            };
+    let failure = match outcome {
+        Ok(Some(fresh)) if fresh.refresh_needed(now, 0) => {
+            return Err(CredentialsError::StillExpired)
         }
-        Err(e) => {
-            return match current {
-                Some(c) if !mandatory => {
-                    tracing::warn!("advisory refresh failed: {e}");
-                    Ok((c, false))
-                }
-                _ => Err(e),
-            }
-        }
+        Ok(Some(fresh)) => return Ok((fresh, true)),
+        Ok(None) => empty_refresh(method),
+        Err(e) => e,
     };
-    if fresh.refresh_needed(now, 0) {
-        return Err(CredentialsError::StillExpired);
+    match current {
+        Some(c) if !mandatory => {
+            tracing::warn!("advisory refresh failed: {failure}");
+            Ok((c, false))
+        }
+        _ => Err(failure),
     }
-    Ok((fresh, true))
 }
 
-/// Credentials from a provider, refreshed on access in the reference's windows (blocking).
-/// Created either with initial credentials or deferred (fetched on first access).
-pub struct SharedCredentials {
+/// The state both forms share: the provider, the current credentials, the clock.
+struct Core {
     provider: Arc<dyn Provider>,
     current: Mutex<Option<Credentials>>,
-    refresh_lock: Mutex<()>,
     clock: Clock,
+    /// Callers blocked on the refresh lock (tests wait on it instead of sleeping).
+    waiting: AtomicUsize,
 }
 
-impl SharedCredentials {
-    /// Deferred: the first [`get`](Self::get) fetches.
-    pub fn deferred(provider: Arc<dyn Provider>) -> SharedCredentials {
-        SharedCredentials {
+impl Core {
+    fn new(provider: Arc<dyn Provider>, initial: Option<Credentials>) -> Core {
+        Core {
             provider,
-            current: Mutex::new(None),
-            refresh_lock: Mutex::new(()),
+            current: Mutex::new(initial),
             clock: system_clock(),
+            waiting: AtomicUsize::new(0),
         }
-    }
-
-    /// Starts from `initial`, refreshing through `provider` when due.
-    pub fn with_initial(initial: Credentials, provider: Arc<dyn Provider>) -> SharedCredentials {
-        let s = SharedCredentials::deferred(provider);
-        *s.current.lock().unwrap() = Some(initial);
-        s
-    }
-
-    /// Replaces the clock (tests).
-    pub fn with_clock(mut self, clock: Clock) -> SharedCredentials {
-        self.clock = clock;
-        self
     }
 
     fn snapshot(&self) -> Option<Credentials> {
@@ -112,66 +147,108 @@ impl SharedCredentials {
             .clone()
     }
 
-    /// Current credentials, refreshing first when the windows say so.
-    pub fn get(&self) -> Result<Credentials, CredentialsError> {
-        let now = (self.clock)();
-        let current = self.snapshot();
-        if !needs(current.as_ref(), now, ADVISORY_REFRESH_SECS) {
-            return Ok(current.expect("present when no refresh is needed"));
-        }
-        let _guard = match self.refresh_lock.try_lock() {
-            Ok(g) => g,
-            Err(TryLockError::Poisoned(p)) => p.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                if !needs(current.as_ref(), now, MANDATORY_REFRESH_SECS) {
-                    return Ok(current.expect("present outside the mandatory window"));
-                }
-                let g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
-                let current = self.snapshot();
-                if !needs(current.as_ref(), (self.clock)(), MANDATORY_REFRESH_SECS) {
-                    return Ok(current.expect("refreshed by another caller"));
-                }
-                return self.refresh(current, true, g);
-            }
-        };
-        let now = (self.clock)();
-        let current = self.snapshot();
-        if !needs(current.as_ref(), now, ADVISORY_REFRESH_SECS) {
-            return Ok(current.expect("refreshed by another caller"));
-        }
-        let mandatory = needs(current.as_ref(), now, MANDATORY_REFRESH_SECS);
-        self.refresh(current, mandatory, _guard)
+    fn now(&self) -> OffsetDateTime {
+        (self.clock)()
     }
 
-    fn refresh(
+    fn next(&self, phase: Phase) -> Next {
+        next(self.snapshot(), self.now(), phase)
+    }
+
+    fn finish(
         &self,
+        outcome: Result<Option<Credentials>, CredentialsError>,
         current: Option<Credentials>,
         mandatory: bool,
-        _guard: std::sync::MutexGuard<'_, ()>,
     ) -> Result<Credentials, CredentialsError> {
-        let outcome = self.provider.provide();
         let (creds, changed) = apply(
             outcome,
             self.provider.method(),
             current,
             mandatory,
-            (self.clock)(),
+            self.now(),
         )?;
         if changed {
             *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(creds.clone());
         }
         Ok(creds)
     }
+}
+
+/// Credentials from a provider, refreshed on access in the reference's windows (blocking).
+/// Created either with initial credentials or deferred (fetched on first access).
+pub struct SharedCredentials {
+    core: Core,
+    refresh_lock: Mutex<()>,
+}
+
+impl SharedCredentials {
+    /// Deferred: the first [`get`](Self::get) fetches.
+    pub fn deferred(provider: Arc<dyn Provider>) -> SharedCredentials {
+        SharedCredentials {
+            core: Core::new(provider, None),
+            refresh_lock: Mutex::new(()),
+        }
+    }
+
+    /// Starts from `initial`, refreshing through `provider` when due.
+    pub fn with_initial(initial: Credentials, provider: Arc<dyn Provider>) -> SharedCredentials {
+        SharedCredentials {
+            core: Core::new(provider, Some(initial)),
+            refresh_lock: Mutex::new(()),
+        }
+    }
+
+    /// Replaces the clock (tests).
+    pub fn with_clock(mut self, clock: Clock) -> SharedCredentials {
+        self.core.clock = clock;
+        self
+    }
+
+    /// Current credentials, refreshing first when the windows say so.
+    pub fn get(&self) -> Result<Credentials, CredentialsError> {
+        if let Next::Return(c) = self.core.next(Phase::Before) {
+            return Ok(c);
+        }
+        let (guard, phase) = match self.refresh_lock.try_lock() {
+            Ok(g) => (g, Phase::Locked),
+            Err(TryLockError::Poisoned(p)) => (p.into_inner(), Phase::Locked),
+            Err(TryLockError::WouldBlock) => {
+                if let Next::Return(c) = self.core.next(Phase::Busy) {
+                    return Ok(c);
+                }
+                self.core.waiting.fetch_add(1, Ordering::SeqCst);
+                let g = self.refresh_lock.lock().unwrap_or_else(|p| p.into_inner());
+                self.core.waiting.fetch_sub(1, Ordering::SeqCst);
+                (g, Phase::Waited)
+            }
+        };
+        match self.core.next(phase) {
+            Next::Return(c) => Ok(c),
+            Next::Refresh(current, mandatory) => {
+                let outcome = self.core.provider.provide();
+                let result = self.core.finish(outcome, current, mandatory);
+                drop(guard);
+                result
+            }
+            Next::Lock => unreachable!("the lock is held"),
+        }
+    }
 
     /// The provider's method name.
     pub fn method(&self) -> &'static str {
-        self.provider.method()
+        self.core.provider.method()
+    }
+
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.core.waiting.load(Ordering::SeqCst)
     }
 }
 
 impl Provider for SharedCredentials {
     fn method(&self) -> &'static str {
-        self.provider.method()
+        self.core.provider.method()
     }
 
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
@@ -179,24 +256,21 @@ impl Provider for SharedCredentials {
     }
 }
 
-/// Async credentials for long-running callers: however many tasks call [`get`](Self::get)
-/// concurrently, at most one refresh runs; in the mandatory window the others wait for it and
-/// share its result, in the advisory window they keep using the current credentials.
+/// Async credentials for long-running callers (servers handing credentials out): however many
+/// tasks call [`get`](Self::get) concurrently, at most one refresh runs, on a blocking thread;
+/// in the mandatory window the others wait for it and share its result, in the advisory
+/// window they keep using the current credentials.
 pub struct RefreshingCredentials {
-    provider: Arc<dyn Provider>,
-    current: Mutex<Option<Credentials>>,
+    core: Arc<Core>,
     refresh_lock: tokio::sync::Mutex<()>,
-    clock: Clock,
 }
 
 impl RefreshingCredentials {
     /// Deferred: the first `get` fetches.
     pub fn deferred(provider: Arc<dyn Provider>) -> RefreshingCredentials {
         RefreshingCredentials {
-            provider,
-            current: Mutex::new(None),
+            core: Arc::new(Core::new(provider, None)),
             refresh_lock: tokio::sync::Mutex::new(()),
-            clock: system_clock(),
         }
     }
 
@@ -205,79 +279,62 @@ impl RefreshingCredentials {
         initial: Credentials,
         provider: Arc<dyn Provider>,
     ) -> RefreshingCredentials {
-        let s = RefreshingCredentials::deferred(provider);
-        *s.current.lock().unwrap() = Some(initial);
-        s
+        RefreshingCredentials {
+            core: Arc::new(Core::new(provider, Some(initial))),
+            refresh_lock: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// Replaces the clock (tests).
-    pub fn with_clock(mut self, clock: Clock) -> RefreshingCredentials {
-        self.clock = clock;
-        self
-    }
-
-    fn snapshot(&self) -> Option<Credentials> {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    pub fn with_clock(self, clock: Clock) -> RefreshingCredentials {
+        let mut core = Arc::into_inner(self.core).expect("not shared before use");
+        core.clock = clock;
+        RefreshingCredentials {
+            core: Arc::new(core),
+            refresh_lock: self.refresh_lock,
+        }
     }
 
     /// Current credentials, refreshing (on a blocking thread) when the windows say so.
     pub async fn get(&self) -> Result<Credentials, CredentialsError> {
-        let current = self.snapshot();
-        if !needs(current.as_ref(), (self.clock)(), ADVISORY_REFRESH_SECS) {
-            return Ok(current.expect("present"));
+        if let Next::Return(c) = self.core.next(Phase::Before) {
+            return Ok(c);
         }
-        let guard = match self.refresh_lock.try_lock() {
-            Ok(g) => g,
+        let (guard, phase) = match self.refresh_lock.try_lock() {
+            Ok(g) => (g, Phase::Locked),
             Err(_) => {
-                if !needs(current.as_ref(), (self.clock)(), MANDATORY_REFRESH_SECS) {
-                    return Ok(current.expect("present outside the mandatory window"));
+                if let Next::Return(c) = self.core.next(Phase::Busy) {
+                    return Ok(c);
                 }
+                self.core.waiting.fetch_add(1, Ordering::SeqCst);
                 let g = self.refresh_lock.lock().await;
-                let current = self.snapshot();
-                if !needs(current.as_ref(), (self.clock)(), MANDATORY_REFRESH_SECS) {
-                    return Ok(current.expect("refreshed by another caller"));
-                }
-                return self.refresh(current, true, g).await;
+                self.core.waiting.fetch_sub(1, Ordering::SeqCst);
+                (g, Phase::Waited)
             }
         };
-        let now = (self.clock)();
-        let current = self.snapshot();
-        if !needs(current.as_ref(), now, ADVISORY_REFRESH_SECS) {
-            return Ok(current.expect("refreshed by another caller"));
+        match self.core.next(phase) {
+            Next::Return(c) => Ok(c),
+            Next::Refresh(current, mandatory) => {
+                let core = self.core.clone();
+                let outcome = tokio::task::spawn_blocking(move || core.provider.provide())
+                    .await
+                    .unwrap_or_else(|e| {
+                        Err(CredentialsError::retrieval(
+                            self.core.provider.method(),
+                            format!("refresh task failed: {e}"),
+                        ))
+                    });
+                let result = self.core.finish(outcome, current, mandatory);
+                drop(guard);
+                result
+            }
+            Next::Lock => unreachable!("the lock is held"),
         }
-        let mandatory = needs(current.as_ref(), now, MANDATORY_REFRESH_SECS);
-        self.refresh(current, mandatory, guard).await
     }
 
-    async fn refresh(
-        &self,
-        current: Option<Credentials>,
-        mandatory: bool,
-        _guard: tokio::sync::MutexGuard<'_, ()>,
-    ) -> Result<Credentials, CredentialsError> {
-        let provider = self.provider.clone();
-        let outcome = tokio::task::spawn_blocking(move || provider.provide())
-            .await
-            .unwrap_or_else(|e| {
-                Err(CredentialsError::retrieval(
-                    self.provider.method(),
-                    format!("refresh task failed: {e}"),
-                ))
-            });
-        let (creds, changed) = apply(
-            outcome,
-            self.provider.method(),
-            current,
-            mandatory,
-            (self.clock)(),
-        )?;
-        if changed {
-            *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(creds.clone());
-        }
-        Ok(creds)
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
+        self.core.waiting.load(Ordering::SeqCst)
     }
 }
 
@@ -285,16 +342,32 @@ impl RefreshingCredentials {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-    use std::time::Duration;
+    use std::sync::mpsc;
+
+    const T0: i64 = 1_700_000_000;
+    /// Turns a hang (a regression) into a failure; no test waits this long when it passes.
+    const HANG: std::time::Duration = std::time::Duration::from_secs(300);
 
     /// Counts calls; each call returns credentials valid for `lifetime` seconds from the fake
-    /// clock, after `delay`, or fails when `fail` is set.
+    /// clock, or fails when `fail` is set. With a gate, a call first reports that it started
+    /// and then blocks until the test opens the gate — no test waits on the wall clock.
     struct Counting {
         calls: AtomicUsize,
         lifetime: i64,
-        delay: Duration,
         fail: bool,
         clock: Arc<AtomicI64>,
+        gate: Option<Gate>,
+    }
+
+    struct Gate {
+        started: Mutex<mpsc::Sender<()>>,
+        open: Mutex<mpsc::Receiver<()>>,
+    }
+
+    /// The test's side of a gate: learn that a call started, then let it finish.
+    struct GateKeeper {
+        started: mpsc::Receiver<()>,
+        open: mpsc::Sender<()>,
     }
 
     impl Provider for Counting {
@@ -303,7 +376,14 @@ mod tests {
         }
         fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
             let n = self.calls.fetch_add(1, Ordering::SeqCst);
-            std::thread::sleep(self.delay);
+            if let Some(g) = &self.gate {
+                g.started.lock().unwrap().send(()).unwrap();
+                g.open
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(HANG)
+                    .expect("the test never opened the gate: a caller blocked that must not");
+            }
             if self.fail {
                 return Err(CredentialsError::retrieval("counting", "boom"));
             }
@@ -316,26 +396,83 @@ mod tests {
         }
     }
 
-    fn setup(lifetime: i64, delay_ms: u64, fail: bool) -> (Arc<Counting>, Arc<AtomicI64>, Clock) {
-        let t = Arc::new(AtomicI64::new(1_700_000_000));
-        let p = Arc::new(Counting {
-            calls: AtomicUsize::new(0),
-            lifetime,
-            delay: Duration::from_millis(delay_ms),
-            fail,
-            clock: t.clone(),
-        });
-        let t2 = t.clone();
-        let clock: Clock = Arc::new(move || {
-            OffsetDateTime::from_unix_timestamp(t2.load(Ordering::SeqCst)).unwrap()
-        });
-        (p, t, clock)
+    struct Setup {
+        provider: Arc<Counting>,
+        time: Arc<AtomicI64>,
+        clock: Clock,
+        keeper: Option<GateKeeper>,
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    fn setup(lifetime: i64, fail: bool, gated: bool) -> Setup {
+        let time = Arc::new(AtomicI64::new(T0));
+        let (gate, keeper) = if gated {
+            let (started_tx, started_rx) = mpsc::channel();
+            let (open_tx, open_rx) = mpsc::channel();
+            (
+                Some(Gate {
+                    started: Mutex::new(started_tx),
+                    open: Mutex::new(open_rx),
+                }),
+                Some(GateKeeper {
+                    started: started_rx,
+                    open: open_tx,
+                }),
+            )
+        } else {
+            (None, None)
+        };
+        let provider = Arc::new(Counting {
+            calls: AtomicUsize::new(0),
+            lifetime,
+            fail,
+            clock: time.clone(),
+            gate,
+        });
+        let t = time.clone();
+        let clock: Clock = Arc::new(move || {
+            OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst)).unwrap()
+        });
+        Setup {
+            provider,
+            time,
+            clock,
+            keeper,
+        }
+    }
+
+    fn expiring_in(secs: i64) -> Credentials {
+        Credentials::new("OLD", "s", "counting").with_expiry(Some(
+            OffsetDateTime::from_unix_timestamp(T0 + secs).unwrap(),
+        ))
+    }
+
+    /// Spins (yielding) until `f` holds: a readiness wait, never a timed sleep.
+    fn until(f: impl Fn() -> bool) {
+        while !f() {
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn the_decision_follows_the_windows() {
+        let now = OffsetDateTime::from_unix_timestamp(T0).unwrap();
+        assert_eq!(decide(None, now), Decision::Mandatory);
+        assert_eq!(decide(Some(&expiring_in(901)), now), Decision::Use);
+        assert_eq!(decide(Some(&expiring_in(899)), now), Decision::Advisory);
+        assert_eq!(decide(Some(&expiring_in(600)), now), Decision::Advisory);
+        assert_eq!(decide(Some(&expiring_in(599)), now), Decision::Mandatory);
+        assert_eq!(
+            decide(Some(&Credentials::new("A", "s", "static")), now),
+            Decision::Use
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn one_refresh_for_many_concurrent_callers() {
-        let (p, _t, clock) = setup(3600, 200, false);
-        let creds = Arc::new(RefreshingCredentials::deferred(p.clone()).with_clock(clock));
+        let s = setup(3600, false, true);
+        let keeper = s.keeper.unwrap();
+        let creds =
+            Arc::new(RefreshingCredentials::deferred(s.provider.clone()).with_clock(s.clock));
         let mut tasks = Vec::new();
         for _ in 0..64 {
             let c = creds.clone();
@@ -343,65 +480,106 @@ mod tests {
                 async move { c.get().await.unwrap().access_key_id },
             ));
         }
+        // One task is inside the provider and the 63 others wait for it before it finishes.
+        tokio::task::spawn_blocking(move || {
+            keeper.started.recv_timeout(HANG).unwrap();
+            until(|| creds.waiting() == 63);
+            keeper.open.send(()).unwrap();
+        })
+        .await
+        .unwrap();
         for t in tasks {
             assert_eq!(t.await.unwrap(), "AK0");
         }
-        assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 1);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn windows() {
-        let (p, t, clock) = setup(3600, 0, false);
-        let creds = RefreshingCredentials::deferred(p.clone()).with_clock(clock);
+        let s = setup(3600, false, false);
+        let creds = RefreshingCredentials::deferred(s.provider.clone()).with_clock(s.clock);
         assert_eq!(creds.get().await.unwrap().access_key_id, "AK0");
         // 20 minutes left: no refresh.
-        t.fetch_add(3600 - 1200, Ordering::SeqCst);
+        s.time.fetch_add(3600 - 1200, Ordering::SeqCst);
         assert_eq!(creds.get().await.unwrap().access_key_id, "AK0");
-        assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 1);
         // 14 minutes left: advisory refresh.
-        t.fetch_add(360, Ordering::SeqCst);
+        s.time.fetch_add(360, Ordering::SeqCst);
         assert_eq!(creds.get().await.unwrap().access_key_id, "AK1");
-        assert_eq!(p.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn advisory_failure_keeps_old_mandatory_failure_raises() {
-        let (p, t, clock) = setup(3600, 0, true);
-        let initial = Credentials::new("OLD", "s", "counting").with_expiry(Some(
-            OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst) + 800).unwrap(),
-        ));
-        let creds = RefreshingCredentials::with_initial(initial, p.clone()).with_clock(clock);
+        let s = setup(3600, true, false);
+        let creds = RefreshingCredentials::with_initial(expiring_in(800), s.provider.clone())
+            .with_clock(s.clock);
         assert_eq!(creds.get().await.unwrap().access_key_id, "OLD");
-        t.fetch_add(300, Ordering::SeqCst); // 500 s left: mandatory
+        s.time.fetch_add(300, Ordering::SeqCst); // 500 s left: mandatory
         assert_eq!(
             creds.get().await.unwrap_err().to_string(),
             "Error when retrieving credentials from counting: boom"
         );
-        assert_eq!(p.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 2);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn advisory_callers_do_not_wait_while_a_refresh_runs() {
-        let (p, t, clock) = setup(3600, 300, false);
-        let initial = Credentials::new("OLD", "s", "counting").with_expiry(Some(
-            OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst) + 800).unwrap(),
-        ));
-        let creds =
-            Arc::new(RefreshingCredentials::with_initial(initial, p.clone()).with_clock(clock));
+        let s = setup(3600, false, true);
+        let keeper = s.keeper.unwrap();
+        let creds = Arc::new(
+            RefreshingCredentials::with_initial(expiring_in(800), s.provider.clone())
+                .with_clock(s.clock),
+        );
         let c2 = creds.clone();
         let refresher = tokio::spawn(async move { c2.get().await.unwrap().access_key_id });
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let started = std::time::Instant::now();
+        let keeper = tokio::task::spawn_blocking(move || {
+            keeper.started.recv_timeout(HANG).unwrap();
+            keeper
+        })
+        .await
+        .unwrap();
+        // The refresh is blocked inside the provider; an advisory caller gets the old
+        // credentials at once (were it to wait, the gate would never open and the test hang).
         assert_eq!(creds.get().await.unwrap().access_key_id, "OLD");
-        assert!(started.elapsed() < Duration::from_millis(250));
+        keeper.open.send(()).unwrap();
         assert_eq!(refresher.await.unwrap(), "AK0");
-        assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(creds.get().await.unwrap().access_key_id, "AK0");
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn mandatory_callers_share_the_running_refresh() {
+        let s = setup(3600, false, true);
+        let keeper = s.keeper.unwrap();
+        let creds = Arc::new(
+            RefreshingCredentials::with_initial(expiring_in(500), s.provider.clone())
+                .with_clock(s.clock),
+        );
+        let c2 = creds.clone();
+        let first = tokio::spawn(async move { c2.get().await.unwrap().access_key_id });
+        let c3 = creds.clone();
+        let waiter = tokio::spawn(async move {
+            // Starts once the first caller is inside the provider.
+            c3.get().await.unwrap().access_key_id
+        });
+        let c4 = creds.clone();
+        tokio::task::spawn_blocking(move || {
+            keeper.started.recv_timeout(HANG).unwrap();
+            until(|| c4.waiting() == 1);
+            keeper.open.send(()).unwrap();
+        })
+        .await
+        .unwrap();
+        assert_eq!(first.await.unwrap(), "AK0");
+        assert_eq!(waiter.await.unwrap(), "AK0");
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 1);
     }
 
     #[test]
     fn still_expired_after_refresh() {
-        let (p, _t, clock) = setup(-10, 0, false);
-        let creds = SharedCredentials::deferred(p).with_clock(clock);
+        let s = setup(-10, false, false);
+        let creds = SharedCredentials::deferred(s.provider).with_clock(s.clock);
         assert_eq!(
             creds.get().unwrap_err().to_string(),
             "Credentials were refreshed, but the refreshed credentials are still expired."
@@ -410,17 +588,32 @@ mod tests {
 
     #[test]
     fn blocking_form_shares_one_refresh() {
-        let (p, _t, clock) = setup(3600, 200, false);
-        let creds = Arc::new(SharedCredentials::deferred(p.clone()).with_clock(clock));
+        let s = setup(3600, false, true);
+        let keeper = s.keeper.unwrap();
+        let creds = Arc::new(SharedCredentials::deferred(s.provider.clone()).with_clock(s.clock));
         let handles: Vec<_> = (0..16)
             .map(|_| {
                 let c = creds.clone();
                 std::thread::spawn(move || c.get().unwrap().access_key_id)
             })
             .collect();
+        keeper.started.recv_timeout(HANG).unwrap();
+        until(|| creds.waiting() == 15);
+        keeper.open.send(()).unwrap();
         for h in handles {
             assert_eq!(h.join().unwrap(), "AK0");
         }
-        assert_eq!(p.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn blocking_form_advisory_failure_keeps_the_old_credentials() {
+        let s = setup(3600, true, false);
+        let creds = SharedCredentials::with_initial(expiring_in(800), s.provider.clone())
+            .with_clock(s.clock);
+        assert_eq!(creds.get().unwrap().access_key_id, "OLD");
+        s.time.fetch_add(300, Ordering::SeqCst);
+        assert!(creds.get().is_err());
+        assert_eq!(s.provider.calls.load(Ordering::SeqCst), 2);
     }
 }

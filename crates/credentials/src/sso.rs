@@ -84,12 +84,8 @@ impl SsoProvider {
                 match self.refresh_token(&token, now) {
                     Ok(Some(fresh)) => {
                         let text = serde_json::to_string(&fresh).unwrap_or_default();
-                        awsid_profile::writer::write_atomic(&path, text.as_bytes(), 0o600)
-                            .map_err(|e| CredentialsError::File {
-                                what: "SSO token cache file",
-                                path: path.clone(),
-                                source: std::io::Error::other(e.to_string()),
-                            })?;
+                        awsid_profile::atomic::write_atomic(&path, text.as_bytes(), 0o600)
+                            .map_err(|e| CredentialsError::file_write("SSO token cache file", e))?;
                         token = fresh;
                     }
                     Ok(None) => {}

@@ -399,13 +399,8 @@ impl<'a> SsoLogin<'a> {
 
     fn write(&self, key: &str, text: &str) -> Result<PathBuf, LoginError> {
         let path = self.cache_dir.join(format!("{key}.json"));
-        awsid_profile::writer::write_atomic(&path, text.as_bytes(), 0o600).map_err(|e| {
-            CredentialsError::File {
-                what: "SSO cache file",
-                path: path.clone(),
-                source: std::io::Error::other(e.to_string()),
-            }
-        })?;
+        awsid_profile::atomic::write_atomic(&path, text.as_bytes(), 0o600)
+            .map_err(|e| CredentialsError::file_write("SSO cache file", e))?;
         Ok(path)
     }
 

@@ -18,10 +18,14 @@
 //!   re-read before it is written, atomic writes under a directory lock. Use
 //!   [`writer::FileKind::Credentials`] for the credentials file (literal section names).
 //! * [`shell`] — POSIX shell-word splitting as Python's `shlex.split` does it.
+//! * [`atomic`] — files replaced whole (temp, fsync, rename, directory fsync; stale temp files of
+//!   dead writers removed) and `flock` locks with a bounded wait; every writer of the workspace
+//!   (shared files, credential caches, `serve`'s ready file) goes through it.
 //!
 //! Private helpers: `py` (Python string semantics: `isspace`, `strip`, `splitlines`,
 //! universal newlines, `repr`) and `fxhash` (a fast hasher for the reader's tables).
 
+pub mod atomic;
 pub mod env;
 mod fxhash;
 pub mod ini;

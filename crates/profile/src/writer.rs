@@ -2,10 +2,9 @@
 //! `ConfigFileWriter` rules, `configure-cli.md` §6), written atomically under an advisory lock.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::atomic;
 use crate::ini::{self, LineKind, Scan};
 use crate::set::SectionKind;
 use crate::{py, IniFile, ParseError, Properties, Value};
@@ -105,6 +104,15 @@ pub enum WriteError {
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+impl From<atomic::FileError> for WriteError {
+    fn from(e: atomic::FileError) -> WriteError {
+        WriteError::Io {
+            path: e.path,
+            source: e.source,
+        }
+    }
 }
 
 /// Applies `edit` to the text of a config file (`None`: the file does not exist yet) and
@@ -687,14 +695,13 @@ pub fn update_file(path: &Path, edit: &SectionEdit) -> Result<(), WriteError> {
 }
 
 /// Applies `edit` to the shared file at `path` under an advisory lock and replaces it
-/// atomically (temp file, fsync, rename). Creates missing parent directories and a new file
-/// with mode 0600; keeps the mode of an existing file; writes through a symlink to its
-/// target. A file that does not parse is never written.
+/// atomically (temp file, fsync, rename; see [`crate::atomic`]). Creates missing parent
+/// directories and a new file with mode 0600; keeps the mode of an existing file; writes
+/// through a symlink to its target; removes temp files that dead writers of the file left
+/// behind. A file that does not parse is never written.
 ///
 /// Locking: an exclusive `flock` on the directory that holds the (symlink-resolved) file,
-/// held from before the read until after the rename. A lock on the file itself would not
-/// do — the rename replaces its inode, so a waiter would hold a lock on a dead file — and a
-/// directory lock needs no stray lock file and works before the file exists.
+/// held from before the read until after the rename ([`atomic::Directory::lock`]).
 pub fn update_file_as(kind: FileKind, path: &Path, edit: &SectionEdit) -> Result<(), WriteError> {
     let io = |p: &Path| {
         let p = p.to_owned();
@@ -702,11 +709,10 @@ pub fn update_file_as(kind: FileKind, path: &Path, edit: &SectionEdit) -> Result
     };
     // Validate before touching the disk, so a bad edit creates no directory.
     validate(edit)?;
-    let real = resolve_symlinks(path).map_err(io(path))?;
-    let dir = parent_dir(&real);
-    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-    let dir_handle = File::open(&dir).map_err(io(&dir))?;
-    dir_handle.lock().map_err(io(&dir))?;
+    let real = atomic::resolve_symlinks(path).map_err(io(path))?;
+    let dir = atomic::Directory::open(&atomic::parent_dir(&real), true)?;
+    dir.lock()?;
+    atomic::remove_stale_temps(&real);
 
     let existing = match std::fs::symlink_metadata(&real) {
         Ok(meta) if meta.is_file() => Some(meta),
@@ -748,123 +754,12 @@ pub fn update_file_as(kind: FileKind, path: &Path, edit: &SectionEdit) -> Result
     if old_text == Some(new_text.as_str()) {
         return Ok(());
     }
-    let mode = existing.as_ref().map_or(0o600, file_mode);
-    replace_file(
-        &real,
-        &dir,
-        &dir_handle,
-        new_text.as_bytes(),
-        mode,
-        existing.as_ref(),
-    )?;
-    // The lock is released when `dir_handle` is dropped.
+    let mode = existing
+        .as_ref()
+        .map_or(atomic::FileMode::new(0o600), atomic::FileMode::of);
+    dir.replace(&real, new_text.as_bytes(), mode)?;
+    // The lock is released when `dir` is dropped.
     Ok(())
-}
-
-/// Replaces `path` with `bytes` atomically (temp file in the same directory, fsync, rename)
-/// with file mode `mode`, creating the parent directory if needed.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
-    let real = resolve_symlinks(path).map_err(|source| WriteError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let dir = parent_dir(&real);
-    let io = |source| WriteError::Io {
-        path: dir.clone(),
-        source,
-    };
-    std::fs::create_dir_all(&dir).map_err(io)?;
-    let dir_handle = File::open(&dir).map_err(io)?;
-    replace_file(&real, &dir, &dir_handle, bytes, mode, None)
-}
-
-/// Temp file in `dir`, mode, contents, fsync, rename over `target`, fsync `dir`. On any
-/// failure the temp file is removed and `target` is untouched.
-fn replace_file(
-    target: &Path,
-    dir: &Path,
-    dir_handle: &File,
-    bytes: &[u8],
-    mode: u32,
-    previous: Option<&std::fs::Metadata>,
-) -> Result<(), WriteError> {
-    let io = |p: &Path| {
-        let p = p.to_owned();
-        move |source| WriteError::Io { path: p, source }
-    };
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(io(dir))?;
-    set_mode(tmp.as_file(), mode, previous).map_err(io(tmp.path()))?;
-    tmp.write_all(bytes).map_err(io(target))?;
-    tmp.as_file().sync_all().map_err(io(target))?;
-    tmp.persist(target).map_err(|e| WriteError::Io {
-        path: target.to_owned(),
-        source: e.error,
-    })?;
-    dir_handle.sync_all().map_err(io(dir))?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn file_mode(meta: &std::fs::Metadata) -> u32 {
-    use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
-}
-
-#[cfg(not(unix))]
-fn file_mode(_: &std::fs::Metadata) -> u32 {
-    0o600
-}
-
-/// Gives the new file the old file's mode (and, when permitted, its owner).
-#[cfg(unix)]
-fn set_mode(file: &File, mode: u32, previous: Option<&std::fs::Metadata>) -> std::io::Result<()> {
-    use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    if let Some(meta) = previous {
-        // Keeping the owner only works for root; for anyone else the file is theirs already.
-        let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
-    }
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &File, _: u32, _: Option<&std::fs::Metadata>) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// The directory holding `path`; a bare file name lives in the current directory.
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// Follows symlinks at `path` to the file they name (which may not exist yet), so that
-/// writing replaces the target and keeps the link.
-fn resolve_symlinks(path: &Path) -> std::io::Result<PathBuf> {
-    let mut current = path.to_owned();
-    for _ in 0..40 {
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = std::fs::read_link(&current)?;
-                current = if target.is_absolute() {
-                    target
-                } else {
-                    parent_dir(&current).join(target)
-                };
-            }
-            _ => return Ok(current),
-        }
-    }
-    Err(std::io::Error::other("too many levels of symbolic links"))
 }
 
 #[cfg(test)]
@@ -1285,19 +1180,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(set.profile("default").unwrap().len(), 16);
-    }
-
-    #[test]
-    fn write_atomic_sets_the_mode() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cache/x.json");
-        write_atomic(&path, b"{}", 0o600).unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
-        assert_eq!(
-            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
     }
 
     mod props {

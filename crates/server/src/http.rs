@@ -88,6 +88,16 @@ pub trait Handler: Send + Sync + 'static {
     fn wants_body(&self) -> bool {
         true
     }
+    /// Whether a connection from `peer`, accepted on `local`, may be served; asked once per
+    /// connection, before its first request is read.
+    fn admit(&self, peer: SocketAddr, local: SocketAddr) -> bool {
+        let _ = (peer, local);
+        true
+    }
+    /// The answer to every request on a connection [`Handler::admit`] refused.
+    fn refused(&self) -> HttpResponse {
+        text(StatusCode::FORBIDDEN, "text/plain", "Forbidden")
+    }
     /// Answers one request.
     fn handle(&self, req: RequestData) -> impl Future<Output = HttpResponse> + Send;
     /// The response for a body that is too large or incomplete.
@@ -216,6 +226,13 @@ pub async fn serve<H: Handler>(
     applied_ttl: Option<Arc<AtomicU32>>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
+    let listener_addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e, "listener has no local address");
+            return;
+        }
+    };
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -231,6 +248,9 @@ pub async fn serve<H: Handler>(
             }
         };
         let _ = stream.set_nodelay(true);
+        // Never fails for a connected socket; the listener's address is the fallback (a
+        // wildcard one matches no socket, so an allow-list refuses: fails closed).
+        let local = stream.local_addr().unwrap_or(listener_addr);
         let default_ttl = stream.ttl().unwrap_or(0);
         let wanted = Arc::new(AtomicU32::new(0));
         let io = TtlStream {
@@ -247,10 +267,17 @@ pub async fn serve<H: Handler>(
         let mut conn_shutdown = shutdown.clone();
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
+            let admitted = handler.admit(peer, local);
             let service = service_fn(move |req: hyper::Request<Incoming>| {
                 let handler = handler.clone();
                 let ttl = ttl.clone();
                 async move {
+                    if !admitted {
+                        let mut r = handler.refused();
+                        r.headers_mut()
+                            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+                        return Ok::<_, Infallible>(r);
+                    }
                     let (parts, body) = req.into_parts();
                     let body = if handler.wants_body() {
                         match read_body(body, &limits).await {

@@ -3,6 +3,7 @@
 //! that rotate before they expire.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -10,6 +11,7 @@ use http::{HeaderValue, Method, StatusCode};
 
 use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
+use crate::peer::{PeerVerdict, UidAllowList};
 use crate::sessions;
 use crate::state::{iso8601, State};
 use crate::world::{EndpointState, HttpTokens, Instance, InstanceState, World};
@@ -66,6 +68,8 @@ pub struct ImdsHandler {
     instance: String,
     /// The credentials documents of the current rotation window.
     cache: Mutex<Option<Rendered>>,
+    /// When set, only loopback peers whose socket belongs to one of these UIDs are served.
+    allowed: Option<Arc<UidAllowList>>,
 }
 
 /// One request's instance and world.
@@ -81,7 +85,15 @@ impl ImdsHandler {
             state,
             instance: instance.to_string(),
             cache: Mutex::new(None),
+            allowed: None,
         }
+    }
+
+    /// Serves only peers whose socket is owned by a UID on `list` (others get the real
+    /// service's `403 - Forbidden` page); `None` serves everyone.
+    pub fn with_allowed_users(mut self, list: Option<Arc<UidAllowList>>) -> ImdsHandler {
+        self.allowed = list;
+        self
     }
 
     fn decide(&self, action: &'static str, outcome: Outcome, resource: &str, reason: &str) {
@@ -153,6 +165,31 @@ impl Handler for ImdsHandler {
 
     fn body_error(&self, _err: BodyError) -> HttpResponse {
         error_page(StatusCode::BAD_REQUEST)
+    }
+
+    fn admit(&self, peer: SocketAddr, local: SocketAddr) -> bool {
+        let Some(list) = &self.allowed else {
+            return true;
+        };
+        match list.check(peer, local) {
+            PeerVerdict::Allowed(_) => true,
+            verdict => {
+                tracing::info!(%peer, %local, ?verdict, instance = %self.instance, "IMDS connection refused by the UID allow-list");
+                self.decide(
+                    "imds:Connect",
+                    Outcome::Denied,
+                    &peer.to_string(),
+                    &format!(
+                        "the connecting OS user is not on the --imds-allow-user list ({verdict:?})"
+                    ),
+                );
+                false
+            }
+        }
+    }
+
+    fn refused(&self) -> HttpResponse {
+        error_page(StatusCode::FORBIDDEN)
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {

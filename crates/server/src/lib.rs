@@ -18,6 +18,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod launch;
 pub mod live;
+pub mod peer;
 pub mod policy;
 pub mod query;
 pub mod sessions;
@@ -65,6 +66,9 @@ pub struct Listen {
     pub imds: Vec<(usize, SocketAddr)>,
     /// Serve IMDS for every instance (with the fallback addresses above).
     pub all_instances: bool,
+    /// When set, every IMDS listener serves only local peers whose socket belongs to one of
+    /// these OS users (by UID); others get IMDS's 403.
+    pub imds_allowed_uids: Option<Vec<u32>>,
 }
 
 impl Listen {
@@ -76,6 +80,7 @@ impl Listen {
             ecs: Some(any),
             imds: Vec::new(),
             all_instances: true,
+            imds_allowed_uids: None,
         }
     }
 }
@@ -180,6 +185,7 @@ fn spawn_imds(
     listener: TcpListener,
     limits: http::Limits,
     applied: Option<Arc<AtomicU32>>,
+    allowed: Option<Arc<peer::UidAllowList>>,
 ) -> std::io::Result<ImdsTask> {
     let addr = listener.local_addr()?;
     state
@@ -188,7 +194,7 @@ fn spawn_imds(
         .unwrap_or_else(|e| e.into_inner())
         .insert(id.to_string(), addr);
     let (stop, rx) = watch::channel(false);
-    let h = Arc::new(imds::ImdsHandler::new(state.clone(), id));
+    let h = Arc::new(imds::ImdsHandler::new(state.clone(), id).with_allowed_users(allowed));
     let task = tokio::spawn(http::serve(listener, h, limits, rx, applied));
     Ok(ImdsTask { stop, task })
 }
@@ -201,6 +207,7 @@ async fn follow_instances(
     limits: http::Limits,
     mut shutdown: watch::Receiver<bool>,
     changed: watch::Sender<u64>,
+    allowed: Option<Arc<peer::UidAllowList>>,
 ) {
     let mut world_changed = state.live.subscribe();
     loop {
@@ -238,7 +245,7 @@ async fn follow_instances(
                 .and_then(|a| a.parse().ok())
                 .unwrap_or_else(|| "127.0.0.1:0".parse().expect("literal"));
             match bind_imds(&state, &id, addr, false).await {
-                Ok(l) => match spawn_imds(&state, &id, l, limits, None) {
+                Ok(l) => match spawn_imds(&state, &id, l, limits, None, allowed.clone()) {
                     Ok(t) => {
                         running.insert(id, t);
                         touched = true;
@@ -325,6 +332,10 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
         let h = Arc::new(ecs::EcsHandler::new(state.clone()));
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
+    let allowed = listen
+        .imds_allowed_uids
+        .as_ref()
+        .map(|uids| Arc::new(peer::UidAllowList::new(uids.iter().copied())));
     let mut running = std::collections::BTreeMap::new();
     for (id, l) in imds {
         bound.imds.push((id.clone(), l.local_addr()?));
@@ -332,7 +343,7 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
         applied_ttl.push(applied.clone());
         running.insert(
             id.clone(),
-            spawn_imds(&state, &id, l, limits, Some(applied))?,
+            spawn_imds(&state, &id, l, limits, Some(applied), allowed.clone())?,
         );
     }
     let (changed_tx, changed_rx) = watch::channel(0u64);
@@ -343,6 +354,7 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
             limits,
             rx.clone(),
             changed_tx,
+            allowed,
         ));
     } else {
         // Only the listed instances: keep their listeners until shutdown.

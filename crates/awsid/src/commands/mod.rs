@@ -2,6 +2,7 @@
 
 pub(crate) mod configure;
 pub(crate) mod export;
+pub(crate) mod imds;
 pub(crate) mod mint;
 pub(crate) mod serve;
 pub(crate) mod sso;
@@ -18,5 +19,6 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
+        Command::Imds(args) => imds::run(&cli.global, args, env),
     }
 }

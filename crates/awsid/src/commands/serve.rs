@@ -55,6 +55,11 @@ pub(crate) struct ServeArgs {
     /// `awsid world export` to keep a copy).
     #[arg(long, conflicts_with = "ephemeral")]
     pub reset_state: bool,
+    /// Serve instance metadata only to this OS user (name or UID; repeat for more): a local
+    /// client's UID is read from the kernel's socket tables, and everyone else gets IMDS's
+    /// `403 - Forbidden`. Applies to every IMDS listener.
+    #[arg(long = "imds-allow-user", value_name = "USER")]
+    pub imds_allow_users: Vec<String>,
 }
 
 /// A world file (or the embedded default) with its name and text.
@@ -178,18 +183,6 @@ fn ready_json(bound: &awsid_server::Bound, world_name: &str, state: &str) -> Str
         "state": state,
     })
     .to_string()
-}
-
-/// Writes `text` to `path` through a temporary file, fsync and rename, so readers see the
-/// old file or the new one.
-fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
 }
 
 /// The endpoint list, the export lines and (for the default world) a sample configuration.
@@ -409,11 +402,21 @@ pub(crate) fn run(
     let issuer = load_issuer(args.master_key_file.as_deref(), &source.world, env)?;
     let is_default = args.world.is_none();
     let (live, state_note) = open_state(&args, source, env)?;
+    let allowed = if args.imds_allow_users.is_empty() {
+        None
+    } else {
+        let users = awsid_lockdown::resolve_users(&args.imds_allow_users)
+            .map_err(|e| CliError::new(ExitKind::Usage, format!("--imds-allow-user: {e}")))?;
+        Some(users)
+    };
     let mut listen = Listen {
         api: Some(args.api),
         ecs: Some(args.ecs),
         imds: Vec::new(),
         all_instances: true,
+        imds_allowed_uids: allowed
+            .as_ref()
+            .map(|users| users.iter().map(|u| u.uid).collect()),
     };
     let state = Arc::new(State::with_live(live, Arc::new(issuer)));
     let world = state.world();
@@ -434,6 +437,12 @@ pub(crate) fn run(
             text.find('\n').map_or(0, |i| i + 1),
             &format!("  State {state_note}\n"),
         );
+        if let Some(users) = &allowed {
+            text.push_str(&format!(
+                "# IMDS serves only these OS users: {}\n",
+                awsid_lockdown::describe_users(users)
+            ));
+        }
         {
             use std::io::Write;
             let mut out = std::io::stdout().lock();
@@ -442,14 +451,10 @@ pub(crate) fn run(
         }
         let write_ready = |bound: &awsid_server::Bound| -> Result<(), CliError> {
             if let Some(path) = &args.ready_file {
-                write_atomically(path, &ready_json(bound, &world_name, &state_note)).map_err(
-                    |e| {
-                        CliError::general(format!(
-                            "cannot write the ready file {}: {e}",
-                            path.display()
-                        ))
-                    },
-                )?;
+                // Readers poll for the file: it must appear complete or not at all.
+                let json = ready_json(bound, &world_name, &state_note);
+                awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                    .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
             }
             Ok(())
         };

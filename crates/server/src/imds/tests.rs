@@ -1,5 +1,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use crate::testutil::{get, send};
 use crate::world::World;
@@ -83,6 +84,7 @@ fn hop_limit_is_the_ttl_of_token_responses_only() {
             ecs: None,
             imds: vec![(0, "127.0.0.1:0".parse().unwrap())],
             all_instances: false,
+            imds_allowed_uids: None,
         };
         let server = rt.block_on(crate::start(state, &listen)).unwrap();
         let a2 = server.bound.imds[0].1;
@@ -374,4 +376,45 @@ fn garbage_requests_do_not_break_the_listener() {
         let _ = c.read_to_end(&mut out);
     }
     assert_eq!(get(a, "/latest/meta-data/instance-id", &[]).status, 200);
+}
+
+/// The UID of this test process (the owner of `/proc/self`).
+fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").unwrap().uid()
+}
+
+#[test]
+fn uid_allow_list_serves_listed_users_and_refuses_others_with_403() {
+    let world = crate::World::default_world();
+    let state = Arc::new(crate::State::new(world, Arc::new(crate::Issuer::random())));
+    let me = my_uid();
+    for (uids, expect_ok) in [(vec![me], true), (vec![me.wrapping_add(1)], false)] {
+        let listen = crate::Listen {
+            imds_allowed_uids: Some(uids),
+            ..crate::Listen::loopback()
+        };
+        let s = crate::spawn_local_with(state.clone(), listen).unwrap();
+        let a = addr(&s, OPTIONAL);
+        let r = get(a, "/latest/meta-data/instance-id", &[]);
+        let token = token(a, "60");
+        if expect_ok {
+            assert_eq!(r.status, 200);
+            assert_eq!(r.body, OPTIONAL);
+            assert_eq!(token.status, 200);
+        } else {
+            for r in [r, token] {
+                assert_eq!(r.status, 403);
+                assert!(
+                    r.body.contains("<title>403 - Forbidden</title>"),
+                    "{}",
+                    r.body
+                );
+                assert_eq!(r.header("server"), Some("EC2ws"));
+            }
+        }
+        // The other listeners are not restricted.
+        assert!(s.bound.api.is_some());
+        s.stop();
+    }
 }
