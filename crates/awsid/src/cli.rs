@@ -61,6 +61,11 @@ pub(crate) enum Command {
     MintWebIdentityToken(commands::mint::MintArgs),
     /// Lock the instance metadata addresses to OS users (`imds lockdown`, `imds status`).
     Imds(commands::imds::ImdsArgs),
+    /// Long-term keys kept encrypted: `vault add|list|remove|unlock|lock|status|passwd`.
+    Vault(commands::vault::VaultArgs),
+    /// Print a profile's credentials as `credential_process` JSON (Version 1), from the vault
+    /// when it holds the profile.
+    CredentialProcess(commands::credential_process::CredentialProcessArgs),
 }
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a

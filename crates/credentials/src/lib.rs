@@ -9,6 +9,8 @@
 //! * [`refresh::RefreshingCredentials`] — async refresh in the reference's 900 s / 600 s windows
 //!   with one refresh in flight.
 //! * [`cache`] — the `~/.aws/cli/cache` JSON cache shared with the AWS CLI.
+//! * [`sso`] — the SSO provider, `sso login` (device and PKCE flows) and `sso logout`; what the
+//!   user sees during a login is the caller's ([`sso::LoginUi`]).
 //!
 //! Nothing here builds an HTTP client, a TLS configuration or a runtime unless a provider that
 //! needs the network actually runs.
@@ -32,7 +34,6 @@ pub mod services;
 mod settings;
 mod signing;
 pub mod sso;
-pub mod sso_login;
 pub mod sts;
 #[cfg(test)]
 mod testing;

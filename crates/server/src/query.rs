@@ -11,9 +11,9 @@ use crate::http::RequestData;
 use crate::policy::{self, Decision, Policy, PolicyKind, Request};
 use crate::state::{State, View};
 use crate::sts::auth::{authenticate_for, Caller, CallerKind};
+use crate::sts::context::{base_context, identity_policies};
 use crate::sts::params::Params;
 use crate::sts::xml::StsError;
-use crate::sts::{base_context, identity_policies};
 
 /// An error of any Query-protocol service (status, code, message).
 pub type QueryError = StsError;

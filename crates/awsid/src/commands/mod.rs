@@ -1,12 +1,14 @@
 //! One module per command family; each turns parsed arguments into library calls and output.
 
 pub(crate) mod configure;
+pub(crate) mod credential_process;
 pub(crate) mod export;
 pub(crate) mod imds;
 pub(crate) mod mint;
 pub(crate) mod serve;
 pub(crate) mod sso;
 pub(crate) mod sts;
+pub(crate) mod vault;
 
 use crate::cli::{Cli, Command};
 use crate::error::CliError;
@@ -20,5 +22,7 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
         Command::Imds(args) => imds::run(&cli.global, args, env),
+        Command::Vault(args) => vault::run(&cli.global, args, env),
+        Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),
     }
 }

@@ -1,15 +1,17 @@
-//! The `sso` provider: token cache (`~/.aws/sso/cache`), sso-session token refresh through
-//! SSO-OIDC `CreateToken`, and portal `GetRoleCredentials` (`process-and-sso.md` §2).
+//! The `sso` credential provider: the token cache (`~/.aws/sso/cache`), the sso-session
+//! token refresh through SSO-OIDC `CreateToken`, and the portal's `GetRoleCredentials`
+//! (`docs/spec/process-and-sso.md` §2).
 
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
+use super::oidc::OidcClient;
+use super::rest_json::{join, rest_json_error};
 use crate::cache::{sso_cache_key, sso_entry, sso_token_key, Lookup};
 use crate::endpoint::Service;
-use crate::error::ServiceError;
-use crate::http::{HttpRequest, HttpResponse};
+use crate::http::HttpRequest;
 use crate::plan::SsoStep;
 use crate::services::Services;
 use crate::{Credentials, CredentialsError, Provider};
@@ -36,18 +38,16 @@ impl SsoProvider {
     }
 
     fn load_token(&self) -> Result<(std::path::PathBuf, Value), CredentialsError> {
-        let cache = self.services.sso_cache.as_ref().ok_or_else(|| {
+        let missing = || {
             CredentialsError::SsoTokenLoad(format!(
                 "Token for {} does not exist",
                 self.token_name()
             ))
-        })?;
+        };
+        let cache = self.services.sso_cache.as_ref().ok_or_else(missing)?;
         let path = cache.path(&sso_token_key(self.token_name()));
         let Ok(bytes) = std::fs::read(&path) else {
-            return Err(CredentialsError::SsoTokenLoad(format!(
-                "Token for {} does not exist",
-                self.token_name()
-            )));
+            return Err(missing());
         };
         // The reference raises a raw KeyError for a corrupt file; name the file instead.
         let token: Value = serde_json::from_slice(&bytes).map_err(|e| {
@@ -124,34 +124,16 @@ impl SsoProvider {
         if crate::time::parse(&reg_exp).map_or(true, |e| e <= now) {
             return Ok(None);
         }
-        let endpoint = self
-            .services
-            .endpoint(Service::SsoOidc, Some(&self.step.region))?;
-        let body = json!({
-            "grantType": "refresh_token",
-            "clientId": client_id,
-            "clientSecret": secret,
-            "refreshToken": refresh,
-        });
-        let req = HttpRequest::new("POST", join(&endpoint.url, "/token"))
-            .header("Content-Type", "application/json")
-            .header("User-Agent", crate::user_agent())
-            .body(body.to_string());
-        let resp = self
-            .services
-            .transport()
-            .send(&req)
-            .map_err(|_| CredentialsError::Connect {
-                url: req.url.clone(),
-            })?;
-        if resp.status != 200 {
-            return Err(rest_json_error(&resp, "CreateToken").into());
-        }
-        let out: Value =
-            serde_json::from_slice(&resp.body).map_err(|e| CredentialsError::BadResponse {
-                url: req.url.clone(),
-                message: e.to_string(),
-            })?;
+        let out = OidcClient::new(&self.services, &self.step.region).call(
+            "/token",
+            "CreateToken",
+            &json!({
+                "grantType": "refresh_token",
+                "clientId": client_id,
+                "clientSecret": secret,
+                "refreshToken": refresh,
+            }),
+        )?;
         let expires_in = out.get("expiresIn").and_then(Value::as_i64).unwrap_or(0);
         let mut fresh = serde_json::Map::new();
         fresh.insert("startUrl".into(), json!(self.step.start_url));
@@ -174,38 +156,54 @@ impl SsoProvider {
         }
         Ok(Some(Value::Object(fresh)))
     }
-}
 
-pub(crate) fn join(base: &str, path: &str) -> String {
-    format!("{}{path}", base.trim_end_matches('/'))
-}
-
-/// The error of a non-2xx rest-json answer (SSO portal and OIDC), as botocore reads it: the
-/// code from `x-amzn-ErrorType` (else the body's `__type`, `code`, or OAuth `error`), cut at
-/// `:` and after `#`; the message from `message`/`Message`, else OAuth's `error_description`.
-pub(crate) fn rest_json_error(resp: &HttpResponse, operation: &str) -> ServiceError {
-    let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
-    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-    let code = resp
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("x-amzn-errortype"))
-        .map(|(_, v)| v.clone())
-        .or_else(|| text("__type"))
-        .or_else(|| text("code"))
-        .or_else(|| text("error"))
-        .unwrap_or_default();
-    let code = code.split(':').next().unwrap_or("");
-    let code = code.rsplit('#').next().unwrap_or("");
-    ServiceError {
-        code: if code.is_empty() { "Unknown" } else { code }.to_string(),
-        message: text("message")
-            .or_else(|| text("Message"))
-            .or_else(|| text("error_description"))
-            .unwrap_or_else(|| "Unknown".into()),
-        operation: operation.into(),
-        status: resp.status,
-        retries: 0,
+    /// The portal's `GetRoleCredentials` with `token`.
+    fn role_credentials(&self, token: String) -> Result<Credentials, CredentialsError> {
+        let endpoint = self
+            .services
+            .endpoint(Service::Sso, Some(&self.step.region))?;
+        let url = format!(
+            "{}?role_name={}&account_id={}",
+            join(&endpoint.url, "/federation/credentials"),
+            crate::sts::encode(&self.step.role_name),
+            crate::sts::encode(&self.step.account_id)
+        );
+        let req = HttpRequest::new("GET", url.clone())
+            .header("x-amz-sso_bearer_token", token)
+            .header("User-Agent", crate::user_agent());
+        let resp = self
+            .services
+            .transport()
+            .send(&req)
+            .map_err(|_| CredentialsError::Connect { url: url.clone() })?;
+        if resp.status != 200 {
+            let err = rest_json_error(&resp, "GetRoleCredentials");
+            if err.code == "UnauthorizedException" {
+                return Err(CredentialsError::UnauthorizedSsoToken);
+            }
+            return Err(err.into());
+        }
+        let bad = |message: String| CredentialsError::BadResponse {
+            url: url.clone(),
+            message,
+        };
+        let out: Value = serde_json::from_slice(&resp.body).map_err(|e| bad(e.to_string()))?;
+        let rc = out.get("roleCredentials").cloned().unwrap_or(Value::Null);
+        let field = |k: &str| rc.get(k).and_then(Value::as_str).map(str::to_string);
+        let (Some(akid), Some(secret), Some(token), Some(ms)) = (
+            field("accessKeyId"),
+            field("secretAccessKey"),
+            field("sessionToken"),
+            rc.get("expiration").and_then(Value::as_i64),
+        ) else {
+            return Err(bad("roleCredentials is incomplete".into()));
+        };
+        let expiry = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(Credentials::new(akid, secret, METHOD)
+            .with_session_token(Some(token))
+            .with_expiry(Some(expiry))
+            .with_account_id(Some(self.step.account_id.clone())))
     }
 }
 
@@ -232,58 +230,7 @@ impl Provider for SsoProvider {
             }
         }
         let token = self.access_token(now)?;
-        let endpoint = self
-            .services
-            .endpoint(Service::Sso, Some(&self.step.region))?;
-        let url = format!(
-            "{}?role_name={}&account_id={}",
-            join(&endpoint.url, "/federation/credentials"),
-            crate::sts::encode(&self.step.role_name),
-            crate::sts::encode(&self.step.account_id)
-        );
-        let req = HttpRequest::new("GET", url.clone())
-            .header("x-amz-sso_bearer_token", token)
-            .header("User-Agent", crate::user_agent());
-        let resp = self
-            .services
-            .transport()
-            .send(&req)
-            .map_err(|_| CredentialsError::Connect { url: url.clone() })?;
-        if resp.status != 200 {
-            let err = rest_json_error(&resp, "GetRoleCredentials");
-            if err.code == "UnauthorizedException" {
-                return Err(CredentialsError::UnauthorizedSsoToken);
-            }
-            return Err(err.into());
-        }
-        let out: Value =
-            serde_json::from_slice(&resp.body).map_err(|e| CredentialsError::BadResponse {
-                url: url.clone(),
-                message: e.to_string(),
-            })?;
-        let rc = out.get("roleCredentials").cloned().unwrap_or(Value::Null);
-        let field = |k: &str| rc.get(k).and_then(Value::as_str).map(str::to_string);
-        let (Some(akid), Some(secret), Some(token), Some(ms)) = (
-            field("accessKeyId"),
-            field("secretAccessKey"),
-            field("sessionToken"),
-            rc.get("expiration").and_then(Value::as_i64),
-        ) else {
-            return Err(CredentialsError::BadResponse {
-                url,
-                message: "roleCredentials is incomplete".into(),
-            });
-        };
-        let expiry = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).map_err(|e| {
-            CredentialsError::BadResponse {
-                url: url.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        let creds = Credentials::new(akid, secret, METHOD)
-            .with_session_token(Some(token))
-            .with_expiry(Some(expiry))
-            .with_account_id(Some(self.step.account_id.clone()));
+        let creds = self.role_credentials(token)?;
         if let Some(cache) = &self.services.cli_cache {
             cache.store(&key, &sso_entry(&creds))?;
         }

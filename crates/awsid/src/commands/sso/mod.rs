@@ -1,16 +1,19 @@
 //! `awsid sso login` and `awsid sso logout`: the v2 CLI's IAM Identity Center login (device
 //! code or browser + PKCE) and logout, writing the token cache the SSO provider reads.
 
+mod browser;
+mod prompt;
+
 use std::io::Write;
 
-use awsid_credentials::sso_login::{
-    self, LoginConfig, LoginError, LoginOptions, SsoLogin, SystemBrowser,
-};
+use awsid_credentials::sso::{self, LoginConfig, LoginError, LoginOptions, SsoLogin};
 use awsid_credentials::{CredentialsError, ResolveOptions, Session};
 use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
 use crate::error::{CliError, ExitKind};
+use browser::SystemBrowser;
+use prompt::TerminalUi;
 
 /// `sso` and its subcommand.
 #[derive(Debug, Args)]
@@ -64,19 +67,22 @@ pub(crate) fn run(
             let login = SsoLogin::new(&services, config).map_err(login_error)?;
             let options = LoginOptions {
                 use_device_code: a.use_device_code,
-                no_browser: a.no_browser,
                 ..Default::default()
             };
             let mut out = std::io::stdout().lock();
+            let browser = SystemBrowser::from_env(env);
             login
-                .run(&options, &SystemBrowser::from_env(env), &mut out)
+                .run(
+                    &options,
+                    &mut TerminalUi::new(&mut out, &browser, a.no_browser),
+                )
                 .map_err(login_error)?;
             writeln!(out, "Successfully logged into Start URL: {start_url}")?;
             out.flush()?;
             Ok(0)
         }
         SsoCommand::Logout => {
-            sso_login::logout(&services).map_err(login_error)?;
+            sso::logout(&services).map_err(login_error)?;
             Ok(0)
         }
     }
@@ -101,8 +107,8 @@ fn login_error(e: LoginError) -> CliError {
 
 #[cfg(test)]
 mod tests {
+    use super::browser::Browser;
     use super::*;
-    use awsid_credentials::sso_login::Browser;
     use std::io::Read;
     use std::net::{SocketAddr, TcpStream};
     use std::path::Path;
@@ -162,8 +168,9 @@ mod tests {
         awsid_credentials::sts::encode(s)
     }
 
-    /// A browser whose user approves: the device page's form for a device URL, the authorize
-    /// page's form (then the redirect to the CLI's listener) for an authorize URL.
+    /// A browser whose user approves: the device page's form for a device URL (before the
+    /// login polls again), the authorize page's form (then the redirect to the CLI's
+    /// listener, which only listens once the browser was opened) for an authorize URL.
     struct ApprovingBrowser {
         api: SocketAddr,
         action: &'static str,
@@ -173,47 +180,54 @@ mod tests {
         fn open(&self, url: &str) -> bool {
             let (api, action) = (self.api, self.action);
             let target = url.split_once(&api.to_string()).unwrap().1.to_string();
+            let (path, query) = target.split_once('?').unwrap();
+            if path == "/device" {
+                let code = query.strip_prefix("user_code=").unwrap();
+                let form = format!("user_code={code}&action={action}&user={}", enc(USER));
+                let (status, _, body) = http(api, "POST", "/device", &form);
+                assert_eq!(status, 200, "{body}");
+                return true;
+            }
+            let query = query.to_string();
             std::thread::spawn(move || {
-                let (path, query) = target.split_once('?').unwrap();
-                if path == "/device" {
-                    let code = query.strip_prefix("user_code=").unwrap();
-                    let form = format!("user_code={code}&action={action}&user={}", enc(USER));
-                    let (status, _, body) = http(api, "POST", "/device", &form);
-                    assert_eq!(status, 200, "{body}");
-                } else {
-                    let (status, _, page) = http(api, "GET", &target, "");
-                    assert_eq!(status, 200, "{page}");
-                    let form = format!("{query}&action={action}&user={}", enc(USER));
-                    let (status, location, _) = http(api, "POST", "/authorize", &form);
-                    assert_eq!(status, 302);
-                    let location = location.unwrap();
-                    let rest = location.strip_prefix("http://").unwrap();
-                    let (authority, target) = rest.split_at(rest.find('/').unwrap());
-                    let (status, _, _) = http(authority.parse().unwrap(), "GET", target, "");
-                    assert_eq!(status, 200);
-                }
+                let (status, _, page) = http(api, "GET", &target, "");
+                assert_eq!(status, 200, "{page}");
+                let form = format!("{query}&action={action}&user={}", enc(USER));
+                let (status, location, _) = http(api, "POST", "/authorize", &form);
+                assert_eq!(status, 302);
+                let location = location.unwrap();
+                let rest = location.strip_prefix("http://").unwrap();
+                let (authority, target) = rest.split_at(rest.find('/').unwrap());
+                let (status, _, _) = http(authority.parse().unwrap(), "GET", target, "");
+                assert_eq!(status, 200);
             });
             true
         }
     }
 
+    /// `sso login` against `server`, the user acting through [`ApprovingBrowser`]. Waits
+    /// between device-code polls move the server's clock instead of sleeping.
     fn login(
+        server: &awsid_server::LocalServer,
         home: &Path,
-        api: SocketAddr,
         profile: Option<&str>,
         device: bool,
         action: &'static str,
-    ) -> Result<sso_login::LoginResult, LoginError> {
+    ) -> Result<sso::LoginResult, LoginError> {
+        let api = server.bound.api.unwrap();
         let env = env(home, api);
         let session = Session::load(&env, profile).unwrap();
         let services = session.services(&ResolveOptions::default());
         let config = LoginConfig::resolve(&session, None)?;
-        let login = SsoLogin::new(&services, config)?;
+        let clock = server.state.clock.clone();
+        let login = SsoLogin::new(&services, config)?
+            .with_sleep(move |d| clock.advance(d.as_secs() as i64));
         let options = LoginOptions {
             use_device_code: device,
             ..Default::default()
         };
-        login.run(&options, &ApprovingBrowser { api, action }, &mut Vec::new())
+        let browser = ApprovingBrowser { api, action };
+        login.run(&options, &mut TerminalUi::new(Vec::new(), &browser, false))
     }
 
     /// The caller ARN of `profile` through the SSO provider and the server's STS.
@@ -241,7 +255,7 @@ mod tests {
         let api = server.bound.api.unwrap();
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), SEED_CONFIG);
-        let result = login(home.path(), api, Some("user1"), true, "approve").unwrap();
+        let result = login(&server, home.path(), Some("user1"), true, "approve").unwrap();
         assert!(result.refreshable);
         assert!(result
             .token_file
@@ -261,17 +275,17 @@ mod tests {
         );
         // The browser (PKCE) flow, the default for an sso-session.
         std::fs::remove_file(&result.token_file).unwrap();
-        let result = login(home.path(), api, None, false, "approve").unwrap();
+        let result = login(&server, home.path(), None, false, "approve").unwrap();
         assert!(result.token_file.exists());
         assert!(caller_arn(home.path(), api, "user1").is_ok());
         // A denial ends the browser flow with the CLI's error.
-        let err = login(home.path(), api, None, false, "deny").unwrap_err();
+        let err = login(&server, home.path(), None, false, "deny").unwrap_err();
         assert_eq!(
             err.to_string(),
             "Error loading authorization code: Failed to retrieve an authorization code."
         );
         // And the device flow with AccessDeniedException.
-        let err = login(home.path(), api, None, true, "deny").unwrap_err();
+        let err = login(&server, home.path(), None, true, "deny").unwrap_err();
         assert!(
             err.to_string().starts_with(
                 "An error occurred (AccessDeniedException) when calling the CreateToken operation"
@@ -287,7 +301,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), SEED_LEGACY);
         // Legacy profiles always use the device flow and get no refresh token.
-        let result = login(home.path(), api, Some("user1"), false, "approve").unwrap();
+        let result = login(&server, home.path(), Some("user1"), false, "approve").unwrap();
         assert!(!result.refreshable);
         assert!(result
             .token_file
@@ -299,7 +313,7 @@ mod tests {
         let saved = std::fs::read(&result.token_file).unwrap();
         let env = env(home.path(), api);
         let session = Session::load(&env, None).unwrap();
-        let report = sso_login::logout(&session.services(&ResolveOptions::default())).unwrap();
+        let report = sso::logout(&session.services(&ResolveOptions::default())).unwrap();
         assert_eq!(report.tokens, std::slice::from_ref(&result.token_file));
         let err = caller_arn(home.path(), api, "default").unwrap_err();
         assert_eq!(
@@ -321,7 +335,7 @@ mod tests {
         let api = server.bound.api.unwrap();
         let home = tempfile::tempdir().unwrap();
         write_config(home.path(), SEED_CONFIG);
-        let result = login(home.path(), api, None, true, "approve").unwrap();
+        let result = login(&server, home.path(), None, true, "approve").unwrap();
         // Make the cached token expire in 5 minutes: the provider refreshes it with CreateToken.
         let mut token: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&result.token_file).unwrap()).unwrap();

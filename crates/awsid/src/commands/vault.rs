@@ -1,0 +1,873 @@
+//! `awsid vault …`: long-term keys kept encrypted (the `awsid-vault` crate), unlocked once per
+//! login session through the agent, and served to the aws CLI and SDKs by
+//! `awsid credential-process`.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use awsid_profile::writer::{self, EditValue, FileKind, SectionEdit};
+use awsid_profile::{Locations as FileLocations, ProfileSet};
+use awsid_vault::agent::{self, AgentClient};
+use awsid_vault::{KdfParams, Key, Locations, StoredKeys, Vault, VaultError};
+use clap::{Args, Subcommand};
+use zeroize::Zeroizing;
+
+use crate::cli::GlobalArgs;
+use crate::error::{CliError, ExitKind};
+
+/// `awsid vault …`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: VaultCommand,
+}
+
+/// Subcommands of `vault`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VaultCommand {
+    /// Store a profile's long-term keys in the vault and point the profile at
+    /// `awsid credential-process`. The keys are read from the terminal, from
+    /// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (--env), or moved out of the shared files
+    /// (--from-profile).
+    Add(AddArgs),
+    /// List the profiles in the vault (never their secrets).
+    List,
+    /// Remove a profile's keys from the vault.
+    Remove(RemoveArgs),
+    /// Unlock the vault for this login session (the agent keeps the key until it is unused
+    /// for the idle timeout).
+    Unlock(UnlockArgs),
+    /// Make the agent forget the key now (and exit).
+    Lock,
+    /// Show the vault, its parameters and whether it is unlocked.
+    Status,
+    /// Change the vault's passphrase.
+    Passwd(PasswdArgs),
+    /// Run the agent (started for you by the first unlock).
+    #[command(hide = true)]
+    Agent(AgentArgs),
+}
+
+/// Options of `vault add`.
+#[derive(Debug, Args)]
+pub(crate) struct AddArgs {
+    /// The profile to store keys for (default: --from-profile's, or --profile's).
+    #[arg(value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
+    /// Move the keys of this profile out of the credentials (or config) file: they are stored
+    /// in the vault first, then the profile is pointed at `awsid credential-process`, then the
+    /// key lines are removed from the file.
+    #[arg(long, value_name = "PROFILE", conflicts_with = "env")]
+    pub(crate) from_profile: Option<String>,
+    /// Read the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and
+    /// AWS_SESSION_TOKEN).
+    #[arg(long)]
+    pub(crate) env: bool,
+    /// Leave the config file alone (do not set `credential_process`).
+    #[arg(long)]
+    pub(crate) no_config: bool,
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+}
+
+/// How the passphrase is read.
+#[derive(Debug, Args)]
+pub(crate) struct PassArgs {
+    /// Read the passphrase from the first line of standard input instead of the terminal
+    /// (for headless unlocking: `pass show awsid | awsid vault unlock --passphrase-stdin`).
+    #[arg(long)]
+    pub(crate) passphrase_stdin: bool,
+    /// Forget the unlocked key after this many seconds without use (default 3600, or
+    /// AWSID_VAULT_IDLE_TIMEOUT).
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) idle_timeout: Option<u64>,
+}
+
+/// Options of `vault remove`.
+#[derive(Debug, Args)]
+pub(crate) struct RemoveArgs {
+    /// The profile whose keys to remove.
+    #[arg(value_name = "PROFILE")]
+    pub(crate) profile: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+}
+
+/// Options of `vault unlock`.
+#[derive(Debug, Args)]
+pub(crate) struct UnlockArgs {
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+}
+
+/// Options of `vault passwd`.
+#[derive(Debug, Args)]
+pub(crate) struct PasswdArgs {
+    /// Read the old and the new passphrase from the first two lines of standard input.
+    #[arg(long)]
+    pub(crate) passphrase_stdin: bool,
+}
+
+/// Options of the hidden `vault agent`.
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// The socket to listen on.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: PathBuf,
+}
+
+/// Runs `vault …`.
+pub(crate) fn run(
+    global: &GlobalArgs,
+    args: VaultArgs,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
+    match args.command {
+        VaultCommand::Agent(a) => {
+            agent::run(&a.socket).map_err(vault_error)?;
+            Ok(0)
+        }
+        VaultCommand::Add(a) => add(global, a, env),
+        VaultCommand::List => list(global, env),
+        VaultCommand::Remove(a) => remove(a, env),
+        VaultCommand::Unlock(a) => {
+            let locs = locations(env)?;
+            let vault = load_existing(&locs)?;
+            let mut pass = Passphrases::new(a.pass.passphrase_stdin);
+            unlock(&vault, &locs, &mut pass, idle(&a.pass, env)?)?;
+            eprintln!("vault {} unlocked", vault.path().display());
+            Ok(0)
+        }
+        VaultCommand::Lock => {
+            let locs = locations(env)?;
+            let was = AgentClient::new(&locs.agent_socket)
+                .lock()
+                .map_err(vault_error)?;
+            eprintln!(
+                "{}",
+                if was {
+                    "vault locked: the agent forgot its keys and exited"
+                } else {
+                    "vault locked (no agent was running)"
+                }
+            );
+            Ok(0)
+        }
+        VaultCommand::Status => status(env),
+        VaultCommand::Passwd(a) => passwd(a, env),
+    }
+}
+
+/// The exit status and message of a vault failure.
+pub(crate) fn vault_error(e: VaultError) -> CliError {
+    let kind = match e {
+        VaultError::WrongPassphrase(_) => ExitKind::Configuration,
+        _ => ExitKind::General,
+    };
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    CliError::new(kind, text)
+}
+
+pub(crate) fn locations(env: &awsid_profile::Env) -> Result<Locations, CliError> {
+    Locations::from_env(env).ok_or_else(|| {
+        CliError::configuration(
+            "cannot find a place for the vault: set HOME, XDG_DATA_HOME or AWSID_VAULT_FILE",
+        )
+    })
+}
+
+pub(crate) fn load_existing(locs: &Locations) -> Result<Vault, CliError> {
+    Vault::load(&locs.vault)
+        .map_err(vault_error)?
+        .ok_or_else(|| {
+            CliError::configuration(format!(
+                "there is no vault at {}: add keys with `awsid vault add PROFILE`",
+                locs.vault.display()
+            ))
+        })
+}
+
+fn idle(pass: &PassArgs, env: &awsid_profile::Env) -> Result<Duration, CliError> {
+    let secs = match pass.idle_timeout {
+        Some(s) => s,
+        None => match env.get_non_empty("AWSID_VAULT_IDLE_TIMEOUT") {
+            Some(v) => v.parse().map_err(|_| {
+                CliError::configuration(format!(
+                    "AWSID_VAULT_IDLE_TIMEOUT must be a number of seconds, not {v:?}"
+                ))
+            })?,
+            None => agent::DEFAULT_IDLE.as_secs(),
+        },
+    };
+    if secs == 0 {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            "the idle timeout must be at least one second",
+        ));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Where passphrases come from: the terminal (`/dev/tty`, so it works under the aws CLI, which
+/// owns stdin and swallows stderr) or standard input.
+pub(crate) struct Passphrases {
+    stdin: bool,
+    lines: Option<std::io::Lines<std::io::StdinLock<'static>>>,
+}
+
+impl Passphrases {
+    pub(crate) fn new(stdin: bool) -> Passphrases {
+        Passphrases { stdin, lines: None }
+    }
+
+    fn interactive(&self) -> bool {
+        !self.stdin
+    }
+
+    fn ask(&mut self, prompt: &str) -> Result<Zeroizing<String>, CliError> {
+        if self.stdin {
+            let lines = self
+                .lines
+                .get_or_insert_with(|| std::io::stdin().lock().lines());
+            return match lines.next() {
+                Some(Ok(line)) => Ok(Zeroizing::new(line)),
+                _ => Err(CliError::configuration(
+                    "--passphrase-stdin: no passphrase on standard input",
+                )),
+            };
+        }
+        rpassword::prompt_password(prompt)
+            .map(Zeroizing::new)
+            .map_err(|e| {
+                CliError::configuration(format!(
+                    "the vault is locked and there is no terminal to ask for its passphrase ({e}): \
+                     run `awsid vault unlock` in a terminal first, or `awsid vault unlock --passphrase-stdin`"
+                ))
+            })
+    }
+}
+
+/// The vault's data key: from the agent when it holds it, else from the passphrase (asked
+/// once even when several processes ask at the same moment), then handed to the agent.
+pub(crate) fn unlock(
+    vault: &Vault,
+    locs: &Locations,
+    pass: &mut Passphrases,
+    idle: Duration,
+) -> Result<Key, CliError> {
+    let client = AgentClient::new(&locs.agent_socket);
+    if let Some(key) = agent_key(&client, vault) {
+        return Ok(key);
+    }
+    // One prompt per session: whoever holds this lock asks; the others wait, then find the
+    // key in the agent.
+    let lock_path = locs.agent_socket.with_extension("unlock.lock");
+    agent::prepare_dir(&locs.agent_socket).map_err(vault_error)?;
+    let _guard = awsid_profile::atomic::LockFile::acquire(&lock_path, Duration::from_secs(300))
+        .map_err(CliError::general)?;
+    if let Some(key) = agent_key(&client, vault) {
+        return Ok(key);
+    }
+    let attempts = if pass.interactive() { 3 } else { 1 };
+    let mut last = None;
+    for _ in 0..attempts {
+        let phrase = pass.ask(&format!("Vault passphrase ({}): ", vault.path().display()))?;
+        match vault.unlock(phrase.as_bytes()) {
+            Ok(key) => {
+                hand_to_agent(&client, vault, &key, idle);
+                return Ok(key);
+            }
+            Err(e @ VaultError::WrongPassphrase(_)) => {
+                if pass.interactive() {
+                    let _ = writeln!(tty_or_stderr(), "wrong passphrase, try again");
+                }
+                last = Some(e);
+            }
+            Err(e) => return Err(vault_error(e)),
+        }
+    }
+    Err(vault_error(last.expect("at least one attempt")))
+}
+
+fn agent_key(client: &AgentClient, vault: &Vault) -> Option<Key> {
+    match client.get(vault.id()) {
+        Ok(Some(key)) if vault.accepts(&key) => Some(key),
+        Ok(_) => None,
+        Err(e) => {
+            tracing::debug!(error = %e, "vault agent unavailable");
+            None
+        }
+    }
+}
+
+fn hand_to_agent(client: &AgentClient, vault: &Vault, key: &Key, idle: Duration) {
+    let started = std::env::current_exe()
+        .map_err(|e| e.to_string())
+        .and_then(|exe| {
+            let socket = client.socket().to_string_lossy().into_owned();
+            client
+                .ensure_running(&exe, &["vault", "agent", "--socket", &socket])
+                .map_err(|e| e.to_string())
+        });
+    let kept = started.and_then(|()| client.put(vault.id(), key, idle).map_err(|e| e.to_string()));
+    if let Err(e) = kept {
+        // Still usable for this call; the next one asks again.
+        let _ = writeln!(
+            tty_or_stderr(),
+            "awsid: the vault agent is unavailable ({e}); the passphrase will be asked again"
+        );
+    }
+}
+
+fn tty_or_stderr() -> Box<dyn Write> {
+    match std::fs::OpenOptions::new().write(true).open("/dev/tty") {
+        Ok(f) => Box::new(f),
+        Err(_) => Box::new(std::io::stderr()),
+    }
+}
+
+/// Opens the vault for writing: the existing one unlocked, or a new one whose passphrase is
+/// asked twice.
+fn open_or_create(
+    locs: &Locations,
+    pass: &mut Passphrases,
+    idle: Duration,
+) -> Result<(Vault, Key), CliError> {
+    if let Some(vault) = Vault::load(&locs.vault).map_err(vault_error)? {
+        let key = unlock(&vault, locs, pass, idle)?;
+        return Ok((vault, key));
+    }
+    let first = pass.ask(&format!(
+        "New vault at {}; choose a passphrase: ",
+        locs.vault.display()
+    ))?;
+    if first.chars().count() < 8 {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            "the passphrase must be at least 8 characters long; nothing was written",
+        ));
+    }
+    if pass.interactive() {
+        let again = pass.ask("Repeat the passphrase: ")?;
+        if *again != *first {
+            return Err(CliError::new(
+                ExitKind::Usage,
+                "the passphrases do not match; nothing was written",
+            ));
+        }
+    }
+    let (vault, key) = Vault::create(&locs.vault, first.as_bytes(), KdfParams::new_default())
+        .map_err(vault_error)?;
+    hand_to_agent(&AgentClient::new(&locs.agent_socket), &vault, &key, idle);
+    Ok((vault, key))
+}
+
+/// The `credential_process` line that points a profile at the vault.
+pub(crate) fn credential_process_line(profile: &str) -> String {
+    // `awsid` when the awsid on PATH is this binary, else this binary's absolute path.
+    let me = std::env::current_exe().ok();
+    let on_path = awsid_lockdown::system::find_program("awsid");
+    let program = match (&me, &on_path) {
+        (Some(me), Some(found))
+            if std::fs::canonicalize(me).ok() == std::fs::canonicalize(found).ok() =>
+        {
+            "awsid".to_string()
+        }
+        (Some(me), _) => awsid_profile::shell::quote(&me.to_string_lossy()),
+        _ => "awsid".to_string(),
+    };
+    format!(
+        "{program} credential-process --profile {}",
+        awsid_profile::shell::quote(profile)
+    )
+}
+
+fn config_section(profile: &str) -> String {
+    if profile == "default" {
+        "default".into()
+    } else if profile.contains([' ', '\t']) {
+        format!("profile {}", awsid_profile::shell::quote(profile))
+    } else {
+        format!("profile {profile}")
+    }
+}
+
+fn add(global: &GlobalArgs, a: AddArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+    let locs = locations(env)?;
+    let files = FileLocations::from_env(env);
+    let profile = a
+        .profile
+        .clone()
+        .or_else(|| a.from_profile.clone())
+        .or_else(|| global.profile.clone())
+        .ok_or_else(|| {
+            CliError::new(
+                ExitKind::Usage,
+                "awsid vault add: name the PROFILE to store keys for",
+            )
+        })?;
+    let mut pass = Passphrases::new(a.pass.passphrase_stdin);
+    let idle = idle(&a.pass, env)?;
+    // Read the keys before anything is written.
+    let (keys, found_in) = match &a.from_profile {
+        Some(from) => {
+            let (k, found) = keys_from_profile(&files, from)?;
+            (k, found)
+        }
+        None if a.env => (keys_from_env(env)?, Vec::new()),
+        None => (keys_from_terminal()?, Vec::new()),
+    };
+    // 1. The vault first: if anything after this fails, the keys are in both places, never
+    //    in none.
+    let (vault, key) = open_or_create(&locs, &mut pass, idle)?;
+    let path = vault.path().to_owned();
+    let vault_id = vault.id().to_string();
+    awsid_vault::file::locked(&path, || {
+        // Re-read under the lock so a concurrent writer's entries are kept.
+        let mut current = Vault::load(&path)?.unwrap_or(vault);
+        if current.id() != vault_id {
+            return Err(VaultError::Corrupt {
+                path: path.clone(),
+                reason: "the vault was replaced while awsid was adding keys".into(),
+            });
+        }
+        current.put(&profile, &keys, &key, false);
+        current.save()
+    })
+    .map_err(vault_error)?;
+    // 2. Point the profile at awsid credential-process.
+    let mut out = std::io::stdout().lock();
+    if !a.no_config {
+        let config = files.config_file_for_write();
+        let existing = ProfileSet::load(&files).ok().and_then(|set| {
+            set.config_profile(&profile)
+                .and_then(|p| p.get_str("credential_process").map(str::to_string))
+        });
+        let line = credential_process_line(&profile);
+        match existing {
+            Some(other) if !other.contains("credential-process") && a.from_profile.is_none() => {
+                writeln!(
+                    out,
+                    "note: profile {profile} already has credential_process = {other}; left as it is"
+                )?;
+            }
+            _ => {
+                writer::update_file(
+                    &config,
+                    &SectionEdit {
+                        section: config_section(&profile),
+                        values: vec![(
+                            "credential_process".into(),
+                            EditValue::Scalar(line.clone()),
+                        )],
+                    },
+                )
+                .map_err(|e| CliError::general(format!("cannot update the config file: {e}")))?;
+                writeln!(
+                    out,
+                    "profile {profile}: credential_process = {line} (in {})",
+                    config.display()
+                )?;
+            }
+        }
+    }
+    // 3. Only now remove the plain-text keys.
+    for (kind, file, section) in found_in {
+        let edit = SectionEdit {
+            section,
+            values: [
+                "aws_access_key_id",
+                "aws_secret_access_key",
+                "aws_session_token",
+                "aws_security_token",
+            ]
+            .iter()
+            .map(|k| (k.to_string(), EditValue::Remove))
+            .collect(),
+        };
+        writer::update_file_as(kind, &file, &edit).map_err(|e| {
+            CliError::general(format!(
+                "the keys are in the vault, but removing them from {} failed: {e}",
+                file.display()
+            ))
+        })?;
+        writeln!(out, "removed the keys of {profile} from {}", file.display())?;
+    }
+    writeln!(
+        out,
+        "stored the keys of {profile} ({}) in {}",
+        mask(&keys.access_key_id),
+        path.display()
+    )?;
+    Ok(0)
+}
+
+/// Where a profile's keys were found: which file, its path, the section.
+type KeyPlace = (FileKind, PathBuf, String);
+
+/// The static keys of `profile` in the shared files, and where they are (kind, file, section).
+fn keys_from_profile(
+    files: &FileLocations,
+    profile: &str,
+) -> Result<(StoredKeys, Vec<KeyPlace>), CliError> {
+    let set = ProfileSet::load(files).map_err(CliError::configuration)?;
+    let mut found = Vec::new();
+    let mut id = None;
+    let mut secret = None;
+    let mut token = None;
+    // The credentials file wins over the config file, as in the provider chain.
+    let sources = [
+        (
+            FileKind::Config,
+            files.config_file_for_write(),
+            config_section(profile),
+            set.config_profile(profile),
+        ),
+        (
+            FileKind::Credentials,
+            files.credentials_file_for_write(),
+            profile.to_string(),
+            set.credentials_section(profile),
+        ),
+    ];
+    for (kind, file, section, props) in sources {
+        let Some(props) = props else { continue };
+        if props.contains("aws_access_key_id") || props.contains("aws_secret_access_key") {
+            id = props
+                .get_str("aws_access_key_id")
+                .map(str::to_string)
+                .or(id);
+            secret = props
+                .get_str("aws_secret_access_key")
+                .map(|s| Zeroizing::new(s.to_string()))
+                .or(secret);
+            token = props
+                .get_str("aws_session_token")
+                .or_else(|| props.get_str("aws_security_token"))
+                .map(|s| Zeroizing::new(s.to_string()))
+                .or(token);
+            found.push((kind, file, section));
+        }
+    }
+    match (id, secret) {
+        (Some(access_key_id), Some(secret_access_key))
+            if !access_key_id.is_empty() && !secret_access_key.is_empty() =>
+        {
+            Ok((
+                StoredKeys {
+                    access_key_id,
+                    secret_access_key,
+                    session_token: token,
+                },
+                found,
+            ))
+        }
+        _ => Err(CliError::configuration(format!(
+            "profile {profile} has no aws_access_key_id and aws_secret_access_key in {} or {}",
+            files.credentials_file.display(),
+            files.config_file.display()
+        ))),
+    }
+}
+
+fn keys_from_env(env: &awsid_profile::Env) -> Result<StoredKeys, CliError> {
+    match (
+        env.get_non_empty("AWS_ACCESS_KEY_ID"),
+        env.get_non_empty("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(id), Some(secret)) => Ok(StoredKeys {
+            access_key_id: id.to_string(),
+            secret_access_key: Zeroizing::new(secret.to_string()),
+            session_token: env
+                .get_non_empty("AWS_SESSION_TOKEN")
+                .map(|t| Zeroizing::new(t.to_string())),
+        }),
+        _ => Err(CliError::configuration(
+            "--env: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set",
+        )),
+    }
+}
+
+fn keys_from_terminal() -> Result<StoredKeys, CliError> {
+    let no_tty = |e: std::io::Error| {
+        CliError::configuration(format!(
+            "no terminal to read the keys from ({e}): use --env or --from-profile"
+        ))
+    };
+    let mut tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(no_tty)?;
+    write!(tty, "Access key ID: ").map_err(no_tty)?;
+    tty.flush().map_err(no_tty)?;
+    let mut id = String::new();
+    std::io::BufReader::new(&tty)
+        .read_line(&mut id)
+        .map_err(no_tty)?;
+    let id = id.trim().to_string();
+    let secret = rpassword::prompt_password("Secret access key: ").map_err(no_tty)?;
+    if id.is_empty() || secret.is_empty() {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            "both the access key ID and the secret access key are needed; nothing was written",
+        ));
+    }
+    Ok(StoredKeys {
+        access_key_id: id,
+        secret_access_key: Zeroizing::new(secret),
+        session_token: None,
+    })
+}
+
+/// `AKIA…` as the CLI masks it: 16 `*` and the last four characters.
+fn mask(id: &str) -> String {
+    let tail: String = id
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("****************{tail}")
+}
+
+fn list(global: &GlobalArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+    let locs = locations(env)?;
+    let vault = Vault::load(&locs.vault).map_err(vault_error)?;
+    let mut out = std::io::stdout().lock();
+    let entries: Vec<(String, awsid_vault::file::Entry)> = vault
+        .as_ref()
+        .map(|v| {
+            v.entries()
+                .iter()
+                .map(|(k, e)| (k.clone(), e.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if global.output.as_deref() == Some("json") {
+        let rows: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|(p, e)| {
+                serde_json::json!({
+                    "Profile": p,
+                    "AccessKeyId": mask(&e.access_key_id),
+                    "Added": e.added,
+                    "Rotated": e.rotated,
+                })
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "Profiles": rows }))
+                .unwrap_or_default()
+        )?;
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        writeln!(out, "no profiles in the vault ({})", locs.vault.display())?;
+        return Ok(0);
+    }
+    writeln!(
+        out,
+        "{:<24} {:<22} {:<22} ROTATED",
+        "PROFILE", "ACCESS KEY", "ADDED"
+    )?;
+    for (p, e) in entries {
+        writeln!(
+            out,
+            "{:<24} {:<22} {:<22} {}",
+            p,
+            mask(&e.access_key_id),
+            e.added,
+            e.rotated.as_deref().unwrap_or("-")
+        )?;
+    }
+    Ok(0)
+}
+
+fn remove(a: RemoveArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+    let locs = locations(env)?;
+    let vault = load_existing(&locs)?;
+    if vault.entry(&a.profile).is_none() {
+        return Err(CliError::configuration(format!(
+            "profile {} is not in the vault {}",
+            a.profile,
+            vault.path().display()
+        )));
+    }
+    if !a.yes
+        && !confirm(&format!(
+            "Remove the keys of {} from the vault? They cannot be recovered. (y/N) ",
+            a.profile
+        ))?
+    {
+        return Err(CliError::general("nothing was removed"));
+    }
+    let path = vault.path().to_owned();
+    awsid_vault::file::locked(&path, || {
+        let mut current = Vault::load(&path)?.ok_or_else(|| VaultError::Corrupt {
+            path: path.clone(),
+            reason: "the vault disappeared".into(),
+        })?;
+        current.remove(&a.profile);
+        current.save()
+    })
+    .map_err(vault_error)?;
+    println!(
+        "removed profile {} from {} (its credential_process line, if any, is left in the config file)",
+        a.profile,
+        path.display()
+    );
+    Ok(0)
+}
+
+fn confirm(question: &str) -> Result<bool, CliError> {
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| {
+            CliError::new(
+                ExitKind::Usage,
+                "no terminal to confirm on: pass --yes to remove without asking",
+            )
+        })?;
+    let mut w = &tty;
+    write!(w, "{question}")?;
+    let mut answer = String::new();
+    std::io::BufReader::new(&tty).read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn status(env: &awsid_profile::Env) -> Result<u8, CliError> {
+    let locs = locations(env)?;
+    let mut out = std::io::stdout().lock();
+    let vault = Vault::load(&locs.vault).map_err(vault_error)?;
+    match &vault {
+        None => writeln!(out, "vault: none yet at {}", locs.vault.display())?,
+        Some(v) => {
+            let k = v.kdf();
+            writeln!(
+                out,
+                "vault: {} ({} profiles)",
+                v.path().display(),
+                v.entries().len()
+            )?;
+            writeln!(
+                out,
+                "key derivation: {} v{} memory {} KiB, {} passes, {} lane(s); cipher XChaCha20-Poly1305",
+                k.algorithm, k.version, k.memory_kib, k.iterations, k.parallelism
+            )?;
+        }
+    }
+    let client = AgentClient::new(&locs.agent_socket);
+    match client.status().map_err(vault_error)? {
+        None => writeln!(out, "agent: not running ({})", locs.agent_socket.display())?,
+        Some(st) => {
+            let held = vault
+                .as_ref()
+                .and_then(|v| st.vaults.iter().find(|(id, _)| id == v.id()));
+            match held {
+                Some((_, secs)) => writeln!(
+                    out,
+                    "agent: pid {} at {}; unlocked, forgotten after {secs} s without use",
+                    st.pid,
+                    locs.agent_socket.display()
+                )?,
+                None => writeln!(
+                    out,
+                    "agent: pid {} at {}; locked",
+                    st.pid,
+                    locs.agent_socket.display()
+                )?,
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn passwd(a: PasswdArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+    let locs = locations(env)?;
+    let vault = load_existing(&locs)?;
+    let mut pass = Passphrases::new(a.passphrase_stdin);
+    // Always the old passphrase, even when the agent holds the key.
+    let old = pass.ask(&format!(
+        "Current passphrase ({}): ",
+        vault.path().display()
+    ))?;
+    let key = vault.unlock(old.as_bytes()).map_err(vault_error)?;
+    let new = pass.ask("New passphrase: ")?;
+    if new.chars().count() < 8 {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            "the passphrase must be at least 8 characters long; nothing was changed",
+        ));
+    }
+    if pass.interactive() && *pass.ask("Repeat the new passphrase: ")? != *new {
+        return Err(CliError::new(
+            ExitKind::Usage,
+            "the passphrases do not match; nothing was changed",
+        ));
+    }
+    let path = vault.path().to_owned();
+    awsid_vault::file::locked(&path, || {
+        let mut current = Vault::load(&path)?.unwrap_or(vault);
+        current.change_passphrase(&key, new.as_bytes())?;
+        current.save()
+    })
+    .map_err(vault_error)?;
+    println!("passphrase of {} changed", path.display());
+    Ok(0)
+}
+
+/// The vault's keys of `profile`, unlocking as needed; `None` when the vault has no entry
+/// for it (or there is no vault).
+pub(crate) fn keys_for(
+    profile: &str,
+    env: &awsid_profile::Env,
+) -> Result<Option<StoredKeys>, CliError> {
+    let Some(locs) = Locations::from_env(env) else {
+        return Ok(None);
+    };
+    let Some(vault) = Vault::load(&locs.vault).map_err(vault_error)? else {
+        return Ok(None);
+    };
+    if vault.entry(profile).is_none() {
+        return Ok(None);
+    }
+    let idle = idle(
+        &PassArgs {
+            passphrase_stdin: false,
+            idle_timeout: None,
+        },
+        env,
+    )?;
+    let key = unlock(&vault, &locs, &mut Passphrases::new(false), idle)?;
+    vault.keys(profile, &key).map_err(vault_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_and_sections() {
+        assert_eq!(mask("AKIAIOSFODNN7EXAMPLE"), "****************MPLE");
+        assert_eq!(config_section("default"), "default");
+        assert_eq!(config_section("vaulted"), "profile vaulted");
+        assert!(
+            credential_process_line("vaulted").ends_with(" credential-process --profile vaulted")
+        );
+    }
+}

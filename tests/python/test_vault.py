@@ -1,0 +1,175 @@
+"""`awsid vault` end to end with the reference aws CLI against `awsid serve`: keys moved out of
+the credentials file into the encrypted vault, the aws CLI calling STS through
+`credential_process = awsid credential-process --profile vaulted`, the passphrase typed once
+(on the terminal, through a pseudo-terminal) for 50 calls in a row, the secret found nowhere in
+plain text, and a wrong passphrase refused without touching the vault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from serve_fixtures import USER1_KEY, start_server, stop_server
+
+PASSPHRASE = "correct horse battery staple"
+USER1_ARN = "arn:aws:iam::123456789012:user/user1"
+
+
+@pytest.fixture
+def served(awsid_bin: Path, tmp_path: Path):
+    s = start_server(awsid_bin, tmp_path / "server")
+    yield s
+    stop_server(s)
+
+
+def vault_env(served, home: Path, awsid_bin: Path, aws_bin: Path) -> dict[str, str]:
+    run_dir = home.parent / "run"
+    run_dir.mkdir(mode=0o700, exist_ok=True)
+    env = served.client_env(home)
+    # `awsid` on PATH is the binary under test, so `vault add` writes `awsid credential-process`.
+    env["PATH"] = f"{awsid_bin.parent}:{aws_bin.parent}:{env.get('PATH', '')}"
+    env["XDG_RUNTIME_DIR"] = str(run_dir)
+    env["AWSID_VAULT_IDLE_TIMEOUT"] = "600"
+    return env
+
+
+def write_profiles(home: Path) -> None:
+    aws = home / ".aws"
+    aws.mkdir()
+    (aws / "credentials").write_text(
+        "# my keys\n[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n\n"
+        f"[vaulted]\naws_access_key_id = {USER1_KEY[0]}\naws_secret_access_key = {USER1_KEY[1]}\n"
+    )
+    (aws / "config").write_text("[profile vaulted]\nregion = us-east-1\noutput = json\n")
+
+
+def spawn(cmd: str, args: list[str], env: dict[str, str], cwd: Path) -> pexpect.spawn:
+    return pexpect.spawn(cmd, args, env=env, cwd=str(cwd), encoding="utf-8", timeout=120)
+
+
+def add_from_profile(awsid_bin: Path, env: dict[str, str], home: Path) -> str:
+    child = spawn(str(awsid_bin), ["vault", "add", "--from-profile", "vaulted"], env, home)
+    child.expect("choose a passphrase: ")
+    child.sendline(PASSPHRASE)
+    child.expect("Repeat the passphrase: ")
+    child.sendline(PASSPHRASE)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    return child.before
+
+
+def files_containing(root: Path, needle: bytes) -> list[str]:
+    hits = []
+    for p in root.rglob("*"):
+        if p.is_file() and not p.is_symlink():
+            try:
+                if needle in p.read_bytes():
+                    hits.append(str(p))
+            except OSError:
+                pass
+    return hits
+
+
+def agent_pids(run_dir: Path) -> list[int]:
+    """Processes whose command line is `awsid vault agent --socket <run_dir>/…`."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"agent" in cmd and any(str(run_dir).encode() in c for c in cmd):
+                pids.append(int(proc.name))
+    return pids
+
+
+def test_aws_cli_uses_vaulted_keys_with_one_passphrase_for_50_calls(
+        served, awsid_bin: Path, aws_bin: Path, home: Path):
+    write_profiles(home)
+    env = vault_env(served, home, awsid_bin, aws_bin)
+    out = add_from_profile(awsid_bin, env, home)
+    assert "removed the keys of vaulted from" in out
+    assert USER1_KEY[1] not in out
+
+    creds = (home / ".aws" / "credentials").read_text()
+    assert USER1_KEY[1] not in creds and USER1_KEY[0] not in creds
+    assert "[other]\naws_access_key_id = AKIAOTHER" in creds  # the rest is untouched
+    assert "# my keys" in creds
+    config = (home / ".aws" / "config").read_text()
+    assert "credential_process = awsid credential-process --profile vaulted\n" in config
+    vault_file = home / ".local" / "share" / "awsid" / "vault.json"
+    assert oct(vault_file.stat().st_mode & 0o777) == "0o600"
+    doc = json.loads(vault_file.read_text())
+    assert doc["kdf"]["algorithm"] == "argon2id" and doc["kdf"]["memory_kib"] == 65536
+
+    # Start from a locked vault: the first call asks, the 49 others do not.
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    script = (
+        "for i in $(seq 50); do aws sts get-caller-identity --profile vaulted "
+        "--query Arn --output text || echo CALL-FAILED; done; echo ALL-DONE"
+    )
+    child = spawn("bash", ["-c", script], env, home)
+    child.expect("Vault passphrase")
+    child.sendline(PASSPHRASE)
+    child.expect("ALL-DONE", timeout=600)
+    transcript = child.before
+    child.expect(pexpect.EOF)
+    assert "CALL-FAILED" not in transcript, transcript[-2000:]
+    assert transcript.count(USER1_ARN) == 50, transcript[-2000:]
+    assert transcript.count("Vault passphrase") == 0  # the one prompt came before `before`
+
+    # The secret is nowhere in plain text: not under HOME (vault, config, credentials, caches),
+    # not in the environment of the client or of the agent.
+    assert files_containing(home, USER1_KEY[1].encode()) == []
+    assert USER1_KEY[1] not in json.dumps(env)
+    pids = agent_pids(home.parent / "run")
+    assert pids, "no vault agent is running"
+    for pid in pids:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+        assert USER1_KEY[1].encode() not in environ
+    listing = subprocess.run([str(awsid_bin), "vault", "list"], env=env, capture_output=True,
+                             text=True, check=True).stdout
+    assert "vaulted" in listing and USER1_KEY[1] not in listing and USER1_KEY[0] not in listing
+    status = subprocess.run([str(awsid_bin), "vault", "status"], env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert "unlocked" in status and "argon2id v19 memory 65536 KiB, 3 passes" in status
+
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    assert agent_pids(home.parent / "run") == []
+
+
+def test_wrong_passphrase_is_refused_and_leaves_the_vault_untouched(
+        served, awsid_bin: Path, aws_bin: Path, home: Path):
+    write_profiles(home)
+    env = vault_env(served, home, awsid_bin, aws_bin)
+    add_from_profile(awsid_bin, env, home)
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    vault_file = home / ".local" / "share" / "awsid" / "vault.json"
+    before = hashlib.sha256(vault_file.read_bytes()).hexdigest()
+    r = subprocess.run([str(awsid_bin), "vault", "unlock", "--passphrase-stdin"], env=env,
+                       input="not the passphrase\n", capture_output=True, text=True)
+    assert r.returncode == 253
+    assert f"wrong passphrase for the vault {vault_file}: nothing was changed" in r.stderr
+    assert hashlib.sha256(vault_file.read_bytes()).hexdigest() == before
+    # Without a terminal and with the vault locked, credential-process says what to do.
+    r = subprocess.run([str(awsid_bin), "credential-process", "--profile", "vaulted"], env=env,
+                       capture_output=True, text=True, start_new_session=True)
+    assert r.returncode != 0
+    assert "awsid vault unlock" in r.stderr and USER1_KEY[1] not in r.stderr + r.stdout
+    # Headless unlocking, then the process JSON.
+    subprocess.run([str(awsid_bin), "vault", "unlock", "--passphrase-stdin"], env=env,
+                   input=PASSPHRASE + "\n", check=True, capture_output=True, text=True)
+    r = subprocess.run([str(awsid_bin), "credential-process", "--profile", "vaulted"], env=env,
+                       capture_output=True, text=True, start_new_session=True, check=True)
+    assert json.loads(r.stdout) == {"Version": 1, "AccessKeyId": USER1_KEY[0],
+                                    "SecretAccessKey": USER1_KEY[1]}
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
