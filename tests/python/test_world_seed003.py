@@ -65,120 +65,118 @@ def on_instance(served, home: Path, instance: str, config: str | None = None) ->
 
 
 @pytest.fixture(scope="module")
-def world_dir(tmp_path_factory):
-    """One work directory (and so one state directory) for the module's servers."""
-    return tmp_path_factory.mktemp("seed003")
-
-
-@pytest.fixture(scope="module")
-def plane(awsid_bin: Path, world_dir: Path):
-    s = start_server(awsid_bin, world_dir)
+def plane(awsid_bin: Path, tmp_path_factory):
+    """`awsid serve` on the default world, with its own state directory, for the module."""
+    s = start_server(awsid_bin, tmp_path_factory.mktemp("world-apis"))
     yield s
-    if s.process.poll() is None:
-        stop_server(s)
+    stop_server(s)
 
 
-def test_seed003_end_to_end_and_restart(plane, awsid_bin: Path, aws_bin: Path, tmp_path: Path, world_dir: Path):
-    served = plane
-    env = admin_env(served, tmp_path / "admin")
-    (tmp_path / "trust.json").write_text(EC2_TRUST)
-    role = aws_json(aws_bin, env, "iam", "create-role", "--role-name", "seed003-app",
-                    "--assume-role-policy-document", f"file://{tmp_path / 'trust.json'}")["Role"]
-    assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/seed003-app"
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
-    aws_json(aws_bin, env, "iam", "put-role-policy", "--role-name", "seed003-app",
-             "--policy-name", "s3-read", "--policy-document", S3_READ)
-    aws_json(aws_bin, env, "iam", "create-instance-profile", "--instance-profile-name", "seed003-profile")
-    aws_json(aws_bin, env, "iam", "add-role-to-instance-profile",
-             "--instance-profile-name", "seed003-profile", "--role-name", "seed003-app")
-    # IAM allows one role per instance profile.
-    r = run_aws(aws_bin, env, "iam", "add-role-to-instance-profile",
-                "--instance-profile-name", "seed003-profile", "--role-name", "seed003-app")
-    assert r.returncode == SERVICE_ERROR_EXIT
-    assert "(LimitExceeded)" in r.stderr and "InstanceSessionsPerInstanceProfile: 1" in r.stderr
-    profile = aws_json(aws_bin, env, "iam", "get-instance-profile",
-                       "--instance-profile-name", "seed003-profile")["InstanceProfile"]
-    assert [x["RoleName"] for x in profile["Roles"]] == ["seed003-app"]
+def test_seed003_end_to_end_and_restart(awsid_bin: Path, aws_bin: Path, tmp_path: Path):
+    world_dir = tmp_path / "serve"
+    served = start_server(awsid_bin, world_dir)
+    try:
+        env = admin_env(served, tmp_path / "admin")
+        (tmp_path / "trust.json").write_text(EC2_TRUST)
+        role = aws_json(aws_bin, env, "iam", "create-role", "--role-name", "seed003-app",
+                        "--assume-role-policy-document", f"file://{tmp_path / 'trust.json'}")["Role"]
+        assert role["Arn"] == f"arn:aws:iam::{ACCOUNT}:role/seed003-app"
+        assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
+        aws_json(aws_bin, env, "iam", "put-role-policy", "--role-name", "seed003-app",
+                 "--policy-name", "s3-read", "--policy-document", S3_READ)
+        aws_json(aws_bin, env, "iam", "create-instance-profile", "--instance-profile-name", "seed003-profile")
+        aws_json(aws_bin, env, "iam", "add-role-to-instance-profile",
+                 "--instance-profile-name", "seed003-profile", "--role-name", "seed003-app")
+        # IAM allows one role per instance profile.
+        r = run_aws(aws_bin, env, "iam", "add-role-to-instance-profile",
+                    "--instance-profile-name", "seed003-profile", "--role-name", "seed003-app")
+        assert r.returncode == SERVICE_ERROR_EXIT
+        assert "(LimitExceeded)" in r.stderr and "InstanceSessionsPerInstanceProfile: 1" in r.stderr
+        profile = aws_json(aws_bin, env, "iam", "get-instance-profile",
+                           "--instance-profile-name", "seed003-profile")["InstanceProfile"]
+        assert [x["RoleName"] for x in profile["Roles"]] == ["seed003-app"]
 
-    # Seed 003's command, verbatim (the default world's my-instance-profile).
-    r = run_aws(aws_bin, env, "autoscaling", "create-launch-configuration",
-                "--launch-configuration-name", "my-lc-with-instance-profile",
-                "--image-id", "ami-baba68d3", "--instance-type", "m1.small",
-                "--iam-instance-profile", "my-instance-profile")
-    assert r.returncode == 0, r.stderr
-    aws_json(aws_bin, env, "autoscaling", "create-launch-configuration",
-             "--launch-configuration-name", "seed003-lc", "--image-id", "ami-baba68d3",
-             "--instance-type", "m1.small", "--iam-instance-profile", "seed003-profile")
-    lcs = aws_json(aws_bin, env, "autoscaling", "describe-launch-configurations")["LaunchConfigurations"]
-    verbatim = next(lc for lc in lcs if lc["LaunchConfigurationName"] == "my-lc-with-instance-profile")
-    assert (verbatim["ImageId"], verbatim["InstanceType"], verbatim["IamInstanceProfile"]) == (
-        "ami-baba68d3", "m1.small", "my-instance-profile")
-    aws_json(aws_bin, env, "autoscaling", "create-auto-scaling-group",
-             "--auto-scaling-group-name", "seed003-asg", "--launch-configuration-name", "seed003-lc",
-             "--min-size", "1", "--max-size", "3", "--desired-capacity", "1",
-             "--availability-zones", "us-west-2a")
-    group = aws_json(aws_bin, env, "autoscaling", "describe-auto-scaling-groups",
-                     "--auto-scaling-group-names", "seed003-asg")["AutoScalingGroups"][0]
-    assert len(group["Instances"]) == 1
-    instance = group["Instances"][0]["InstanceId"]
-    # Its metadata address: the DescribeInstances tag and the ready file agree.
-    desc = aws_json(aws_bin, env, "ec2", "describe-instances", "--instance-ids", instance)
-    inst = desc["Reservations"][0]["Instances"][0]
-    tags = {t["Key"]: t["Value"] for t in inst["Tags"]}
-    assert tags["aws:autoscaling:groupName"] == "seed003-asg"
-    assert tags["awsid:imds-endpoint"] == f"http://{ready(served)['imds'][instance]}/"
-    assert inst["IamInstanceProfile"]["Arn"] == profile["Arn"]
-    assert inst["State"]["Name"] == "running"
+        # Seed 003's command, verbatim (the default world's my-instance-profile).
+        r = run_aws(aws_bin, env, "autoscaling", "create-launch-configuration",
+                    "--launch-configuration-name", "my-lc-with-instance-profile",
+                    "--image-id", "ami-baba68d3", "--instance-type", "m1.small",
+                    "--iam-instance-profile", "my-instance-profile")
+        assert r.returncode == 0, r.stderr
+        aws_json(aws_bin, env, "autoscaling", "create-launch-configuration",
+                 "--launch-configuration-name", "seed003-lc", "--image-id", "ami-baba68d3",
+                 "--instance-type", "m1.small", "--iam-instance-profile", "seed003-profile")
+        lcs = aws_json(aws_bin, env, "autoscaling", "describe-launch-configurations")["LaunchConfigurations"]
+        verbatim = next(lc for lc in lcs if lc["LaunchConfigurationName"] == "my-lc-with-instance-profile")
+        assert (verbatim["ImageId"], verbatim["InstanceType"], verbatim["IamInstanceProfile"]) == (
+            "ami-baba68d3", "m1.small", "my-instance-profile")
+        aws_json(aws_bin, env, "autoscaling", "create-auto-scaling-group",
+                 "--auto-scaling-group-name", "seed003-asg", "--launch-configuration-name", "seed003-lc",
+                 "--min-size", "1", "--max-size", "3", "--desired-capacity", "1",
+                 "--availability-zones", "us-west-2a")
+        group = aws_json(aws_bin, env, "autoscaling", "describe-auto-scaling-groups",
+                         "--auto-scaling-group-names", "seed003-asg")["AutoScalingGroups"][0]
+        assert len(group["Instances"]) == 1
+        instance = group["Instances"][0]["InstanceId"]
+        # Its metadata address: the DescribeInstances tag and the ready file agree.
+        desc = aws_json(aws_bin, env, "ec2", "describe-instances", "--instance-ids", instance)
+        inst = desc["Reservations"][0]["Instances"][0]
+        tags = {t["Key"]: t["Value"] for t in inst["Tags"]}
+        assert tags["aws:autoscaling:groupName"] == "seed003-asg"
+        assert tags["awsid:imds-endpoint"] == f"http://{ready(served)['imds'][instance]}/"
+        assert inst["IamInstanceProfile"]["Arn"] == profile["Arn"]
+        assert inst["State"]["Name"] == "running"
 
-    # On the instance: no profile at all, and credential_source = Ec2InstanceMetadata.
-    aws_json(aws_bin, env, "iam", "create-role", "--role-name", "seed003-target",
-             "--assume-role-policy-document",
-             json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                         "Principal": {"AWS": role["Arn"]}}]}))
-    box = tmp_path / "instance"
-    plain = on_instance(served, box, instance)
-    who = aws_json(aws_bin, plain, "sts", "get-caller-identity")
-    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/seed003-app/{instance}"
-    chained = on_instance(served, box, instance, config=(
-        f"[profile target]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/seed003-target\n"
-        "credential_source = Ec2InstanceMetadata\nregion = us-west-2\n"))
-    who = aws_json(aws_bin, chained, "sts", "get-caller-identity", "--profile", "target")
-    assert who["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/seed003-target/botocore-session-")
+        # On the instance: no profile at all, and credential_source = Ec2InstanceMetadata.
+        aws_json(aws_bin, env, "iam", "create-role", "--role-name", "seed003-target",
+                 "--assume-role-policy-document",
+                 json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                             "Principal": {"AWS": role["Arn"]}}]}))
+        box = tmp_path / "instance"
+        plain = on_instance(served, box, instance)
+        who = aws_json(aws_bin, plain, "sts", "get-caller-identity")
+        assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/seed003-app/{instance}"
+        chained = on_instance(served, box, instance, config=(
+            f"[profile target]\nrole_arn = arn:aws:iam::{ACCOUNT}:role/seed003-target\n"
+            "credential_source = Ec2InstanceMetadata\nregion = us-west-2\n"))
+        who = aws_json(aws_bin, chained, "sts", "get-caller-identity", "--profile", "target")
+        assert who["Arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/seed003-target/botocore-session-")
 
-    # Replace the association: the next credential fetch carries the new role.
-    assoc = aws_json(aws_bin, env, "ec2", "describe-iam-instance-profile-associations",
-                     "--filters", f"Name=instance-id,Values={instance}")["IamInstanceProfileAssociations"]
-    assert len(assoc) == 1 and assoc[0]["State"] == "associated"
-    replaced = aws_json(aws_bin, env, "ec2", "replace-iam-instance-profile-association",
-                        "--association-id", assoc[0]["AssociationId"],
-                        "--iam-instance-profile", "Name=my-instance-profile")["IamInstanceProfileAssociation"]
-    assert replaced["AssociationId"] != assoc[0]["AssociationId"]
-    who = aws_json(aws_bin, on_instance(served, box, instance), "sts", "get-caller-identity")
-    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/my-instance-profile/{instance}"
+        # Replace the association: the next credential fetch carries the new role.
+        assoc = aws_json(aws_bin, env, "ec2", "describe-iam-instance-profile-associations",
+                         "--filters", f"Name=instance-id,Values={instance}")["IamInstanceProfileAssociations"]
+        assert len(assoc) == 1 and assoc[0]["State"] == "associated"
+        replaced = aws_json(aws_bin, env, "ec2", "replace-iam-instance-profile-association",
+                            "--association-id", assoc[0]["AssociationId"],
+                            "--iam-instance-profile", "Name=my-instance-profile")["IamInstanceProfileAssociation"]
+        assert replaced["AssociationId"] != assoc[0]["AssociationId"]
+        who = aws_json(aws_bin, on_instance(served, box, instance), "sts", "get-caller-identity")
+        assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/my-instance-profile/{instance}"
 
-    # Metadata options apply at once: IMDSv1 is refused after HttpTokens=required (the CLI
-    # uses v2 and still works).
-    aws_json(aws_bin, env, "ec2", "modify-instance-metadata-options", "--instance-id", instance,
-             "--http-tokens", "required", "--http-put-response-hop-limit", "2")
-    import urllib.error
-    import urllib.request
-    imds = ready(served)["imds"][instance]
-    with pytest.raises(urllib.error.HTTPError) as e:
-        urllib.request.urlopen(f"http://{imds}/latest/meta-data/instance-id", timeout=10)
-    assert e.value.code == 401
-    who = aws_json(aws_bin, on_instance(served, box, instance), "sts", "get-caller-identity")
-    assert who["Arn"].endswith(f"/my-instance-profile/{instance}")
+        # Metadata options apply at once: IMDSv1 is refused after HttpTokens=required (the CLI
+        # uses v2 and still works).
+        aws_json(aws_bin, env, "ec2", "modify-instance-metadata-options", "--instance-id", instance,
+                 "--http-tokens", "required", "--http-put-response-hop-limit", "2")
+        import urllib.error
+        import urllib.request
+        imds = ready(served)["imds"][instance]
+        with pytest.raises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(f"http://{imds}/latest/meta-data/instance-id", timeout=10)
+        assert e.value.code == 401
+        who = aws_json(aws_bin, on_instance(served, box, instance), "sts", "get-caller-identity")
+        assert who["Arn"].endswith(f"/my-instance-profile/{instance}")
 
-    # An access key made through IAM, used now and after the restart.
-    key = aws_json(aws_bin, env, "iam", "create-access-key", "--user-name", "user1")["AccessKey"]
-    assert key["AccessKeyId"].startswith("AKIA") and len(key["SecretAccessKey"]) == 40
-    keyed = served.client_env(tmp_path / "k", AWS_ACCESS_KEY_ID=key["AccessKeyId"],
-                              AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"], AWS_DEFAULT_REGION="us-east-1")
-    assert aws_json(aws_bin, keyed, "sts", "get-caller-identity")["Arn"].endswith(":user/user1")
+        # An access key made through IAM, used now and after the restart.
+        key = aws_json(aws_bin, env, "iam", "create-access-key", "--user-name", "user1")["AccessKey"]
+        assert key["AccessKeyId"].startswith("AKIA") and len(key["SecretAccessKey"]) == 40
+        keyed = served.client_env(tmp_path / "k", AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+                                  AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"], AWS_DEFAULT_REGION="us-east-1")
+        assert aws_json(aws_bin, keyed, "sts", "get-caller-identity")["Arn"].endswith(":user/user1")
 
-    # Restart: everything is still there, the instance answers on the same address.
-    old_imds = ready(served)["imds"][instance]
-    stop_server(served)
+        # Restart: everything is still there, the instance answers on the same address.
+        old_imds = ready(served)["imds"][instance]
+    finally:
+        if served.process.poll() is None:
+            stop_server(served)
     again = start_server(awsid_bin, world_dir)
     try:
         assert "(resumed)" in again.stdout_text
