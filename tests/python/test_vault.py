@@ -173,3 +173,30 @@ def test_wrong_passphrase_is_refused_and_leaves_the_vault_untouched(
     assert json.loads(r.stdout) == {"Version": 1, "AccessKeyId": USER1_KEY[0],
                                     "SecretAccessKey": USER1_KEY[1]}
     subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+
+
+def test_kernel_keyring_holds_the_key_for_the_session(
+        served, awsid_bin: Path, aws_bin: Path, home: Path):
+    """AWSID_VAULT_KEYRING=keyutils: the session keyring, not an agent, keeps the key."""
+    write_profiles(home)
+    env = vault_env(served, home, awsid_bin, aws_bin)
+    env["AWSID_VAULT_KEYRING"] = "keyutils"
+    add_from_profile(awsid_bin, env, home)
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    script = (f"for i in 1 2 3; do {awsid_bin} credential-process --profile vaulted "
+              "| grep -c SecretAccessKey; done; echo ALL-DONE")
+    child = spawn("bash", ["-c", script], env, home)
+    child.expect("Vault passphrase")
+    child.sendline(PASSPHRASE)
+    child.expect("ALL-DONE")
+    assert child.before.count("Vault passphrase") == 0
+    assert child.before.split().count("1") == 3, child.before
+    child.expect(pexpect.EOF)
+    assert agent_pids(home.parent / "run") == [], "an agent was started despite keyutils"
+    status = subprocess.run([str(awsid_bin), "vault", "status"], env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert "kernel session keyring: holds the unlocked key" in status
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    status = subprocess.run([str(awsid_bin), "vault", "status"], env=env, capture_output=True,
+                            text=True, check=True).stdout
+    assert "kernel session keyring: does not hold the key" in status

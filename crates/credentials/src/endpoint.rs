@@ -16,6 +16,9 @@ pub enum Service {
     Sso,
     /// SSO-OIDC (`CreateToken`).
     SsoOidc,
+    /// IAM (`vault rotate`: the access-key calls); a global service signed for `us-east-1`
+    /// (`cn-north-1` in China).
+    Iam,
 }
 
 impl Service {
@@ -25,6 +28,7 @@ impl Service {
             Service::Sts => ("sts", "STS"),
             Service::Sso => ("sso", "SSO"),
             Service::SsoOidc => ("sso_oidc", "SSO_OIDC"),
+            Service::Iam => ("iam", "IAM"),
         }
     }
 }
@@ -104,6 +108,13 @@ impl EndpointSettings<'_> {
             Some(u) => Some(u.to_string()),
             None => self.configured_url(service)?,
         };
+        if let (Some(url), Service::Iam) = (&custom, service) {
+            // IAM is global: its client signs for the partition's region, not the profile's.
+            return Ok(Endpoint {
+                url: url.clone(),
+                signing_region: iam_region(region).into(),
+            });
+        }
         if let Some(url) = custom {
             let Some(region) = region.filter(|r| !r.is_empty()) else {
                 return Err(CredentialsError::NoRegion);
@@ -138,6 +149,18 @@ impl EndpointSettings<'_> {
                     },
                 })
             }
+            Service::Iam => {
+                let signing = iam_region(region);
+                let url = match (signing, fips) {
+                    ("cn-north-1", _) => "https://iam.cn-north-1.amazonaws.com.cn".to_string(),
+                    (_, true) => "https://iam-fips.amazonaws.com".to_string(),
+                    _ => "https://iam.amazonaws.com".to_string(),
+                };
+                Ok(Endpoint {
+                    url,
+                    signing_region: signing.into(),
+                })
+            }
             Service::Sso | Service::SsoOidc => {
                 let Some(r) = region else {
                     return Err(CredentialsError::NoRegion);
@@ -154,6 +177,15 @@ impl EndpointSettings<'_> {
                 })
             }
         }
+    }
+}
+
+/// IAM's signing region: `cn-north-1` for the China partition, else `us-east-1`.
+fn iam_region(region: Option<&str>) -> &'static str {
+    if region.is_some_and(|r| r.starts_with("cn-")) {
+        "cn-north-1"
+    } else {
+        "us-east-1"
     }
 }
 
@@ -281,6 +313,43 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("\"nope\" services configuration does not exist"));
+    }
+
+    #[test]
+    fn iam_is_global() {
+        let iam = |env: &[(&str, &str)], region: Option<&str>| {
+            let env = Env::from_pairs(env.iter().copied());
+            let props = properties([]);
+            let data = MemoryProfiles::new();
+            EndpointSettings {
+                env: &env,
+                profile: &props,
+                data: &data,
+            }
+            .resolve(Service::Iam, region, None)
+            .unwrap()
+        };
+        let e = iam(&[], Some("eu-west-1"));
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("https://iam.amazonaws.com", "us-east-1")
+        );
+        let e = iam(&[], Some("cn-northwest-1"));
+        assert_eq!(e.signing_region, "cn-north-1");
+        // A custom endpoint needs no region: IAM signs for us-east-1.
+        let e = iam(&[("AWS_ENDPOINT_URL_IAM", "http://127.0.0.1:9/")], None);
+        assert_eq!(
+            (e.url.as_str(), e.signing_region.as_str()),
+            ("http://127.0.0.1:9/", "us-east-1")
+        );
+        let e = iam(
+            &[
+                ("AWS_ENDPOINT_URL", "http://x/"),
+                ("AWS_ENDPOINT_URL_STS", "http://s/"),
+            ],
+            None,
+        );
+        assert_eq!(e.url, "http://x/");
     }
 
     #[test]

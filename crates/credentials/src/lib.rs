@@ -24,6 +24,7 @@ pub mod endpoint;
 pub mod env_provider;
 mod error;
 pub mod http;
+pub mod iam;
 pub mod imds;
 pub mod legacy;
 pub mod plan;
@@ -222,6 +223,30 @@ impl Session {
             services.transport(),
             services.max_attempts(),
         ))
+    }
+
+    /// An IAM client for a command's own calls (`vault rotate`): `endpoint_url` beats the
+    /// configured endpoint URLs (`AWS_ENDPOINT_URL_IAM`, `AWS_ENDPOINT_URL`, `[services]`,
+    /// `endpoint_url`).
+    pub fn command_iam_client(
+        &self,
+        options: &ResolveOptions,
+        endpoint_url: Option<&str>,
+    ) -> Result<iam::IamClient, CredentialsError> {
+        let services = self.services(options);
+        let props = self.profile_settings();
+        let region = self.region(options.region.as_deref());
+        let endpoint = endpoint::EndpointSettings {
+            env: &self.env,
+            profile: &props,
+            data: &self.profiles,
+        }
+        .resolve(endpoint::Service::Iam, region.as_deref(), endpoint_url)?;
+        Ok(iam::IamClient::new(sts::StsClient::new(
+            endpoint,
+            services.transport(),
+            services.max_attempts(),
+        )))
     }
 
     /// Plans and runs the chain: `Ok(None)` when no provider found credentials.

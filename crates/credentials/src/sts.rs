@@ -168,9 +168,12 @@ pub fn sign(
     )
 }
 
-/// An STS client for one endpoint.
+/// A Query-protocol client for one endpoint: STS by default, or another Query API
+/// ([`StsClient::with_api`], IAM for `vault rotate`).
 pub struct StsClient {
     endpoint: Endpoint,
+    service: &'static str,
+    version: &'static str,
     transport: Arc<dyn Transport>,
     max_attempts: u32,
     backoff: Duration,
@@ -182,11 +185,21 @@ impl StsClient {
     pub fn new(endpoint: Endpoint, transport: Arc<dyn Transport>, max_attempts: u32) -> StsClient {
         StsClient {
             endpoint,
+            service: "sts",
+            version: "2011-06-15",
             transport,
             max_attempts: max_attempts.max(1),
             backoff: Duration::from_secs(1),
             user_agent: crate::user_agent(),
         }
+    }
+
+    /// Calls another Query API: `service` is the SigV4 signing name, `version` the API
+    /// version (`"iam"`, `"2010-05-08"`).
+    pub fn with_api(mut self, service: &'static str, version: &'static str) -> StsClient {
+        self.service = service;
+        self.version = version;
+        self
     }
 
     /// Replaces the retry backoff base (tests).
@@ -208,7 +221,34 @@ impl StsClient {
         params: &[(&str, String)],
         credentials: Option<&Credentials>,
     ) -> Result<Xml, CredentialsError> {
-        let mut body = format!("Action={action}&Version=2011-06-15");
+        let (response, retries) = self.send(action, params, credentials)?;
+        self.parse(action, response, retries)
+    }
+
+    /// As [`StsClient::call`], returning the response text (for lists, which the flattened
+    /// [`Xml`] cannot hold); an error response is still a [`ServiceError`].
+    pub fn call_text(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+        credentials: Option<&Credentials>,
+    ) -> Result<String, CredentialsError> {
+        let (response, retries) = self.send(action, params, credentials)?;
+        let text = response.text();
+        if response.status >= 300 {
+            self.parse(action, response, retries)?;
+        }
+        Ok(text)
+    }
+
+    /// Sends with retries; returns the final response and the number of retries made.
+    fn send(
+        &self,
+        action: &str,
+        params: &[(&str, String)],
+        credentials: Option<&Credentials>,
+    ) -> Result<(HttpResponse, u32), CredentialsError> {
+        let mut body = format!("Action={action}&Version={}", self.version);
         for (k, v) in params {
             body.push('&');
             body.push_str(k);
@@ -230,7 +270,7 @@ impl StsClient {
                 .header("User-Agent", self.user_agent.clone())
                 .body(body.clone());
             if let Some(c) = credentials {
-                sign(&mut req, c, &self.endpoint.signing_region, "sts")?;
+                sign(&mut req, c, &self.endpoint.signing_region, self.service)?;
             }
             let outcome = self.transport.send(&req);
             let retryable = match &outcome {
@@ -249,7 +289,7 @@ impl StsClient {
                 continue;
             }
             let response = outcome.map_err(|_| CredentialsError::Connect { url: url.clone() })?;
-            return self.parse(action, response, attempt - 1);
+            return Ok((response, attempt - 1));
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod agent;
 pub mod crypto;
 pub mod file;
+pub mod keyring;
 
 use std::path::PathBuf;
 

@@ -43,6 +43,9 @@ pub(crate) enum VaultCommand {
     Lock,
     /// Show the vault, its parameters and whether it is unlocked.
     Status,
+    /// Rotate a profile's access key through IAM: create a new key, keep it in the vault,
+    /// check it with GetCallerIdentity, then delete the old key (with the new one).
+    Rotate(RotateArgs),
     /// Change the vault's passphrase.
     Passwd(PasswdArgs),
     /// Run the agent (started for you by the first unlock).
@@ -96,6 +99,22 @@ pub(crate) struct RemoveArgs {
     pub(crate) yes: bool,
 }
 
+/// Options of `vault rotate`.
+#[derive(Debug, Args)]
+pub(crate) struct RotateArgs {
+    /// The profile whose key to rotate (default: --profile's).
+    #[arg(value_name = "PROFILE")]
+    pub(crate) profile: Option<String>,
+    /// Deactivate the old key (UpdateAccessKey Inactive) instead of deleting it.
+    #[arg(long)]
+    pub(crate) keep_old_inactive: bool,
+    /// How long to wait for the new key to be accepted (IAM is eventually consistent).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) verify_timeout: u64,
+    #[command(flatten)]
+    pub(crate) pass: PassArgs,
+}
+
 /// Options of `vault unlock`.
 #[derive(Debug, Args)]
 pub(crate) struct UnlockArgs {
@@ -137,27 +156,32 @@ pub(crate) fn run(
             let locs = locations(env)?;
             let vault = load_existing(&locs)?;
             let mut pass = Passphrases::new(a.pass.passphrase_stdin);
-            unlock(&vault, &locs, &mut pass, idle(&a.pass, env)?)?;
+            let holder = Holder::from_env(&locs, env)?;
+            unlock(&vault, &locs, &holder, &mut pass, idle(&a.pass, env)?)?;
             eprintln!("vault {} unlocked", vault.path().display());
             Ok(0)
         }
         VaultCommand::Lock => {
             let locs = locations(env)?;
-            let was = AgentClient::new(&locs.agent_socket)
+            let mut was = AgentClient::new(&locs.agent_socket)
                 .lock()
                 .map_err(vault_error)?;
+            if let Ok(Some(vault)) = Vault::load(&locs.vault) {
+                was |= awsid_vault::keyring::forget(vault.id());
+            }
             eprintln!(
                 "{}",
                 if was {
-                    "vault locked: the agent forgot its keys and exited"
+                    "vault locked: the session forgot the key"
                 } else {
-                    "vault locked (no agent was running)"
+                    "vault locked (it was not unlocked)"
                 }
             );
             Ok(0)
         }
         VaultCommand::Status => status(env),
         VaultCommand::Passwd(a) => passwd(a, env),
+        VaultCommand::Rotate(a) => rotate(global, a, env),
     }
 }
 
@@ -255,25 +279,79 @@ impl Passphrases {
     }
 }
 
-/// The vault's data key: from the agent when it holds it, else from the passphrase (asked
-/// once even when several processes ask at the same moment), then handed to the agent.
+/// Who keeps the unlocked key for the session: the agent (default) or the kernel's session
+/// keyring (`AWSID_VAULT_KEYRING=keyutils`).
+pub(crate) enum Holder {
+    /// The `awsid vault agent` process on the user's socket.
+    Agent(AgentClient),
+    /// The kernel key retention service (session keyring).
+    Kernel,
+}
+
+impl Holder {
+    pub(crate) fn from_env(locs: &Locations, env: &awsid_profile::Env) -> Result<Holder, CliError> {
+        match env.get_non_empty("AWSID_VAULT_KEYRING") {
+            None | Some("agent") => Ok(Holder::Agent(AgentClient::new(&locs.agent_socket))),
+            Some("keyutils") if awsid_vault::keyring::available() => Ok(Holder::Kernel),
+            Some("keyutils") => Err(CliError::configuration(
+                "AWSID_VAULT_KEYRING=keyutils, but the kernel keyring cannot be used here \
+                 (keyctl refused); unset it to use the vault agent",
+            )),
+            Some(other) => Err(CliError::configuration(format!(
+                "AWSID_VAULT_KEYRING must be agent or keyutils, not {other:?}"
+            ))),
+        }
+    }
+
+    fn get(&self, vault: &Vault, idle: Duration) -> Option<Key> {
+        let key = match self {
+            Holder::Agent(client) => match client.get(vault.id()) {
+                Ok(k) => k,
+                Err(e) => {
+                    tracing::debug!(error = %e, "vault agent unavailable");
+                    None
+                }
+            },
+            Holder::Kernel => awsid_vault::keyring::get(vault.id(), idle),
+        };
+        key.filter(|k| vault.accepts(k))
+    }
+
+    fn keep(&self, vault: &Vault, key: &Key, idle: Duration) {
+        let kept = match self {
+            Holder::Agent(client) => hand_to_agent(client, vault, key, idle),
+            Holder::Kernel => awsid_vault::keyring::put(vault.id(), key, idle),
+        };
+        if let Err(e) = kept {
+            // Still usable for this call; the next one asks again.
+            let _ = writeln!(
+                tty_or_stderr(),
+                "awsid: the unlocked vault key cannot be kept for the session ({e}); the passphrase will be asked again"
+            );
+        }
+    }
+}
+
+/// The vault's data key: from the session's holder (agent or kernel keyring) when it has it,
+/// else from the passphrase (asked once even when several processes ask at the same moment),
+/// then handed to the holder.
 pub(crate) fn unlock(
     vault: &Vault,
     locs: &Locations,
+    holder: &Holder,
     pass: &mut Passphrases,
     idle: Duration,
 ) -> Result<Key, CliError> {
-    let client = AgentClient::new(&locs.agent_socket);
-    if let Some(key) = agent_key(&client, vault) {
+    if let Some(key) = holder.get(vault, idle) {
         return Ok(key);
     }
     // One prompt per session: whoever holds this lock asks; the others wait, then find the
-    // key in the agent.
+    // key kept.
     let lock_path = locs.agent_socket.with_extension("unlock.lock");
     agent::prepare_dir(&locs.agent_socket).map_err(vault_error)?;
     let _guard = awsid_profile::atomic::LockFile::acquire(&lock_path, Duration::from_secs(300))
         .map_err(CliError::general)?;
-    if let Some(key) = agent_key(&client, vault) {
+    if let Some(key) = holder.get(vault, idle) {
         return Ok(key);
     }
     let attempts = if pass.interactive() { 3 } else { 1 };
@@ -282,7 +360,7 @@ pub(crate) fn unlock(
         let phrase = pass.ask(&format!("Vault passphrase ({}): ", vault.path().display()))?;
         match vault.unlock(phrase.as_bytes()) {
             Ok(key) => {
-                hand_to_agent(&client, vault, &key, idle);
+                holder.keep(vault, &key, idle);
                 return Ok(key);
             }
             Err(e @ VaultError::WrongPassphrase(_)) => {
@@ -297,33 +375,21 @@ pub(crate) fn unlock(
     Err(vault_error(last.expect("at least one attempt")))
 }
 
-fn agent_key(client: &AgentClient, vault: &Vault) -> Option<Key> {
-    match client.get(vault.id()) {
-        Ok(Some(key)) if vault.accepts(&key) => Some(key),
-        Ok(_) => None,
-        Err(e) => {
-            tracing::debug!(error = %e, "vault agent unavailable");
-            None
-        }
-    }
-}
-
-fn hand_to_agent(client: &AgentClient, vault: &Vault, key: &Key, idle: Duration) {
-    let started = std::env::current_exe()
-        .map_err(|e| e.to_string())
-        .and_then(|exe| {
-            let socket = client.socket().to_string_lossy().into_owned();
-            client
-                .ensure_running(&exe, &["vault", "agent", "--socket", &socket])
-                .map_err(|e| e.to_string())
-        });
-    let kept = started.and_then(|()| client.put(vault.id(), key, idle).map_err(|e| e.to_string()));
-    if let Err(e) = kept {
-        // Still usable for this call; the next one asks again.
-        let _ = writeln!(
-            tty_or_stderr(),
-            "awsid: the vault agent is unavailable ({e}); the passphrase will be asked again"
-        );
+fn hand_to_agent(
+    client: &AgentClient,
+    vault: &Vault,
+    key: &Key,
+    idle: Duration,
+) -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let socket = client.socket().to_string_lossy().into_owned();
+    client
+        .ensure_running(&exe, &["vault", "agent", "--socket", &socket])
+        .map_err(|e| e.to_string())?;
+    match client.put(vault.id(), key, idle) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the agent is not running".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -338,11 +404,12 @@ fn tty_or_stderr() -> Box<dyn Write> {
 /// asked twice.
 fn open_or_create(
     locs: &Locations,
+    holder: &Holder,
     pass: &mut Passphrases,
     idle: Duration,
 ) -> Result<(Vault, Key), CliError> {
     if let Some(vault) = Vault::load(&locs.vault).map_err(vault_error)? {
-        let key = unlock(&vault, locs, pass, idle)?;
+        let key = unlock(&vault, locs, holder, pass, idle)?;
         return Ok((vault, key));
     }
     let first = pass.ask(&format!(
@@ -366,7 +433,7 @@ fn open_or_create(
     }
     let (vault, key) = Vault::create(&locs.vault, first.as_bytes(), KdfParams::new_default())
         .map_err(vault_error)?;
-    hand_to_agent(&AgentClient::new(&locs.agent_socket), &vault, &key, idle);
+    holder.keep(&vault, &key, idle);
     Ok((vault, key))
 }
 
@@ -427,7 +494,8 @@ fn add(global: &GlobalArgs, a: AddArgs, env: &awsid_profile::Env) -> Result<u8, 
     };
     // 1. The vault first: if anything after this fails, the keys are in both places, never
     //    in none.
-    let (vault, key) = open_or_create(&locs, &mut pass, idle)?;
+    let holder = Holder::from_env(&locs, env)?;
+    let (vault, key) = open_or_create(&locs, &holder, &mut pass, idle)?;
     let path = vault.path().to_owned();
     let vault_id = vault.id().to_string();
     awsid_vault::file::locked(&path, || {
@@ -771,6 +839,16 @@ fn status(env: &awsid_profile::Env) -> Result<u8, CliError> {
             )?;
         }
     }
+    if let Some(v) = &vault {
+        let kernel = if !awsid_vault::keyring::available() {
+            "unavailable here"
+        } else if awsid_vault::keyring::get(v.id(), agent::DEFAULT_IDLE).is_some() {
+            "holds the unlocked key (AWSID_VAULT_KEYRING=keyutils)"
+        } else {
+            "does not hold the key"
+        };
+        writeln!(out, "kernel session keyring: {kernel}")?;
+    }
     let client = AgentClient::new(&locs.agent_socket);
     match client.status().map_err(vault_error)? {
         None => writeln!(out, "agent: not running ({})", locs.agent_socket.display())?,
@@ -831,6 +909,145 @@ fn passwd(a: PasswdArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
     Ok(0)
 }
 
+fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
+    use awsid_credentials::{Credentials, ResolveOptions, Session};
+    let profile = a
+        .profile
+        .clone()
+        .or_else(|| global.profile.clone())
+        .ok_or_else(|| CliError::new(ExitKind::Usage, "awsid vault rotate: name the PROFILE"))?;
+    let locs = locations(env)?;
+    let vault = load_existing(&locs)?;
+    if vault.entry(&profile).is_none() {
+        return Err(CliError::configuration(format!(
+            "profile {profile} is not in the vault {}",
+            vault.path().display()
+        )));
+    }
+    let mut pass = Passphrases::new(a.pass.passphrase_stdin);
+    let holder = Holder::from_env(&locs, env)?;
+    let key = unlock(&vault, &locs, &holder, &mut pass, idle(&a.pass, env)?)?;
+    let old = vault
+        .keys(&profile, &key)
+        .map_err(vault_error)?
+        .expect("entry checked above");
+    // The profile's settings (region, endpoint URLs), never its credential chain: the keys
+    // come from the vault.
+    let session = Session::load(env, Some(&profile)).map_err(CliError::configuration)?;
+    let options = ResolveOptions {
+        region: global.region.clone(),
+        ..Default::default()
+    };
+    let service = |e: awsid_credentials::CredentialsError| match e {
+        awsid_credentials::CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
+        other => CliError::general(other),
+    };
+    let sts = session
+        .command_sts_client(&options, global.endpoint_url.as_deref())
+        .map_err(service)?;
+    let iam = session
+        .command_iam_client(&options, global.endpoint_url.as_deref())
+        .map_err(service)?;
+    let as_creds = |id: &str, secret: &str| Credentials::new(id, secret, "vault");
+    let old_creds = as_creds(&old.access_key_id, &old.secret_access_key);
+    let who = sts.get_caller_identity(&old_creds).map_err(service)?;
+    if !who.arn.contains(":user/") {
+        return Err(CliError::configuration(format!(
+            "profile {profile}'s keys belong to {}, not to an IAM user: only IAM users' access keys can be rotated",
+            who.arn
+        )));
+    }
+    let existing = iam.list_access_keys(&old_creds).map_err(service)?;
+    if existing.len() >= 2 {
+        let others: Vec<&str> = existing
+            .iter()
+            .map(|k| k.access_key_id.as_str())
+            .filter(|id| *id != old.access_key_id)
+            .collect();
+        return Err(CliError::configuration(format!(
+            "{} already has two access keys, the most IAM allows; delete the one not in the vault first ({})",
+            who.arn,
+            others.join(", ")
+        )));
+    }
+    let new = iam.create_access_key(&old_creds).map_err(service)?;
+    let new_keys = StoredKeys {
+        access_key_id: new.access_key_id.clone(),
+        secret_access_key: Zeroizing::new(new.secret_access_key.clone()),
+        session_token: None,
+    };
+    // Kept at once: IAM shows a secret only once.
+    let path = vault.path().to_owned();
+    let store = |keys: &StoredKeys, rotated: bool| {
+        awsid_vault::file::locked(&path, || {
+            let mut current = Vault::load(&path)?.ok_or_else(|| VaultError::Corrupt {
+                path: path.clone(),
+                reason: "the vault disappeared".into(),
+            })?;
+            current.put(&profile, keys, &key, rotated);
+            current.save()
+        })
+        .map_err(vault_error)
+    };
+    store(&new_keys, true)?;
+    let new_creds = as_creds(&new.access_key_id, &new.secret_access_key);
+    let deadline = std::time::Instant::now() + Duration::from_secs(a.verify_timeout);
+    let mut wait = Duration::from_millis(250);
+    let verified = loop {
+        match sts.get_caller_identity(&new_creds) {
+            Ok(id) if id.arn == who.arn => break Ok(()),
+            Ok(id) => {
+                break Err(format!(
+                    "the new key belongs to {}, not {}",
+                    id.arn, who.arn
+                ))
+            }
+            Err(e) if std::time::Instant::now() + wait < deadline => {
+                tracing::debug!(error = %e, "new key not accepted yet");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => break Err(e.to_string()),
+        }
+    };
+    if let Err(why) = verified {
+        // Roll back: the old key is still active; drop the new one.
+        store(&old, false)?;
+        let _ = iam.delete_access_key(&old_creds, &new.access_key_id);
+        return Err(CliError::new(
+            ExitKind::Service,
+            format!(
+                "the new access key was not accepted ({why}); it was deleted and the vault keeps the old key {}",
+                mask(&old.access_key_id)
+            ),
+        ));
+    }
+    let retired = if a.keep_old_inactive {
+        iam.update_access_key(&new_creds, &old.access_key_id, "Inactive")
+            .map(|()| "deactivated")
+    } else {
+        iam.delete_access_key(&new_creds, &old.access_key_id)
+            .map(|()| "deleted")
+    };
+    let retired = retired.map_err(|e| {
+        CliError::new(
+            ExitKind::Service,
+            format!(
+                "the vault now holds the new key {}, but retiring the old key {} failed: {e}",
+                mask(&new.access_key_id),
+                old.access_key_id
+            ),
+        )
+    })?;
+    println!(
+        "rotated {profile} ({}): new key {} in the vault, old key {} {retired}",
+        who.arn,
+        mask(&new.access_key_id),
+        mask(&old.access_key_id)
+    );
+    Ok(0)
+}
+
 /// The vault's keys of `profile`, unlocking as needed; `None` when the vault has no entry
 /// for it (or there is no vault).
 pub(crate) fn keys_for(
@@ -853,7 +1070,8 @@ pub(crate) fn keys_for(
         },
         env,
     )?;
-    let key = unlock(&vault, &locs, &mut Passphrases::new(false), idle)?;
+    let holder = Holder::from_env(&locs, env)?;
+    let key = unlock(&vault, &locs, &holder, &mut Passphrases::new(false), idle)?;
     vault.keys(profile, &key).map_err(vault_error)
 }
 
