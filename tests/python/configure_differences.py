@@ -10,6 +10,7 @@ behaviour below was produced with the installed CLI in throw-away homes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -158,3 +159,25 @@ def describe(names: list[str]) -> str:
         d = DIFFERENCES[name]
         out.append(f"  [{d.name}] reference: {d.reference}\n    awsid: {d.awsid}\n    why: {d.why}")
     return "\n".join(out)
+
+
+# ------------------------------------------------------------------------------------------------
+# Applied to every case rather than tagged (every failing case has it)
+# ------------------------------------------------------------------------------------------------
+#
+# `error-writer` — since v2 2.34.0 every error goes through one writer (`awscli/errorformat.py`
+# `write_error`, `awscli/errorhandler.py`): `\naws: [ERROR]: <message>\n`, and the errors v2
+# structures (ParamValidation, Configuration, NoRegion, NoCredentials) read `An error occurred
+# (<Code>): <message>` in the default `cli_error_format` (enhanced). awsid writes its own name
+# (`awsid: [ERROR]:`, `awsid: [WARNING]:`). v1, and v2 before 2.34.0, write `\n<message>\n`.
+# The suites turn awsid's lines back into that form and compare everything else exactly.
+
+_ERROR_LINE = re.compile(
+    r"^awsid: \[ERROR\]:(?: |$)(?:An error occurred \((?:ParamValidation|Configuration|NoRegion|NoCredentials)\): )?",
+    re.M,
+)
+
+
+def legacy_stderr(text: str) -> str:
+    """awsid's stderr in the pre-2.34 form the v1 reference (and v2 2.9.19) writes."""
+    return _ERROR_LINE.sub("", text).replace("awsid: [WARNING]: ", "aws: [WARNING]: ")

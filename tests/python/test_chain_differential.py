@@ -44,7 +44,7 @@ import pytest
 from chain.cases import BUILDERS, Case, all_cases
 from chain.differences import DIFFERENCES, KNOWN_BUGS
 from chain.fakes import FakeEndpoints
-from chain.runner import DRIVER, ForkServer, Outcome, _world, child_env, prepare_home, read_cache, run_awsid, run_reference
+from chain.runner import DRIVER, UNWRAPPED_EXIT, ForkServer, Outcome, _world, child_env, prepare_home, read_cache, run_awsid, run_reference
 
 CASES = all_cases()
 WORKERS = 3  # a forked reference run costs ~60 ms of CPU, awsid ~10 ms; cases also wait on I/O
@@ -199,6 +199,14 @@ def compare(case: Case, ref: Outcome, got: Outcome) -> list[str]:
                 problems.extend(check(ref.message or "", got.message or ""))
         elif ref.message != got.message:
             problems.append(f"error message differs:\n      reference {ref.message!r}\n      awsid     {got.message!r}")
+    if not ref.ok and not got.ok:
+        # v2 reports errors of the deferred fetch unwrapped, with the status of the handler
+        # that catches the botocore exception; awsid must make the same split.
+        if (ref.phase or "resolve") != got.phase:
+            problems.append(f"error phase differs: reference {ref.phase} vs awsid {got.phase}")
+        elif got.phase == "fetch" and got.exit_code != UNWRAPPED_EXIT.get(ref.method or "", 255):
+            problems.append(f"exit status {got.exit_code} for an unwrapped {ref.method}, "
+                            f"v2 exits {UNWRAPPED_EXIT.get(ref.method or '', 255)}")
     for d in case.differences:
         if DIFFERENCES[d].messages and (ref.ok or got.ok):
             problems.append(f"difference {d} names an error, but a tool succeeded")
@@ -217,8 +225,8 @@ def _report(case: Case, run: Run, problems: list[str]) -> None:
         diff = DIFFERENCES[d]
         parts.append(f"difference {d}: reference: {diff.reference} awsid: {diff.awsid}")
     if not run.ref.ok and run.ref.phase == "fetch":
-        parts.append("the reference failed in the deferred fetch (v2 prints such errors unwrapped: "
-                     "difference deferred-error-unwrapped); the inner messages are compared")
+        parts.append("the reference failed in the deferred fetch (v2 prints such errors unwrapped, "
+                     "as awsid must); the messages are compared")
     parts.append("problems:\n" + "\n".join(f"  - {p}" for p in problems))
     parts.append("reference (botocore as the aws CLI):\n" + run.ref.summary())
     parts.append("awsid:\n" + run.got.summary())

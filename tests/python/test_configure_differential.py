@@ -32,7 +32,7 @@ from configure_cases import (
     snapshot,
     write_files,
 )
-from configure_differences import DIFFERENCES, describe
+from configure_differences import DIFFERENCES, describe, legacy_stderr
 
 CASES = all_cases()
 REFERENCE_WORKERS = 4  # the aws CLI spends ~0.25 s per call starting Python
@@ -111,7 +111,8 @@ def _compare_exact(case: Case, run: Run, *, stdout: bool = True) -> list[str]:
     problems = []
     if stdout and run.ref.stdout != run.got.stdout:
         problems.append(f"stdout differs: aws {run.ref.stdout!r} vs awsid {run.got.stdout!r}")
-    if run.ref.stderr != run.got.stderr:
+    # The v2 error writer (`error-writer`, configure_differences.py) applies to every case.
+    if run.ref.stderr != legacy_stderr(run.got.stderr):
         problems.append(f"stderr differs: aws {run.ref.stderr!r} vs awsid {run.got.stderr!r}")
     if run.ref.code != run.got.code:
         problems.append(f"exit status differs: aws {run.ref.code} vs awsid {run.got.code}")

@@ -38,7 +38,7 @@ from configure_cases import (
     tree_diff,
     write_files,
 )
-from configure_differences import describe
+from configure_differences import describe, legacy_stderr
 
 TIP = (
     "\nTip: You can deliver temporary credentials to the AWS CLI using your AWS Console session "
@@ -338,10 +338,12 @@ def test_wizard_matches_reference(wcase: WizardCase, wizard_runs: dict[str, Wiza
         problems.append(f"reference exit {run.ref.code} after EOF, expected 255")
     if not eof and run.ref.code != 0:
         problems.append(f"reference failed: exit {run.ref.code}")
-    if run.got.text != run.expected_text:
+    # v2's error writer (`error-writer` in configure_differences.py) applies to every case.
+    got_text = legacy_stderr(run.got.text)
+    if got_text != run.expected_text:
         problems.append("transcript differs:\n" + "".join(
             f"    {line!r}\n" for line in difflib.unified_diff(
-                run.expected_text.splitlines(keepends=True), run.got.text.splitlines(keepends=True),
+                run.expected_text.splitlines(keepends=True), got_text.splitlines(keepends=True),
                 "expected (aws + v2 differences)", "awsid")))
     if run.got.code != run.ref.code:
         problems.append(f"exit status: expected {run.ref.code}, awsid {run.got.code}")

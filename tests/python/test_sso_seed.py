@@ -319,7 +319,7 @@ def test_manual_browser_flow_with_no_browser(served, awsid_bin: Path, home: Path
     assert c.getresponse().status == 200
     rc, out, err = login.finish()
     assert rc == 255
-    assert err == "\nError loading authorization code: Failed to retrieve an authorization code.\n"
+    assert err == "\nawsid: [ERROR]: Error loading authorization code: Failed to retrieve an authorization code.\n"
 
 
 def test_botocore_refreshes_a_token_close_to_expiry(served, awsid_bin: Path, aws_bin: Path, home: Path):
@@ -421,19 +421,19 @@ def test_denied_device_login_and_configuration_errors(served, awsid_bin: Path, h
     env = sso_env(served, home)
     rc, out, err = device_login(awsid_bin, served, env, "user1", action="deny")
     assert rc == 254
-    assert err.startswith("\nAn error occurred (AccessDeniedException) when calling the CreateToken operation")
+    assert err.startswith("\nawsid: [ERROR]: An error occurred (AccessDeniedException) when calling the CreateToken operation")
     r = subprocess.run(
         [str(awsid_bin), "sso", "login", "--profile", "plain"], env=env, capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 253
     assert r.stderr == (
-        "\nMissing the following required SSO configuration values: sso_start_url, sso_region. "
+        "\nawsid: [ERROR]: An error occurred (Configuration): Missing the following required SSO configuration values: sso_start_url, sso_region. "
         "To make sure this profile is properly configured to use SSO, please run: aws configure sso --profile plain\n"
     )
     r = subprocess.run(
         [str(awsid_bin), "sso", "login", "--sso-session", "nope"], env=env, capture_output=True, text=True, timeout=60
     )
-    assert (r.returncode, r.stderr) == (253, '\nThe specified sso-session does not exist: "nope"\n')
+    assert (r.returncode, r.stderr) == (253, '\nawsid: [ERROR]: An error occurred (Configuration): The specified sso-session does not exist: "nope"\n')
 
 
 def test_serve_prints_the_sso_exports(served):

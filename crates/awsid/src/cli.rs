@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// The parsed command line.
 #[derive(Debug, Parser)]
@@ -15,7 +15,8 @@ use crate::error::{CliError, ExitKind};
     version,
     about = "The AWS CLI's credential and configuration system, and a local identity plane \
              (IMDS, ECS, STS) to test it against.",
-    propagate_version = true
+    propagate_version = true,
+    args_override_self = true
 )]
 pub(crate) struct Cli {
     /// Options every command accepts.
@@ -27,7 +28,7 @@ pub(crate) struct Cli {
 }
 
 /// Global options, accepted before or after the command like the aws CLI's.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Use a specific profile from your credential file.
     #[arg(long, global = true, value_name = "PROFILE")]
@@ -44,6 +45,10 @@ pub(crate) struct GlobalArgs {
     /// Turn on debug logging (secrets are never logged).
     #[arg(long, global = true)]
     pub debug: bool,
+    /// The formatting style for error output (legacy, json, yaml, text, table, enhanced;
+    /// default: AWS_CLI_ERROR_FORMAT, the profile's cli_error_format, else enhanced).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = crate::error::format::CHOICES)]
+    pub cli_error_format: Option<String>,
 }
 
 /// Top-level commands.
@@ -68,22 +73,27 @@ pub(crate) enum Command {
     CredentialProcess(commands::credential_process::CredentialProcessArgs),
 }
 
-/// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become a
-/// [`CliError`] with the aws CLI v2's exit status 252.
+/// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become the
+/// aws CLI v2's argparse errors (exit 252, [`crate::error::usage`]).
 pub(crate) fn parse<I>(argv: I) -> Result<Cli, CliError>
 where
     I: IntoIterator<Item = OsString>,
 {
     use clap::error::ErrorKind;
+    use clap::CommandFactory;
     let argv: Vec<OsString> = argv.into_iter().collect();
     if let Some(cli) = crate::fastpath::parse(&argv) {
         return Ok(cli);
     }
-    Cli::try_parse_from(argv).map_err(|e| match e.kind() {
+    Cli::try_parse_from(&argv).map_err(|e| match e.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
             std::process::exit(0);
         }
-        _ => CliError::raw(ExitKind::Usage, e.render().to_string()),
+        _ => {
+            let mut root = Cli::command();
+            root.build();
+            crate::error::usage::from_clap(&e, &root, &argv)
+        }
     })
 }

@@ -32,6 +32,7 @@ pub(crate) fn parse(argv: &[OsString]) -> Option<Cli> {
         output: None,
         endpoint_url: None,
         debug: false,
+        cli_error_format: None,
     };
     let mut words: Vec<&str> = Vec::with_capacity(3);
     let mut format: Option<&str> = None;

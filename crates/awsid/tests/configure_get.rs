@@ -68,7 +68,7 @@ fn observed_transcripts() {
         &[],
         255,
         "",
-        "\nThe config profile (nope) could not be found\n",
+        "\nawsid: [ERROR]: The config profile (nope) could not be found\n",
     );
     expect(
         &h,
@@ -188,7 +188,7 @@ fn v2_profile_precedence() {
         &[("AWS_PROFILE", "")],
         255,
         "",
-        "\nThe config profile () could not be found\n",
+        "\nawsid: [ERROR]: The config profile () could not be found\n",
     );
 }
 
@@ -217,7 +217,7 @@ fn subsections() {
         &[],
         255,
         "",
-        "\nThe config sub-section (nope) could not be found \n",
+        "\nawsid: [ERROR]: The config sub-section (nope) could not be found\n",
     );
 }
 
@@ -234,7 +234,7 @@ fn malformed_files_name_the_path_and_line() {
     let path = h.aws("credentials");
     assert!(
         r.stderr.starts_with(&format!(
-            "\nUnable to parse config file: {}: line 3: ",
+            "\nawsid: [ERROR]: Unable to parse config file: {}: line 3: ",
             path.display()
         )),
         "{:?}",
@@ -259,5 +259,81 @@ fn usage_errors_exit_252() {
         ])
         .code,
         252
+    );
+}
+
+#[test]
+fn usage_errors_read_like_v2() {
+    let h = home();
+    let usage = "usage: awsid [options] <command> <subcommand> [<subcommand> ...] [parameters]\n\
+                 To see help text, you can run:\n\n  awsid --help\n  awsid <command> --help\n  \
+                 awsid <command> <subcommand> --help\n";
+    let structured =
+        |m: &str| format!("\nawsid: [ERROR]: An error occurred (ParamValidation): {m}\n\n{usage}");
+    let cases: [(&[&str], String); 7] = [
+        (&["configure", "get"], structured("the following arguments are required: varname")),
+        (&["configure", "set"], structured("the following arguments are required: varname, value")),
+        (&["configure", "import"], structured("the following arguments are required: --csv")),
+        (&["sts"], structured("the following arguments are required: operation")),
+        (&["configur"], structured("argument command: Found invalid choice 'configur'\n\nMaybe you meant:\n\n  * configure")),
+        (
+            &["configure", "export-credentials", "--format", "yaml"],
+            structured("argument --format: Found invalid choice 'yaml'\n"),
+        ),
+        (&["configure", "list", "--profile"], structured("argument --profile: expected one argument")),
+    ];
+    for (args, stderr) in cases {
+        let r = h.run(args);
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (252, "", stderr.as_str()),
+            "{args:?}"
+        );
+    }
+    // Leftovers: a customization's are a structured ParamValidation without usage, `,`-joined;
+    // a service operation's follow the usage, `, `-joined, never structured.
+    let r = h.run(&["configure", "get", "region", "--bogus", "x"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            252,
+            "\nawsid: [ERROR]: An error occurred (ParamValidation): Unknown options: --bogus,x\n"
+        )
+    );
+    let r = h.run(&[
+        "sts",
+        "get-caller-identity",
+        "--bogus",
+        "x",
+        "--cli-error-format",
+        "json",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.clone()),
+        (
+            252,
+            format!("\n{usage}\n\nawsid: [ERROR]: Unknown options: --bogus, x\n")
+        )
+    );
+    // A repeated option takes its last value, as with argparse.
+    let r = h.run(&[
+        "--profile",
+        "nope",
+        "configure",
+        "get",
+        "region",
+        "--profile",
+        "dev",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "eu-west-1\n"));
+    // The format applies to usage errors too.
+    let r = h.run_with(
+        &["configure", "get"],
+        &[("AWS_CLI_ERROR_FORMAT", "legacy")],
+        None,
+    );
+    assert_eq!(
+        r.stderr,
+        format!("\nawsid: [ERROR]: the following arguments are required: varname\n\n{usage}")
     );
 }

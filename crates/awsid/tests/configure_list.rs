@@ -148,7 +148,7 @@ fn missing_profile_prints_rows_then_fails() {
     );
     assert_eq!(
         r.stderr,
-        "\nThe config profile (nosuch) could not be found\n"
+        "\nawsid: [ERROR]: The config profile (nosuch) could not be found\n"
     );
 }
 
@@ -211,4 +211,49 @@ fn region_falls_back_to_instance_metadata_as_in_v2() {
     assert!(r
         .stdout
         .ends_with(&row("region", "<not set>", "None", "None")));
+}
+
+#[test]
+fn a_denied_role_exits_254_like_v2() {
+    // v2 reads `credentials.access_key`, which runs the deferred AssumeRole: its ClientError
+    // escapes `configure list` and ClientErrorHandler exits 254.
+    let h = Home::new();
+    let sts = configure_support::denying_sts();
+    h.write(
+        "config",
+        "[profile base]\naws_access_key_id = AKIAEXAMPLEBASE00000\naws_secret_access_key = s\n\
+         [profile role]\nrole_arn = arn:aws:iam::123456789012:role/r\nsource_profile = base\nregion = us-east-1\n",
+    );
+    let env = [("AWS_ENDPOINT_URL_STS", sts.as_str())];
+    let r = h.run_with(&["configure", "list", "--profile", "role"], &env, None);
+    assert_eq!(r.code, 254, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "\nawsid: [ERROR]: An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:iam::123456789012:user/base is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/r\n"
+    );
+    // The same error escapes export-credentials unwrapped (254), with awsid's details; the
+    // structured forms carry the service's own code and message.
+    let r = h.run_with(
+        &[
+            "configure",
+            "export-credentials",
+            "--profile",
+            "role",
+            "--cli-error-format",
+            "json",
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 254);
+    assert_eq!(
+        r.stderr,
+        "{\n    \"Code\": \"AccessDenied\",\n    \"Message\": \"User: arn:aws:iam::123456789012:user/base is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/r\",\n    \"Profile\": \"role\",\n    \"Provider\": \"assume-role\"\n}\n"
+    );
+    let r = h.run_with(
+        &["sts", "get-caller-identity", "--profile", "role"],
+        &env,
+        None,
+    );
+    assert_eq!(r.code, 254);
 }

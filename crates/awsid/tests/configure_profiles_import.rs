@@ -80,7 +80,7 @@ fn import_errors() {
         (r.code, r.stderr.as_str()),
         (
             255,
-            "\nFailed to parse entry #1: Row missing value for header \"Access Key ID\"\n"
+            "\nawsid: [ERROR]: Failed to parse entry #1: Row missing value for header \"Access Key ID\"\n"
         )
     );
     let r = h.run(&[
@@ -97,7 +97,7 @@ fn import_errors() {
     let r = h.run(&["configure", "import", "--csv", "file://nope.csv"]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
-        (252, "\nError parsing parameter '--csv': Unable to load paramfile file://nope.csv: [Errno 2] No such file or directory: 'nope.csv'\n")
+        (252, "\nawsid: [ERROR]: An error occurred (ParamValidation): Error parsing parameter '--csv': Unable to load paramfile file://nope.csv: [Errno 2] No such file or directory: 'nope.csv'\n")
     );
     assert!(!h.aws("credentials").exists());
 }

@@ -190,7 +190,7 @@ fn nested_set_on_a_scalar_fails_cleanly() {
     assert_eq!(r.code, 255);
     assert_eq!(
         r.stderr,
-        "\nCannot set a sub-key of s3: it holds a value, not a section\n"
+        "\nawsid: [ERROR]: Cannot set a sub-key of s3: it holds a value, not a section\n"
     );
     assert_eq!(h.read("config"), "[default]\ns3 = flat\n");
 }
@@ -203,7 +203,7 @@ fn never_writes_a_file_it_cannot_parse() {
     assert_eq!(r.code, 255);
     assert!(
         r.stderr.starts_with(&format!(
-            "\nUnable to parse config file: {}: line 3: ",
+            "\nawsid: [ERROR]: Unable to parse config file: {}: line 3: ",
             h.aws("config").display()
         )),
         "{:?}",
@@ -221,7 +221,7 @@ fn a_malformed_other_file_fails_too() {
     let r = h.run(&["configure", "set", "region", "zz-1"]);
     assert_eq!(r.code, 255);
     let expected = format!(
-        "\nUnable to parse config file: {}: line 4: ",
+        "\nawsid: [ERROR]: Unable to parse config file: {}: line 4: ",
         h.aws("credentials").display()
     );
     assert!(r.stderr.starts_with(&expected), "{:?}", r.stderr);
@@ -232,13 +232,13 @@ fn a_malformed_other_file_fails_too() {
 fn validation_messages() {
     let h = Home::new();
     let r = h.run(&["configure", "set", "region", "a\nb"]);
-    assert_eq!((r.code, r.stderr.as_str()), (255, "\nInvalid value for key region: newline characters and carriage returns are not allowed.\n"));
+    assert_eq!((r.code, r.stderr.as_str()), (255, "\nawsid: [ERROR]: Invalid value for key region: newline characters and carriage returns are not allowed.\n"));
     let r = h.run(&["configure", "set", "reg\rion", "x"]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
         (
             255,
-            "\nInvalid key: newline characters and carriage returns are not allowed: 'reg\\rion'\n"
+            "\nawsid: [ERROR]: Invalid key: newline characters and carriage returns are not allowed: 'reg\\rion'\n"
         )
     );
     let r = h.run(&["configure", "set", "profile.dev", "v"]);
@@ -246,7 +246,7 @@ fn validation_messages() {
         (r.code, r.stderr.as_str()),
         (
             255,
-            "\nvarname (profile.dev) must name a key: profile.NAME.KEY\n"
+            "\nawsid: [ERROR]: varname (profile.dev) must name a key: profile.NAME.KEY\n"
         )
     );
     let r = h.run_with(
@@ -256,14 +256,15 @@ fn validation_messages() {
     );
     assert_eq!(r.code, 255);
     assert!(
-        r.stderr.starts_with("\nCannot write section [profile ]"),
+        r.stderr
+            .starts_with("\nawsid: [ERROR]: Cannot write section [profile ]"),
         "{}",
         r.stderr
     );
     let r = h.run(&["configure", "set", "a.b.c", "v", "--services", "s"]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
-        (252, "\nFound more than two parts in the property to set. Deep nesting of properties is not supported.\n")
+        (252, "\nawsid: [ERROR]: An error occurred (ParamValidation): Found more than two parts in the property to set. Deep nesting of properties is not supported.\n")
     );
     assert!(!h.aws("config").exists());
 }
@@ -279,7 +280,7 @@ fn warns_about_readable_credentials_files() {
     assert_eq!(
         r.stderr,
         format!(
-            "\naws: [WARNING]: The file '{0}' is accessible by other users. Consider running 'chmod 600 {0}' to restrict access to only your user.\n",
+            "\nawsid: [WARNING]: The file '{0}' is accessible by other users. Consider running 'chmod 600 {0}' to restrict access to only your user.\n",
             p.display()
         )
     );

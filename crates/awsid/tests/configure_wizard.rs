@@ -47,7 +47,7 @@ fn eof_writes_nothing() {
         let r = h.run_with(&["configure"], &[], Some(input));
         assert_eq!(
             (r.code, r.stderr.as_str()),
-            (255, "\nEOF when reading a line\n")
+            (255, "\nawsid: [ERROR]: EOF when reading a line\n")
         );
     }
     assert!(!h.path().join(".aws").exists());
@@ -189,9 +189,9 @@ fn through_a_pseudo_terminal() {
     let (code, transcript) = run_in_pty(&h, "AKIA\n");
     assert_eq!(code, 255, "{transcript}");
     // On a terminal Python's input() raises a bare EOFError: the CLI prints an empty
-    // message ("\n\n"), not the piped-input text.
+    // message (v2 2.34+: the bare `aws: [ERROR]:` prefix), not the piped-input text.
     assert!(
-        transcript.ends_with("AWS Secret Access Key [None]: \r\n\r\n"),
+        transcript.ends_with("AWS Secret Access Key [None]: \r\nawsid: [ERROR]:\r\n"),
         "{transcript:?}"
     );
     assert!(

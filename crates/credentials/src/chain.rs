@@ -53,6 +53,19 @@ impl std::fmt::Debug for Resolved {
     }
 }
 
+/// A failed step of the chain.
+#[derive(Debug)]
+pub struct StepError {
+    /// The reference's method name of the step (`assume-role`, `env`…).
+    pub method: &'static str,
+    /// The error.
+    pub error: CredentialsError,
+    /// Whether it happened in the deferred fetch (the STS / SSO call of an assume-role,
+    /// web-identity or SSO step), which the reference runs only when the credentials are
+    /// first read, outside `get_credentials()`.
+    pub deferred: bool,
+}
+
 /// Runs plans against shared services.
 pub struct ChainRunner {
     services: Arc<Services>,
@@ -72,25 +85,55 @@ impl ChainRunner {
     /// Runs the steps of `plan` in order: the first credentials win, any error aborts,
     /// `Ok(None)` when no provider had credentials.
     pub fn run(&self, plan: &Plan) -> Result<Option<Resolved>, CredentialsError> {
-        self.run_reporting(plan).map_err(|(_, e)| e)
+        self.run_reporting(plan).map_err(|e| e.error)
     }
 
     /// As [`run`](Self::run); an error comes with the method name of the step that failed.
-    pub fn run_reporting(
-        &self,
-        plan: &Plan,
-    ) -> Result<Option<Resolved>, (&'static str, CredentialsError)> {
+    pub fn run_reporting(&self, plan: &Plan) -> Result<Option<Resolved>, StepError> {
         for step in &plan.steps {
             match self.run_step(step, plan) {
                 Ok(Some(r)) => return Ok(Some(r)),
                 Ok(None) => {}
-                Err(e) => return Err((step.method(), e)),
+                Err((error, deferred)) => {
+                    return Err(StepError {
+                        method: step.method(),
+                        error,
+                        deferred,
+                    })
+                }
             }
         }
         Ok(None)
     }
 
-    fn run_step(&self, step: &Step, plan: &Plan) -> Result<Option<Resolved>, CredentialsError> {
+    /// Runs one step; the error says whether it came from the deferred fetch.
+    fn run_step(
+        &self,
+        step: &Step,
+        plan: &Plan,
+    ) -> Result<Option<Resolved>, (CredentialsError, bool)> {
+        let built = self.build_step(step, plan).map_err(|e| (e, false))?;
+        match built {
+            // Eager holders already hold their credentials, so only a deferred one can fail
+            // here: the reference's `DeferredRefreshableCredentials` fetching on first use.
+            Some(holder) => {
+                let credentials = holder.get().map_err(|e| (e, true))?;
+                Ok(Some(Resolved {
+                    credentials,
+                    source: holder,
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Builds the holder of one step: eager providers run now (the reference loads them at
+    /// chain time), deferred ones (assume-role, web identity, SSO) only when first read.
+    fn build_step(
+        &self,
+        step: &Step,
+        plan: &Plan,
+    ) -> Result<Option<Arc<SharedCredentials>>, CredentialsError> {
         {
             let holder = match step {
                 Step::Environment => {
@@ -108,16 +151,7 @@ impl ChainRunner {
                     self.eager(Arc::new(ImdsProvider::new(plan.imds.clone())))?
                 }
             };
-            match holder {
-                Some(holder) => {
-                    let credentials = holder.get()?;
-                    Ok(Some(Resolved {
-                        credentials,
-                        source: holder,
-                    }))
-                }
-                None => Ok(None),
-            }
+            Ok(holder)
         }
     }
 

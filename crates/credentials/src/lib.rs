@@ -88,6 +88,9 @@ pub struct ResolveError {
     pub provider: Option<&'static str>,
     /// The error.
     pub error: CredentialsError,
+    /// Whether it happened in the deferred fetch of an assume-role, web-identity or SSO step
+    /// (v2 reports those errors unwrapped, as the botocore exception they are).
+    pub deferred: bool,
 }
 
 /// The shared files, the environment and the selected profile of one command.
@@ -263,14 +266,14 @@ impl Session {
         let plan = self.plan().map_err(|error| ResolveError {
             provider: None,
             error,
+            deferred: false,
         })?;
         let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
-        runner
-            .run_reporting(&plan)
-            .map_err(|(provider, error)| ResolveError {
-                provider: Some(provider),
-                error,
-            })
+        runner.run_reporting(&plan).map_err(|e| ResolveError {
+            provider: Some(e.method),
+            error: e.error,
+            deferred: e.deferred,
+        })
     }
 }
 

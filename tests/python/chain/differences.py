@@ -5,17 +5,19 @@ Cases carry the names of the differences that apply to them (visible in the pyte
 `process-012[diff=process-output-not-json]`); the comparison applies exactly that difference and
 nothing else, and a case whose tag does not apply fails too, so tags cannot go stale.
 
-Differences that apply to every failing case and are therefore checked on every one rather than
-tagged:
+What every failing case checks (not tagged, because it applies to all of them):
 
-* `export-error-context` — v2 prints `\\nUnable to retrieve credentials: <message>\\n` (exit
-  253); awsid prints the same first line and, where v2 leaves a blank line, names the profile and
-  provider: `(profile P, provider M)`. The suite checks that shape and compares `<message>`.
-* `deferred-error-unwrapped` — an error of botocore's *deferred* fetch (the STS call itself:
-  an error answer, client-side parameter validation, a missing web identity token file, no
-  region for signing) escapes v2's `try` around `get_credentials()` and is printed bare (exit
-  254/255); awsid wraps every resolution error the same way (exit 253). The driver reports the
-  phase (`fetch`), the report shows it, and the messages are compared as for any other error.
+* v2's error writer (2.34.0+, `awscli/errorformat.py`): awsid writes `\\nawsid: [ERROR]: An
+  error occurred (Configuration): Unable to retrieve credentials: <message>\\n` (exit 253)
+  for an error of `get_credentials()`, as v2 does with its own name; `<message>` is compared.
+* v2 lets an error of botocore's *deferred* fetch (the STS call itself: an error answer,
+  client-side parameter validation, a missing web identity token file, no region for
+  signing) escape its `try` around `get_credentials()` and reports it as the exception it is
+  (`ClientError` 254, `NoRegionError` 253, `ParamValidationError` 252, others 255); awsid
+  makes the same split. The driver reports the reference's phase (`fetch`) and exception, and
+  the suite checks awsid's phase and exit status against them.
+* `export-error-context` — awsid adds the profile and the provider that failed as v2's
+  `Additional error details:` (`Profile: P`, `Provider: M`); v2 has no such details.
 
 Differences between v1 (runnable here) and v2 that matter for the chain, and how the suite treats
 them:

@@ -22,7 +22,6 @@ from .fakes import FakeEndpoints, World
 DRIVER = Path(__file__).with_name("driver.py")
 AWSID_PREFIX = "Unable to retrieve credentials: "
 NO_CREDENTIALS = "no credentials found"
-AWSID_CONTEXT = re.compile(r"^\((profile [^\n]*)\)$")
 
 
 @dataclass
@@ -154,9 +153,21 @@ def parse_reference(stdout: str, stderr: str, code: int) -> Outcome:
                    exit_code=code, stdout=stdout, stderr=stderr)
 
 
+ERROR_PREFIX = "awsid: [ERROR]: "
+CONFIGURATION = "An error occurred (Configuration): "
+DETAILS = "\n\nAdditional error details:\n"
+NO_REGION_HINT = ' You can also configure your region by running "aws configure".'
+# Exit statuses of v2's handlers for what escapes `export-credentials` unwrapped, by the
+# botocore exception (`awscli/errorhandler.py`); the rest is GeneralExceptionHandler's 255.
+UNWRAPPED_EXIT = {"ClientError": 254, "NoRegionError": 253, "ParamValidationError": 252}
+
+
 def parse_awsid(stdout: str, stderr: str, code: int) -> Outcome:
-    """`export-credentials --format process` output, or its error report (exit 253,
-    `\\nUnable to retrieve credentials: <message>\\n(profile P[, provider M])\\n`)."""
+    """`export-credentials --format process` output, or its error report in v2's writer:
+    `\\nawsid: [ERROR]: An error occurred (Configuration): Unable to retrieve credentials:
+    <message>\\n` (exit 253) for errors of resolution, the bare error (its v2 exit status) for
+    errors of the deferred fetch, and awsid's `Additional error details:` naming the profile
+    and the provider."""
     if code == 0:
         out = Outcome(ok=True, exit_code=code, stdout=stdout, stderr=stderr)
         try:
@@ -170,24 +181,33 @@ def parse_awsid(stdout: str, stderr: str, code: int) -> Outcome:
         out.token, out.expiry = doc.get("SessionToken"), doc.get("Expiration")
         return out
     out = Outcome(ok=False, exit_code=code, stdout=stdout, stderr=stderr)
-    if code != 253:
-        out.shape_problems.append(f"exit status {code}, expected 253")
-    text = stderr[1:] if stderr.startswith("\n") else stderr
-    if not stderr.startswith("\n"):
-        out.shape_problems.append("stderr does not start with a blank line")
-    lines = text.rstrip("\n").split("\n")
-    if lines == [AWSID_PREFIX + NO_CREDENTIALS]:
-        pass  # v2's exact text: nothing failed, so there is no provider to name
-    elif len(lines) >= 2 and AWSID_CONTEXT.match(lines[-1]):
-        lines = lines[:-1]
+    if not stderr.startswith("\n" + ERROR_PREFIX):
+        out.shape_problems.append(f"stderr does not start with {chr(10) + ERROR_PREFIX!r}")
+    text = stderr[1 + len(ERROR_PREFIX):] if stderr.startswith("\n" + ERROR_PREFIX) else stderr
+    body, _, details = text.partition(DETAILS)
+    body = body.rstrip("\n")
+    if body == CONFIGURATION + AWSID_PREFIX + NO_CREDENTIALS:
+        out.phase, out.message = "resolve", NO_CREDENTIALS  # nothing failed: no provider to name
+        if details:
+            out.shape_problems.append("details after 'no credentials found'")
+    elif body.startswith(AWSID_PREFIX) and "could not be found" in body:
+        # The selected profile does not exist, so v2 cannot read its `cli_error_format` and
+        # writes the error in the legacy form (no code, no details).
+        out.phase, out.message = "resolve", body[len(AWSID_PREFIX):]
+        if details:
+            out.shape_problems.append("details in the legacy form")
     else:
-        out.shape_problems.append("no '(profile …)' context line at the end of stderr")
-    body = "\n".join(lines)
-    if body.startswith(AWSID_PREFIX):
-        out.message = body[len(AWSID_PREFIX):]
-    else:
-        out.shape_problems.append(f"stderr does not start with {AWSID_PREFIX!r}")
-        out.message = body
+        if not re.match(r"Profile: [^\n]*\n(Provider: [^\n]*\n)?$", details):
+            out.shape_problems.append(f"no 'Profile:'/'Provider:' error details at the end of stderr: {details!r}")
+        if body.startswith(CONFIGURATION + AWSID_PREFIX):
+            out.phase, out.message = "resolve", body[len(CONFIGURATION + AWSID_PREFIX):]
+            if code != 253:
+                out.shape_problems.append(f"exit status {code}, expected 253")
+        else:
+            out.phase = "fetch"
+            for code_name in ("NoRegion", "ParamValidation"):
+                body = body.removeprefix(f"An error occurred ({code_name}): ")
+            out.message = body.removesuffix(NO_REGION_HINT)
     return out
 
 

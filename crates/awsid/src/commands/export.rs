@@ -3,11 +3,11 @@
 
 use std::io::Write;
 
-use awsid_credentials::{Credentials, CredentialsError, ResolveOptions, Session};
+use awsid_credentials::{Credentials, ResolveError, ResolveOptions, Session};
 use clap::Args;
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// The env var holding the profiles being exported up the process tree (CSV row).
 const RECURSION_VAR: &str = "_AWS_CLI_PROFILE_CHAIN";
@@ -32,8 +32,9 @@ pub(crate) fn run(
     args: ExportArgs,
     env: &awsid_profile::Env,
 ) -> Result<u8, CliError> {
-    let session = Session::load(env, global.profile.as_deref())
-        .map_err(|e| resolution_error(e, None, global.profile.as_deref().unwrap_or("default")))?;
+    // An unparseable file stops v2 before any command runs (exit 255).
+    let session =
+        Session::load(env, global.profile.as_deref()).map_err(CliError::from_credentials)?;
     let profile = session.selection().name.clone();
     let seen = parse_csv_row(env.get(RECURSION_VAR).unwrap_or(""));
     check_recursion(&seen, &profile)?;
@@ -46,7 +47,7 @@ pub(crate) fn run(
     };
     let resolved = session
         .resolve_reporting(&options)
-        .map_err(|e| resolution_error(e.error, e.provider, &profile))?;
+        .map_err(|e| resolution_error(e, &profile))?;
     let Some(resolved) = resolved else {
         return Err(CliError::configuration(
             "Unable to retrieve credentials: no credentials found",
@@ -59,20 +60,25 @@ pub(crate) fn run(
     Ok(0)
 }
 
-/// v2's `Unable to retrieve credentials: <message>` line; where v2 leaves a blank line after
-/// it, awsid names the profile and the provider that failed.
-fn resolution_error(e: CredentialsError, provider: Option<&str>, profile: &str) -> CliError {
-    let context = match provider {
-        Some(p) => format!("(profile {profile}, provider {p})"),
-        None => format!("(profile {profile})"),
+/// A resolution error as v2 reports it: errors of `get_credentials()` become
+/// `Unable to retrieve credentials: <message>` (`ConfigurationError`, exit 253); errors of
+/// the deferred fetch (an assume-role, web-identity or SSO call) escape v2's `try` and are
+/// reported as the botocore exception they are (a service error exits 254). Either way awsid
+/// adds the profile and the provider as additional error details.
+fn resolution_error(e: ResolveError, profile: &str) -> CliError {
+    let error = if e.deferred {
+        CliError::from_credentials(e.error)
+    } else {
+        CliError::configuration(format!(
+            "Unable to retrieve credentials: {}\n",
+            e.error.to_string().trim()
+        ))
     };
-    CliError::new(
-        ExitKind::Configuration,
-        format!(
-            "Unable to retrieve credentials: {}\n{context}",
-            e.to_string().trim()
-        ),
-    )
+    let error = error.with_detail("Profile", profile);
+    match e.provider {
+        Some(p) => error.with_detail("Provider", p),
+        None => error,
+    }
 }
 
 fn check_recursion(seen: &[String], profile: &str) -> Result<(), CliError> {
@@ -179,6 +185,7 @@ fn write_csv_row(fields: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitKind;
 
     fn creds(temp: bool) -> Credentials {
         let c = Credentials::new("ASIAEXAMPLE", "secretEXAMPLE", "env");

@@ -9,7 +9,7 @@ use awsid_lockdown::{describe_users, resolve_users, LockdownError};
 use clap::{Args, Subcommand, ValueEnum};
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// `awsid imds …`.
 #[derive(Debug, Args)]
@@ -105,10 +105,7 @@ fn options(firewall: &FirewallArgs, persist: bool) -> Result<Options, CliError> 
 }
 
 fn failed(e: LockdownError) -> CliError {
-    let kind = match e {
-        LockdownError::UnknownUser(_) => ExitKind::Usage,
-        _ => ExitKind::General,
-    };
+    let usage = matches!(e, LockdownError::UnknownUser(_));
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -118,7 +115,12 @@ fn failed(e: LockdownError) -> CliError {
     if matches!(e, LockdownError::Tool { .. } | LockdownError::Spawn { .. }) && !is_root() {
         text.push_str("\n(changing firewall rules needs root: run it with sudo)");
     }
-    CliError::new(kind, format!("awsid imds lockdown: {text}"))
+    let text = format!("awsid imds lockdown: {text}");
+    if usage {
+        CliError::param_validation(text)
+    } else {
+        CliError::general(text)
+    }
 }
 
 fn is_root() -> bool {

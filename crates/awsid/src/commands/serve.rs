@@ -8,7 +8,7 @@ use awsid_server::{Issuer, Listen, State, World};
 use clap::Args;
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Default STS (API) listener.
 pub(crate) const DEFAULT_API: &str = "127.0.0.1:4590";
@@ -406,7 +406,7 @@ pub(crate) fn run(
         None
     } else {
         let users = awsid_lockdown::resolve_users(&args.imds_allow_users)
-            .map_err(|e| CliError::new(ExitKind::Usage, format!("--imds-allow-user: {e}")))?;
+            .map_err(|e| CliError::param_validation(format!("--imds-allow-user: {e}")))?;
         Some(users)
     };
     let mut listen = Listen {
@@ -431,7 +431,7 @@ pub(crate) fn run(
     rt.block_on(async move {
         let mut server = awsid_server::start(state, &listen)
             .await
-            .map_err(|e| CliError::new(ExitKind::General, e))?;
+            .map_err(CliError::general)?;
         let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         text.insert_str(
             text.find('\n').map_or(0, |i| i + 1),
@@ -496,6 +496,7 @@ async fn wait_for_signal() -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitKind;
 
     #[test]
     fn banner_lists_endpoints_and_exports() {

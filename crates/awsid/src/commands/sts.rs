@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use awsid_credentials::{CredentialsError, ResolveOptions, Session};
+use awsid_credentials::{ResolveOptions, Session};
 use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// `sts` and its subcommand.
 #[derive(Debug, Args)]
@@ -34,20 +34,9 @@ pub(crate) fn run(
     }
 }
 
-/// The exit status the aws CLI v2 uses for each failure.
-fn cli_error(e: CredentialsError) -> CliError {
-    match &e {
-        CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
-        // The CLI appends its hint to NoRegionError.
-        CredentialsError::NoRegion => CliError::general(format!(
-            "{e} You can also configure your region by running \"aws configure\"."
-        )),
-        _ => CliError::general(e),
-    }
-}
-
 fn get_caller_identity(global: &GlobalArgs, env: &awsid_profile::Env) -> Result<u8, CliError> {
-    let session = Session::load(env, global.profile.as_deref()).map_err(cli_error)?;
+    let session =
+        Session::load(env, global.profile.as_deref()).map_err(CliError::from_credentials)?;
     let output = global
         .output
         .clone()
@@ -60,28 +49,27 @@ fn get_caller_identity(global: &GlobalArgs, env: &awsid_profile::Env) -> Result<
         })
         .unwrap_or_else(|| "json".into());
     if output != "json" && output != "text" {
-        return Err(CliError::new(
-            ExitKind::Usage,
-            format!("awsid: output format {output:?} is not supported (json, text)"),
-        ));
+        return Err(CliError::param_validation(format!(
+            "awsid: output format {output:?} is not supported (json, text)"
+        )));
     }
     let options = ResolveOptions {
         region: global.region.clone(),
         ..Default::default()
     };
     // Like the CLI, credentials are resolved before the client's region is checked.
-    let Some(resolved) = session.resolve(&options).map_err(cli_error)? else {
-        return Err(CliError::new(
-            ExitKind::Configuration,
-            "Unable to locate credentials. You can configure credentials by running \"aws configure\".",
-        ));
+    let Some(resolved) = session
+        .resolve(&options)
+        .map_err(CliError::from_credentials)?
+    else {
+        return Err(CliError::no_credentials());
     };
     let client = session
         .command_sts_client(&options, global.endpoint_url.as_deref())
-        .map_err(cli_error)?;
+        .map_err(CliError::from_credentials)?;
     let id = client
         .get_caller_identity(&resolved.credentials)
-        .map_err(cli_error)?;
+        .map_err(CliError::from_credentials)?;
     let q = awsid_credentials::cache::python_json_string;
     let text = if output == "text" {
         // Text output lists the values in key order: Account, Arn, UserId.

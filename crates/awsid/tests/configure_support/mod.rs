@@ -87,3 +87,55 @@ impl Home {
         self.run_with(args, &[], None)
     }
 }
+
+/// A loopback HTTP server answering every request with `reply(method, path)` = (status line,
+/// body); returns its base URL (`http://127.0.0.1:<port>/`). The thread lives as long as the
+/// test process.
+pub(crate) fn fake_http(reply: fn(&str, &str) -> (&'static str, String)) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut length = 0usize;
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                if let Some(v) = header.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let parts: Vec<&str> = request_line.split_whitespace().collect();
+            let (status, text) = reply(
+                parts.first().copied().unwrap_or(""),
+                parts.get(1).copied().unwrap_or(""),
+            );
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n{text}",
+                text.len()
+            );
+        }
+    });
+    url
+}
+
+/// An STS that denies everything (403 `AccessDenied`, query-protocol error XML).
+pub(crate) fn denying_sts() -> String {
+    fake_http(|_, _| {
+        (
+            "403 Forbidden",
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/base is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/r</Message></Error><RequestId>x</RequestId></ErrorResponse>".to_owned(),
+        )
+    })
+}

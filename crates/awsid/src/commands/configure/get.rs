@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::{load, mutually_exclusive};
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Options of `configure get`.
 #[derive(Debug, Args)]
@@ -69,11 +69,10 @@ pub(super) fn run(global: &GlobalArgs, args: GetArgs, env: &Env) -> Result<u8, C
             Ok(0)
         }
         // The reference writes this without a trailing newline.
-        Some(Found::Section) => Err(CliError::raw(
-            ExitKind::NotFound,
-            format!("varname ({varname}) must reference a value, not a section or sub-section."),
-        )),
-        None => Err(CliError::raw(ExitKind::NotFound, "")),
+        Some(Found::Section) => Err(CliError::not_found(format!(
+            "varname ({varname}) must reference a value, not a section or sub-section."
+        ))),
+        None => Err(CliError::not_found("")),
     }
 }
 
@@ -138,9 +137,9 @@ fn subsection_value<'a>(
     varname: &str,
 ) -> Result<Option<Found<'a>>, CliError> {
     let section = section.ok_or_else(|| {
-        // The reference's text ends with a space.
+        // No released v2 has the trailing space 2.34.22's first draft had.
         CliError::general(format!(
-            "The config sub-section ({name}) could not be found "
+            "The config sub-section ({name}) could not be found"
         ))
     })?;
     if !varname.contains('.') {

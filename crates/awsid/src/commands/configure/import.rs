@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::{load, write_error};
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Options of `configure import`.
 #[derive(Debug, Args)]
@@ -80,10 +80,9 @@ fn load_param(raw: &str, env: &Env) -> Result<String, CliError> {
             }
             _ => e.to_string(),
         };
-        CliError::new(
-            ExitKind::Usage,
-            format!("Error parsing parameter '--csv': Unable to load paramfile {raw}: {reason}"),
-        )
+        CliError::param_validation(format!(
+            "Error parsing parameter '--csv': Unable to load paramfile {raw}: {reason}"
+        ))
     })
 }
 

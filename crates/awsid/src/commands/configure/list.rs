@@ -89,7 +89,7 @@ pub(super) fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8,
 fn credentials_rows(session: &awsid_credentials::Session) -> Result<(Row, Row), CliError> {
     let resolved = session
         .resolve(&awsid_credentials::ResolveOptions::default())
-        .map_err(CliError::general)?;
+        .map_err(CliError::from_credentials)?;
     Ok(match resolved {
         None => (Row::not_set(), Row::not_set()),
         Some(r) => {

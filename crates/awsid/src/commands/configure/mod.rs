@@ -18,7 +18,7 @@ use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
 use crate::commands::export;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// `configure` with an optional subcommand; without one it runs the interactive wizard
 /// (prompts for the access key, secret key, region and output format of the profile).
@@ -135,17 +135,16 @@ fn warn_if_permissive(path: &std::path::Path) {
     };
     if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
         let p = path.display();
-        eprint!(
-            "\naws: [WARNING]: The file '{p}' is accessible by other users. Consider running \
-             'chmod 600 {p}' to restrict access to only your user.\n"
-        );
+        crate::error::warn(&format!(
+            "The file '{p}' is accessible by other users. Consider running \
+             'chmod 600 {p}' to restrict access to only your user."
+        ));
     }
 }
 
 /// `--sso-session` / `--services` given together: v2's mutual-exclusion message (exit 252).
 fn mutually_exclusive() -> CliError {
-    CliError::new(
-        ExitKind::Usage,
+    CliError::param_validation(
         "The key \"services\" cannot be specified when one of the following keys are also specified: sso_session",
     )
 }

@@ -9,7 +9,7 @@ use super::{
     CREDENTIALS_FILE_KEYS,
 };
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 
 /// Options of `configure set`.
 #[derive(Debug, Args)]
@@ -80,10 +80,9 @@ fn resolve(args: &SetArgs, selection: &ProfileSelection) -> Result<Target, CliEr
             .next()
             .is_some_and(|c| c.is_alphanumeric() || "_-/.%@:+".contains(c));
         if !ok {
-            return Err(CliError::new(
-                ExitKind::Usage,
-                format!("aws: [ERROR]: Invalid value for --{kind}."),
-            ));
+            return Err(CliError::param_validation(format!(
+                "aws: [ERROR]: Invalid value for --{kind}."
+            )));
         }
         let (key, value) = match varname.split('.').collect::<Vec<_>>().as_slice() {
             [key] => ((*key).to_owned(), EditValue::Scalar(value)),
@@ -92,8 +91,7 @@ fn resolve(args: &SetArgs, selection: &ProfileSelection) -> Result<Target, CliEr
                 EditValue::Nested(vec![((*sub).to_owned(), value)]),
             ),
             _ => {
-                return Err(CliError::new(
-                    ExitKind::Usage,
+                return Err(CliError::param_validation(
                     "Found more than two parts in the property to set. Deep nesting of properties is not supported.",
                 ))
             }
@@ -166,6 +164,7 @@ fn nest(sub: &str, value: EditValue) -> EditValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ExitKind;
     use awsid_profile::ProfileSource;
 
     fn target(varname: &str, profile: Option<&str>) -> Target {

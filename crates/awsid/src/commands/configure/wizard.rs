@@ -180,6 +180,7 @@ mod tests {
             output: None,
             endpoint_url: None,
             debug: false,
+            cli_error_format: None,
         }
     }
 

@@ -7,11 +7,11 @@ mod prompt;
 use std::io::Write;
 
 use awsid_credentials::sso::{self, LoginConfig, LoginError, LoginOptions, SsoLogin};
-use awsid_credentials::{CredentialsError, ResolveOptions, Session};
+use awsid_credentials::{ResolveOptions, Session};
 use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
-use crate::error::{CliError, ExitKind};
+use crate::error::CliError;
 use browser::SystemBrowser;
 use prompt::TerminalUi;
 
@@ -53,7 +53,8 @@ pub(crate) fn run(
     args: SsoArgs,
     env: &awsid_profile::Env,
 ) -> Result<u8, CliError> {
-    let session = Session::load(env, global.profile.as_deref()).map_err(credentials_error)?;
+    let session =
+        Session::load(env, global.profile.as_deref()).map_err(CliError::from_credentials)?;
     let options = ResolveOptions {
         region: global.region.clone(),
         ..Default::default()
@@ -88,19 +89,12 @@ pub(crate) fn run(
     }
 }
 
-fn credentials_error(e: CredentialsError) -> CliError {
-    match e {
-        CredentialsError::Service(_) => CliError::new(ExitKind::Service, e),
-        _ => CliError::general(e),
-    }
-}
-
 /// The v2 exit statuses: configuration errors 253, service errors 254, the rest 255.
 fn login_error(e: LoginError) -> CliError {
     match e {
         LoginError::Config(_) => CliError::configuration(e),
-        LoginError::Service(_) => CliError::new(ExitKind::Service, e),
-        LoginError::Credentials(c) => credentials_error(c),
+        LoginError::Service(ref s) => CliError::service(s),
+        LoginError::Credentials(c) => CliError::from_credentials(c),
         _ => CliError::general(e),
     }
 }
@@ -109,6 +103,8 @@ fn login_error(e: LoginError) -> CliError {
 mod tests {
     use super::browser::Browser;
     use super::*;
+    use crate::error::ExitKind;
+    use awsid_credentials::CredentialsError;
     use std::io::Read;
     use std::net::{SocketAddr, TcpStream};
     use std::path::Path;
@@ -367,6 +363,7 @@ mod tests {
             output: None,
             endpoint_url: None,
             debug: false,
+            cli_error_format: None,
         };
         let args = SsoArgs {
             command: SsoCommand::Login(LoginArgs {

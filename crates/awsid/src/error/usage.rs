@@ -1,0 +1,306 @@
+//! Usage errors worded as the aws CLI v2's argparse errors (`awscli/argparser.py`,
+//! `awscli/customizations/commands.py`, `awscli/clidriver.py`), with awsid's name.
+//!
+//! v2 raises `ArgParseException("<message>\n\n<usage>")` for parse errors (exit 252, code
+//! `ParamValidation`), `ParamValidationError("Unknown options: a,b")` for leftovers of a
+//! customization command (`configure …`, `sso login`), and `UnknownArgumentError("Unknown
+//! options: a, b")` for leftovers of a service operation (`sts get-caller-identity`), which is
+//! written after the usage text and never structured. clap finds the errors; this module
+//! rewrites them. A new subcommand gets all of this for free: clap parses it, and its
+//! leftovers are reported as a customization's (see [`grammar`]).
+
+use std::collections::HashSet;
+use std::ffi::OsString;
+
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+
+use super::difflib::get_close_matches;
+use super::CliError;
+
+/// v2's `USAGE` with awsid's name (and `--help`, since awsid has no `help` words).
+pub(crate) const USAGE: &str = "awsid [options] <command> <subcommand> [<subcommand> ...] [parameters]\n\
+To see help text, you can run:\n\n  awsid --help\n  awsid <command> --help\n  awsid <command> <subcommand> --help\n";
+
+/// How v2 treats leftovers of a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grammar {
+    /// A service operation (`aws sts get-caller-identity`): `UnknownArgumentError`, `, `-joined.
+    Operation,
+    /// A customization (`BasicCommand`: `configure …`, `sso login`, awsid's own commands):
+    /// `ParamValidationError`, `,`-joined.
+    Customization,
+}
+
+/// The grammar of the command at `path` (names below the program).
+pub(crate) fn grammar(path: &[&str]) -> Grammar {
+    match path {
+        ["sts", _] => Grammar::Operation,
+        _ => Grammar::Customization,
+    }
+}
+
+/// argparse's name for the positional holding a command's subcommand: `command` at the top,
+/// `operation` under a service (`sts`, `sso`), `subcommand` under a customization.
+fn subcommand_dest(path: &[&str]) -> &'static str {
+    match path {
+        [] => "command",
+        ["sts"] | ["sso"] => "operation",
+        _ => "subcommand",
+    }
+}
+
+/// An argparse error: the message, a blank line and the usage (`ArgParseException`).
+pub(crate) fn argparse_error(message: &str) -> CliError {
+    CliError::param_validation(format!("{message}\n\nusage: {USAGE}"))
+}
+
+/// `CLIArgParser._check_value`: `argument <dest>: Found invalid choice '<value>'` and, when
+/// difflib finds close matches (cutoff 0.8), `Maybe you meant:` and a bullet per match.
+pub(crate) fn invalid_choice(dest: &str, value: &str, choices: &[&str]) -> String {
+    let mut parts = vec![format!("Found invalid choice '{value}'\n")];
+    let close = get_close_matches(value, choices, 3, 0.8);
+    if !close.is_empty() {
+        parts.push("Maybe you meant:\n".to_owned());
+        parts.extend(close.iter().map(|w| format!("  * {w}")));
+    }
+    format!("argument {dest}: {}", parts.join("\n"))
+}
+
+/// Rewrites a clap error for `argv` (program name first) parsed with `root`.
+pub(crate) fn from_clap(err: &clap::Error, root: &clap::Command, argv: &[OsString]) -> CliError {
+    let walk = Walk::new(root, argv);
+    let path: Vec<&str> = walk.path.iter().skip(1).map(|c| c.get_name()).collect();
+    let context_str = |kind: ContextKind| match err.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    match err.kind() {
+        ErrorKind::InvalidSubcommand => {
+            let value = context_str(ContextKind::InvalidSubcommand).unwrap_or_default();
+            let leaf = walk.leaf();
+            let choices: Vec<&str> = leaf
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| c.get_name())
+                .collect();
+            argparse_error(&invalid_choice(subcommand_dest(&path), &value, &choices))
+        }
+        ErrorKind::MissingSubcommand | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            argparse_error(&format!(
+                "the following arguments are required: {}",
+                subcommand_dest(&path)
+            ))
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let names: Vec<String> = match err.get(ContextKind::InvalidArg) {
+                Some(ContextValue::Strings(v)) => v.iter().map(|s| argparse_name(s)).collect(),
+                Some(ContextValue::String(s)) => vec![argparse_name(s)],
+                _ => walk.missing.clone(),
+            };
+            argparse_error(&format!(
+                "the following arguments are required: {}",
+                names.join(", ")
+            ))
+        }
+        ErrorKind::UnknownArgument => {
+            if walk.leaf().has_subcommands() && walk.leaf().is_subcommand_required_set() {
+                return argparse_error(&format!(
+                    "the following arguments are required: {}",
+                    subcommand_dest(&path)
+                ));
+            }
+            if !walk.missing.is_empty() {
+                return argparse_error(&format!(
+                    "the following arguments are required: {}",
+                    walk.missing.join(", ")
+                ));
+            }
+            let mut remaining = walk.remaining.clone();
+            if remaining.is_empty() {
+                remaining.extend(context_str(ContextKind::InvalidArg));
+            }
+            match grammar(&path) {
+                Grammar::Operation => {
+                    CliError::unknown_argument(format!("Unknown options: {}", remaining.join(", ")))
+                }
+                Grammar::Customization => {
+                    CliError::param_validation(format!("Unknown options: {}", remaining.join(",")))
+                }
+            }
+        }
+        ErrorKind::InvalidValue => {
+            let arg = context_str(ContextKind::InvalidArg).unwrap_or_default();
+            let name = argparse_name(&arg);
+            let value = context_str(ContextKind::InvalidValue).unwrap_or_default();
+            match err.get(ContextKind::ValidValue) {
+                _ if value.is_empty() => {
+                    argparse_error(&format!("argument {name}: expected one argument"))
+                }
+                Some(ContextValue::Strings(choices)) => {
+                    let choices: Vec<&str> = choices.iter().map(String::as_str).collect();
+                    argparse_error(&invalid_choice(&name, &value, &choices))
+                }
+                _ => argparse_error(&format!("argument {name}: invalid value '{value}'")),
+            }
+        }
+        _ => argparse_error(&clap_message(err)),
+    }
+}
+
+/// The first line of clap's own rendering, without its `error: ` prefix (for the rare kinds
+/// argparse has no wording for).
+fn clap_message(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let first = text.lines().next().unwrap_or("");
+    first.strip_prefix("error: ").unwrap_or(first).to_owned()
+}
+
+/// argparse's name of an argument from clap's rendering of it: `--csv <CSV>` → `--csv`,
+/// `<VARNAME>` → `varname` (argparse uses the destination of a positional).
+fn argparse_name(clap_arg: &str) -> String {
+    let first = clap_arg.split_whitespace().next().unwrap_or(clap_arg);
+    if first.starts_with('-') {
+        first.to_owned()
+    } else {
+        first
+            .trim_start_matches('<')
+            .trim_end_matches(['>', '.'])
+            .trim_end_matches('>')
+            .to_lowercase()
+            .replace('-', "_")
+    }
+}
+
+/// What argparse's `parse_known_args` would make of the command line: the command path, the
+/// leftovers (unknown options and surplus positionals, in order) and the required arguments
+/// of the final command that were not given.
+struct Walk<'a> {
+    path: Vec<&'a clap::Command>,
+    remaining: Vec<String>,
+    missing: Vec<String>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(root: &'a clap::Command, argv: &[OsString]) -> Walk<'a> {
+        let mut path = vec![root];
+        let mut remaining = Vec::new();
+        let mut given: HashSet<&str> = HashSet::new();
+        let mut positionals = 0;
+        let mut only_positionals = false;
+        let tokens: Vec<String> = argv
+            .iter()
+            .skip(1)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut i = 0;
+        while i < tokens.len() {
+            let tok = &tokens[i];
+            i += 1;
+            if !only_positionals && tok == "--" {
+                only_positionals = true;
+                continue;
+            }
+            let leaf = *path.last().expect("the root is always there");
+            if !only_positionals && tok.starts_with('-') && tok.len() > 1 {
+                let (name, inline) = match tok.split_once('=') {
+                    Some((n, _)) => (n, true),
+                    None => (tok.as_str(), false),
+                };
+                let found = find_option(&path, name);
+                match found {
+                    Some(arg) => {
+                        given.insert(arg.get_id().as_str());
+                        if arg.get_action().takes_values() && !inline {
+                            i += 1;
+                        }
+                    }
+                    None => remaining.push(tok.clone()),
+                }
+                continue;
+            }
+            if positionals == 0 {
+                if let Some(sub) = leaf.find_subcommand(tok) {
+                    path.push(sub);
+                    continue;
+                }
+            }
+            let slots: Vec<&clap::Arg> = leaf.get_positionals().collect();
+            match slots.get(positionals) {
+                Some(arg) => {
+                    given.insert(arg.get_id().as_str());
+                    positionals += 1;
+                }
+                None => remaining.push(tok.clone()),
+            }
+        }
+        let leaf = *path.last().expect("the root is always there");
+        let missing = leaf
+            .get_arguments()
+            .filter(|a| a.is_required_set() && !given.contains(a.get_id().as_str()))
+            .map(|a| {
+                if a.is_positional() {
+                    a.get_id().as_str().to_owned()
+                } else {
+                    format!("--{}", a.get_long().unwrap_or(a.get_id().as_str()))
+                }
+            })
+            .collect();
+        Walk {
+            path,
+            remaining,
+            missing,
+        }
+    }
+
+    fn leaf(&self) -> &'a clap::Command {
+        self.path.last().expect("the root is always there")
+    }
+}
+
+/// An option by `--long` or `-s` name: the final command's own, or a global one of the path.
+fn find_option<'a>(path: &[&'a clap::Command], name: &str) -> Option<&'a clap::Arg> {
+    let leaf = path.last()?;
+    let matches = |a: &&clap::Arg| {
+        if let Some(long) = name.strip_prefix("--") {
+            a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|al| al.contains(&long))
+        } else {
+            let mut chars = name.chars().skip(1);
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => a.get_short() == Some(c),
+                _ => false,
+            }
+        }
+    };
+    if let Some(a) = leaf.get_arguments().find(matches) {
+        return Some(a);
+    }
+    path.iter()
+        .rev()
+        .flat_map(|c| c.get_arguments())
+        .filter(|a| a.is_global_set())
+        .find(matches)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_choice_text() {
+        assert_eq!(
+            invalid_choice("--format", "x", &["process", "env"]),
+            "argument --format: Found invalid choice 'x'\n"
+        );
+        assert_eq!(
+            invalid_choice("--format", "proces", &["process", "env"]),
+            "argument --format: Found invalid choice 'proces'\n\nMaybe you meant:\n\n  * process"
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(argparse_name("--csv <CSV>"), "--csv");
+        assert_eq!(argparse_name("<VARNAME>"), "varname");
+        assert_eq!(argparse_name("--debug"), "--debug");
+    }
+}
