@@ -469,7 +469,7 @@ pub(crate) fn run(
                     if r.is_err() { signal.as_mut().await?; break; }
                     if let Err(e) = write_ready(&server.bound_now()) {
                         // Reported, and serving goes on: the old ready file stays intact.
-                        e.report();
+                        e.report(crate::error::format::ErrorFormat::Enhanced);
                     }
                 }
             }
