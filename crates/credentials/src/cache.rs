@@ -222,7 +222,9 @@ impl JsonFileCache {
     }
 }
 
-fn parse_entry(bytes: &[u8], method: &'static str) -> Result<Credentials, String> {
+/// Reads a cache entry's bytes as credentials of `method`; the error says what is wrong
+/// without quoting the entry (it holds secrets).
+pub fn parse_entry(bytes: &[u8], method: &'static str) -> Result<Credentials, String> {
     let json: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
     let creds = json

@@ -4,8 +4,8 @@
 //!
 //! See `../shared/spec/files.md` §2 for every rule.
 
-use crate::fxhash::FxHashMap;
 use crate::py;
+use rustc_hash::FxHashMap;
 
 /// A property value: a plain string, or a nested sub-section (`key =` + indented lines).
 #[derive(Clone, PartialEq, Eq)]

@@ -112,7 +112,8 @@ impl Handler for ApiHandler {
             Route::Sts => sts::handle(&self.state, &req),
             Route::Console => crate::console::handle(&self.state, &req),
             Route::Query(svc) => {
-                let params = Params::parse(req.uri.query().unwrap_or(""), sts::form_body(&req));
+                let body = sts::form_body(&req);
+                let params = Params::parse(req.uri.query().unwrap_or(""), body.as_deref());
                 match svc {
                     Service::Iam => crate::iam::handle(&self.state, &req, params),
                     Service::Ec2 => crate::ec2::handle(&self.state, &req, params),

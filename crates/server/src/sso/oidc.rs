@@ -283,6 +283,7 @@ pub(super) fn start_device_authorization(
         let candidate = user_code();
         let mut device = Device::new(
             id.clone(),
+            client_ref(client_id),
             client.name.clone(),
             inst.start_url.clone(),
             expires,
@@ -369,7 +370,7 @@ pub(super) fn create_token(svc: &SsoService, req: &RequestData) -> Result<Value,
                     "Device code has expired",
                 ));
             }
-            match svc.flows.poll(&dc.user_code, &dc.id, Instant::now()) {
+            match svc.flows.poll(&dc.user_code, &dc.id, Instant::now(), now) {
                 Poll::Approved(user) => issue(svc, &client, &me, &dc.start_url, &user, None),
                 Poll::Pending => Err(SsoError::oidc(
                     StatusCode::BAD_REQUEST,

@@ -116,8 +116,7 @@ pub(super) fn device(svc: &SsoService, req: &RequestData) -> HttpResponse {
     let world = svc.state.world();
     let found = svc
         .flows
-        .device(&code)
-        .filter(|d| d.expires > now)
+        .device(&code, now)
         .and_then(|d| Some((world.sso_instance(&d.start_url)?, d)));
     let Some((inst, d)) = found else {
         return page(

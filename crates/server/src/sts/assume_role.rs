@@ -5,6 +5,7 @@ use http::StatusCode;
 
 use super::context::{base_context, check_mfa, identity_policies};
 use super::params::{Params, Pattern, Violations};
+use super::policy_arns::{check_managed_session_policies, combine, validate_policy_arns};
 use super::xml::{self, StsError};
 use super::{credentials_xml, not_authorized, packed_policy_size, parse_session_policy, Caller};
 use crate::decisions::explain;
@@ -84,6 +85,7 @@ impl<'p> AssumeRoleRequest<'p> {
             }
         }
         validate_tags(&mut v, &tags, &transitive);
+        validate_policy_arns(&mut v, p);
         v.finish()?;
         if let Some(si) = p.get("SourceIdentity") {
             if si.to_ascii_lowercase().starts_with("aws:") {
@@ -179,6 +181,7 @@ pub(super) fn assume_role(
         return Err(denied());
     };
     let role: &Role = &state.world.roles[role_idx];
+    let managed = check_managed_session_policies(state, p, &role.account)?;
     let mfa_now = check_mfa(state, caller, r.serial_number, r.token_code)?;
     match authorized(state, caller, req, &r, role, mfa_now.is_some()) {
         Ok(why) => note.reason = Some(why),
@@ -187,7 +190,8 @@ pub(super) fn assume_role(
             return Err(denied());
         }
     }
-    let claims = session_claims(state, caller, &r, role, mfa_now)?;
+    let mut claims = session_claims(state, caller, &r, role, mfa_now)?;
+    claims.policy = combine(claims.policy.take(), managed);
     let creds = state.issuer.issue(claims.clone());
     let packed = packed_policy_size(r.policy.as_deref(), &r.tags);
     Ok(xml::success("AssumeRole", rid, |x| {
