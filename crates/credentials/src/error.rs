@@ -1,4 +1,4 @@
-//! Errors of credential resolution, worded like botocore's exceptions (`chain.md` §8).
+//! Errors of credential resolution, worded like botocore's exceptions (`docs/spec/chain.md` §8).
 
 use std::path::PathBuf;
 
