@@ -45,7 +45,8 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub quiet: bool,
     /// Where changes made through the IAM, EC2 and Auto Scaling APIs are kept (a SQLite
-    /// database per world file). Default: the master key file's directory.
+    /// database per world file). Default: the master key file's directory (with --shell:
+    /// memory only, unless this is given).
     #[arg(long, value_name = "DIR", conflicts_with = "ephemeral")]
     pub state_dir: Option<PathBuf>,
     /// Keep changes in memory only: every start begins from the world file.
@@ -365,6 +366,14 @@ fn open_state(
             "memory (--ephemeral)".into(),
         ));
     }
+    // The shell is a sandbox that leaves nothing behind: its state lives in memory unless a
+    // --state-dir is named.
+    if args.shell && args.state_dir.is_none() {
+        return Ok((
+            LiveWorld::in_memory(source.world),
+            "memory (--shell without --state-dir)".into(),
+        ));
+    }
     let dir = state_dir(
         args.state_dir.as_deref(),
         args.master_key_file.as_deref(),
@@ -449,6 +458,8 @@ pub(crate) fn run(
             )
             .await;
         }
+        // Handlers before the ready file: whoever sees it may send SIGTERM at once.
+        let stop = stop_signals()?;
         let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         text.insert_str(
             text.find('\n').map_or(0, |i| i + 1),
@@ -477,13 +488,12 @@ pub(crate) fn run(
         };
         write_ready(&server.bound_now())?;
         // The ready file follows the instances' IMDS listeners as they start and stop.
-        let signal = wait_for_signal();
-        tokio::pin!(signal);
+        tokio::pin!(stop);
         loop {
             tokio::select! {
-                r = &mut signal => { r?; break; }
+                () = &mut stop => break,
                 r = server.listeners_changed.changed() => {
-                    if r.is_err() { signal.as_mut().await?; break; }
+                    if r.is_err() { stop.as_mut().await; break; }
                     if let Err(e) = write_ready(&server.bound_now()) {
                         // Reported, and serving goes on: the old ready file stays intact.
                         e.report(crate::error::format::ErrorFormat::Enhanced);
@@ -555,15 +565,17 @@ async fn run_shell(
     result
 }
 
-async fn wait_for_signal() -> Result<(), CliError> {
+/// SIGTERM or SIGINT, with the handlers installed now (the future completes on the first).
+fn stop_signals() -> Result<impl std::future::Future<Output = ()>, CliError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 #[cfg(test)]
