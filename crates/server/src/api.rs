@@ -8,6 +8,7 @@ use std::sync::Arc;
 use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
+use crate::metrics::Call;
 use crate::query::Service;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
@@ -25,6 +26,8 @@ pub enum Route {
     Console,
     /// IAM Identity Center: portal, OIDC and the browser pages.
     Sso(Endpoint),
+    /// `GET /metrics`: the call counters ([`crate::metrics`]).
+    Metrics,
     /// Nothing here.
     NotFound,
 }
@@ -64,6 +67,8 @@ pub fn route(req: &RequestData) -> Route {
         query_service(req)
     } else if crate::console::is_console(req) {
         Route::Console
+    } else if req.uri.path() == crate::metrics::PATH && req.method == http::Method::GET {
+        Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
         Route::Sso(e)
     } else {
@@ -108,25 +113,46 @@ impl Handler for ApiHandler {
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
-        match route(&req) {
-            Route::Sts => sts::handle(&self.state, &req),
-            Route::Console => crate::console::handle(&self.state, &req),
+        let (service, action, response) = match route(&req) {
+            Route::Sts => (
+                "sts",
+                sts::action_name(&req),
+                sts::handle(&self.state, &req),
+            ),
             Route::Query(svc) => {
                 let body = sts::form_body(&req);
                 let params = Params::parse(req.uri.query().unwrap_or(""), body.as_deref());
-                match svc {
+                let action = svc.action_name(&params);
+                let response = match svc {
                     Service::Iam => crate::iam::handle(&self.state, &req, params),
                     Service::Ec2 => crate::ec2::handle(&self.state, &req, params),
                     Service::AutoScaling => crate::autoscaling::handle(&self.state, &req, params),
-                }
+                };
+                (svc.prefix(), action, response)
             }
-            Route::Sso(e) => self.sso.handle(e, &req),
-            Route::NotFound => sts::xml::StsError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No service at {}", req.uri.path()),
-            )
-            .response(&sts::request_id()),
-        }
+            Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
+            Route::Console => return crate::console::handle(&self.state, &req),
+            Route::Metrics => {
+                return crate::http::text(
+                    StatusCode::OK,
+                    crate::metrics::CONTENT_TYPE,
+                    self.state.metrics.render(),
+                )
+            }
+            Route::NotFound => {
+                return sts::xml::StsError::new(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("No service at {}", req.uri.path()),
+                )
+                .response(&sts::request_id())
+            }
+        };
+        self.state.metrics.record(Call {
+            service,
+            action,
+            status: response.status().as_u16(),
+        });
+        response
     }
 }

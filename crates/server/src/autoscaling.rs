@@ -49,6 +49,19 @@ pub fn handle(state: &State, req: &RequestData, params: Params) -> HttpResponse 
     }
 }
 
+/// Every action `dispatch` answers (the metrics labels).
+pub const ACTIONS: &[&str] = &[
+    "CreateLaunchConfiguration",
+    "DescribeLaunchConfigurations",
+    "DeleteLaunchConfiguration",
+    "CreateAutoScalingGroup",
+    "UpdateAutoScalingGroup",
+    "SetDesiredCapacity",
+    "DeleteAutoScalingGroup",
+    "DescribeAutoScalingGroups",
+    "DescribeAutoScalingInstances",
+];
+
 fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     match call.action.as_str() {
         "CreateLaunchConfiguration" => create_launch_configuration(call),
@@ -765,4 +778,23 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         }
         x.close("AutoScalingInstances");
     })
+}
+
+#[cfg(test)]
+mod actions_tests {
+    /// `ACTIONS` names exactly the actions `dispatch` matches.
+    #[test]
+    fn actions_list_matches_dispatch() {
+        let src = include_str!("autoscaling.rs");
+        let body = &src[src.find("fn dispatch(call").unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let arms: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"'))
+            .filter_map(|l| l.split_once("\" =>"))
+            .map(|(name, _)| name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        assert_eq!(arms, super::ACTIONS);
+    }
 }

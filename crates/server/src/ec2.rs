@@ -61,6 +61,22 @@ pub fn handle(state: &State, req: &RequestData, params: Params) -> HttpResponse 
     }
 }
 
+/// Every action `dispatch` answers (the metrics labels).
+pub const ACTIONS: &[&str] = &[
+    "RunInstances",
+    "DescribeInstances",
+    "TerminateInstances",
+    "AssociateIamInstanceProfile",
+    "ReplaceIamInstanceProfileAssociation",
+    "DisassociateIamInstanceProfile",
+    "DescribeIamInstanceProfileAssociations",
+    "ModifyInstanceMetadataOptions",
+    "CreateLaunchTemplate",
+    "DescribeLaunchTemplates",
+    "DescribeLaunchTemplateVersions",
+    "DeleteLaunchTemplate",
+];
+
 fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     match call.action.as_str() {
         "RunInstances" => run_instances(call),
@@ -1062,4 +1078,23 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         Ok::<_, QueryError>(t)
     })?;
     respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+}
+
+#[cfg(test)]
+mod actions_tests {
+    /// `ACTIONS` names exactly the actions `dispatch` matches.
+    #[test]
+    fn actions_list_matches_dispatch() {
+        let src = include_str!("ec2.rs");
+        let body = &src[src.find("fn dispatch(call").unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let arms: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"'))
+            .filter_map(|l| l.split_once("\" =>"))
+            .map(|(name, _)| name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        assert_eq!(arms, super::ACTIONS);
+    }
 }

@@ -43,6 +43,18 @@ impl Handler for EcsHandler {
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
+        let resp = self.answer(&req);
+        self.state.metrics.record(crate::metrics::Call {
+            service: "ecs",
+            action: "GetCredentials",
+            status: resp.status().as_u16(),
+        });
+        resp
+    }
+}
+
+impl EcsHandler {
+    fn answer(&self, req: &RequestData) -> HttpResponse {
         if req.method != Method::GET && req.method != Method::HEAD {
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -73,11 +85,9 @@ impl Handler for EcsHandler {
         if path.starts_with("/v1/") || path.starts_with("/v2/") || path.starts_with("/v4/") {
             return error(StatusCode::NOT_FOUND, "NotFound", "Not found");
         }
-        self.by_token(&view, &req)
+        self.by_token(&view, req)
     }
-}
 
-impl EcsHandler {
     fn deny(&self, caller: &str, message: &str) {
         self.state.decide(Entry::new(
             "ecs",

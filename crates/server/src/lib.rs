@@ -18,6 +18,7 @@ pub mod issuer;
 pub mod jwt;
 pub mod launch;
 pub mod live;
+pub mod metrics;
 pub mod peer;
 pub mod policy;
 pub mod query;

@@ -49,6 +49,26 @@ impl Service {
     }
 }
 
+impl Service {
+    /// The action of a request as a metrics label: a known operation's name, else
+    /// `MissingAction` or `InvalidAction` (labels come from fixed lists).
+    pub fn action_name(self, params: &Params) -> &'static str {
+        let known: &[&'static str] = match self {
+            Service::Iam => crate::iam::ACTIONS,
+            Service::Ec2 => crate::ec2::ACTIONS,
+            Service::AutoScaling => crate::autoscaling::ACTIONS,
+        };
+        match params.get("Action") {
+            None | Some("") => "MissingAction",
+            Some(a) => known
+                .iter()
+                .find(|k| **k == a)
+                .copied()
+                .unwrap_or("InvalidAction"),
+        }
+    }
+}
+
 /// The outcome of authorizing one action.
 #[derive(Clone, Debug)]
 pub struct Authz {

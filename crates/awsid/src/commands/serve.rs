@@ -222,6 +222,12 @@ pub(crate) fn banner(
     for (id, a) in &bound.imds {
         out.push_str(&format!("  IMDS  http://{a}/  ({id})\n"));
     }
+    if let Some(a) = bound.api {
+        out.push_str(&format!(
+            "  calls counted per action: http://{a}{}  (Prometheus text)\n",
+            awsid_server::metrics::PATH
+        ));
+    }
     if quiet {
         return out;
     }
@@ -605,6 +611,7 @@ mod tests {
         assert!(text.contains("export AWS_ENDPOINT_URL_SSO_OIDC=http://127.0.0.1:1/\n"));
         assert!(text.contains("approve logins at http://127.0.0.1:1/device"));
         assert!(text.contains("[sso-session my-sso]"));
+        assert!(text.contains("  calls counted per action: http://127.0.0.1:1/metrics"));
         let quiet = banner(&bound, &world, "w", true, true);
         assert!(!quiet.contains("export"));
         let json: serde_json::Value =

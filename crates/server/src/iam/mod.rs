@@ -61,6 +61,57 @@ pub fn handle(state: &State, req: &RequestData, params: Params) -> HttpResponse 
     }
 }
 
+/// Every action `dispatch` answers (the metrics labels).
+pub const ACTIONS: &[&str] = &[
+    "CreateRole",
+    "GetRole",
+    "ListRoles",
+    "DeleteRole",
+    "UpdateAssumeRolePolicy",
+    "UpdateRole",
+    "PutRolePolicy",
+    "GetRolePolicy",
+    "DeleteRolePolicy",
+    "ListRolePolicies",
+    "AttachRolePolicy",
+    "DetachRolePolicy",
+    "ListAttachedRolePolicies",
+    "PutUserPolicy",
+    "GetUserPolicy",
+    "DeleteUserPolicy",
+    "ListUserPolicies",
+    "AttachUserPolicy",
+    "DetachUserPolicy",
+    "ListAttachedUserPolicies",
+    "CreatePolicy",
+    "GetPolicy",
+    "GetPolicyVersion",
+    "DeletePolicy",
+    "ListPolicies",
+    "CreateInstanceProfile",
+    "GetInstanceProfile",
+    "ListInstanceProfiles",
+    "ListInstanceProfilesForRole",
+    "DeleteInstanceProfile",
+    "AddRoleToInstanceProfile",
+    "RemoveRoleFromInstanceProfile",
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "DeleteUser",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "CreateVirtualMFADevice",
+    "EnableMFADevice",
+    "ListMFADevices",
+    "ListVirtualMFADevices",
+    "DeactivateMFADevice",
+    "DeleteVirtualMFADevice",
+    "SimulatePrincipalPolicy",
+];
+
 fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     match call.action.as_str() {
         "CreateRole" => roles::create(call),
@@ -277,4 +328,23 @@ fn now(call: &Call<'_>) -> String {
 /// Tags from `Tags.member.N.Key/Value`.
 fn tags_param(call: &Call<'_>) -> std::collections::BTreeMap<String, String> {
     call.params.tags("Tags").into_iter().collect()
+}
+
+#[cfg(test)]
+mod actions_tests {
+    /// `ACTIONS` names exactly the actions `dispatch` matches.
+    #[test]
+    fn actions_list_matches_dispatch() {
+        let src = include_str!("mod.rs");
+        let body = &src[src.find("fn dispatch(call").unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let arms: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"'))
+            .filter_map(|l| l.split_once("\" =>"))
+            .map(|(name, _)| name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        assert_eq!(arms, super::ACTIONS);
+    }
 }
