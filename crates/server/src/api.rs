@@ -1,7 +1,8 @@
 //! The API listener's router: the Query-protocol services (STS, IAM, EC2, Auto Scaling: told
 //! apart by their `Version`, else by the signature's service), the SSO portal, SSO-OIDC and
-//! their pages (by path, the way their real hosts are), and the console. New endpoints (a
-//! metrics page, fault injection) add a [`Route`] and a match arm.
+//! their pages, Sign-In (`aws login`, the console federation endpoint; by path, the way their
+//! real hosts are), the world console and the metrics page. New endpoints add a [`Route`] and
+//! a match arm.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use http::StatusCode;
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
 use crate::metrics::Call;
 use crate::query::Service;
+use crate::signin::SigninService;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
 use crate::sts;
@@ -26,6 +28,8 @@ pub enum Route {
     Console,
     /// IAM Identity Center: portal, OIDC and the browser pages.
     Sso(Endpoint),
+    /// Sign-In: `aws login`'s pages and token endpoint, the federation endpoint.
+    Signin(crate::signin::Endpoint),
     /// `GET /metrics`: the call counters ([`crate::metrics`]).
     Metrics,
     /// Nothing here.
@@ -71,6 +75,8 @@ pub fn route(req: &RequestData) -> Route {
         Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
         Route::Sso(e)
+    } else if let Some(e) = crate::signin::Endpoint::from_path(req.uri.path()) {
+        Route::Signin(e)
     } else {
         Route::NotFound
     }
@@ -80,6 +86,7 @@ pub fn route(req: &RequestData) -> Route {
 pub struct ApiHandler {
     state: Arc<State>,
     sso: SsoService,
+    signin: SigninService,
 }
 
 impl ApiHandler {
@@ -87,6 +94,7 @@ impl ApiHandler {
     pub fn new(state: Arc<State>) -> ApiHandler {
         ApiHandler {
             sso: SsoService::new(state.clone()),
+            signin: SigninService::new(state.clone()),
             state,
         }
     }
@@ -132,6 +140,7 @@ impl Handler for ApiHandler {
             }
             Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
             Route::Console => return crate::console::handle(&self.state, &req),
+            Route::Signin(e) => ("signin", e.name(&req), self.signin.handle(e, &req)),
             Route::Metrics => {
                 return crate::http::text(
                     StatusCode::OK,

@@ -1,4 +1,5 @@
-//! The console: one server-rendered page at the API address (`/console`, also `GET /`) showing
+//! The world console: one server-rendered page at the API address (`/console/world`, also
+//! `GET /`; `/console` itself is Sign-In's landing page after a console sign-in) showing
 //! the world — accounts, users, roles with their trust and permission policies, instance
 //! profiles, instances with their IMDS addresses and options, Auto Scaling, ECS tasks and
 //! Identity Center assignments — and the live decision log, so "why was I denied?" is
@@ -14,7 +15,7 @@ use crate::state::{iso8601, State};
 use crate::world::{InstanceState, World};
 
 /// The page's path.
-pub const PATH: &str = "/console";
+pub const PATH: &str = "/console/world";
 /// The JSON feed of decisions (`?after=<seq>`).
 pub const DECISIONS_PATH: &str = "/console/decisions";
 
@@ -124,7 +125,7 @@ fn page(state: &State) -> HttpResponse {
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>awsid console</title>\
          <meta name=viewport content=\"width=device-width\"><style>{STYLE}</style></head><body>\
          <header><h1>awsid console</h1><span>world generation {} · state: {}</span>\
-         <span id=stale hidden>· the world changed: <a href=\"/console\" style=\"color:#fff\">reload</a></span></header><main>",
+         <span id=stale hidden>· the world changed: <a href=\"/console/world\" style=\"color:#fff\">reload</a></span></header><main>",
         world.generation,
         esc(&state.live.describe()),
     );

@@ -23,11 +23,13 @@ pub mod peer;
 pub mod policy;
 pub mod query;
 pub mod sessions;
+pub mod signin;
 pub mod sso;
 pub mod state;
 pub mod store;
 pub mod sts;
 pub mod totp;
+pub mod web;
 pub mod world;
 
 use std::net::SocketAddr;

@@ -205,7 +205,9 @@ pub(crate) fn banner(
         out.push_str(&format!(
             "  STS   http://{a}/  (and IAM, EC2, Auto Scaling)\n"
         ));
-        out.push_str(&format!("  Console  http://{a}/console\n"));
+        out.push_str(&format!(
+            "  Console  http://{a}/console/world  (the world and the decision log)\n"
+        ));
         if !world.sso_instances.is_empty() {
             out.push_str(&format!(
                 "  SSO   http://{a}/  (portal and OIDC; approve logins at http://{a}{})\n",
