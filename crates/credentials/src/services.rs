@@ -148,6 +148,21 @@ impl Services {
         .resolve(service, region, None)
     }
 
+    /// The endpoint of `service` in `region`, `explicit_url` (`--endpoint-url`) first.
+    pub fn endpoint_with_url(
+        &self,
+        service: Service,
+        region: Option<&str>,
+        explicit_url: Option<&str>,
+    ) -> Result<Endpoint, CredentialsError> {
+        EndpointSettings {
+            env: &self.env,
+            profile: &self.profile,
+            data: &self.services,
+        }
+        .resolve(service, region, explicit_url)
+    }
+
     /// An STS client for the credential region.
     pub fn sts(&self) -> Result<StsClient, CredentialsError> {
         let endpoint = self.endpoint(Service::Sts, self.region.as_deref())?;
