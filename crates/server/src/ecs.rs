@@ -28,7 +28,7 @@ impl EcsHandler {
 }
 
 /// `{"code": …, "message": …}` with lower-case keys, as the ECS agent sends errors.
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let body = serde_json::json!({ "code": code, "message": message }).to_string();
     text(status, "application/json", body)
 }
@@ -126,11 +126,7 @@ impl EcsHandler {
     fn by_token(&self, view: &View<'_>, req: &RequestData) -> HttpResponse {
         let Some(given) = req.headers.get(http::header::AUTHORIZATION) else {
             self.deny("anonymous", "no Authorization header (401)");
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "Authorization header is missing",
-            );
+            return missing_token();
         };
         // Compare against every task's token in constant time, without stopping early.
         let mut found: Option<&EcsTask> = None;
@@ -148,11 +144,7 @@ impl EcsHandler {
                     "bearer of an unknown token",
                     "the authorization token matches no task (403)",
                 );
-                error(
-                    StatusCode::FORBIDDEN,
-                    "AccessDenied",
-                    "The authorization token is not valid",
-                )
+                invalid_token()
             }
         }
     }
@@ -216,6 +208,24 @@ impl EcsHandler {
             serde_json::Value::Object(doc).to_string(),
         )
     }
+}
+
+/// The full-URI form's answer to a request without an `Authorization` header.
+pub(crate) fn missing_token() -> HttpResponse {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized",
+        "Authorization header is missing",
+    )
+}
+
+/// The full-URI form's answer to an `Authorization` header that matches no token.
+pub(crate) fn invalid_token() -> HttpResponse {
+    error(
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        "The authorization token is not valid",
+    )
 }
 
 #[cfg(test)]

@@ -48,8 +48,12 @@ pub const VERSIONS: &[&str] = &[
     "latest",
 ];
 
-const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
-const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// The header carrying an IMDSv2 session token on metadata requests.
+pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// The header of a token request (and its response) giving the token's lifetime in seconds.
+pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// The token lifetimes IMDS accepts, in seconds (one second to six hours).
+pub const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u32> = 1..=21600;
 
 /// The rendered credentials documents of one rotation window of one world generation, and
 /// the decision that produced them.
@@ -128,7 +132,8 @@ pub fn error_page(status: StatusCode) -> HttpResponse {
     r
 }
 
-fn ok(body: impl Into<Bytes>) -> HttpResponse {
+/// A `200` text answer with the headers real IMDS sends.
+pub(crate) fn ok(body: impl Into<Bytes>) -> HttpResponse {
     let mut r = text(StatusCode::OK, "text/plain", body);
     r.headers_mut()
         .insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
@@ -147,7 +152,7 @@ enum Node {
 }
 
 /// Formats a flat JSON object the way IMDS does: two-space indent, `" : "` separators.
-fn imds_json(fields: &[(&str, &str)]) -> String {
+pub(crate) fn imds_json(fields: &[(&str, &str)]) -> String {
     let mut out = String::from("{\n");
     for (i, (k, v)) in fields.iter().enumerate() {
         let v = serde_json::to_string(v).expect("string serializes");
@@ -188,7 +193,7 @@ impl Handler for ImdsHandler {
         }
     }
 
-    fn refused(&self) -> HttpResponse {
+    fn refused(&self, _uri: &http::Uri) -> HttpResponse {
         error_page(StatusCode::FORBIDDEN)
     }
 
@@ -290,24 +295,17 @@ impl ImdsHandler {
     }
 
     fn issue_token(&self, r: &Req<'_>, req: &RequestData) -> HttpResponse {
-        if req.headers.contains_key("x-forwarded-for") {
-            self.decide(
-                "imds:GetToken",
-                Outcome::Denied,
-                "api/token",
-                "token requests with X-Forwarded-For are refused (403)",
-            );
-            return error_page(StatusCode::FORBIDDEN);
-        }
-        let ttl = req
-            .headers
-            .get(TTL_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse::<u32>().ok())
-            .filter(|v| (1..=21600).contains(v));
-        let Some(ttl) = ttl else {
-            return error_page(StatusCode::BAD_REQUEST);
+        let ttl = match token_request(req) {
+            Ok(ttl) => ttl,
+            Err(status) => {
+                let reason = if status == StatusCode::FORBIDDEN {
+                    "token requests with X-Forwarded-For are refused (403)"
+                } else {
+                    "the token TTL header is missing or outside 1-21600 (400)"
+                };
+                self.decide("imds:GetToken", Outcome::Denied, "api/token", reason);
+                return error_page(status);
+            }
         };
         let inst = r.inst;
         self.decide(
@@ -325,9 +323,7 @@ impl ImdsHandler {
             .imds_token(&inst.id, self.state.clock.now(), ttl);
         // The token response must not cross more than `hop_limit` routers.
         req.ttl.set(inst.hop_limit);
-        let mut r = ok(token);
-        r.headers_mut().insert(TTL_HEADER, HeaderValue::from(ttl));
-        r
+        token_response(token, ttl)
     }
 
     fn resolve(&self, r: &Req<'_>, path: &str) -> Node {
@@ -611,7 +607,32 @@ impl ImdsHandler {
     }
 }
 
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
+/// Checks a `PUT /latest/api/token`: the requested lifetime, or the status of the refusal
+/// real IMDS sends ([`error_page`]: `403` for a forwarded request, `400` for a missing or
+/// out-of-range TTL).
+pub(crate) fn token_request(req: &RequestData) -> Result<u32, StatusCode> {
+    if req.headers.contains_key("x-forwarded-for") {
+        return Err(StatusCode::FORBIDDEN);
+    }
+    req.headers
+        .get(TTL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|v| TOKEN_TTL_RANGE.contains(v))
+        .ok_or(StatusCode::BAD_REQUEST)
+}
+
+/// The answer to a granted token request: the token, its lifetime echoed in the TTL header
+/// (SDKs refuse a token without it).
+pub(crate) fn token_response(token: String, ttl: u32) -> HttpResponse {
+    let mut r = ok(token);
+    r.headers_mut().insert(TTL_HEADER, HeaderValue::from(ttl));
+    r
+}
+
+/// `405` with the `Allow` header of the methods the path takes.
+pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
     let mut r = error_page(StatusCode::METHOD_NOT_ALLOWED);
     r.headers_mut()
         .insert(http::header::ALLOW, HeaderValue::from_static(allow));
@@ -620,7 +641,7 @@ fn method_not_allowed(allow: &'static str) -> HttpResponse {
 
 /// `Some(true)` for `/latest/api/token`, `Some(false)` for a versioned token path
 /// (`/2021-03-23/api/token`), `None` otherwise.
-fn is_token_path(path: &str) -> Option<bool> {
+pub(crate) fn is_token_path(path: &str) -> Option<bool> {
     let p = path.trim_end_matches('/');
     let rest = p.strip_prefix('/')?;
     let (version, tail) = rest.split_once('/')?;

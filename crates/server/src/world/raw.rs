@@ -119,6 +119,8 @@ pub(crate) struct RawSettings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sts_clock_skew_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub sts_session_lifetime_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key_file: Option<String>,

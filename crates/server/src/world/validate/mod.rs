@@ -109,9 +109,17 @@ fn settings(s: RawSettings) -> Result<Settings, InvalidEntry> {
         master_key: s.master_key,
         master_key_file: s.master_key_file,
         allowed_regions: s.allowed_regions,
+        sts_session_lifetime_seconds: s.sts_session_lifetime_seconds,
     };
     if settings.sts_clock_skew_seconds <= 0 {
         return Err(at.field("sts_clock_skew_seconds").msg("must be positive"));
+    }
+    if let Some(l) = settings.sts_session_lifetime_seconds {
+        if !(5..=129_600).contains(&l) {
+            return Err(at
+                .field("sts_session_lifetime_seconds")
+                .msg(format!("{l} must be 5–129600")));
+        }
     }
     Ok(settings)
 }
