@@ -255,25 +255,40 @@ impl ImdsProvider {
         None
     }
 
-    /// The instance's region (v2's last region source): the token dance of a credential
-    /// fetch, then `placement/availability-zone/` minus its last character (`us-west-2a` →
-    /// `us-west-2`). Any failure is "no region", never an error.
-    pub fn region(&self) -> Option<String> {
+    /// The instance's region, v2's last region source (`awscli/utils.py`
+    /// `InstanceMetadataRegionFetcher.retrieve_region`, on botocore's `IMDSFetcher`): the token
+    /// `PUT` (200: IMDSv2; 403/404/405, a read timeout or exhausted attempts: IMDSv1; 400: no
+    /// region), then `placement/availability-zone/` (retried while not 200 or empty) minus its
+    /// last character (`us-west-2a` → `us-west-2`). Disabled, unreachable or unanswered: no
+    /// region. v2 lets one failure escape: no token while IMDSv1 is disabled raises its
+    /// `MetadataRetrievalError` (`_assert_v1_enabled`), so that is an error here too.
+    pub fn region(&self) -> Result<Option<String>, CredentialsError> {
         if self.config.disabled {
-            return None;
+            return Ok(None);
         }
-        let token = self.token().ok()?;
+        let Ok(token) = self.token() else {
+            tracing::debug!("IMDS answered the token request with 400: no region");
+            return Ok(None);
+        };
         if token.is_none() && self.config.v1_disabled {
-            return None;
+            return Err(CredentialsError::MetadataRetrieval(
+                "Unable to retrieve token for use in IMDSv2 call and IMDSv1 has been disabled"
+                    .into(),
+            ));
         }
-        let zone = self.get(
+        let Some(mut region) = self.get(
             "latest/meta-data/placement/availability-zone/",
             token.as_deref(),
             |_| true,
-        )?;
-        let mut region = zone;
+        ) else {
+            tracing::debug!(
+                "Max number of attempts exceeded ({}) when attempting to retrieve data from metadata service.",
+                self.config.attempts
+            );
+            return Ok(None);
+        };
         region.pop();
-        (!region.is_empty()).then_some(region)
+        Ok((!region.is_empty()).then_some(region))
     }
 
     fn fetch(&self, now: OffsetDateTime) -> Result<Option<Credentials>, CredentialsError> {
@@ -408,19 +423,64 @@ mod tests {
             _ => Reply::new(404, ""),
         });
         let p = ImdsProvider::new(config(&server.url(), &[]));
-        assert_eq!(p.region().as_deref(), Some("eu-west-3"));
+        assert_eq!(p.region().unwrap().as_deref(), Some("eu-west-3"));
         let reqs = server.requests();
         assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), Some("TOKEN123"));
         // No zone, a 400 on the token, or IMDS disabled: no region and no error.
         let p = ImdsProvider::new(config(&happy(200).url(), &[]));
-        assert_eq!(p.region(), None);
+        assert_eq!(p.region().unwrap(), None);
         let p = ImdsProvider::new(config(&happy(400).url(), &[]));
-        assert_eq!(p.region(), None);
+        assert_eq!(p.region().unwrap(), None);
         let p = ImdsProvider::new(config(
             &server.url(),
             &[("AWS_EC2_METADATA_DISABLED", "true")],
         ));
-        assert_eq!(p.region(), None);
+        assert_eq!(p.region().unwrap(), None);
+    }
+
+    #[test]
+    fn region_lookup_follows_v2s_fetcher() {
+        // 403/404/405 on the token: IMDSv1, the zone is asked without a token.
+        for status in [403, 404, 405] {
+            let server = FakeServer::start(move |req| match req.method.as_str() {
+                "PUT" => Reply::new(status, ""),
+                _ => Reply::ok("ap-south-1a"),
+            });
+            let p = ImdsProvider::new(config(&server.url(), &[]));
+            assert_eq!(p.region().unwrap().as_deref(), Some("ap-south-1"));
+            let reqs = server.requests();
+            assert_eq!(reqs.len(), 2);
+            assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), None);
+        }
+        // ... unless IMDSv1 is disabled: v2's MetadataRetrievalError escapes the lookup.
+        let server = FakeServer::start(|req| match req.method.as_str() {
+            "PUT" => Reply::new(404, ""),
+            _ => Reply::ok("ap-south-1a"),
+        });
+        let p = ImdsProvider::new(config(
+            &server.url(),
+            &[("AWS_EC2_METADATA_V1_DISABLED", "true")],
+        ));
+        assert_eq!(
+            p.region().unwrap_err().to_string(),
+            "Error retrieving metadata: Unable to retrieve token for use in IMDSv2 call and IMDSv1 has been disabled"
+        );
+        assert_eq!(server.requests().len(), 1);
+        // 500s are retried `metadata_service_num_attempts` times, for the token and the zone.
+        let server = FakeServer::start(|req| match req.method.as_str() {
+            "PUT" => Reply::new(500, ""),
+            _ => Reply::new(500, ""),
+        });
+        let p = ImdsProvider::new(config(
+            &server.url(),
+            &[("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "2")],
+        ));
+        assert_eq!(p.region().unwrap(), None);
+        let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
+        assert_eq!(methods, ["PUT", "PUT", "GET", "GET"]);
+        // Nothing listening: no region (and no error), after the configured attempts.
+        let p = ImdsProvider::new(config("http://127.0.0.1:1/", &[]));
+        assert_eq!(p.region().unwrap(), None);
     }
 
     #[test]

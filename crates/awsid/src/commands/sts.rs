@@ -53,20 +53,27 @@ fn get_caller_identity(global: &GlobalArgs, env: &awsid_profile::Env) -> Result<
             "awsid: output format {output:?} is not supported (json, text)"
         )));
     }
+    // v2 creates the command's client first: its region comes from the CLI's chain, IMDS
+    // last (`Session._resolve_region_name`), and the credential clients then use that region
+    // (`_last_client_region_used`).
+    let region = session
+        .client_region(global.region.as_deref())
+        .map_err(CliError::from_credentials)?;
     let options = ResolveOptions {
-        region: global.region.clone(),
+        region,
         ..Default::default()
     };
-    // Like the CLI, credentials are resolved before the client's region is checked.
-    let Some(resolved) = session
+    // At signing, botocore reads the credentials (running any deferred fetch), then checks
+    // the region, and only then finds that there are no credentials.
+    let resolved = session
         .resolve(&options)
-        .map_err(CliError::from_credentials)?
-    else {
-        return Err(CliError::no_credentials());
-    };
+        .map_err(CliError::from_credentials)?;
     let client = session
         .command_sts_client(&options, global.endpoint_url.as_deref())
         .map_err(CliError::from_credentials)?;
+    let Some(resolved) = resolved else {
+        return Err(CliError::no_credentials());
+    };
     let id = client
         .get_caller_identity(&resolved.credentials)
         .map_err(CliError::from_credentials)?;
