@@ -752,6 +752,10 @@ def gen_fixed_env() -> list[Case]:
              {"AWS_SHARED_CREDENTIALS_FILE": "<HOME>/x/y/credentials"}),
         Case("env-10-get-empty-profile-env", "get", ["configure", "get", "region"], cfg,
              {"AWS_PROFILE": ""}),
+        # v2 routes aws_security_token to the credentials file since 2.34.37 (as v1 always did).
+        Case("env-11-set-security-token", "set", ["configure", "set", "aws_security_token", "tok"], cfg),
+        Case("env-12-set-security-token-profile", "set",
+             ["configure", "set", "aws_security_token", "tok2", "--profile", "b"], cfg),
     ]
 
 
@@ -771,3 +775,12 @@ def all_cases() -> list[Case]:
 def materialise_env(env: dict[str, str], home: Path) -> dict[str, str]:
     """Replaces the `<HOME>` placeholder in env values by the real home of a run."""
     return {k: v.replace("<HOME>", str(home)) for k, v in env.items()}
+
+
+def run_v2_in_home(server, argv: list[str], home: Path, env: dict[str, str]) -> Result:
+    """As `run_in_home`, for Debian's aws CLI v2 in a fork of `server`
+    (`v2_forkserver.ForkServer`)."""
+    stdout, stderr, code = server.run(argv, child_env(home, env), home, home.parent / "v2-out")
+    h = str(home)
+    return Result(stdout=stdout.replace(h, "<HOME>"), stderr=stderr.replace(h, "<HOME>"), code=code,
+                  tree=snapshot(home))
