@@ -182,7 +182,7 @@ def tree_diff(a: dict, b: dict, a_name: str, b_name: str) -> list[str]:
 
 def botocore_profiles(home: Path, config_rel: str = ".aws/config",
                       creds_rel: str = ".aws/credentials") -> dict[str, dict]:
-    """The merged profile view botocore builds from the two files (files.md §5); raises
+    """The merged profile view botocore builds from the two files (docs/spec/files.md §5); raises
     ConfigParseError when a file does not parse."""
     cfg = home / config_rel
     creds = home / creds_rel
@@ -283,7 +283,7 @@ def gen_profile_body(rng: random.Random, *, creds: bool, allow_continuation: boo
             value = ""
         elif key == "description":
             # Continuation lines; never last in the section so that the writer's insertion
-            # point is not inside the continued value (see configure-cli.md §6 rule 8).
+            # point is not inside the continued value (see docs/spec/configure-cli.md §6 rule 8).
             if not allow_continuation or i == len(entries) - 1:
                 value = "plain description"
             else:
@@ -571,7 +571,7 @@ CREDENTIAL_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_to
 
 
 def v1_replacement_swallows(text: str, section: str, key: str) -> bool:
-    """Whether the CLI writer's replacement of `key` in `[section]` (configure-cli.md §6: first
+    """Whether the CLI writer's replacement of `key` in `[section]` (docs/spec/configure-cli.md §6: first
     matching header from column 0, first line whose text before `=`/`:` strips to `key`, rewritten
     as `key = value` at column 0) leaves a following indented non-comment line of the same section
     to be read as a continuation of the edited value."""

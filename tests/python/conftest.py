@@ -81,8 +81,8 @@ def clean_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def conformance_dir_path() -> Path:
-    """The conformance vectors (AWSID_CONFORMANCE_DIR, default ../shared/conformance); fails if absent."""
-    path = Path(os.environ.get("AWSID_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance"))
+    """The conformance vectors (tests/conformance, or AWSID_CONFORMANCE_DIR); fails if absent."""
+    path = Path(os.environ.get("AWSID_CONFORMANCE_DIR", REPO / "tests" / "conformance"))
     if not path.is_dir():
         pytest.fail(
             f"CONFORMANCE VECTORS NOT FOUND at {path}: set AWSID_CONFORMANCE_DIR", pytrace=False

@@ -1,4 +1,4 @@
-//! `awsid configure get`: the observed transcripts of `configure-cli.md` §3 and the v2 rules.
+//! `awsid configure get`: the observed transcripts of `docs/spec/configure-cli.md` §3 and the v2 rules.
 
 mod configure_support;
 use configure_support::Home;

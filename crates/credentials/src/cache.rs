@@ -1,5 +1,5 @@
 //! The JSON credential cache in `~/.aws/cli/cache` shared with the AWS CLI: the reference's key
-//! scheme, file shape and validity window (`assume-role.md` §6, `process-and-sso.md` §2.6).
+//! scheme, file shape and validity window (`docs/spec/assume-role.md` §6, `docs/spec/process-and-sso.md` §2.6).
 
 use std::path::{Path, PathBuf};
 
@@ -222,7 +222,9 @@ impl JsonFileCache {
     }
 }
 
-fn parse_entry(bytes: &[u8], method: &'static str) -> Result<Credentials, String> {
+/// Reads a cache entry's bytes as credentials of `method`; the error says what is wrong
+/// without quoting the entry (it holds secrets).
+pub fn parse_entry(bytes: &[u8], method: &'static str) -> Result<Credentials, String> {
     let json: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
     let creds = json
@@ -322,7 +324,7 @@ mod tests {
 
     #[test]
     fn role_key_vectors() {
-        // assume-role.md §6.2, verified against files the CLI wrote.
+        // docs/spec/assume-role.md §6.2, verified against files the CLI wrote.
         assert_eq!(
             role_cache_key(&key("arn:aws:iam::123456789012:role/myrole")),
             "f995d6dcb70933807ce01b82b84c00a92ad7bbd1"

@@ -1,4 +1,4 @@
-//! The ECS/EKS container credential provider (`container-role`), `container-client.md`.
+//! The ECS/EKS container credential provider (`container-role`), `docs/spec/container-client.md`.
 
 use std::sync::Arc;
 use std::time::Duration;

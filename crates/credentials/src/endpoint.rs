@@ -1,5 +1,5 @@
 //! Endpoint and region selection for the credential clients (STS, SSO portal, SSO-OIDC),
-//! `assume-role.md` §9 and `process-and-sso.md` §2.5.
+//! `docs/spec/assume-role.md` §9 and `docs/spec/process-and-sso.md` §2.5.
 
 use awsid_profile::{Env, Properties};
 

@@ -1,4 +1,4 @@
-//! The `env` provider (`chain.md` §3.1).
+//! The `env` provider (`docs/spec/chain.md` §3.1).
 
 use awsid_profile::Env;
 

@@ -1,4 +1,4 @@
-//! Errors of credential resolution, worded like botocore's exceptions (`chain.md` §8).
+//! Errors of credential resolution, worded like botocore's exceptions (`docs/spec/chain.md` §8).
 
 use std::path::PathBuf;
 
@@ -142,6 +142,9 @@ pub enum CredentialsError {
     Connect {
         /// The URL.
         url: String,
+        /// What the transport reported (shown by `--debug`, not in the message).
+        #[source]
+        source: crate::http::TransportError,
     },
     /// The service answered with something that is not the expected document.
     #[error("Unable to parse response from {url}: {message}")]

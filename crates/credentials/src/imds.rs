@@ -1,5 +1,5 @@
 //! The EC2 instance metadata (IMDS) credential provider (`iam-role`): IMDSv2 token, v1 fallback
-//! per `imds-client.md` §2, static-stability expiry extension.
+//! per `docs/spec/imds-client.md` §2, static-stability expiry extension.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,7 @@ pub struct ImdsOverrides {
 }
 
 impl ImdsConfig {
-    /// Reads the settings of `imds-client.md` §1 from the environment and the selected profile.
+    /// Reads the settings of `docs/spec/imds-client.md` §1 from the environment and the selected profile.
     pub fn from_settings(env: &Env, props: &Properties) -> Result<ImdsConfig, CredentialsError> {
         ImdsConfig::with_overrides(env, props, &ImdsOverrides::default())
     }

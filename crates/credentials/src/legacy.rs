@@ -1,5 +1,5 @@
 //! The legacy providers: `ec2-credentials-file` (`AWS_CREDENTIAL_FILE`) and `boto-config`
-//! (`BOTO_CONFIG`, `/etc/boto.cfg`, `~/.boto`), `chain.md` §3.4–3.5.
+//! (`BOTO_CONFIG`, `/etc/boto.cfg`, `~/.boto`), `docs/spec/chain.md` §3.4–3.5.
 
 use std::path::PathBuf;
 

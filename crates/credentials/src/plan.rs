@@ -8,7 +8,7 @@ use crate::imds::ImdsConfig;
 use crate::profiles::ProfileData;
 use crate::CredentialsError;
 
-/// A `credential_source` name (case-sensitive, `assume-role.md` §4.2).
+/// A `credential_source` name (case-sensitive, `docs/spec/assume-role.md` §4.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NamedSource {
     /// `Environment`: the env provider, even with `--profile`.

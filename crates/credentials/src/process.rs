@@ -1,5 +1,5 @@
 //! The `custom-process` provider: `credential_process`, the Version 1 contract
-//! (`process-and-sso.md` §1).
+//! (`docs/spec/process-and-sso.md` §1).
 
 use std::process::{Command, Stdio};
 

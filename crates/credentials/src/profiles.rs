@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use awsid_profile::{ProfileSet, Properties, Value};
 
-/// Read access to the shared files as the chain needs it (see `files.md` §5 for who reads what).
+/// Read access to the shared files as the chain needs it (see `docs/spec/files.md` §5 for who reads what).
 pub trait ProfileData {
     /// Merged settings of profile `name` (credentials keys override config keys).
     fn profile(&self, name: &str) -> Option<&Properties>;

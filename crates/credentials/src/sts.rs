@@ -288,7 +288,10 @@ impl StsClient {
                 ));
                 continue;
             }
-            let response = outcome.map_err(|_| CredentialsError::Connect { url: url.clone() })?;
+            let response = outcome.map_err(|source| CredentialsError::Connect {
+                url: url.clone(),
+                source,
+            })?;
             return Ok((response, attempt - 1));
         }
     }

@@ -15,7 +15,7 @@ use awsid_profile::Env;
 use testing::{FakeServer, Reply};
 
 const CONFIG: &str = "[profile base]\naws_access_key_id = AKIDBASE\naws_secret_access_key = basesecret\n\n[profile role]\nrole_arn = arn:aws:iam::123456789012:role/myrole\nsource_profile = base\nregion = us-east-1\n";
-/// SHA-1 of `{"RoleArn": "arn:aws:iam::123456789012:role/myrole"}` (assume-role.md §6.2).
+/// SHA-1 of `{"RoleArn": "arn:aws:iam::123456789012:role/myrole"}` (docs/spec/assume-role.md §6.2).
 const CACHE_FILE: &str = "f995d6dcb70933807ce01b82b84c00a92ad7bbd1.json";
 
 /// A fake STS answering AssumeRole with `akid` (valid one hour) and GetCallerIdentity.

@@ -1,5 +1,5 @@
-//! Runs every case of the cross-SDK vectors in `AWSID_CONFORMANCE_DIR` (default
-//! `../shared/conformance` from the workspace root): `assume-role-tests.json` as chain plans,
+//! Runs every case of the cross-SDK vectors in `tests/conformance/` (or
+//! `$AWSID_CONFORMANCE_DIR`, which overrides it): `assume-role-tests.json` as chain plans,
 //! `imds-endpoint-tests.json` as the first IMDS request URL, `ecs-tests.json` as the container
 //! URL. Where the vectors (Rust SDK) and the AWS CLI disagree, the case asserts the CLI's
 //! behaviour and says why.
@@ -19,11 +19,11 @@ use serde_json::{json, Map, Value};
 fn conformance_dir() -> PathBuf {
     let dir = match std::env::var("AWSID_CONFORMANCE_DIR") {
         Ok(d) => PathBuf::from(d),
-        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance"),
     };
     assert!(
         dir.is_dir(),
-        "conformance vectors not found at {} — set AWSID_CONFORMANCE_DIR to the shared/conformance directory",
+        "conformance vectors not found at {} (AWSID_CONFORMANCE_DIR overrides the repository's tests/conformance)",
         dir.display()
     );
     dir

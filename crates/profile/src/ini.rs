@@ -2,10 +2,10 @@
 //! `=`/`:` delimiters, full-line `#`/`;` comments, continuation lines, `[DEFAULT]` inheritance),
 //! plus botocore's nested sub-section parsing (`s3 =` followed by indented `key = value` lines).
 //!
-//! See `../shared/spec/files.md` §2 for every rule.
+//! See `docs/spec/files.md` §2 for every rule.
 
-use crate::fxhash::FxHashMap;
 use crate::py;
+use rustc_hash::FxHashMap;
 
 /// A property value: a plain string, or a nested sub-section (`key =` + indented lines).
 #[derive(Clone, PartialEq, Eq)]
@@ -135,7 +135,7 @@ pub struct ParseError {
     pub message: String,
 }
 
-/// Parses file text exactly as botocore's `raw_config_parse` does (see `files.md` §2).
+/// Parses file text exactly as botocore's `raw_config_parse` does (see `docs/spec/files.md` §2).
 pub fn parse(text: &str) -> Result<IniFile, ParseError> {
     let (parsed, _) = read(text, false)?;
     let sections = (0..parsed.sections.len())

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::fxhash::FxHashMap;
 use crate::ini::{self, IniFile};
 use crate::{shell, Locations, ParseError, Properties};
+use rustc_hash::FxHashMap;
 
 /// A shared file that exists but cannot be parsed; it names the file and the line.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! The `configure` writer: line-preserving, exact-match edits of a shared file (the AWS CLI's
-//! `ConfigFileWriter` rules, `configure-cli.md` §6), written atomically under an advisory lock.
+//! `ConfigFileWriter` rules, `docs/spec/configure-cli.md` §6), written atomically under an advisory lock.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

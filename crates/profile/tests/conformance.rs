@@ -12,19 +12,21 @@ use std::path::PathBuf;
 use awsid_profile::{Env, Locations, ProfileSelection, ProfileSet, Properties, Value};
 use serde_json::{Map, Value as Json};
 
+/// The vectors: `$AWSID_CONFORMANCE_DIR` when set (an override), else the repository's copy in
+/// `tests/conformance/`. Panics (never skips) when the folder does not exist.
 fn conformance_dir() -> PathBuf {
     let dir = std::env::var_os("AWSID_CONFORMANCE_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../../../shared/conformance"
+                "/../../tests/conformance"
             ))
         });
     assert!(
         dir.is_dir(),
-        "conformance vectors not found at {} (set AWSID_CONFORMANCE_DIR to the folder holding \
-         profile-parser-tests.json)",
+        "conformance vectors not found at {} (AWSID_CONFORMANCE_DIR overrides the repository's \
+         tests/conformance)",
         dir.display()
     );
     dir

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -14,7 +14,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -137,6 +137,15 @@ pub struct TtlControl {
 }
 
 impl TtlControl {
+    /// A control attached to no connection (requests built outside a listener: fuzzing,
+    /// tests); settings are recorded and ignored.
+    pub fn detached() -> TtlControl {
+        TtlControl {
+            wanted: Arc::new(AtomicU32::new(0)),
+            default: 0,
+        }
+    }
+
     /// Sends the next response bytes with IP TTL `ttl`.
     pub fn set(&self, ttl: u32) {
         self.wanted.store(ttl, Ordering::Release);
@@ -150,14 +159,27 @@ impl TtlControl {
     }
 }
 
+/// How long a connection closed with request bytes still unread keeps reading (and discarding)
+/// what the client sends, so that a client still sending a refused body reads the refusal
+/// instead of a reset (closing a socket with unread data sends RST, and the peer loses the
+/// answer it has not read yet). Bounded in time and bytes: a hostile sender gets the reset.
+const LINGER_TIME: Duration = Duration::from_secs(2);
+/// See [`LINGER_TIME`].
+const LINGER_BYTES: usize = 8 * 1024 * 1024;
+
 /// A TCP stream that applies a requested IP TTL just before writing (the IMDS hop limit is
-/// the TTL of the token response only).
+/// the TTL of the token response only) and lingers on close when request bytes were left
+/// unread.
 struct TtlStream {
     inner: TcpStream,
     wanted: Arc<AtomicU32>,
     current: u32,
     /// The TTL last applied, for tests.
     applied: Option<Arc<AtomicU32>>,
+    /// Set by the service when it answered without reading the whole request body.
+    unread: Arc<AtomicBool>,
+    /// The lingering close in progress: its deadline and the bytes discarded so far.
+    linger: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
 }
 
 impl TtlStream {
@@ -212,7 +234,37 @@ impl AsyncWrite for TtlStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        if this.linger.is_none() {
+            std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
+            if !this.unread.load(Ordering::Acquire) {
+                return Poll::Ready(Ok(()));
+            }
+            this.linger = Some((Box::pin(tokio::time::sleep(LINGER_TIME)), 0));
+        }
+        let Some((deadline, drained)) = this.linger.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        let mut scratch = [0u8; 16 * 1024];
+        loop {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                    *drained += buf.filled().len();
+                    if *drained >= LINGER_BYTES {
+                        return Poll::Ready(Ok(()));
+                    }
+                }
+                // End of stream or an error: the client is done.
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending => {
+                    return match deadline.as_mut().poll(cx) {
+                        Poll::Ready(()) => Poll::Ready(Ok(())),
+                        Poll::Pending => Poll::Pending,
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -253,11 +305,14 @@ pub async fn serve<H: Handler>(
         let local = stream.local_addr().unwrap_or(listener_addr);
         let default_ttl = stream.ttl().unwrap_or(0);
         let wanted = Arc::new(AtomicU32::new(0));
+        let unread = Arc::new(AtomicBool::new(false));
         let io = TtlStream {
             inner: stream,
             wanted: wanted.clone(),
             current: default_ttl,
             applied: applied_ttl.clone(),
+            unread: unread.clone(),
+            linger: None,
         };
         let ttl = TtlControl {
             wanted,
@@ -267,10 +322,25 @@ pub async fn serve<H: Handler>(
         let mut conn_shutdown = shutdown.clone();
         while connections.try_join_next().is_some() {}
         connections.spawn(async move {
+            // Until its first byte arrives a connection costs only this task: hyper allocates
+            // its buffers on the first read, so thousands of idle connections stay cheap. One
+            // that sends nothing within the header timeout is closed, as hyper would.
+            let mut one = [0u8; 1];
+            let first_byte = tokio::select! {
+                // `peek`, not `readable()`: a new socket reports readable at once.
+                r = tokio::time::timeout(limits.header_read_timeout, io.inner.peek(&mut one)) => {
+                    matches!(r, Ok(Ok(_)))
+                }
+                _ = conn_shutdown.changed() => false,
+            };
+            if !first_byte {
+                return;
+            }
             let admitted = handler.admit(peer, local);
             let service = service_fn(move |req: hyper::Request<Incoming>| {
                 let handler = handler.clone();
                 let ttl = ttl.clone();
+                let unread = unread.clone();
                 async move {
                     if !admitted {
                         let mut r = handler.refused();
@@ -283,6 +353,7 @@ pub async fn serve<H: Handler>(
                         match read_body(body, &limits).await {
                             Ok(b) => b,
                             Err(e) => {
+                                unread.store(true, Ordering::Release);
                                 let mut r = handler.body_error(e);
                                 r.headers_mut().insert(
                                     http::header::CONNECTION,
@@ -292,6 +363,9 @@ pub async fn serve<H: Handler>(
                             }
                         }
                     } else {
+                        if !body.is_end_stream() {
+                            unread.store(true, Ordering::Release);
+                        }
                         drop(body);
                         Bytes::new()
                     };
@@ -312,8 +386,9 @@ pub async fn serve<H: Handler>(
                 .header_read_timeout(limits.header_read_timeout)
                 .max_buf_size(64 * 1024)
                 .keep_alive(true);
-            let conn = builder.serve_connection(TokioIo::new(io), service);
-            tokio::pin!(conn);
+            // Boxed: the connection state lives on the heap only once the connection is used,
+            // which keeps the task of an idle connection small.
+            let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
             tokio::select! {
                 _ = conn.as_mut() => {}
                 _ = conn_shutdown.changed() => {
@@ -413,6 +488,35 @@ mod tests {
             started.elapsed() < Duration::from_secs(9),
             "idle keep-alive connection stayed open"
         );
+        let _ = tx.send(true);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_refused_body_still_reads_its_refusal() {
+        // A client that sends its whole (too large) body before reading must get the 413, not
+        // a connection reset: the server drains what it refused before closing.
+        let limits = Limits {
+            max_body: 64 * 1024,
+            ..Limits::default()
+        };
+        let (addr, tx, t) = echo_server(limits);
+        let body = vec![b'a'; 4 * 1024 * 1024];
+        for _ in 0..3 {
+            let mut c = std::net::TcpStream::connect(addr).unwrap();
+            c.write_all(
+                format!(
+                    "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            )
+            .unwrap();
+            c.write_all(&body)
+                .expect("the server keeps reading until the body is sent");
+            let reply = read_all(c);
+            assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
+        }
         let _ = tx.send(true);
         t.join().unwrap();
     }

@@ -12,11 +12,12 @@
 
 use std::path::{Path, PathBuf};
 
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -157,15 +158,13 @@ pub enum MasterKeyError {
 struct MasterKey {
     id: [u8; 4],
     secret: [u8; 32],
-    aead: LessSafeKey,
+    aead: Aes256Gcm,
 }
 
 impl MasterKey {
     fn new(secret: [u8; 32]) -> MasterKey {
         let digest = Sha256::digest(secret);
-        let aead = LessSafeKey::new(
-            UnboundKey::new(&aead::AES_256_GCM, &secret).expect("32-byte AES-256 key"),
-        );
+        let aead = Aes256Gcm::new(&secret.into());
         MasterKey {
             id: [digest[0], digest[1], digest[2], digest[3]],
             secret,
@@ -174,7 +173,7 @@ impl MasterKey {
     }
 
     fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = HmacSha256::new_from_slice(&self.secret).expect("any key length");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.secret).expect("any key length");
         for p in parts {
             mac.update(&(p.len() as u32).to_be_bytes());
             mac.update(p);
@@ -290,12 +289,8 @@ impl Issuer {
         let header = token_header(&key.id, &nonce);
         let aad = [&header[..5], claims.access_key_id.as_bytes()].concat();
         key.aead
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&aad),
-                &mut body,
-            )
-            .expect("AES-GCM seal");
+            .encrypt_in_place(Nonce::from_slice(&nonce), &aad, &mut body)
+            .expect("AES-GCM seals any length a token can have");
         let token = STANDARD.encode([&header[..], &body[..]].concat());
         IssuedCredentials {
             secret_access_key: derive_secret(key, &claims.access_key_id),
@@ -317,12 +312,8 @@ impl Issuer {
         let aad = [&header[..5], b"blob:", purpose.as_bytes()].concat();
         let mut body = plaintext.to_vec();
         key.aead
-            .seal_in_place_append_tag(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&aad),
-                &mut body,
-            )
-            .expect("AES-GCM seal");
+            .encrypt_in_place(Nonce::from_slice(&nonce), &aad, &mut body)
+            .expect("AES-GCM seals any length a token can have");
         [&header[..], &body[..]].concat()
     }
 
@@ -337,15 +328,10 @@ impl Issuer {
         nonce.copy_from_slice(&sealed[5..17]);
         let aad = [&sealed[..5], b"blob:", purpose.as_bytes()].concat();
         let mut body = sealed[17..].to_vec();
-        let plain = key
-            .aead
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&aad),
-                &mut body,
-            )
+        key.aead
+            .decrypt_in_place(Nonce::from_slice(&nonce), &aad, &mut body)
             .ok()?;
-        Some(plain.to_vec())
+        Some(body)
     }
 
     /// Opens a session token presented with `access_key_id`; returns the claims and the secret
@@ -369,16 +355,11 @@ impl Issuer {
         nonce.copy_from_slice(&bytes[5..17]);
         let aad = [&bytes[..5], access_key_id.as_bytes()].concat();
         let mut body = bytes[17..].to_vec();
-        let plain = key
-            .aead
-            .open_in_place(
-                Nonce::assume_unique_for_key(nonce),
-                Aad::from(&aad),
-                &mut body,
-            )
+        key.aead
+            .decrypt_in_place(Nonce::from_slice(&nonce), &aad, &mut body)
             .map_err(|_| TokenError::Invalid)?;
         let claims: SessionClaims =
-            serde_json::from_slice(plain).map_err(|_| TokenError::Invalid)?;
+            serde_json::from_slice(&body).map_err(|_| TokenError::Invalid)?;
         if claims.access_key_id != access_key_id {
             return Err(TokenError::Invalid);
         }

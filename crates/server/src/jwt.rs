@@ -3,18 +3,25 @@
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use ring::rand::SystemRandom;
-use ring::signature::{self, KeyPair, RsaKeyPair, RsaPublicKeyComponents};
+use rsa::pkcs1v15::{Signature, SigningKey, VerifyingKey};
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::signature::{SignatureEncoding, Signer, Verifier};
+use rsa::traits::PublicKeyParts;
+use rsa::{BigUint, RsaPrivateKey, RsaPublicKey};
 use serde_json::Value;
+use sha2::{Sha256, Sha384, Sha512};
+
+/// Moduli outside 2048–8192 bits are refused (the range RS256 verifiers accept).
+const MIN_MODULUS_BITS: usize = 2048;
+const MAX_MODULUS_BITS: usize = 8192;
 
 /// An RSA key of an OIDC provider: public components, and the private key for dev providers.
 #[derive(Clone)]
 pub struct RsaKey {
     /// Key id (`kid` header).
     pub kid: String,
-    n: Vec<u8>,
-    e: Vec<u8>,
-    private: Option<std::sync::Arc<RsaKeyPair>>,
+    public: RsaPublicKey,
+    private: Option<std::sync::Arc<RsaPrivateKey>>,
 }
 
 impl std::fmt::Debug for RsaKey {
@@ -65,14 +72,14 @@ impl RsaKey {
     /// Loads a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
     pub fn from_private_pem(kid: &str, pem: &str) -> Result<RsaKey, String> {
         let der = pem_body(pem, "PRIVATE KEY")?;
-        let pair =
-            RsaKeyPair::from_pkcs8(&der).map_err(|e| format!("not an RSA PKCS#8 key: {e}"))?;
-        let components: RsaPublicKeyComponents<Vec<u8>> = pair.public_key().into();
+        let private = RsaPrivateKey::from_pkcs8_der(&der)
+            .map_err(|e| format!("not an RSA PKCS#8 key: {e}"))?;
+        let public = private.to_public_key();
+        check_size(&public)?;
         Ok(RsaKey {
             kid: kid.to_string(),
-            n: components.n,
-            e: components.e,
-            private: Some(std::sync::Arc::new(pair)),
+            public,
+            private: Some(std::sync::Arc::new(private)),
         })
     }
 
@@ -84,13 +91,16 @@ impl RsaKey {
         let e = URL_SAFE_NO_PAD
             .decode(e.trim_end_matches('='))
             .map_err(|_| "e is not base64url".to_string())?;
-        if n.len() < 256 {
-            return Err("the modulus must be at least 2048 bits".into());
-        }
+        let public = RsaPublicKey::new_with_max_size(
+            BigUint::from_bytes_be(&n),
+            BigUint::from_bytes_be(&e),
+            MAX_MODULUS_BITS,
+        )
+        .map_err(|e| format!("not an RSA public key: {e}"))?;
+        check_size(&public)?;
         Ok(RsaKey {
             kid: kid.to_string(),
-            n,
-            e,
+            public,
             private: None,
         })
     }
@@ -102,8 +112,8 @@ impl RsaKey {
             "kid": self.kid,
             "use": "sig",
             "alg": "RS256",
-            "n": URL_SAFE_NO_PAD.encode(&self.n),
-            "e": URL_SAFE_NO_PAD.encode(&self.e),
+            "n": URL_SAFE_NO_PAD.encode(self.public.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(self.public.e().to_bytes_be()),
         })
     }
 
@@ -114,7 +124,7 @@ impl RsaKey {
 
     /// Signs `claims` as an RS256 JWT with this key's `kid`.
     pub fn sign(&self, claims: &Value) -> Result<String, String> {
-        let pair = self
+        let private = self
             .private
             .as_ref()
             .ok_or("this key has no private part")?;
@@ -124,16 +134,49 @@ impl RsaKey {
             URL_SAFE_NO_PAD.encode(header.to_string()),
             URL_SAFE_NO_PAD.encode(claims.to_string())
         );
-        let mut sig = vec![0u8; pair.public().modulus_len()];
-        pair.sign(
-            &signature::RSA_PKCS1_SHA256,
-            &SystemRandom::new(),
-            signing_input.as_bytes(),
-            &mut sig,
-        )
-        .map_err(|_| "signing failed".to_string())?;
-        Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        let signer = SigningKey::<Sha256>::new(private.as_ref().clone());
+        let sig = signer
+            .try_sign(signing_input.as_bytes())
+            .map_err(|e| format!("signing failed: {e}"))?;
+        Ok(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(sig.to_bytes())
+        ))
     }
+
+    /// Whether `sig` is this key's RSASSA-PKCS1-v1_5 signature of `message` with `alg`'s hash.
+    fn verifies(&self, alg: Alg, message: &[u8], sig: &Signature) -> bool {
+        let key = self.public.clone();
+        match alg {
+            Alg::Rs256 => VerifyingKey::<Sha256>::new(key)
+                .verify(message, sig)
+                .is_ok(),
+            Alg::Rs384 => VerifyingKey::<Sha384>::new(key)
+                .verify(message, sig)
+                .is_ok(),
+            Alg::Rs512 => VerifyingKey::<Sha512>::new(key)
+                .verify(message, sig)
+                .is_ok(),
+        }
+    }
+}
+
+/// The JWS algorithms a key verifies.
+#[derive(Clone, Copy)]
+enum Alg {
+    Rs256,
+    Rs384,
+    Rs512,
+}
+
+fn check_size(key: &RsaPublicKey) -> Result<(), String> {
+    let bits = key.n().bits();
+    if !(MIN_MODULUS_BITS..=MAX_MODULUS_BITS).contains(&bits) {
+        return Err(format!(
+            "the modulus must have {MIN_MODULUS_BITS} to {MAX_MODULUS_BITS} bits, not {bits}"
+        ));
+    }
+    Ok(())
 }
 
 fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>, String> {
@@ -158,21 +201,18 @@ fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>, String> {
 pub fn verify(token: &str, keys: &[RsaKey]) -> Result<Claims, JwtError> {
     let (header, payload, signing_input, sig) = decode(token)?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    let params: &signature::RsaParameters = match alg {
-        "RS256" => &signature::RSA_PKCS1_2048_8192_SHA256,
-        "RS384" => &signature::RSA_PKCS1_2048_8192_SHA384,
-        "RS512" => &signature::RSA_PKCS1_2048_8192_SHA512,
+    let alg = match alg {
+        "RS256" => Alg::Rs256,
+        "RS384" => Alg::Rs384,
+        "RS512" => Alg::Rs512,
         other => return Err(JwtError::UnsupportedAlgorithm(other.to_string())),
     };
+    let sig = Signature::try_from(sig.as_slice()).map_err(|_| JwtError::BadSignature)?;
     let kid = header.get("kid").and_then(Value::as_str);
     let ok = keys
         .iter()
         .filter(|k| kid.is_none_or(|kid| kid == k.kid))
-        .any(|k| {
-            RsaPublicKeyComponents { n: &k.n, e: &k.e }
-                .verify(params, signing_input.as_bytes(), &sig)
-                .is_ok()
-        });
+        .any(|k| k.verifies(alg, signing_input.as_bytes(), &sig));
     if !ok {
         return Err(JwtError::BadSignature);
     }

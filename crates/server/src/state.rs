@@ -28,7 +28,20 @@ impl Clock {
         sys + self.offset.load(Ordering::Relaxed)
     }
 
-    /// Moves the clock by `seconds` (tests of expiry and rotation).
+    /// A monotonic instant for measuring intervals (device-code polling), moved by
+    /// [`Clock::advance`] like [`Clock::now`], so tests wait without sleeping.
+    pub fn instant(&self) -> std::time::Instant {
+        let now = std::time::Instant::now();
+        let offset = self.offset.load(Ordering::Relaxed);
+        let by = std::time::Duration::from_secs(offset.unsigned_abs());
+        if offset >= 0 {
+            now + by
+        } else {
+            now.checked_sub(by).unwrap_or(now)
+        }
+    }
+
+    /// Moves the clock by `seconds` (tests of expiry, rotation and polling intervals).
     pub fn advance(&self, seconds: i64) {
         self.offset.fetch_add(seconds, Ordering::Relaxed);
     }

@@ -9,7 +9,7 @@
 //! # How the path is handed to the signer
 //!
 //! The vectors come from two harnesses (see the conformance README and spec
-//! `sts-server.md` §3.5). One rule passes all 40:
+//! `docs/spec/sts-server.md` §3.5). One rule passes all 40:
 //!
 //! * The `request.txt` target is always given to the signer verbatim as the wire path.
 //! * The 38 cases **with** `context.json` come from aws-c-auth's suite, whose harness

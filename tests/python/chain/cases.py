@@ -385,7 +385,7 @@ def build_cycle(case: Case, rng: random.Random, i: int) -> None:
 
 
 def build_source_errors(case: Case, rng: random.Random, i: int) -> None:
-    """The assume-role validation errors of assume-role.md §3–4."""
+    """The assume-role validation errors of docs/spec/assume-role.md §3–4."""
     p, s = names(rng, 2)
     shape = rotate(i, ["both", "neither", "bad-source", "missing-source", "source-no-creds",
                         "source-region-only", "source-empty"])

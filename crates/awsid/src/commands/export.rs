@@ -1,5 +1,5 @@
 //! `awsid configure export-credentials`: resolve credentials and print them (v2 formats,
-//! `configure-cli.md` §7).
+//! `docs/spec/configure-cli.md` §7).
 
 use std::io::Write;
 

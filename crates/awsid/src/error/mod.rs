@@ -87,6 +87,9 @@ pub(crate) struct CliError {
     /// details:` block after the message, fields of the structured formats, nothing in the
     /// legacy form.
     details: Vec<(String, String)>,
+    /// The `source()` chain of the error behind the message, outermost first: logged by
+    /// `--debug`, never part of the report (the message stays v2's).
+    causes: Vec<String>,
 }
 
 impl CliError {
@@ -95,7 +98,25 @@ impl CliError {
             class,
             message: message.to_string(),
             details: Vec::new(),
+            causes: Vec::new(),
         }
+    }
+
+    /// Records what caused `error` — its `source()` chain, not `error` itself, whose text is
+    /// the message already — for `--debug`.
+    pub(crate) fn caused_by(mut self, error: &(dyn std::error::Error + 'static)) -> CliError {
+        let mut source = error.source();
+        while let Some(s) = source {
+            self.causes.push(s.to_string());
+            source = s.source();
+        }
+        self
+    }
+
+    /// The recorded causes, outermost first.
+    #[cfg(test)]
+    pub(crate) fn causes(&self) -> &[String] {
+        &self.causes
     }
 
     /// An error of `kind` for code written before the handler classes (a service error gets
@@ -171,6 +192,7 @@ impl CliError {
             class: Class::NotFound,
             message: stderr.into(),
             details: Vec::new(),
+            causes: Vec::new(),
         }
     }
 
@@ -182,9 +204,10 @@ impl CliError {
         match &e {
             CredentialsError::Service(s) => CliError::service(s),
             CredentialsError::NoRegion => CliError::no_region(),
-            CredentialsError::ParamValidation(_) => CliError::param_validation(e),
-            _ => CliError::general(e),
+            CredentialsError::ParamValidation(_) => CliError::param_validation(&e),
+            _ => CliError::general(&e),
         }
+        .caused_by(&e)
     }
 
     /// Adds an `Additional error details` field (shown by the structured formats only).
@@ -264,6 +287,9 @@ impl CliError {
 
     /// Prints the report on stderr in `format` and returns the exit status.
     pub(crate) fn report(&self, format: ErrorFormat) -> u8 {
+        for cause in &self.causes {
+            tracing::debug!("caused by: {cause}");
+        }
         let text = self.render(format);
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(text.as_bytes());
@@ -274,7 +300,7 @@ impl CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> CliError {
-        CliError::general(e)
+        CliError::general(&e).caused_by(&e)
     }
 }
 

@@ -140,7 +140,11 @@ fn classification_of_library_errors() {
         ExitKind::General
     );
     assert_eq!(
-        CliError::from_credentials(CredentialsError::Connect { url: "u".into() }).kind(),
+        CliError::from_credentials(CredentialsError::Connect {
+            url: "u".into(),
+            source: awsid_credentials::http::TransportError::Connect("refused".into()),
+        })
+        .kind(),
         ExitKind::General
     );
     assert_eq!(CliError::not_found("").render(ErrorFormat::Enhanced), "");
@@ -156,4 +160,23 @@ fn general_errors_carry_awsids_details_except_in_legacy() {
     assert_eq!(e.render(ErrorFormat::Enhanced), format!("{plain}{details}"));
     assert_eq!(e.render(ErrorFormat::Json), format!("{plain}{details}"));
     assert_eq!(e.render(ErrorFormat::Legacy), plain);
+}
+
+#[test]
+fn causes_are_kept_for_debug_but_not_reported() {
+    let e = CredentialsError::Connect {
+        url: "http://127.0.0.1:9/".into(),
+        source: awsid_credentials::http::TransportError::Connect(
+            "error sending request: Connection refused (os error 111)".into(),
+        ),
+    };
+    let cli = CliError::from_credentials(e);
+    assert_eq!(
+        cli.causes(),
+        ["connection failed: error sending request: Connection refused (os error 111)"]
+    );
+    assert_eq!(
+        cli.render(ErrorFormat::Legacy),
+        "\nawsid: [ERROR]: Could not connect to the endpoint URL: \"http://127.0.0.1:9/\"\n"
+    );
 }

@@ -378,6 +378,35 @@ fn garbage_requests_do_not_break_the_listener() {
     assert_eq!(get(a, "/latest/meta-data/instance-id", &[]).status, 200);
 }
 
+#[test]
+fn longest_lifetime_serves_a_future_expiration() {
+    // Regression: an unbounded lifetime wrapped the IMDS `Expiration` to 1970. The longest
+    // accepted one is served as issued + lifetime.
+    let text = crate::world::DEFAULT_WORLD.replace(
+        "http_tokens = \"optional\"\nhop_limit = 2\n",
+        "http_tokens = \"optional\"\nhop_limit = 2\ncredential_lifetime_seconds = 43200\n",
+    );
+    let s = crate::spawn_local(World::parse(&text, "w").unwrap()).unwrap();
+    let a = addr(&s, OPTIONAL);
+    let doc: serde_json::Value = serde_json::from_str(
+        &get(
+            a,
+            "/latest/meta-data/iam/security-credentials/my-instance-profile",
+            &[],
+        )
+        .body,
+    )
+    .unwrap();
+    let date = |k: &str| {
+        crate::policy::parse_date(doc[k].as_str().unwrap())
+            .unwrap()
+            .unix_timestamp()
+    };
+    let now = s.state.clock.now();
+    assert_eq!(date("Expiration") - date("LastUpdated"), 43200);
+    assert!(date("Expiration") - now >= 1800, "{doc}");
+}
+
 /// The UID of this test process (the owner of `/proc/self`).
 fn my_uid() -> u32 {
     use std::os::unix::fs::MetadataExt;

@@ -78,7 +78,7 @@ pub enum Decision {
 }
 
 /// How a trust statement's principal matched the caller (strongest first); decides whether
-/// an identity-policy Allow is also needed (`iam-policy.md` §4.3).
+/// an identity-policy Allow is also needed (`docs/spec/iam-policy.md` §4.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PrincipalMatch {
     /// The caller's own ARN (user, role session, federated user).
@@ -575,7 +575,7 @@ pub fn evaluate(policies: &[&Policy], request: &Request<'_>) -> Evaluation {
     }
 }
 
-/// Inputs of an `sts:AssumeRole*` authorization (`iam-policy.md` §4.3).
+/// Inputs of an `sts:AssumeRole*` authorization (`docs/spec/iam-policy.md` §4.3).
 #[derive(Clone, Copy, Debug)]
 pub struct AssumeRoleInputs<'a> {
     /// The role's trust policy.

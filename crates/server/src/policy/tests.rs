@@ -1,4 +1,4 @@
-//! Table tests: every row of `iam-policy.md` §5 and each operator's missing-key behaviour.
+//! Table tests: every row of `docs/spec/iam-policy.md` §5 and each operator's missing-key behaviour.
 
 use super::*;
 

@@ -2,7 +2,7 @@
 //! `/device_authorization`, `/token`, the browser's `/authorize`), the access portal
 //! (`/federation/credentials`, `/assignment/accounts`, `/assignment/roles`, `/logout`) and the
 //! device verification page (`/device`), told apart by path as their real hosts are by name
-//! (`shared/spec/sso-server.md`).
+//! (`docs/spec/sso-server.md`).
 //!
 //! Tokens are sealed by the issuer ([`tokens`]); the little state a flow needs (device
 //! approvals, spent codes, revoked sessions) is in memory and bounded ([`flows`]).

@@ -1,7 +1,7 @@
 //! SSO-OIDC: RegisterClient, StartDeviceAuthorization and CreateToken (device code,
-//! authorization code + PKCE, refresh token), `shared/spec/sso-server.md` §3–§4.
+//! authorization code + PKCE, refresh token), `docs/spec/sso-server.md` §3–§4.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -284,6 +284,7 @@ pub(super) fn start_device_authorization(
         let candidate = user_code();
         let mut device = Device::new(
             id.clone(),
+            client_ref(client_id),
             client.name.clone(),
             inst.start_url.clone(),
             expires,
@@ -370,7 +371,10 @@ pub(super) fn create_token(svc: &SsoService, req: &RequestData) -> Result<Value,
                     "Device code has expired",
                 ));
             }
-            match svc.flows.poll(&dc.user_code, &dc.id, Instant::now()) {
+            match svc
+                .flows
+                .poll(&dc.user_code, &dc.id, svc.state.clock.instant(), now)
+            {
                 Poll::Approved(user) => issue(svc, &client, &me, &dc.start_url, &user, None),
                 Poll::Pending => Err(SsoError::oidc(
                     StatusCode::BAD_REQUEST,

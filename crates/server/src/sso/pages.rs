@@ -115,8 +115,7 @@ pub(super) fn device(svc: &SsoService, req: &RequestData) -> HttpResponse {
     let now = svc.now();
     let found = svc
         .flows
-        .device(&code)
-        .filter(|d| d.expires > now)
+        .device(&code, now)
         .and_then(|d| Some((svc.state.world.sso_instance(&d.start_url)?, d)));
     let Some((inst, d)) = found else {
         return page(

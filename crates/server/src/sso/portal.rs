@@ -1,5 +1,5 @@
 //! The AWS access portal API: GetRoleCredentials, ListAccounts, ListAccountRoles, Logout
-//! (`shared/spec/sso-server.md` §2). Every call carries the access token in
+//! (`docs/spec/sso-server.md` §2). Every call carries the access token in
 //! `x-amz-sso_bearer_token`.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

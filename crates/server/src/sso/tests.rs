@@ -1,4 +1,4 @@
-//! The SSO endpoints over HTTP: every row of `sso-server.md` §6's checklist, plus the pages,
+//! The SSO endpoints over HTTP: every row of `docs/spec/sso-server.md` §6's checklist, plus the pages,
 //! the knobs and the refusals.
 
 use std::net::SocketAddr;
@@ -241,8 +241,9 @@ fn polling_too_fast_slows_down() {
     device_token(&s, &client, code);
     let r = device_token(&s, &client, code);
     assert_oidc_error(&r, 400, "SlowDownException", "slow_down");
-    // Waiting the original second is still too fast: the interval grew to 6 s.
-    std::thread::sleep(Duration::from_millis(1000));
+    // Waiting the original second (on the server's clock) is still too fast: the interval
+    // grew to 6 s.
+    s.state.clock.advance(1);
     let r = device_token(&s, &client, code);
     assert_oidc_error(&r, 400, "SlowDownException", "slow_down");
 }
@@ -262,7 +263,7 @@ fn waiting_the_interval_is_pending() {
             "authorization_pending",
         );
         if i > 0 {
-            std::thread::sleep(Duration::from_millis(1050));
+            s.state.clock.advance(1);
         }
     }
 }

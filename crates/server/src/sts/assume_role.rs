@@ -5,6 +5,7 @@ use http::StatusCode;
 
 use super::context::{base_context, check_mfa, identity_policies};
 use super::params::{Params, Pattern, Violations};
+use super::policy_arns::{check_managed_session_policies, validate_policy_arns};
 use super::xml::{self, StsError};
 use super::{credentials_xml, not_authorized, packed_policy_size, parse_session_policy, Caller};
 use crate::http::{HttpResponse, RequestData};
@@ -82,6 +83,7 @@ impl<'p> AssumeRoleRequest<'p> {
             }
         }
         validate_tags(&mut v, &tags, &transitive);
+        validate_policy_arns(&mut v, p);
         v.finish()?;
         if let Some(si) = p.get("SourceIdentity") {
             if si.to_ascii_lowercase().starts_with("aws:") {
@@ -173,6 +175,7 @@ pub(super) fn assume_role(
     let denied = || not_authorized(&caller.arn, "sts:AssumeRole", r.role_arn);
     let role_idx = state.world.role_by_arn(r.role_arn).ok_or_else(denied)?;
     let role: &Role = &state.world.roles[role_idx];
+    check_managed_session_policies(state, p, &role.account)?;
     let mfa_now = check_mfa(state, caller, r.serial_number, r.token_code)?;
     if !authorized(state, caller, req, &r, role, mfa_now.is_some()) {
         return Err(denied());

@@ -241,11 +241,33 @@ fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &State) 
 
 /// Verifies the request's SigV4 signature and returns the caller.
 pub(super) fn authenticate(state: &State, req: &RequestData) -> Result<Caller, StsError> {
-    let headers: Vec<(&str, &str)> = req
+    // An Authorization header outside printable ASCII is a malformed signature, not a missing
+    // one (it used to be dropped below and answered MissingAuthenticationToken).
+    if req
+        .headers
+        .get_all(http::header::AUTHORIZATION)
+        .iter()
+        .any(|v| {
+            !v.as_bytes()
+                .iter()
+                .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
+        })
+    {
+        return Err(StsError::new(
+            StatusCode::BAD_REQUEST,
+            "IncompleteSignature",
+            "The Authorization header must contain only printable ASCII characters.",
+        ));
+    }
+    // Other header values are signed as the client's text: UTF-8 (botocore signs `str`s), with
+    // invalid bytes replaced, so such a request fails the signature check instead of losing
+    // the header.
+    let owned: Vec<(&str, std::borrow::Cow<'_, str>)> = req
         .headers
         .iter()
-        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
+        .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes())))
         .collect();
+    let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     let signable = awsid_sigv4::SignableRequest::new(
         req.method.as_str(),
         req.uri.path(),

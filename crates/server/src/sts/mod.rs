@@ -6,6 +6,7 @@ mod assume_role;
 mod auth;
 mod context;
 pub mod params;
+mod policy_arns;
 mod session_token;
 mod web_identity;
 pub mod xml;
@@ -31,19 +32,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 
 /// A fresh request id (UUID v4 text).
 pub fn request_id() -> String {
-    let mut b = [0u8; 16];
-    rand::RngCore::fill_bytes(&mut rand::rng(), &mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
 }
 
 /// Whether a request looks like an STS call (an `Action` in the query or a form body).
@@ -64,7 +56,10 @@ pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     }
 }
 
-fn form_body(req: &RequestData) -> Option<&str> {
+/// The form body as text. Bytes that are not UTF-8 are replaced (U+FFFD) rather than losing the
+/// whole body, so the action is still found and the parameter at fault fails its validation
+/// (a non-UTF-8 byte used to drop every parameter and answer `MissingAction`).
+fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
     let is_form = req
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -74,14 +69,14 @@ fn form_body(req: &RequestData) -> Option<&str> {
                 .starts_with("application/x-www-form-urlencoded")
         });
     if req.method == Method::POST && is_form {
-        std::str::from_utf8(&req.body).ok()
+        Some(String::from_utf8_lossy(&req.body))
     } else {
         None
     }
 }
 
 fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse, StsError> {
-    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req));
+    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
     let action = params.get("Action").unwrap_or("");
     let signed = match action {
         "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo" => true,

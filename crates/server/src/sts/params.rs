@@ -47,6 +47,50 @@ impl Params {
             .collect()
     }
 
+    /// The `field` of each structure in the list `Name` (`Name.member.N.field`), in order.
+    /// A member given without its field (`Name.member.N=…` or another field only) is `None`,
+    /// so the caller can report it instead of dropping it.
+    pub fn struct_field(&self, name: &str, field: &str) -> Vec<Option<&str>> {
+        let prefix = format!("{name}.member.");
+        let mut indexes: Vec<usize> = self
+            .map
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, _)| {
+                let rest = &k[prefix.len()..];
+                let n = rest.split('.').next().unwrap_or(rest);
+                n.parse().ok().filter(|&n: &usize| n >= 1)
+            })
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        // Members are numbered from 1 without gaps; a list that skips a number ends there.
+        let count = indexes
+            .iter()
+            .enumerate()
+            .take_while(|(i, n)| **n == i + 1)
+            .count();
+        (1..=count)
+            .map(|i| self.get(&format!("{prefix}{i}.{field}")))
+            .collect()
+    }
+
+    /// Names of the parameters under `Name.` that are not `Name.member.N.field` for the members
+    /// [`Params::struct_field`] returns (misspelt fields, gaps, non-numeric indexes).
+    pub fn stray_members(&self, name: &str, field: &str) -> Vec<&str> {
+        let count = self.struct_field(name, field).len();
+        let dotted = format!("{name}.");
+        self.map
+            .range(dotted.clone()..)
+            .take_while(|(k, _)| k.starts_with(&dotted))
+            .map(|(k, _)| k.as_str())
+            .filter(|k| {
+                let ok = (1..=count).any(|i| *k == format!("{name}.member.{i}.{field}"));
+                !ok
+            })
+            .collect()
+    }
+
     /// `Name.member.N.Key` / `.Value` pairs.
     pub fn tags(&self, name: &str) -> Vec<(String, String)> {
         (1..)
@@ -242,5 +286,26 @@ mod tests {
         assert_eq!(p.tags("Tags"), vec![("k".to_string(), "v".to_string())]);
         assert_eq!(p.list("TransitiveTagKeys"), vec!["k"]);
         assert!(p.list("PolicyArns").is_empty());
+    }
+
+    #[test]
+    fn structure_lists_report_what_they_drop() {
+        let p = Params::parse(
+            "",
+            Some("PolicyArns.member.1.arn=a&PolicyArns.member.2=b&PolicyArns.member.2.Arn=c&PolicyArns.member.4.arn=d&PolicyArns.member.x.arn=e&PolicyArns=f"),
+        );
+        assert_eq!(p.struct_field("PolicyArns", "arn"), vec![Some("a"), None]);
+        assert_eq!(
+            p.stray_members("PolicyArns", "arn"),
+            vec![
+                "PolicyArns.member.2",
+                "PolicyArns.member.2.Arn",
+                "PolicyArns.member.4.arn",
+                "PolicyArns.member.x.arn"
+            ]
+        );
+        let empty = Params::parse("", Some("PolicyArns="));
+        assert!(empty.struct_field("PolicyArns", "arn").is_empty());
+        assert!(empty.stray_members("PolicyArns", "arn").is_empty());
     }
 }

@@ -43,6 +43,11 @@ fn now(s: &LocalServer) -> SystemTime {
 
 /// Signs a form POST to `/` as botocore does and sends it.
 fn call_at(s: &LocalServer, c: &Creds, body: &str, time: SystemTime, region: &str) -> Reply {
+    call_bytes(s, c, body.as_bytes(), time, region)
+}
+
+/// [`call_at`] with a body that need not be text.
+fn call_bytes(s: &LocalServer, c: &Creds, body: &[u8], time: SystemTime, region: &str) -> Reply {
     let addr: SocketAddr = s.bound.api.unwrap();
     let host = addr.to_string();
     let headers = [
@@ -52,7 +57,7 @@ fn call_at(s: &LocalServer, c: &Creds, body: &str, time: SystemTime, region: &st
             "application/x-www-form-urlencoded; charset=utf-8",
         ),
     ];
-    let req = awsid_sigv4::SignableRequest::new("POST", "/", "", &headers, body.as_bytes());
+    let req = awsid_sigv4::SignableRequest::new("POST", "/", "", &headers, body);
     let sc = awsid_sigv4::Credentials::new(c.id.clone(), c.secret.clone(), c.token.clone());
     let signed = awsid_sigv4::sign_headers(
         &req,
@@ -72,7 +77,7 @@ fn call_at(s: &LocalServer, c: &Creds, body: &str, time: SystemTime, region: &st
     for (n, v) in &signed.headers {
         h.push((n, v));
     }
-    send(addr, "POST", "/", &h, body.as_bytes())
+    send(addr, "POST", "/", &h, body)
 }
 
 fn call(s: &LocalServer, c: &Creds, body: &str) -> Reply {
@@ -557,4 +562,110 @@ fn bodies_are_bounded_and_garbage_is_answered() {
     assert_eq!(r.status, 404);
     let r = send(addr, "POST", "/", &[], b"%%%&&&==\xff\xfe");
     assert_eq!(r.status, 400);
+}
+
+#[test]
+fn non_utf8_body_bytes_fail_validation_not_action_lookup() {
+    // Regression: one byte that is not UTF-8 dropped the whole form (MissingAction).
+    let s = server();
+    let mut body = assume(MARKETING, "").into_bytes();
+    body.extend_from_slice(b"&ExternalId=ab\xffcd");
+    let r = call_bytes(
+        &s,
+        &creds(USER1.0, USER1.1, None),
+        &body,
+        now(&s),
+        "us-east-1",
+    );
+    assert_eq!((r.status, code(&r)), (400, "ValidationError"), "{}", r.body);
+    assert!(message(&r).contains("at 'externalId'"), "{}", message(&r));
+    // GetCallerIdentity does not care about the stray byte: the signature covers the raw body.
+    let mut body = GCI.as_bytes().to_vec();
+    body.extend_from_slice(b"&Junk=\xfe");
+    let r = call_bytes(
+        &s,
+        &creds(USER1.0, USER1.1, None),
+        &body,
+        now(&s),
+        "us-east-1",
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn non_ascii_authorization_is_an_incomplete_signature() {
+    // Regression: the header was dropped and the answer was MissingAuthenticationToken.
+    let s = server();
+    let r = send(
+        s.bound.api.unwrap(),
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIAI44QH8DHBEXAMPLE/20260101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=caf\u{e9}",
+            ),
+        ],
+        GCI.as_bytes(),
+    );
+    assert_eq!(
+        (r.status, code(&r)),
+        (400, "IncompleteSignature"),
+        "{}",
+        r.body
+    );
+    assert!(message(&r).contains("printable ASCII"));
+}
+
+#[test]
+fn policy_arns_are_checked_not_ignored() {
+    let s = server();
+    let user1 = creds(USER1.0, USER1.1, None);
+    let ask = |extra: &str| call(&s, &user1, &assume(MARKETING, extra));
+    // Regression: these were all accepted silently (and the session got no managed policy).
+    let r = ask("&PolicyArns.member.1.arn=x");
+    assert_eq!((r.status, code(&r)), (400, "ValidationError"));
+    assert_eq!(
+        message(&r),
+        "1 validation error detected: Value 'x' at 'policyArns.1.member.arn' failed to satisfy constraint: Member must have length greater than or equal to 20"
+    );
+    let r = ask("&PolicyArns.member.1=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess");
+    assert_eq!(code(&r), "ValidationError");
+    assert!(
+        message(&r).contains("Value null at 'policyArns.1.member.arn'"),
+        "{}",
+        message(&r)
+    );
+    let r = ask("&PolicyArns.member.2.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess");
+    assert_eq!(code(&r), "ValidationError");
+    assert!(
+        message(&r).contains("at 'PolicyArns.member.2.arn'"),
+        "{}",
+        message(&r)
+    );
+    let many: String = (1..=11)
+        .map(|i| format!("&PolicyArns.member.{i}.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FP{i}"))
+        .collect();
+    let r = ask(&many);
+    assert!(message(&r).contains("at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10"), "{}", message(&r));
+    let r = ask("&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fnot-a-policy");
+    assert_eq!((r.status, code(&r)), (400, "ValidationError"));
+    assert!(message(&r)
+        .starts_with("Invalid managed policy ARN arn:aws:iam::123456789012:role/not-a-policy"));
+    let r = ask("&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3A999999999999%3Apolicy%2FOther");
+    assert!(
+        message(&r).contains("must be in the role's account 123456789012"),
+        "{}",
+        message(&r)
+    );
+    // Well formed, but the world has no such managed policy: refused, never ignored.
+    let r = ask("&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FReadOnlyAccess");
+    assert_eq!((r.status, code(&r)), (404, "NoSuchEntity"));
+    assert_eq!(
+        message(&r),
+        "Policy arn:aws:iam::aws:policy/ReadOnlyAccess does not exist or is not attachable."
+    );
+    // An empty list is no list.
+    assert_eq!(ask("&PolicyArns=").status, 200);
 }

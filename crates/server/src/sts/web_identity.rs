@@ -4,6 +4,7 @@
 use http::StatusCode;
 
 use super::params::{Params, Pattern, Violations};
+use super::policy_arns::{check_managed_session_policies, validate_policy_arns};
 use super::xml::{self, StsError};
 use super::{credentials_xml, packed_policy_size, parse_session_policy};
 use crate::http::HttpResponse;
@@ -41,6 +42,7 @@ impl<'p> WebIdentityRequest<'p> {
         let duration = v.integer(p.get("DurationSeconds"), "durationSeconds", (900, 43200));
         v.string(p.get("ProviderId"), "providerId", false, (4, 2048), None);
         v.string(p.get("Policy"), "policy", false, (1, 2048), None);
+        validate_policy_arns(&mut v, p);
         v.finish()?;
         Ok(WebIdentityRequest {
             role_arn: role_arn.unwrap_or(""),
@@ -173,6 +175,7 @@ pub(super) fn assume_role_with_web_identity(
     let denied =
         || StsError::access_denied("Not authorized to perform sts:AssumeRoleWithWebIdentity");
     let role = &state.world.roles[state.world.role_by_arn(r.role_arn).ok_or_else(denied)?];
+    check_managed_session_policies(state, p, &role.account)?;
     let now = state.clock.now();
     let token = verify_token(state, role, r.token, now)?;
     if !trusted(role, r.session_name, &token, now) {

@@ -703,17 +703,27 @@ impl RawWorld {
     }
 }
 
+/// Bounds of `credential_lifetime_seconds`: down to one minute (soak tests rotate quickly), up
+/// to the longest role session STS issues (12 hours). Without the upper bound a huge lifetime
+/// overflowed the expiry arithmetic and IMDS served an `Expiration` in 1970.
+pub(super) const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 60..=43_200;
+
 fn lifetimes(lifetime: Option<i64>, margin: Option<i64>) -> Result<(i64, i64), String> {
     let lifetime = lifetime.unwrap_or(6 * 3600);
-    let margin = margin.unwrap_or(30 * 60);
-    if lifetime < 900 {
+    if !LIFETIME_RANGE.contains(&lifetime) {
         return Err(format!(
-            "credential_lifetime_seconds {lifetime} must be at least 900"
+            "credential_lifetime_seconds {lifetime} must be {}–{}",
+            LIFETIME_RANGE.start(),
+            LIFETIME_RANGE.end()
         ));
     }
-    if margin < 300 || margin >= lifetime {
+    // New credentials appear at least 5 minutes before the old ones expire (as on EC2), or half
+    // the lifetime when that is shorter.
+    let min_margin = 300.min(lifetime / 2);
+    let margin = margin.unwrap_or_else(|| 1800.min(lifetime / 2));
+    if margin < min_margin || margin >= lifetime {
         return Err(format!(
-            "rotation_margin_seconds {margin} must be at least 300 and less than the lifetime"
+            "rotation_margin_seconds {margin} must be at least {min_margin} and less than the lifetime"
         ));
     }
     Ok((lifetime, margin))

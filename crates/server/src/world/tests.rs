@@ -110,3 +110,38 @@ fn the_example_in_world_md_is_valid() {
     assert_eq!(w.roles[0].max_session_duration, 7200);
     assert_eq!(w.users[0].mfa_devices.len(), 1);
 }
+
+#[test]
+fn credential_lifetimes_are_bounded() {
+    let inst = |extra: &str| {
+        format!("{ACCT}[[instances]]\nid = \"i-0123456789\"\naccount = \"123456789012\"\n{extra}")
+    };
+    // Regression: a huge lifetime used to wrap the expiry arithmetic (IMDS served 1970).
+    for bad in ["9223372036854775807", "43201", "59", "-1"] {
+        let e = err(&inst(&format!("credential_lifetime_seconds = {bad}\n")));
+        assert!(
+            e.contains(&format!(
+                "credential_lifetime_seconds {bad} must be 60–43200"
+            )),
+            "{e}"
+        );
+    }
+    // Short lifetimes (soak tests) get a proportional default margin.
+    let w = World::parse(&inst("credential_lifetime_seconds = 60\n"), "w").unwrap();
+    assert_eq!(
+        (
+            w.instances[0].credential_lifetime,
+            w.instances[0].rotation_margin
+        ),
+        (60, 30)
+    );
+    let w = World::parse(&inst("credential_lifetime_seconds = 43200\n"), "w").unwrap();
+    assert_eq!(w.instances[0].rotation_margin, 1800);
+    let e = err(&inst(
+        "credential_lifetime_seconds = 60\nrotation_margin_seconds = 10\n",
+    ));
+    assert!(
+        e.contains("rotation_margin_seconds 10 must be at least 30 and less than the lifetime"),
+        "{e}"
+    );
+}

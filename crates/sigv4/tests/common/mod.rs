@@ -5,17 +5,17 @@
 
 use std::path::PathBuf;
 
-/// The conformance directory: `$AWSID_CONFORMANCE_DIR`, else `../shared/conformance`
-/// relative to the workspace root. Panics (never skips) when it does not exist.
+/// The conformance directory: `$AWSID_CONFORMANCE_DIR` when set (an override), else the
+/// repository's copy in `tests/conformance/`. Panics (never skips) when it does not exist.
 pub(crate) fn conformance_dir() -> PathBuf {
     let dir = match std::env::var_os("AWSID_CONFORMANCE_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance"),
     };
     assert!(
         dir.is_dir(),
-        "conformance vectors not found at {} — set AWSID_CONFORMANCE_DIR to the directory \
-         holding sigv4/v4/ (these tests never skip silently)",
+        "conformance vectors not found at {} (AWSID_CONFORMANCE_DIR overrides the repository's \
+         tests/conformance; these tests never skip silently)",
         dir.display()
     );
     dir

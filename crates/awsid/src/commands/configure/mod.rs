@@ -84,10 +84,11 @@ fn load(locations: &Locations) -> Result<ProfileSet, CliError> {
 /// A write failure as the CLI reports it: validation and parse errors exit 255 with their
 /// message; I/O errors name the file.
 fn write_error(e: WriteError) -> CliError {
-    match e {
+    match &e {
         WriteError::Edit(EditError::Parse(error)) => CliError::general(error),
         other => CliError::general(other),
     }
+    .caused_by(&e)
 }
 
 /// `profile_to_section`: `default` stays `default`; any other name becomes `profile NAME`,

@@ -92,10 +92,10 @@ pub(crate) fn run(
 /// The v2 exit statuses: configuration errors 253, service errors 254, the rest 255.
 fn login_error(e: LoginError) -> CliError {
     match e {
-        LoginError::Config(_) => CliError::configuration(e),
-        LoginError::Service(ref s) => CliError::service(s),
         LoginError::Credentials(c) => CliError::from_credentials(c),
-        _ => CliError::general(e),
+        LoginError::Config(_) => CliError::configuration(&e).caused_by(&e),
+        LoginError::Service(ref s) => CliError::service(s),
+        _ => CliError::general(&e).caused_by(&e),
     }
 }
 

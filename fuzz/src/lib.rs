@@ -1,0 +1,311 @@
+//! Fuzz targets: each takes arbitrary bytes, must never panic, and checks a property where the
+//! input allows one (an edit reads back, a fresh signature verifies, a cache entry written is
+//! read back the same, no request earns a 5xx).
+//!
+//! The same functions run as libFuzzer binaries (`scripts/fuzz`, coverage-guided, on stable
+//! with sanitizer-coverage flags) and under `cargo test` over the committed seed corpora and
+//! the inputs of past findings (`tests/replay.rs`).
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, UNIX_EPOCH};
+
+use awsid_server::http::{Handler, RequestData, TtlControl};
+use awsid_server::{Issuer, State, World};
+
+/// A fuzz target: takes any bytes, panics on a finding.
+pub type Target = fn(&[u8]);
+
+/// Every target, by name (the corpus directory and binary name).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("profile_round_trip", profile_round_trip),
+    ("sigv4", sigv4),
+    ("sts_request", sts_request),
+    ("imds_request", imds_request),
+    ("ecs_request", ecs_request),
+    ("world_file", world_file),
+    ("jwt", jwt),
+    ("cache_entry", cache_entry),
+];
+
+/// Input form: a first line `section<TAB>key<TAB>value`, then the text of a credentials file.
+/// Parsing never panics; when the file parses and the edit is accepted, the result parses and
+/// the last section named `section` holds `key = value`, and no other section changed.
+pub fn profile_round_trip(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        let _ = awsid_profile::ini::parse_bytes(data);
+        return;
+    };
+    let (spec, file) = text.split_once('\n').unwrap_or((text, ""));
+    let before = awsid_profile::ini::parse(file);
+    let mut parts = spec.splitn(3, '\t');
+    let (Some(section), Some(key), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+        return;
+    };
+    let edit = awsid_profile::writer::SectionEdit {
+        section: section.to_string(),
+        values: vec![(
+            key.to_string(),
+            awsid_profile::writer::EditValue::Scalar(value.to_string()),
+        )],
+    };
+    let kind = awsid_profile::writer::FileKind::Credentials;
+    let existing = if file.is_empty() { None } else { Some(file) };
+    let Ok(out) = awsid_profile::writer::apply_to(kind, existing, &edit) else {
+        return;
+    };
+    let after = awsid_profile::ini::parse(&out)
+        .unwrap_or_else(|e| panic!("the edited file does not parse: {e}\n{out:?}"));
+    let target = after
+        .sections
+        .iter()
+        .rev()
+        .find(|s| s.name == section)
+        .unwrap_or_else(|| panic!("section {section:?} missing after the edit:\n{out:?}"));
+    assert_eq!(
+        target.properties.get_str(key.trim()),
+        Some(value.trim()),
+        "edited value does not read back:\n{out:?}"
+    );
+    if let Ok(before) = before {
+        for s in &before.sections {
+            if s.name == section {
+                continue;
+            }
+            let now = after.sections.iter().rev().find(|a| a.name == s.name);
+            let last_before = before.sections.iter().rev().find(|b| b.name == s.name);
+            if let (Some(now), Some(was)) = (now, last_before) {
+                assert_eq!(
+                    now.properties, was.properties,
+                    "section {:?} changed:\n{out:?}",
+                    s.name
+                );
+            }
+        }
+    }
+}
+
+/// A raw HTTP/1.1 request split into its parts (no body framing: the rest is the body).
+struct Raw<'a> {
+    method: &'a str,
+    target: &'a str,
+    headers: Vec<(&'a str, String)>,
+    body: &'a [u8],
+}
+
+fn split_request(data: &[u8]) -> Option<Raw<'_>> {
+    let end = data.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&data[..end]).ok()?;
+    let body = &data[end + 4..];
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next()?.split(' ');
+    let (method, target) = (first.next()?, first.next()?);
+    let mut headers = Vec::new();
+    for line in lines {
+        let (name, value) = line.split_once(':')?;
+        headers.push((name.trim(), value.trim().to_string()));
+    }
+    Some(Raw {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+/// Parses and verifies arbitrary requests (never panics); then signs the request as a client
+/// would and checks that the signature verifies.
+pub fn sigv4(data: &[u8]) {
+    let Some(raw) = split_request(data) else {
+        return;
+    };
+    let (path, query) = raw.target.split_once('?').unwrap_or((raw.target, ""));
+    let headers: Vec<(&str, &str)> = raw.headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let req = awsid_sigv4::SignableRequest::new(raw.method, path, query, &headers, raw.body);
+    if let Ok(auth) = awsid_sigv4::parse_authorization(&req) {
+        let _ = awsid_sigv4::verify(&req, &auth, SECRET, &Default::default());
+    }
+    // Round trip: strip what signing adds, sign, verify.
+    if !path.starts_with('/') || query.contains("X-Amz-") {
+        return;
+    }
+    let plain: Vec<(&str, &str)> = headers
+        .iter()
+        .copied()
+        .filter(|(n, _)| {
+            let n = n.to_ascii_lowercase();
+            n != "authorization" && !n.starts_with("x-amz-")
+        })
+        .collect();
+    if !plain.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        return;
+    }
+    let req = awsid_sigv4::SignableRequest::new(raw.method, path, query, &plain, raw.body);
+    let credentials = awsid_sigv4::Credentials::new("AKIDEXAMPLE", SECRET, None);
+    let time = UNIX_EPOCH + Duration::from_secs(1_440_938_160);
+    let Ok(signed) = awsid_sigv4::sign_headers(
+        &req,
+        &awsid_sigv4::SigningParams {
+            credentials: &credentials,
+            region: "us-east-1",
+            service: "sts",
+            time,
+            settings: Default::default(),
+        },
+    ) else {
+        return;
+    };
+    let mut all = plain.clone();
+    for (n, v) in &signed.headers {
+        all.push((n, v));
+    }
+    let req = awsid_sigv4::SignableRequest::new(raw.method, path, query, &all, raw.body);
+    let auth = awsid_sigv4::parse_authorization(&req)
+        .unwrap_or_else(|e| panic!("own signature does not parse: {e}"));
+    awsid_sigv4::verify(&req, &auth, SECRET, &Default::default())
+        .unwrap_or_else(|e| panic!("own signature does not verify: {e}"));
+}
+
+/// The default world's state, with a fixed master key.
+fn state() -> Arc<State> {
+    static STATE: OnceLock<Arc<State>> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let issuer = Issuer::new([7u8; 32], &[]);
+            Arc::new(State::new(
+                Arc::new(World::default_world()),
+                Arc::new(issuer),
+            ))
+        })
+        .clone()
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    })
+}
+
+/// Builds the request a listener would hand its handler, or `None` where hyper would have
+/// refused it already.
+fn request_data(data: &[u8]) -> Option<RequestData> {
+    let raw = split_request(data)?;
+    let method = http::Method::from_bytes(raw.method.as_bytes()).ok()?;
+    let uri: http::Uri = raw.target.parse().ok()?;
+    let mut headers = http::HeaderMap::new();
+    for (n, v) in &raw.headers {
+        headers.append(
+            http::HeaderName::from_bytes(n.as_bytes()).ok()?,
+            http::HeaderValue::from_bytes(v.as_bytes()).ok()?,
+        );
+    }
+    Some(RequestData {
+        method,
+        uri,
+        headers,
+        body: bytes::Bytes::copy_from_slice(raw.body),
+        peer: "127.0.0.1:40000".parse().expect("literal address"),
+        ttl: TtlControl::detached(),
+    })
+}
+
+fn answer<H: Handler>(handler: &H, data: &[u8]) {
+    let Some(req) = request_data(data) else {
+        return;
+    };
+    let response = runtime().block_on(handler.handle(req));
+    assert!(
+        response.status().as_u16() < 500,
+        "a request earned {}",
+        response.status()
+    );
+}
+
+/// The API listener (STS, SSO portal and OIDC) answers any request without a 5xx.
+pub fn sts_request(data: &[u8]) {
+    static H: OnceLock<awsid_server::api::ApiHandler> = OnceLock::new();
+    answer(
+        H.get_or_init(|| awsid_server::api::ApiHandler::new(state())),
+        data,
+    );
+}
+
+/// Both default-world IMDS listeners (tokens optional and required) answer any request.
+pub fn imds_request(data: &[u8]) {
+    static H: OnceLock<[awsid_server::imds::ImdsHandler; 2]> = OnceLock::new();
+    let [optional, required] = H.get_or_init(|| {
+        [
+            awsid_server::imds::ImdsHandler::new(state(), 0),
+            awsid_server::imds::ImdsHandler::new(state(), 1),
+        ]
+    });
+    answer(optional, data);
+    answer(required, data);
+}
+
+/// The ECS listener answers any request without a 5xx.
+pub fn ecs_request(data: &[u8]) {
+    static H: OnceLock<awsid_server::ecs::EcsHandler> = OnceLock::new();
+    answer(
+        H.get_or_init(|| awsid_server::ecs::EcsHandler::new(state())),
+        data,
+    );
+}
+
+/// A world file either loads or is refused with an error naming the file; never a panic.
+pub fn world_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Err(e) = World::parse(text, "fuzz.toml") {
+        assert!(e.to_string().contains("fuzz.toml"), "{e}");
+    }
+}
+
+/// Arbitrary tokens are peeked and verified against the default world's provider keys without
+/// panicking; a token signed with those keys from the input's claims verifies.
+pub fn jwt(data: &[u8]) {
+    let world = &state().world;
+    let keys = &world.oidc_providers[0].keys;
+    if let Ok(token) = std::str::from_utf8(data) {
+        let _ = awsid_server::jwt::peek(token);
+        let _ = awsid_server::jwt::verify(token, keys);
+    }
+    if let Ok(claims @ serde_json::Value::Object(_)) = serde_json::from_slice(data) {
+        let Ok(token) = keys[0].sign(&claims) else {
+            return;
+        };
+        if awsid_server::jwt::peek(&token).is_ok() {
+            awsid_server::jwt::verify(&token, keys)
+                .unwrap_or_else(|e| panic!("own token does not verify: {e}"));
+        }
+    }
+}
+
+/// A cache entry is read or refused without panicking; one that reads is written back in the
+/// CLI's shape and reads back the same.
+pub fn cache_entry(data: &[u8]) {
+    use awsid_credentials::cache::{parse_entry, sts_entry};
+    let Ok(c) = parse_entry(data, "assume-role") else {
+        return;
+    };
+    let written = sts_entry(&c, Some("AROAEXAMPLE:s"), Some("arn:aws:sts::1:x"), None).dumps();
+    let again = parse_entry(written.as_bytes(), "assume-role")
+        .unwrap_or_else(|e| panic!("a written entry does not read back: {e}"));
+    assert_eq!(again.access_key_id, c.access_key_id);
+    assert_eq!(
+        again.secret_access_key.expose(),
+        c.secret_access_key.expose()
+    );
+    assert_eq!(
+        again.session_token.as_ref().map(|t| t.expose().to_string()),
+        c.session_token.as_ref().map(|t| t.expose().to_string())
+    );
+    assert_eq!(again.expiry, c.expiry);
+    assert_eq!(again.account_id, c.account_id);
+}
