@@ -146,6 +146,45 @@ pub enum CredentialsError {
         #[source]
         source: crate::http::TransportError,
     },
+    /// Connecting to the endpoint timed out (botocore `ConnectTimeoutError`).
+    #[error("Connect timeout on endpoint URL: \"{url}\"")]
+    ConnectTimeout {
+        /// The URL.
+        url: String,
+        /// What the transport reported.
+        #[source]
+        source: crate::http::TransportError,
+    },
+    /// Connected, but the response did not arrive in time (botocore `ReadTimeoutError`).
+    #[error("Read timeout on endpoint URL: \"{url}\"")]
+    ReadTimeout {
+        /// The URL.
+        url: String,
+        /// What the transport reported.
+        #[source]
+        source: crate::http::TransportError,
+    },
+    /// The connection ended before a whole response arrived (botocore
+    /// `ConnectionClosedError`).
+    #[error(
+        "Connection was closed before we received a valid response from endpoint URL: \"{url}\"."
+    )]
+    ConnectionClosed {
+        /// The URL.
+        url: String,
+        /// What the transport reported.
+        #[source]
+        source: crate::http::TransportError,
+    },
+    /// The endpoint answered with a longer body than awsid reads (the real endpoints answer a
+    /// few KiB; the rest is never read, so an endless answer cannot exhaust memory).
+    #[error("The response from the endpoint URL \"{url}\" is larger than {limit} bytes; refusing to read more")]
+    ResponseTooLarge {
+        /// The URL.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The service answered with something that is not the expected document.
     #[error("Unable to parse response from {url}: {message}")]
     BadResponse {
@@ -170,6 +209,24 @@ pub enum CredentialsError {
 }
 
 impl CredentialsError {
+    /// A request to `url` that got no usable response, as botocore words it: a connect or
+    /// read timeout, a closed connection, anything else "Could not connect"; an oversized
+    /// body names the limit.
+    pub fn transport(
+        url: impl Into<String>,
+        source: crate::http::TransportError,
+    ) -> CredentialsError {
+        use crate::http::TransportError as T;
+        let url = url.into();
+        match source {
+            T::TooLarge { limit, .. } => CredentialsError::ResponseTooLarge { url, limit },
+            T::ConnectTimeout(_) => CredentialsError::ConnectTimeout { url, source },
+            T::ReadTimeout(_) => CredentialsError::ReadTimeout { url, source },
+            T::Other(_) => CredentialsError::ConnectionClosed { url, source },
+            T::Connect(_) | T::InvalidUrl(_) => CredentialsError::Connect { url, source },
+        }
+    }
+
     /// A `CredentialRetrievalError` from `provider`.
     pub fn retrieval(provider: impl Into<String>, message: impl Into<String>) -> CredentialsError {
         CredentialsError::Retrieval {

@@ -274,7 +274,7 @@ impl StsClient {
             }
             let outcome = self.transport.send(&req);
             let retryable = match &outcome {
-                Err(TransportError::InvalidUrl(_)) => false,
+                Err(TransportError::InvalidUrl(_) | TransportError::TooLarge { .. }) => false,
                 Err(_) => true,
                 Ok(r) => {
                     r.status >= 500
@@ -288,10 +288,7 @@ impl StsClient {
                 ));
                 continue;
             }
-            let response = outcome.map_err(|source| CredentialsError::Connect {
-                url: url.clone(),
-                source,
-            })?;
+            let response = outcome.map_err(|source| CredentialsError::transport(&url, source))?;
             return Ok((response, attempt - 1));
         }
     }

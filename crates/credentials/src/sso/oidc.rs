@@ -47,14 +47,11 @@ impl<'a> OidcClient<'a> {
             .header("Content-Type", "application/json")
             .header("User-Agent", crate::user_agent())
             .body(body.to_string());
-        let resp =
-            self.services
-                .transport()
-                .send(&req)
-                .map_err(|source| CredentialsError::Connect {
-                    url: url.clone(),
-                    source,
-                })?;
+        let resp = self
+            .services
+            .transport()
+            .send(&req)
+            .map_err(|source| CredentialsError::transport(&url, source))?;
         if !(200..300).contains(&resp.status) {
             return Err(rest_json_error(&resp, operation).into());
         }

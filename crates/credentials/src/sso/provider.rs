@@ -171,14 +171,11 @@ impl SsoProvider {
         let req = HttpRequest::new("GET", url.clone())
             .header("x-amz-sso_bearer_token", token)
             .header("User-Agent", crate::user_agent());
-        let resp =
-            self.services
-                .transport()
-                .send(&req)
-                .map_err(|source| CredentialsError::Connect {
-                    url: url.clone(),
-                    source,
-                })?;
+        let resp = self
+            .services
+            .transport()
+            .send(&req)
+            .map_err(|source| CredentialsError::transport(&url, source))?;
         if resp.status != 200 {
             let err = rest_json_error(&resp, "GetRoleCredentials");
             if err.code == "UnauthorizedException" {
