@@ -126,6 +126,26 @@ DIFFERENCES: dict[str, Difference] = {
             "the reference crashes with an internal error.",
         ),
         Difference(
+            "writer-scalar-on-section",
+            "`set s3 flat` when `s3` holds a nested section (`s3 =` and indented `key = value` "
+            "lines) rewrites only the `s3` line: the sub-key lines stay and the reader takes them "
+            "as continuation lines of the new value, so `s3` reads back as `flat\\n"
+            "max_concurrent_requests = 10…`, not `flat`.",
+            "refuses with `Cannot set s3 to a value: it holds a section (<sub-keys>); set its "
+            "keys as s3.KEY, or remove them first` (exit 255), file untouched: replacing the "
+            "block would silently lose its sub-keys.",
+            "the reference writes a value other than the one asked for; the alternative loses "
+            "settings.",
+        ),
+        Difference(
+            "writer-expands-vars",
+            "the reader expands `$VAR` in AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE but the "
+            "writer only `~` (v2 `set.py` `_get_config_file`): `set` writes a literal "
+            "`./$HOME/…` file under the current directory and the value is lost.",
+            "writes the file the reader reads.",
+            "the reference reports success and loses the value.",
+        ),
+        Difference(
             "wizard-login-tip",
             "no tip.",
             "v2 prints `\\nTip: You can deliver temporary credentials to the AWS CLI using your "

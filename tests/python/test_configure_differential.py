@@ -260,6 +260,13 @@ def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
         unreadable = run.ref.code == 0 and _lookup(view(run.ref_home), profile, case.check_key) is None
         if not (crashed or unreadable):
             problems.append("reference neither crashes (current_indent) nor writes an unreadable value")
+    elif diff == "writer-scalar-on-section":
+        if _lookup(view(run.ref_home), profile, case.check_key) in (None, case.check_value):
+            problems.append("reference reads back the asked value: the corruption this case names is gone")
+    elif diff == "writer-expands-vars":
+        literal = [p for p in run.ref.tree if p.startswith("$")]
+        if run.ref.code != 0 or not literal:
+            problems.append("reference did not write a literal `$HOME/…` file: the loss this case names is gone")
     elif diff == "writer-indented-key":
         try:
             after = view(run.ref_home)
@@ -271,7 +278,14 @@ def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
         if intact:
             problems.append("reference's edit reads back intact: the corruption this case names is gone")
 
-    # 2. awsid: the right edit, or (nested on scalar only) a clean refusal.
+    # 2. awsid: the right edit, or (nested on scalar only) a clean refusal; a scalar on a
+    # section is always refused.
+    if diff == "writer-scalar-on-section":
+        if run.got.code != 255 or "Cannot set " + case.check_key + " to a value: it holds a section" not in run.got.stderr:
+            problems.append(f"awsid must refuse (exit 255), got {run.got.code} {run.got.stderr!r}")
+        if run.got.tree != run.before:
+            problems.append("awsid changed a file although it refused the edit")
+        return problems
     if diff == "writer-nested-on-scalar" and run.got.code != 0:
         if run.got.code != 255 or not run.got.stderr.strip() or "Traceback" in run.got.stderr:
             problems.append(f"awsid must fail cleanly (exit 255 with a message), got {run.got.code}")
