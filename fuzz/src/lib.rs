@@ -61,9 +61,14 @@ pub fn profile_round_trip(data: &[u8]) {
         .rev()
         .find(|s| s.name == section)
         .unwrap_or_else(|| panic!("section {section:?} missing after the edit:\n{out:?}"));
+    // The reader strips as Python does and lower-cases keys (configparser's `optionxform`).
+    let py_strip = |s: &str| {
+        s.trim_matches(|c: char| c.is_whitespace() || ('\x1c'..='\x1f').contains(&c))
+            .to_string()
+    };
     assert_eq!(
-        target.properties.get_str(key.trim()),
-        Some(value.trim()),
+        target.properties.get_str(&py_strip(key).to_lowercase()),
+        Some(py_strip(value).as_str()),
         "edited value does not read back:\n{out:?}"
     );
     if let Ok(before) = before {

@@ -43,6 +43,7 @@ import pytest
 
 from chain.cases import BUILDERS, Case, all_cases
 from chain.differences import DIFFERENCES, KNOWN_BUGS
+from chain.explain import SCHEMA_FILE, Explained, compare_explain, run_explain
 from chain.fakes import FakeEndpoints
 from chain.runner import DRIVER, UNWRAPPED_EXIT, ForkServer, Outcome, _world, child_env, prepare_home, read_cache, run_awsid, run_reference
 
@@ -107,10 +108,10 @@ def test_corpus_covers_the_brief():
 
 
 class Run:
-    """Both outcomes of one case."""
+    """Both outcomes of one case, and `awsid explain`'s document for it."""
 
-    def __init__(self, ref: Outcome, got: Outcome):
-        self.ref, self.got = ref, got
+    def __init__(self, ref: Outcome, got: Outcome, explained: Explained | None = None):
+        self.ref, self.got, self.explained = ref, got, explained
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +139,8 @@ def _run_one(case: Case, base: Path, awsid: str, servers: queue.Queue | None) ->
         if server is not None:
             servers.put(server)
     got = run_awsid(awsid, case, base / case.case_id / "awsid", anchor)
-    return Run(ref, got)
+    explained = run_explain(awsid, case, base / case.case_id / "explain", anchor)
+    return Run(ref, got, explained)
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +148,7 @@ def runs(request, fork_servers, awsid_bin, tmp_path_factory) -> dict[str, Run]:
     selected = []
     for item in request.session.items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        if isinstance(params.get("case"), Case):
+        if isinstance(params.get("case"), Case) and params["case"] not in selected:
             selected.append(params["case"])
     base = tmp_path_factory.mktemp("chain-diff")
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
@@ -249,6 +251,38 @@ def test_chain_matches_reference(case: Case, runs: dict[str, Run]):
     if bugs and not run.got.shape_problems:
         pytest.xfail(f"known awsid bug {bugs[0].name} ({bugs[0].owner}): {'; '.join(problems)}")
     _report(case, run, problems)
+
+
+# ------------------------------------------------------------------------------------------------
+# awsid explain on the same corpus: the provider and source profile chain botocore used, no call
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def explain_schema():
+    import jsonschema
+
+    schema = json.loads(SCHEMA_FILE.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"explain-{c.test_id}" for c in CASES])
+def test_explain_matches_reference(case: Case, runs: dict[str, Run], explain_schema):
+    """`awsid explain --output json`, made with every endpoint pointed at the fakes (which record
+    anything that reaches them), names the provider botocore used (or that failed), the same
+    source profile chain and base provider, reaches no endpoint, and is valid against
+    docs/explain.schema.json."""
+    run = runs[case.case_id]
+    problems = compare_explain(case, run.ref, run.explained)
+    if run.explained.doc is not None:
+        problems += [f"schema: {e.message} at {list(e.absolute_path)}"
+                     for e in explain_schema.iter_errors(run.explained.doc)]
+    if problems:
+        pytest.fail("\n".join([case.describe(), "problems:", *[f"  - {p}" for p in problems],
+                               "reference (botocore as the aws CLI):", run.ref.summary(),
+                               f"    trace: tried={run.ref.tried} visited={run.ref.visited} base={run.ref.base}",
+                               "awsid explain:", run.explained.summary()]), pytrace=False)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -172,6 +172,42 @@ def test_wrong_passphrase_is_refused_and_leaves_the_vault_untouched(
                        capture_output=True, text=True, start_new_session=True, check=True)
     assert json.loads(r.stdout) == {"Version": 1, "AccessKeyId": USER1_KEY[0],
                                     "SecretAccessKey": USER1_KEY[1]}
+    # A role whose source profile is vaulted: the aws CLI and awsid both go through the vault.
+    with open(home / ".aws" / "config", "a") as f:
+        f.write("\n[profile role]\nrole_arn = arn:aws:iam::123456789012:role/marketingadminrole\n"
+                "source_profile = vaulted\nregion = us-west-2\n")
+    for tool in (str(aws_bin), str(awsid_bin)):
+        r = subprocess.run([tool, "sts", "get-caller-identity", "--profile", "role"], env=env,
+                           capture_output=True, text=True, start_new_session=True)
+        assert r.returncode == 0, (tool, r.stderr)
+        assert ":assumed-role/marketingadminrole/" in json.loads(r.stdout)["Arn"]
+    # More keys from the environment into the unlocked vault; list, remove, passwd.
+    add_env = dict(env, AWS_ACCESS_KEY_ID="AKIAENVEXAMPLE000001",
+                   AWS_SECRET_ACCESS_KEY="env-secret-EXAMPLE")
+    r = subprocess.run([str(awsid_bin), "vault", "add", "fromenv", "--env", "--no-config"],
+                       env=add_env, capture_output=True, text=True, start_new_session=True)
+    assert r.returncode == 0, r.stderr
+    listing = json.loads(subprocess.run(
+        [str(awsid_bin), "vault", "list", "--output", "json"], env=env, capture_output=True,
+        text=True, check=True).stdout)
+    assert [p["Profile"] for p in listing["Profiles"]] == ["fromenv", "vaulted"]
+    assert listing["Profiles"][0]["AccessKeyId"] == "****************0001"
+    assert "env-secret" not in vault_file.read_text()
+    r = subprocess.run([str(awsid_bin), "vault", "remove", "fromenv"], env=env,
+                       capture_output=True, text=True, start_new_session=True)
+    assert r.returncode == 252 and "--yes" in r.stderr  # no terminal to confirm on
+    subprocess.run([str(awsid_bin), "vault", "remove", "fromenv", "--yes"], env=env, check=True,
+                   capture_output=True)
+    r = subprocess.run([str(awsid_bin), "vault", "passwd", "--passphrase-stdin"], env=env,
+                       input=f"{PASSPHRASE}\nan even better passphrase\n", capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    r = subprocess.run([str(awsid_bin), "vault", "unlock", "--passphrase-stdin"], env=env,
+                       input=PASSPHRASE + "\n", capture_output=True, text=True)
+    assert r.returncode == 253
+    subprocess.run([str(awsid_bin), "vault", "unlock", "--passphrase-stdin"], env=env,
+                   input="an even better passphrase\n", check=True, capture_output=True, text=True)
     subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
 
 

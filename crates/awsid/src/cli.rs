@@ -3,7 +3,8 @@
 
 use std::ffi::OsString;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
 
 use crate::commands;
 use crate::error::CliError;
@@ -31,7 +32,8 @@ pub(crate) struct Cli {
 #[derive(Clone, Debug, Args)]
 pub(crate) struct GlobalArgs {
     /// Use a specific profile from your credential file.
-    #[arg(long, global = true, value_name = "PROFILE")]
+    #[arg(long, global = true, value_name = "PROFILE",
+          add = ArgValueCandidates::new(commands::completion::profile_candidates))]
     pub profile: Option<String>,
     /// The region to use. Overrides config/env settings.
     #[arg(long, global = true, value_name = "REGION")]
@@ -58,6 +60,9 @@ pub(crate) enum Command {
     Configure(commands::configure::ConfigureArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
     Sts(commands::sts::StsArgs),
+    /// Which credentials a command would use, and why: the chain walked without calling any
+    /// service (`--output json` for the documented `awsid-explain/1` document).
+    Explain(commands::explain::ExplainArgs),
     /// IAM Identity Center: `sso login` and `sso logout`, like the aws CLI v2's.
     Sso(commands::sso::SsoArgs),
     /// Run the local identity plane (IMDS, ECS credentials, STS).
@@ -71,6 +76,14 @@ pub(crate) enum Command {
     /// Print a profile's credentials as `credential_process` JSON (Version 1), from the vault
     /// when it holds the profile.
     CredentialProcess(commands::credential_process::CredentialProcessArgs),
+    /// Print a shell completion script (subcommands, options, profile names from your files):
+    /// `source <(awsid completion bash)`.
+    Completion(commands::completion::CompletionArgs),
+}
+
+/// The clap command tree (for completion).
+pub(crate) fn command() -> clap::Command {
+    Cli::command()
 }
 
 /// Parses `argv`. `--help` and `--version` print and exit 0; usage errors become the
@@ -96,4 +109,12 @@ where
             crate::error::usage::from_clap(&e, &root, &argv)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_tree_is_consistent() {
+        super::command().debug_assert();
+    }
 }

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
 /// Parses and runs the command; `globals` receives the global options once they are parsed
 /// (the error report reads `--cli-error-format` and `--profile` from them).
 fn run(env: &awsid_profile::Env, globals: &mut Option<cli::GlobalArgs>) -> Result<u8, CliError> {
+    commands::completion::complete_if_asked();
     let cli = cli::parse(std::env::args_os())?;
     if cli.global.debug {
         init_debug_logging();

@@ -222,6 +222,60 @@ impl JsonFileCache {
     }
 }
 
+/// What [`JsonFileCache::inspect`] found in one entry (never the credentials themselves).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EntryState {
+    /// No file.
+    Absent,
+    /// Usable: at least [`CACHE_WINDOW_SECS`] left.
+    Fresh,
+    /// Still valid but inside the window: the next use calls the service again.
+    Expiring,
+    /// Past its expiration.
+    Expired,
+    /// Not a usable entry (why); the next use overwrites it.
+    Unusable(String),
+}
+
+/// One cache entry as seen by [`JsonFileCache::inspect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntryInfo {
+    /// The entry's file.
+    pub path: PathBuf,
+    /// Its state at the time of inspection.
+    pub state: EntryState,
+    /// The cached credentials' expiration, when the entry has a readable one.
+    pub expiration: Option<OffsetDateTime>,
+}
+
+impl JsonFileCache {
+    /// Reads entry `key` without using it: whether a lookup at `now` would hit, and when the
+    /// cached credentials expire (no secret leaves this function).
+    pub fn inspect(&self, key: &str, now: OffsetDateTime) -> EntryInfo {
+        let path = self.path(key);
+        let (state, expiration) = match std::fs::read(&path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (EntryState::Absent, None),
+            Err(e) => (EntryState::Unusable(format!("cannot be read ({e})")), None),
+            Ok(bytes) => match parse_entry(&bytes, "assume-role") {
+                Err(why) => (EntryState::Unusable(why), None),
+                Ok(c) => {
+                    let state = match c.seconds_remaining(now) {
+                        Some(left) if left <= 0.0 => EntryState::Expired,
+                        Some(left) if left < CACHE_WINDOW_SECS as f64 => EntryState::Expiring,
+                        _ => EntryState::Fresh,
+                    };
+                    (state, c.expiry)
+                }
+            },
+        };
+        EntryInfo {
+            path,
+            state,
+            expiration,
+        }
+    }
+}
+
 /// Reads a cache entry's bytes as credentials of `method`; the error says what is wrong
 /// without quoting the entry (it holds secrets).
 pub fn parse_entry(bytes: &[u8], method: &'static str) -> Result<Credentials, String> {

@@ -42,6 +42,24 @@ pub struct Endpoint {
     pub signing_region: String,
 }
 
+/// Which setting a configured endpoint URL comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UrlSource {
+    /// `AWS_ENDPOINT_URL_<SERVICE>` (the variable's name).
+    ServiceEnv(String),
+    /// `AWS_ENDPOINT_URL`.
+    GlobalEnv,
+    /// `endpoint_url` under `service =` in `[services section]`.
+    Services {
+        /// The services section's name.
+        section: String,
+        /// The service key (`sts`, `sso`, `sso_oidc`).
+        service: &'static str,
+    },
+    /// The selected profile's `endpoint_url`.
+    Profile,
+}
+
 /// Settings that pick an endpoint: the environment and the selected profile.
 #[derive(Clone, Copy)]
 pub struct EndpointSettings<'a> {
@@ -57,24 +75,38 @@ impl EndpointSettings<'_> {
     /// The configured endpoint URL for `service`, if any: `AWS_ENDPOINT_URL_<X>` >
     /// `AWS_ENDPOINT_URL` > `[services]` sub-key > profile `endpoint_url`, unless ignored.
     pub fn configured_url(&self, service: Service) -> Result<Option<String>, CredentialsError> {
-        let ignore = ensure_boolean(lookup(
-            self.env,
-            self.profile,
-            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-            "ignore_configured_endpoint_urls",
-        ));
-        if ignore {
+        Ok(self.configured(service)?.map(|(url, _)| url))
+    }
+
+    /// Whether `ignore_configured_endpoint_urls` is in force, and the setting that says so
+    /// (`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the profile key).
+    pub fn ignore_configured_urls(&self) -> Option<&'static str> {
+        const VAR: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
+        const KEY: &str = "ignore_configured_endpoint_urls";
+        ensure_boolean(lookup(self.env, self.profile, VAR, KEY)).then(|| {
+            if self.env.contains(VAR) {
+                VAR
+            } else {
+                KEY
+            }
+        })
+    }
+
+    /// As [`configured_url`](Self::configured_url), with the setting the URL came from.
+    pub fn configured(
+        &self,
+        service: Service,
+    ) -> Result<Option<(String, UrlSource)>, CredentialsError> {
+        if self.ignore_configured_urls().is_some() {
             return Ok(None);
         }
         let (key, suffix) = service.ids();
-        if let Some(u) = self
-            .env
-            .get_non_empty(&format!("AWS_ENDPOINT_URL_{suffix}"))
-        {
-            return Ok(Some(u.to_string()));
+        let var = format!("AWS_ENDPOINT_URL_{suffix}");
+        if let Some(u) = self.env.get_non_empty(&var) {
+            return Ok(Some((u.to_string(), UrlSource::ServiceEnv(var))));
         }
         if let Some(u) = self.env.get_non_empty("AWS_ENDPOINT_URL") {
-            return Ok(Some(u.to_string()));
+            return Ok(Some((u.to_string(), UrlSource::GlobalEnv)));
         }
         if let Some(name) = self.profile.get_str("services") {
             let Some(section) = self.data.services(name) else {
@@ -83,10 +115,19 @@ impl EndpointSettings<'_> {
                 )));
             };
             if let Some(u) = section.get(key).and_then(|v| v.sub("endpoint_url")) {
-                return Ok(Some(u.to_string()));
+                return Ok(Some((
+                    u.to_string(),
+                    UrlSource::Services {
+                        section: name.to_string(),
+                        service: key,
+                    },
+                )));
             }
         }
-        Ok(self.profile.get_str("endpoint_url").map(str::to_string))
+        Ok(self
+            .profile
+            .get_str("endpoint_url")
+            .map(|u| (u.to_string(), UrlSource::Profile)))
     }
 
     fn flag(&self, var: &str, key: &str) -> bool {

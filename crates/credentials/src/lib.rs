@@ -23,6 +23,7 @@ mod credentials;
 pub mod endpoint;
 pub mod env_provider;
 mod error;
+pub mod explain;
 pub mod http;
 pub mod iam;
 pub mod imds;

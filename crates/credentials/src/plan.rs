@@ -272,11 +272,11 @@ pub fn plan(
     })
 }
 
-fn has_assume_role_vars(p: &Properties) -> bool {
+pub(crate) fn has_assume_role_vars(p: &Properties) -> bool {
     p.contains("role_arn") && !p.contains("web_identity_token_file")
 }
 
-fn has_static_keys(p: &Properties) -> bool {
+pub(crate) fn has_static_keys(p: &Properties) -> bool {
     p.contains("aws_access_key_id") || p.contains("aws_secret_access_key")
 }
 
@@ -315,7 +315,7 @@ fn profile_providers(
     }))
 }
 
-fn static_keys(
+pub(crate) fn static_keys(
     section: Option<&Properties>,
     method: &'static str,
 ) -> Result<Option<StaticKeys>, CredentialsError> {
@@ -338,7 +338,7 @@ fn static_keys(
     }))
 }
 
-fn web_identity(
+pub(crate) fn web_identity(
     env: &Env,
     props: &Properties,
     env_vars: bool,
@@ -371,7 +371,7 @@ fn web_identity(
     }))
 }
 
-fn sso(
+pub(crate) fn sso(
     data: &dyn ProfileData,
     name: &str,
     props: &Properties,

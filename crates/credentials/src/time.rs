@@ -41,8 +41,9 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, TimeError> {
             }
         }
     }
-    // `+0000` style offsets.
-    if s.len() > 5 {
+    // `+0000` style offsets. The split point must fall between characters: an expiry from a
+    // corrupt cache file may end in any text (found by the cache_entry fuzz target).
+    if s.len() > 5 && s.is_char_boundary(s.len() - 5) {
         let (base, off) = s.split_at(s.len() - 5);
         let sign = match off.as_bytes()[0] {
             b'+' => Some(1),
@@ -114,6 +115,18 @@ pub fn format_z(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_ascii_near_the_end_is_an_error_not_a_panic() {
+        // Regression (fuzz/regressions/cache_entry/): the `+0000` offset split cut a character.
+        for text in [
+            "2099-01-01T00:00:00DDD\u{17b}DDDD",
+            "-41T00:10:00.1299-01-46+00:002099-01-41T00:10:00.1299-01-46+00:00DDD\u{17b}DDDD",
+            "\u{17b}\u{17b}\u{17b}",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+    }
 
     #[test]
     fn parses_the_three_cache_forms() {

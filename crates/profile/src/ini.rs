@@ -293,6 +293,13 @@ pub(crate) struct Sec {
     pub(crate) body: (u32, u32),
 }
 
+impl Sec {
+    /// The 1-based line of the header.
+    pub(crate) fn line(&self) -> usize {
+        self.line as usize
+    }
+}
+
 /// A whole file as the reader saw it, as spans of the text: nothing is copied until a
 /// section's properties are asked for.
 #[derive(Clone, Default)]
@@ -577,6 +584,17 @@ fn nested_parse_error(line: usize, key: &str) -> ParseError {
     }
 }
 
+/// The 1-based line holding byte `offset` of `text` (universal newlines: `\n`, `\r\n`, `\r`).
+fn line_at(text: &str, offset: usize) -> usize {
+    let bytes = &text.as_bytes()[..offset];
+    let breaks = bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && text.as_bytes().get(i + 1) != Some(&b'\n')))
+        .count();
+    breaks + 1
+}
+
 /// `\[(?P<header>.+)\]` matched at the start of the stripped line: the text between the first
 /// `[` and the last `]`, at least one character.
 pub(crate) fn header_name(stripped: &str) -> Option<&str> {
@@ -648,6 +666,48 @@ impl Parsed {
             }
         }
         Properties { entries }
+    }
+
+    /// The 1-based line where section `i` sets `key` (its own line, or the inherited
+    /// `[DEFAULT]` line); with `sub`, the line of that sub-key inside a nested block (the last
+    /// one, as the reader keeps the last value). `None` when the section does not set it.
+    pub(crate) fn key_line(
+        &self,
+        text: &str,
+        i: usize,
+        key: &str,
+        sub: Option<&str>,
+    ) -> Option<usize> {
+        if self.lazy {
+            // Lazy files have no [DEFAULT]: re-read the section's own text.
+            let sec = &self.sections[i];
+            let body = &text[sec.body.0 as usize..sec.body.1 as usize];
+            let (one, _) = read(body, false).ok()?;
+            let line = one.key_line(body, 0, key, sub)?;
+            return Some(sec.line as usize + line - 1);
+        }
+        let own = self.section_opts(i);
+        let (o, pieces) = match own.iter().find(|o| o.key.get(text) == key) {
+            Some(o) => (o, self.pieces_of(o)),
+            None => {
+                let d = self.defaults.iter().find(|d| d.key.get(text) == key)?;
+                (d, self.default_pieces_of(d))
+            }
+        };
+        let Some(sub) = sub else {
+            return Some(line_at(text, o.first.start as usize));
+        };
+        pieces
+            .iter()
+            .rev()
+            .find(|p| {
+                py::splitlines(p.text.get(text)).into_iter().any(|line| {
+                    py::strip(line)
+                        .split_once('=')
+                        .is_some_and(|(k, _)| py::strip(k) == sub)
+                })
+            })
+            .map(|p| p.line as usize)
     }
 
     /// `'\n'.join(parts).rstrip()`, parsed by `_parse_nested` when it starts with a newline.

@@ -39,4 +39,4 @@ pub mod writer;
 pub use env::Env;
 pub use ini::{IniFile, ParseError, Properties, Value};
 pub use location::{Locations, ProfileSelection, ProfileSource};
-pub use set::{LoadError, ProfileSet};
+pub use set::{LoadError, Origin, ProfileSet, SharedFile};

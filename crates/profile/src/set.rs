@@ -469,6 +469,118 @@ impl ProfileSet {
     }
 }
 
+/// Which shared file a setting is written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SharedFile {
+    /// The config file (`~/.aws/config`, `AWS_CONFIG_FILE`).
+    Config,
+    /// The credentials file (`~/.aws/credentials`, `AWS_SHARED_CREDENTIALS_FILE`).
+    Credentials,
+}
+
+/// Where a setting is written: the file, the raw section name and the 1-based line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The file.
+    pub file: SharedFile,
+    /// The raw section name (`profile dev`, `default`, `sso-session s`).
+    pub section: String,
+    /// The 1-based line of the key (or of the nested sub-key).
+    pub line: usize,
+}
+
+impl ProfileSet {
+    /// Where the merged view of profile `profile` gets `key`: the credentials file's section
+    /// when it sets the key (its keys override the config file's), else the config file's.
+    pub fn origin(&self, profile: &str, key: &str) -> Option<Origin> {
+        self.credentials_origin(profile, key)
+            .or_else(|| self.config_origin(profile, key))
+    }
+
+    /// Where the config file's profile `profile` (the last section naming it) sets `key`.
+    pub fn config_origin(&self, profile: &str, key: &str) -> Option<Origin> {
+        let doc = &self.docs.config;
+        let i = (0..doc.parsed.sections.len())
+            .rev()
+            .find(|&i| names_profile(doc.section_name(i), profile))?;
+        key_origin(doc, SharedFile::Config, i, key, None)
+    }
+
+    /// Where credentials-file section `profile` sets `key`.
+    pub fn credentials_origin(&self, profile: &str, key: &str) -> Option<Origin> {
+        let doc = &self.docs.credentials;
+        let i = (0..doc.parsed.sections.len()).find(|&j| doc.section_name(j) == profile)?;
+        key_origin(doc, SharedFile::Credentials, i, key, None)
+    }
+
+    /// Where `[sso-session name]` sets `key`.
+    pub fn sso_session_origin(&self, name: &str, key: &str) -> Option<Origin> {
+        self.kind_origin(SectionKind::SsoSession(name.to_owned()), key, None)
+    }
+
+    /// Where `[services name]` sets sub-key `sub` of `service` (`sts =` + `endpoint_url = …`).
+    pub fn services_origin(&self, name: &str, service: &str, sub: &str) -> Option<Origin> {
+        self.kind_origin(SectionKind::Services(name.to_owned()), service, Some(sub))
+    }
+
+    /// The 1-based header line of the config file's profile `profile` and of the credentials
+    /// file's section `profile`, when they exist.
+    pub fn section_lines(&self, profile: &str) -> (Option<Origin>, Option<Origin>) {
+        let header = |doc: &Doc, file, i: usize| Origin {
+            file,
+            section: doc.section_name(i).to_owned(),
+            line: doc.parsed.sections[i].line(),
+        };
+        let config = &self.docs.config;
+        let credentials = &self.docs.credentials;
+        (
+            (0..config.parsed.sections.len())
+                .rev()
+                .find(|&i| names_profile(config.section_name(i), profile))
+                .map(|i| header(config, SharedFile::Config, i)),
+            (0..credentials.parsed.sections.len())
+                .find(|&j| credentials.section_name(j) == profile)
+                .map(|j| header(credentials, SharedFile::Credentials, j)),
+        )
+    }
+
+    /// Names of the `[sso-session NAME]` sections, in file order.
+    pub fn sso_session_names(&self) -> Vec<&str> {
+        let mut names: Vec<(u32, &str)> = self
+            .index()
+            .sso_sessions
+            .index
+            .iter()
+            .map(|(n, &i)| (i, &**n))
+            .collect();
+        names.sort_unstable();
+        names.into_iter().map(|(_, n)| n).collect()
+    }
+
+    fn kind_origin(&self, kind: SectionKind, key: &str, sub: Option<&str>) -> Option<Origin> {
+        let doc = &self.docs.config;
+        let i = (0..doc.parsed.sections.len())
+            .rev()
+            .find(|&i| SectionKind::of_config_section(doc.section_name(i)) == kind)?;
+        key_origin(doc, SharedFile::Config, i, key, sub)
+    }
+}
+
+fn key_origin(
+    doc: &Doc,
+    file: SharedFile,
+    i: usize,
+    key: &str,
+    sub: Option<&str>,
+) -> Option<Origin> {
+    let line = doc.parsed.key_line(&doc.text, i, key, sub)?;
+    Some(Origin {
+        file,
+        section: doc.section_name(i).to_owned(),
+        line,
+    })
+}
+
 /// Whether config section `section` is profile `name` for `build_profile_map`, without
 /// allocating for the usual `[profile NAME]` / `[default]` spellings.
 fn names_profile(section: &str, name: &str) -> bool {
@@ -655,6 +767,46 @@ mod tests {
             s.profile("d").unwrap().get("s3"),
             Some(&Value::Nested(vec![("a".into(), "1".into())]))
         );
+    }
+
+    #[test]
+    fn origins_name_file_section_and_line() {
+        let config = "# c\n[default]\nregion = us-east-1\n\n[profile dev]\nrole_arn = r\n  continued\nREGION = eu-west-1\n[sso-session s]\nsso_region = us-east-1\n[services x]\nsts =\n  endpoint_url = http://a\n  endpoint_url = http://b\n[profile 'dev']\nregion = ap-south-1\n";
+        let credentials = "[dev]\r\naws_access_key_id = A\r\naws_secret_access_key = S\r\n";
+        let s = set(config, credentials);
+        let at = |o: Option<Origin>| o.map(|o| (o.file, o.section, o.line));
+        // The later [profile dev] wins wholesale.
+        assert_eq!(
+            at(s.origin("dev", "region")),
+            Some((SharedFile::Config, "profile 'dev'".into(), 16))
+        );
+        assert_eq!(at(s.origin("dev", "role_arn")), None);
+        assert_eq!(
+            at(s.origin("dev", "aws_secret_access_key")),
+            Some((SharedFile::Credentials, "dev".into(), 3))
+        );
+        assert_eq!(
+            at(s.origin("default", "region")),
+            Some((SharedFile::Config, "default".into(), 3))
+        );
+        assert_eq!(
+            at(s.sso_session_origin("s", "sso_region")).map(|o| o.2),
+            Some(10)
+        );
+        assert_eq!(
+            at(s.services_origin("x", "sts", "endpoint_url")).map(|o| o.2),
+            Some(14)
+        );
+        assert_eq!(s.sso_session_names(), vec!["s"]);
+        let (c, k) = s.section_lines("dev");
+        assert_eq!((c.unwrap().line, k.unwrap().line), (15, 1));
+        // [DEFAULT] inheritance (the eager reader) and continuation lines.
+        let s = set(
+            "[DEFAULT]\nregion = x\n[profile p]\nrole_arn = a\n  b\noutput = json\n",
+            "",
+        );
+        assert_eq!(at(s.origin("p", "region")).map(|o| o.2), Some(2));
+        assert_eq!(at(s.origin("p", "output")).map(|o| o.2), Some(6));
     }
 
     #[test]

@@ -52,15 +52,17 @@ def resolve(argv: list[str]) -> dict:
         parsed, remaining = parser.parse_known_args([*argv, "sts", "get-caller-identity"])
         driver._handle_top_level_args(parsed, remaining)
         driver._emit_session_event(parsed)
+        trace = _trace(driver.session)
         creds = driver.session.get_credentials()
     except Exception as exc:  # noqa: BLE001 - every failure is a result to compare
-        return _error("resolve", exc)
+        return {**_error("resolve", exc), **_traced(locals().get("trace"))}
     if creds is None:
-        return {"ok": False, "phase": "resolve", "type": "None", "message": "no credentials found"}
+        return {"ok": False, "phase": "resolve", "type": "None", "message": "no credentials found",
+                **_traced(trace)}
     try:
         frozen = creds.get_frozen_credentials()
     except Exception as exc:  # noqa: BLE001
-        return _error("fetch", exc)
+        return {**_error("fetch", exc), **_traced(trace)}
     expiry = getattr(creds, "_expiry_time", None)
     return {
         "ok": True,
@@ -69,7 +71,47 @@ def resolve(argv: list[str]) -> dict:
         "secret_key": frozen.secret_key,
         "token": frozen.token,
         "expiry": expiry.isoformat() if isinstance(expiry, datetime) else None,
+        **_traced(trace),
     }
+
+
+def _trace(session) -> dict:
+    """Records what the chain did, for the explain suite (it changes nothing the chain does):
+    `tried` — the top-level providers whose `load` ran, in order (the last one gave the
+    credentials or raised); `visited` — the assume-role provider's `_visited_profiles` (the
+    source_profile walk); `base` — the method of the innermost source credentials of a role
+    chain. Building the resolver here is what `get_credentials()` does first anyway."""
+    trace: dict = {"tried": [], "visited": None, "base": None, "depth": 0}
+    resolver = session.get_component("credential_provider")
+    for provider in resolver.providers:
+        def load(provider=provider, original=provider.load):
+            # A provider used as a credential_source (the same instances) is not top-level.
+            if trace["depth"]:
+                return original()
+            trace["tried"].append(provider.METHOD)
+            trace["depth"] += 1
+            try:
+                return original()
+            finally:
+                trace["depth"] -= 1
+                if provider.METHOD == "assume-role" and trace.get("entered"):
+                    trace["visited"] = list(provider._visited_profiles)
+        provider.load = load
+        if provider.METHOD == "assume-role":
+            def source(role_config, profile_name, original=provider._resolve_source_credentials):
+                trace["entered"] = True
+                creds = original(role_config, profile_name)
+                if trace["base"] is None:
+                    trace["base"] = getattr(creds, "method", None)
+                return creds
+            provider._resolve_source_credentials = source
+    return trace
+
+
+def _traced(trace: dict | None) -> dict:
+    if trace is None:
+        return {"tried": [], "visited": None, "base": None}
+    return {"tried": trace["tried"], "visited": trace["visited"], "base": trace["base"]}
 
 
 def main(argv: list[str]) -> int:

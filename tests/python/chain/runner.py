@@ -43,6 +43,10 @@ class Outcome:
     sts_calls: list[dict] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)
     cache: dict[str, str | None] = field(default_factory=dict)  # file -> cached AccessKeyId
+    # reference only (driver trace): providers whose load ran, the assume-role walk, its base
+    tried: list[str] | None = None
+    visited: list[str] | None = None
+    base: str | None = None
 
     def credentials(self) -> tuple:
         return (self.access_key, self.secret_key, self.token, self.expiry)
@@ -145,12 +149,13 @@ def parse_reference(stdout: str, stderr: str, code: int) -> Outcome:
     else:
         return Outcome(ok=False, message=f"driver printed no result (exit {code})", exit_code=code,
                        stdout=stdout, stderr=stderr, phase="crash")
+    trace = {"tried": data.get("tried"), "visited": data.get("visited"), "base": data.get("base")}
     if data["ok"]:
         return Outcome(ok=True, access_key=data["access_key"], secret_key=data["secret_key"],
                        token=data["token"], expiry=data["expiry"], method=data["method"],
-                       exit_code=code, stdout=stdout, stderr=stderr)
+                       exit_code=code, stdout=stdout, stderr=stderr, **trace)
     return Outcome(ok=False, message=data["message"], phase=data["phase"], method=data["type"],
-                   exit_code=code, stdout=stdout, stderr=stderr)
+                   exit_code=code, stdout=stdout, stderr=stderr, **trace)
 
 
 ERROR_PREFIX = "awsid: [ERROR]: "

@@ -1,11 +1,14 @@
 //! One module per command family; each turns parsed arguments into library calls and output.
 
+pub(crate) mod completion;
 pub(crate) mod configure;
 pub(crate) mod credential_process;
+pub(crate) mod explain;
 pub(crate) mod export;
 pub(crate) mod imds;
 pub(crate) mod mint;
 pub(crate) mod serve;
+pub(crate) mod serve_shell;
 pub(crate) mod sso;
 pub(crate) mod sts;
 pub(crate) mod vault;
@@ -21,6 +24,8 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
         Command::MintWebIdentityToken(args) => mint::run(&cli.global, args, env),
+        Command::Explain(args) => explain::run(&cli.global, args, env),
+        Command::Completion(args) => completion::run(args),
         Command::Imds(args) => imds::run(&cli.global, args, env),
         Command::Vault(args) => vault::run(&cli.global, args, env),
         Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),

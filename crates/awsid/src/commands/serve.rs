@@ -44,6 +44,12 @@ pub(crate) struct ServeArgs {
     /// Print only the endpoint lines, not the export lines and sample configuration.
     #[arg(long)]
     pub quiet: bool,
+    /// Start `$SHELL` with everything pointed at the server: endpoint variables, and the
+    /// sample profiles in a temporary AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE / HOME
+    /// (your ~/.aws is never read or written). Leaving the shell stops the server and removes
+    /// the temporary files.
+    #[arg(long)]
+    pub shell: bool,
     /// Serve instance metadata only to this OS user (name or UID; repeat for more): a local
     /// client's UID is read from the kernel's socket tables, and everyone else gets IMDS's
     /// `403 - Forbidden`. Applies to every IMDS listener.
@@ -356,6 +362,17 @@ pub(crate) fn run(
         let server = awsid_server::start(state, &listen)
             .await
             .map_err(CliError::general)?;
+        if args.shell {
+            return run_shell(
+                server,
+                &world,
+                is_default,
+                args.ready_file.as_deref(),
+                &world_name,
+                env,
+            )
+            .await;
+        }
         let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         if let Some(users) = &allowed {
             text.push_str(&format!(
@@ -382,6 +399,62 @@ pub(crate) fn run(
         }
         Ok(0)
     })
+}
+
+/// `serve --shell`: the sandbox, the ready file, the shell; then everything is undone, whether
+/// the shell exited or awsid was signalled.
+async fn run_shell(
+    server: awsid_server::Server,
+    world: &World,
+    is_default: bool,
+    ready_file: Option<&Path>,
+    world_name: &str,
+    env: &awsid_profile::Env,
+) -> Result<u8, CliError> {
+    use crate::commands::serve_shell::{self, Sandbox};
+    let (config, credentials) = if is_default {
+        (
+            format!("# awsid serve --shell: the default world's sample profiles (removed on exit)\n{SAMPLE_CONFIG}"),
+            sample_credentials(world),
+        )
+    } else {
+        (
+            "# awsid serve --shell: write profiles for your world here (removed on exit)\n"
+                .to_string(),
+            String::new(),
+        )
+    };
+    let sandbox = match Sandbox::create(&server.bound, world, &config, &credentials) {
+        Ok(s) => s,
+        Err(e) => {
+            server.shutdown().await;
+            return Err(e);
+        }
+    };
+    let ready = match ready_file {
+        Some(path) => {
+            let json = ready_json(&server.bound, world_name);
+            awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
+                .map(|_| Some(path))
+                .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))
+        }
+        None => Ok(None),
+    };
+    let result = match ready {
+        Ok(_) => serve_shell::run(&server.bound, &sandbox, env).await,
+        Err(e) => Err(e),
+    };
+    server.shutdown().await;
+    let dir = sandbox.path().display().to_string();
+    let removed = sandbox.remove();
+    if let Some(path) = ready_file {
+        let _ = std::fs::remove_file(path);
+    }
+    match removed {
+        Ok(()) => eprintln!("awsid: server stopped; {dir} removed"),
+        Err(e) => eprintln!("awsid: server stopped; could not remove {dir}: {e}"),
+    }
+    result
 }
 
 async fn wait_for_signal() -> Result<(), CliError> {

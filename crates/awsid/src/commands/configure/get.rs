@@ -16,7 +16,9 @@ pub(crate) struct GetArgs {
     /// `default.s3.max_concurrent_requests`, `plugins.NAME`).
     pub varname: String,
     /// Read from the `[sso-session NAME]` section.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME",
+          add = clap_complete::engine::ArgValueCandidates::new(
+              crate::commands::completion::sso_session_candidates))]
     pub sso_session: Option<String>,
     /// Read from the `[services NAME]` section.
     #[arg(long, value_name = "NAME")]

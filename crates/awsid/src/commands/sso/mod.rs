@@ -37,7 +37,9 @@ pub(crate) enum SsoCommand {
 #[derive(Debug, Args)]
 pub(crate) struct LoginArgs {
     /// The `[sso-session NAME]` to log into (default: the profile's `sso_session`).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME",
+          add = clap_complete::engine::ArgValueCandidates::new(
+              crate::commands::completion::sso_session_candidates))]
     pub sso_session: Option<String>,
     /// Use the device code flow instead of the browser (authorization code) flow.
     #[arg(long)]
