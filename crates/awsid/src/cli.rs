@@ -58,6 +58,9 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum Command {
     /// Configure credentials and settings, like `aws configure`.
     Configure(commands::configure::ConfigureArgs),
+    /// Print a profile's credentials as credential_process JSON (Version 1): from the vault
+    /// when it holds the profile, else resolved, cached and refreshed once per machine.
+    CredentialProcess(commands::credential_process::CredentialProcessArgs),
     /// AWS Security Token Service calls (`get-caller-identity`).
     Sts(commands::sts::StsArgs),
     /// Which credentials a command would use, and why: the chain walked without calling any
@@ -73,9 +76,6 @@ pub(crate) enum Command {
     Imds(commands::imds::ImdsArgs),
     /// Long-term keys kept encrypted: `vault add|list|remove|unlock|lock|status|passwd`.
     Vault(commands::vault::VaultArgs),
-    /// Print a profile's credentials as `credential_process` JSON (Version 1), from the vault
-    /// when it holds the profile.
-    CredentialProcess(commands::credential_process::CredentialProcessArgs),
     /// Print a shell completion script (subcommands, options, profile names from your files):
     /// `source <(awsid completion bash)`.
     Completion(commands::completion::CompletionArgs),

@@ -1,6 +1,6 @@
 //! A parser for the few command lines that run in hot loops (`configure get`,
 //! `configure export-credentials`, `configure list`, `configure list-profiles`,
-//! `sts get-caller-identity`), so they do not pay for building clap's whole command tree
+//! `sts get-caller-identity`, `credential-process`), so they do not pay for building clap's whole command tree
 //! (half the instructions of a `configure export-credentials` run).
 //!
 //! It accepts a strict subset of the grammar and answers `None` for anything else — help,
@@ -11,7 +11,7 @@ use std::ffi::OsString;
 
 use crate::cli::{Cli, Command, GlobalArgs};
 use crate::commands::configure::{ConfigureArgs, ConfigureCommand};
-use crate::commands::{export, sts};
+use crate::commands::{credential_process, export, sts};
 
 /// `--format` values of `configure export-credentials` (the clap value parser's list).
 const EXPORT_FORMATS: [&str; 6] = [
@@ -100,6 +100,9 @@ pub(crate) fn parse(argv: &[OsString]) -> Option<Cli> {
         ["sts", "get-caller-identity"] => Command::Sts(sts::StsArgs {
             command: sts::StsCommand::GetCallerIdentity,
         }),
+        ["credential-process"] => {
+            Command::CredentialProcess(credential_process::CredentialProcessArgs {})
+        }
         _ => return None,
     };
     Some(Cli { global, command })
@@ -149,6 +152,8 @@ mod tests {
                 "--endpoint-url",
                 "http://127.0.0.1:1/",
             ],
+            &["credential-process", "--profile", "dev"],
+            &["--profile=dev", "credential-process"],
         ] {
             let args = argv(words);
             let fast = parse(&args).unwrap_or_else(|| panic!("{words:?} not on the fast path"));
@@ -174,6 +179,9 @@ mod tests {
             &["configure"],
             &["serve"],
             &["configure", "get", "region", "--sso-session", "s"],
+            &["credential-process", "extra"],
+            &["credential-process", "--format", "process"],
+            &["credential-process", "--help"],
         ] {
             assert!(parse(&argv(words)).is_none(), "{words:?}");
         }
@@ -188,6 +196,7 @@ mod tests {
             Just("export-credentials".to_string()),
             Just("sts".to_string()),
             Just("get-caller-identity".to_string()),
+            Just("credential-process".to_string()),
             Just("set".to_string()),
             Just("region".to_string()),
             Just("--profile".to_string()),
@@ -218,6 +227,7 @@ mod tests {
             Just(vec!["configure", "list"]),
             Just(vec!["configure", "list-profiles"]),
             Just(vec!["sts", "get-caller-identity"]),
+            Just(vec!["credential-process"]),
         ];
         let inserts = proptest::collection::vec((0usize..4, token(), token()), 0..4);
         (bases, inserts).prop_map(|(base, inserts)| {

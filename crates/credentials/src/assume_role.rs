@@ -4,28 +4,16 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::cache::{role_cache_key, sts_entry, Lookup, RoleKeyParams};
+use crate::cache::{role_cache_key, sts_entry, RoleKeyParams};
 use crate::plan::{RoleStep, WebIdentityStep};
 use crate::refresh::SharedCredentials;
 use crate::services::Services;
+use crate::single_flight::Refresh;
 use crate::sts::{assumed_role, validate_params, Param};
 use crate::{Credentials, CredentialsError, Provider};
 
 fn generated_session_name() -> String {
     format!("botocore-session-{}", crate::time::now().unix_timestamp())
-}
-
-/// Looks `key` up in the CLI cache; corrupt entries are a miss (and get overwritten).
-fn cached(services: &Services, key: &str, method: &'static str) -> Option<Credentials> {
-    let cache = services.cli_cache.as_ref()?;
-    match cache.lookup(key, method, crate::time::now()) {
-        Lookup::Hit(c) => Some(c),
-        Lookup::Miss => None,
-        Lookup::Corrupt(why) => {
-            tracing::warn!("ignoring unusable credential cache entry {why}");
-            None
-        }
-    }
 }
 
 fn store(
@@ -88,15 +76,35 @@ impl Provider for AssumeRoleProvider {
     }
 
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
-        // Only the first fetch may prompt for an MFA code, like the reference.
-        if self.step.mfa_serial.is_some() && self.fetched.swap(true, Ordering::SeqCst) {
+        // Only the first fetch may prompt for an MFA code, like the reference (an MFA
+        // session refreshes the role without a code while it lasts).
+        if self.step.mfa_serial.is_some()
+            && !self.step.mfa.session
+            && self.fetched.swap(true, Ordering::SeqCst)
+        {
             return Err(CredentialsError::RefreshWithMfaUnsupported);
         }
+        let Some(cache) = &self.services.cli_cache else {
+            return self.assume(None).map(Some);
+        };
         let key = self.cache_key();
-        if let Some(c) = cached(&self.services, &key, "assume-role") {
-            return Ok(Some(c));
-        }
+        let kind = match self.step.mfa_serial {
+            Some(_) => Refresh::Interactive,
+            None => Refresh::Network,
+        };
+        cache
+            .single_flight(&key, "assume-role", kind.wait(self.services.env()), || {
+                self.assume(Some(&key))
+            })
+            .map(Some)
+    }
+}
+
+impl AssumeRoleProvider {
+    /// Calls `AssumeRole` and stores the result under `key` (when caching).
+    fn assume(&self, key: Option<&str>) -> Result<Credentials, CredentialsError> {
         let s = &self.step;
+        let session = self.mfa_session()?;
         let mut params = vec![("RoleArn", s.role_arn.clone())];
         params.push((
             "RoleSessionName",
@@ -104,15 +112,30 @@ impl Provider for AssumeRoleProvider {
                 .clone()
                 .unwrap_or_else(generated_session_name),
         ));
-        if let Some(d) = s.duration_seconds {
+        // STS caps a role assumed with a session at one hour, as for role chaining.
+        let duration = match (s.duration_seconds, &session) {
+            (Some(d), Some(_)) if d > crate::mfa::CHAINED_ROLE_MAX_SECS => {
+                tracing::debug!(
+                    "profile {}: duration_seconds {d} requested as {} (assumed with an MFA session)",
+                    s.profile,
+                    crate::mfa::CHAINED_ROLE_MAX_SECS
+                );
+                Some(crate::mfa::CHAINED_ROLE_MAX_SECS)
+            }
+            (d, _) => d,
+        };
+        if let Some(d) = duration {
             params.push(("DurationSeconds", d.to_string()));
         }
         if let Some(e) = &s.external_id {
             params.push(("ExternalId", e.clone()));
         }
-        if let Some(serial) = &s.mfa_serial {
+        if let (Some(serial), None) = (&s.mfa_serial, &session) {
             params.push(("SerialNumber", serial.clone()));
-            params.push(("TokenCode", self.services.mfa.code(serial)?));
+            params.push((
+                "TokenCode",
+                crate::mfa::code(&self.services, serial, &s.mfa)?,
+            ));
         }
         // botocore reports violations in its kwargs order: configured session name, external
         // id, serial, duration, role ARN, token code.
@@ -123,10 +146,10 @@ impl Provider for AssumeRoleProvider {
         if let Some(e) = &s.external_id {
             checks.push(("ExternalId", Param::Text(e)));
         }
-        if let Some(serial) = &s.mfa_serial {
+        if let (Some(serial), None) = (&s.mfa_serial, &session) {
             checks.push(("SerialNumber", Param::Text(serial)));
         }
-        if let Some(d) = s.duration_seconds {
+        if let Some(d) = duration {
             checks.push(("DurationSeconds", Param::Int(d)));
         }
         checks.push(("RoleArn", Param::Text(&s.role_arn)));
@@ -136,12 +159,37 @@ impl Provider for AssumeRoleProvider {
         // The source hop resolves first (botocore builds its STS client, and so fetches the
         // source credentials, before the call validates its parameters).
         let sts = self.services.sts()?;
-        let source = self.source.get()?;
+        let source = match session {
+            Some(session) => session,
+            None => self.source.get()?,
+        };
         validate_params(&checks)?;
         let xml = sts.call("AssumeRole", &params, Some(&source))?;
         let result = assumed_role("AssumeRole", &xml, "assume-role")?;
-        store(&self.services, &key, &result)?;
-        Ok(Some(result.credentials))
+        if let Some(key) = key {
+            store(&self.services, key, &result)?;
+        }
+        Ok(result.credentials)
+    }
+}
+
+impl AssumeRoleProvider {
+    /// The MFA session to assume this role with, when the profile asks for one (`mfa_session`)
+    /// and the source is long-term keys ([`crate::mfa`]).
+    fn mfa_session(&self) -> Result<Option<Credentials>, CredentialsError> {
+        let s = &self.step;
+        let (Some(serial), true) = (&s.mfa_serial, s.mfa.session) else {
+            return Ok(None);
+        };
+        let source = self.source.get()?;
+        if source.session_token.is_some() {
+            tracing::debug!(
+                "profile {}: mfa_session needs long-term keys as the source; asking for a code",
+                s.profile
+            );
+            return Ok(None);
+        }
+        crate::mfa::session(&self.services, serial, &s.mfa, &source).map(Some)
     }
 }
 
@@ -176,17 +224,31 @@ impl Provider for WebIdentityProvider {
     }
 
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
-        const METHOD: &str = "assume-role-with-web-identity";
         let key = role_cache_key(&RoleKeyParams {
             role_arn: self.step.role_arn.clone(),
             role_session_name: self.step.role_session_name.clone(),
             ..Default::default()
         });
-        if self.file_cached {
-            if let Some(c) = cached(&self.services, &key, METHOD) {
-                return Ok(Some(c));
-            }
+        match (&self.services.cli_cache, self.file_cached) {
+            (Some(cache), true) => cache
+                .single_flight(
+                    &key,
+                    WEB_IDENTITY,
+                    Refresh::Network.wait(self.services.env()),
+                    || self.assume(Some(&key)),
+                )
+                .map(Some),
+            _ => self.assume(None).map(Some),
         }
+    }
+}
+
+const WEB_IDENTITY: &str = "assume-role-with-web-identity";
+
+impl WebIdentityProvider {
+    /// Calls `AssumeRoleWithWebIdentity` with the token file's contents and stores the result
+    /// under `key` (when caching).
+    fn assume(&self, key: Option<&str>) -> Result<Credentials, CredentialsError> {
         let token = std::fs::read_to_string(&self.step.token_file).map_err(|source| {
             CredentialsError::File {
                 what: "web identity token file",
@@ -214,10 +276,10 @@ impl Provider for WebIdentityProvider {
         validate_params(&checks)?;
         let sts = self.services.sts_unsigned()?;
         let xml = sts.call("AssumeRoleWithWebIdentity", &params, None)?;
-        let result = assumed_role("AssumeRoleWithWebIdentity", &xml, METHOD)?;
-        if self.file_cached {
-            store(&self.services, &key, &result)?;
+        let result = assumed_role("AssumeRoleWithWebIdentity", &xml, WEB_IDENTITY)?;
+        if let Some(key) = key {
+            store(&self.services, key, &result)?;
         }
-        Ok(Some(result.credentials))
+        Ok(result.credentials)
     }
 }

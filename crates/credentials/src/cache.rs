@@ -117,6 +117,12 @@ pub struct RoleKeyParams {
     pub duration_seconds: Option<i64>,
 }
 
+/// SHA-1 hex of `json` with sorted keys, `", "`/`": "` separators (the CLI's cache key
+/// scheme), made safe for a file name.
+pub fn sha1_key(json: &PyJson) -> String {
+    file_safe(sha1_hex(&json.clone().sorted().dumps()))
+}
+
 /// SHA-1 hex of the sorted `", "`/`": "` JSON of the configured parameters.
 pub fn role_cache_key(p: &RoleKeyParams) -> String {
     let mut items = vec![("RoleArn".to_string(), PyJson::Str(p.role_arn.clone()))];
@@ -213,6 +219,31 @@ impl JsonFileCache {
             }
             Err(why) => Lookup::Corrupt(format!("{}: {why}", path.display())),
         }
+    }
+
+    /// The credentials of entry `key` (as `method`) when usable now; a missing, stale or
+    /// unreadable entry (the CLI may be writing it in place) is `None`.
+    pub fn fresh(&self, key: &str, method: &'static str) -> Option<Credentials> {
+        match self.lookup(key, method, crate::time::now()) {
+            Lookup::Hit(c) => Some(c),
+            Lookup::Miss => None,
+            Lookup::Corrupt(why) => {
+                tracing::warn!("ignoring unusable credential cache entry {why}");
+                None
+            }
+        }
+    }
+
+    /// Entry `key` if it is usable, else `refresh` (which stores it) under the entry's
+    /// cross-process single flight ([`crate::single_flight`]), others waiting at most `wait`.
+    pub fn single_flight(
+        &self,
+        key: &str,
+        method: &'static str,
+        wait: std::time::Duration,
+        refresh: impl FnOnce() -> Result<Credentials, CredentialsError>,
+    ) -> Result<Credentials, CredentialsError> {
+        crate::single_flight::run(&self.path(key), wait, || self.fresh(key, method), refresh)
     }
 
     /// Writes `entry` (one line, no trailing newline) to `key`'s file atomically, mode 0600.

@@ -68,6 +68,14 @@ pub enum CredentialsError {
     /// IMDS could not be used at all (v1 disabled and no token).
     #[error("Error retrieving metadata: {0}")]
     MetadataRetrieval(String),
+    /// No MFA code could be had (no terminal to ask on, a failing `mfa_process`…).
+    #[error("Cannot get an MFA code for {serial}: {reason}")]
+    MfaCode {
+        /// The device (`mfa_serial`).
+        serial: String,
+        /// Why, and what to do about it.
+        reason: String,
+    },
     /// A refresh of credentials obtained with an MFA code.
     #[error("Cannot refresh credentials: MFA token required.")]
     RefreshWithMfaUnsupported,

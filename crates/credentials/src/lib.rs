@@ -28,6 +28,7 @@ pub mod http;
 pub mod iam;
 pub mod imds;
 pub mod legacy;
+pub mod mfa;
 pub mod plan;
 pub mod process;
 pub mod profiles;
@@ -35,6 +36,7 @@ pub mod refresh;
 pub mod services;
 mod settings;
 mod signing;
+pub mod single_flight;
 pub mod sso;
 pub mod sts;
 #[cfg(test)]

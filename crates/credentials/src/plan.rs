@@ -135,6 +135,9 @@ pub struct RoleStep {
     pub mfa_serial: Option<String>,
     /// `duration_seconds`, when it parses as an integer (otherwise ignored, like the reference).
     pub duration_seconds: Option<i64>,
+    /// Where the MFA code comes from and whether an MFA session is reused (awsid's settings,
+    /// read only when `mfa_serial` is set; see [`crate::mfa`]).
+    pub mfa: crate::mfa::MfaSettings,
 }
 
 /// A base provider followed by zero or more role hops, in the order they are assumed.
@@ -525,13 +528,25 @@ impl RolePlanner<'_> {
                 }
             }
         }
+        let mfa_serial = get(p, "mfa_serial");
+        let mfa = match &mfa_serial {
+            Some(_) => crate::mfa::MfaSettings::from_profiles(
+                name,
+                p,
+                source_profile
+                    .as_deref()
+                    .and_then(|sp| self.data.profile(sp)),
+            )?,
+            None => crate::mfa::MfaSettings::default(),
+        };
         Ok(RoleStep {
             profile: name.to_string(),
             role_arn: get(p, "role_arn").unwrap_or_default(),
             role_session_name: get(p, "role_session_name"),
             external_id: get(p, "external_id"),
-            mfa_serial: get(p, "mfa_serial"),
+            mfa_serial,
             duration_seconds: p.get_str("duration_seconds").and_then(parse_python_int),
+            mfa,
         })
     }
 }

@@ -19,16 +19,28 @@ pub trait MfaPrompt: Send + Sync {
     fn code(&self, serial: &str) -> Result<String, CredentialsError>;
 }
 
-/// Prompts `Enter MFA code for <serial>: ` on the terminal (`/dev/tty`) with echo off.
+/// Prompts `Enter MFA code for <serial>: ` on the terminal (`/dev/tty`, so it works where
+/// stdin and stdout belong to someone else, as under `credential_process`) with echo off.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TtyPrompt;
 
 impl MfaPrompt for TtyPrompt {
     fn code(&self, serial: &str) -> Result<String, CredentialsError> {
         rpassword::prompt_password(format!("Enter MFA code for {serial}: ")).map_err(|e| {
-            CredentialsError::InvalidSetting {
-                setting: "mfa_serial".into(),
-                message: format!("cannot read the MFA code from the terminal: {e}"),
+            let reason = if e.kind() == std::io::ErrorKind::Interrupted
+                || e.kind() == std::io::ErrorKind::UnexpectedEof
+            {
+                format!("reading it from the terminal failed ({e})")
+            } else {
+                format!(
+                    "there is no terminal to ask on (/dev/tty: {e}). Run the command from a \
+                     terminal once (the credentials are cached), or set mfa_process (a command \
+                     that prints the code) in the profile"
+                )
+            };
+            CredentialsError::MfaCode {
+                serial: serial.to_string(),
+                reason,
             }
         })
     }

@@ -390,6 +390,33 @@ pub struct CallerIdentity {
 }
 
 impl StsClient {
+    /// `GetSessionToken` signed with `credentials` (long-term keys), with botocore's
+    /// client-side validation in its parameter order (duration, serial, code); the result's
+    /// credentials carry method `method`.
+    pub fn get_session_token(
+        &self,
+        credentials: &Credentials,
+        duration_seconds: Option<i64>,
+        serial_and_code: Option<(&str, &str)>,
+        method: &'static str,
+    ) -> Result<AssumedRole, CredentialsError> {
+        let mut checks = Vec::new();
+        let mut params = Vec::new();
+        if let Some(d) = duration_seconds {
+            checks.push(("DurationSeconds", Param::Int(d)));
+            params.push(("DurationSeconds", d.to_string()));
+        }
+        if let Some((serial, code)) = serial_and_code {
+            checks.push(("SerialNumber", Param::Text(serial)));
+            checks.push(("TokenCode", Param::Text(code)));
+            params.push(("SerialNumber", serial.to_string()));
+            params.push(("TokenCode", code.to_string()));
+        }
+        validate_params(&checks)?;
+        let xml = self.call("GetSessionToken", &params, Some(credentials))?;
+        assumed_role("GetSessionToken", &xml, method)
+    }
+
     /// `GetCallerIdentity` signed with `credentials`.
     pub fn get_caller_identity(
         &self,

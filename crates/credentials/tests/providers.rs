@@ -134,7 +134,15 @@ fn role_chain_signs_each_hop_with_the_previous_and_caches_every_hop() {
     assert_eq!(reqs[1].header("x-amz-security-token"), Some("tokMIDROLE"));
     let session = reqs[0].param("RoleSessionName").unwrap();
     assert!(session.starts_with("botocore-session-"), "{session}");
-    assert_eq!(std::fs::read_dir(&f.cache_dir).unwrap().count(), 2);
+    // One entry per hop, each with its single-flight lock file beside it.
+    let mut names: Vec<String> = std::fs::read_dir(&f.cache_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(names[0].ends_with(".json") && names[1] == format!("{}.lock", names[0]));
+    assert!(names[2].ends_with(".json") && names[3] == format!("{}.lock", names[2]));
 
     // Everything cached: no call at all.
     let r = resolve(&f, &chain_profiles(), "chain", None).unwrap();
@@ -144,9 +152,10 @@ fn role_chain_signs_each_hop_with_the_previous_and_caches_every_hop() {
     // Only the final hop missing: one call, signed with the cached middle credentials.
     for e in std::fs::read_dir(&f.cache_dir).unwrap() {
         let p = e.unwrap().path();
-        if std::fs::read_to_string(&p)
-            .unwrap()
-            .contains("ASIACHAINROLE")
+        if p.extension().is_some_and(|x| x == "json")
+            && std::fs::read_to_string(&p)
+                .unwrap()
+                .contains("ASIACHAINROLE")
         {
             std::fs::remove_file(p).unwrap();
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
+use crate::metrics::Call;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
 use crate::sts;
@@ -17,6 +18,8 @@ pub enum Route {
     Sts,
     /// IAM Identity Center: portal, OIDC and the browser pages.
     Sso(Endpoint),
+    /// `GET /metrics`: the call counters ([`crate::metrics`]).
+    Metrics,
     /// Nothing here.
     NotFound,
 }
@@ -25,6 +28,8 @@ pub enum Route {
 pub fn route(req: &RequestData) -> Route {
     if sts::is_sts_request(req) {
         Route::Sts
+    } else if req.uri.path() == crate::metrics::PATH && req.method == http::Method::GET {
+        Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
         Route::Sso(e)
     } else {
@@ -69,15 +74,34 @@ impl Handler for ApiHandler {
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
-        match route(&req) {
-            Route::Sts => sts::handle(&self.state, &req),
-            Route::Sso(e) => self.sso.handle(e, &req),
-            Route::NotFound => sts::xml::StsError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                format!("No service at {}", req.uri.path()),
-            )
-            .response(&sts::request_id()),
-        }
+        let (service, action, response) = match route(&req) {
+            Route::Sts => (
+                "sts",
+                sts::action_name(&req),
+                sts::handle(&self.state, &req),
+            ),
+            Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
+            Route::Metrics => {
+                return crate::http::text(
+                    StatusCode::OK,
+                    crate::metrics::CONTENT_TYPE,
+                    self.state.metrics.render(),
+                )
+            }
+            Route::NotFound => {
+                return sts::xml::StsError::new(
+                    StatusCode::NOT_FOUND,
+                    "NotFound",
+                    format!("No service at {}", req.uri.path()),
+                )
+                .response(&sts::request_id())
+            }
+        };
+        self.state.metrics.record(Call {
+            service,
+            action,
+            status: response.status().as_u16(),
+        });
+        response
     }
 }

@@ -42,6 +42,18 @@ impl Handler for EcsHandler {
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
+        let resp = self.answer(&req);
+        self.state.metrics.record(crate::metrics::Call {
+            service: "ecs",
+            action: "GetCredentials",
+            status: resp.status().as_u16(),
+        });
+        resp
+    }
+}
+
+impl EcsHandler {
+    fn answer(&self, req: &RequestData) -> HttpResponse {
         if req.method != Method::GET && req.method != Method::HEAD {
             return error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -71,11 +83,9 @@ impl Handler for EcsHandler {
         if path.starts_with("/v1/") || path.starts_with("/v2/") || path.starts_with("/v4/") {
             return error(StatusCode::NOT_FOUND, "NotFound", "Not found");
         }
-        self.by_token(&req)
+        self.by_token(req)
     }
-}
 
-impl EcsHandler {
     fn by_id(&self, id: &str, prefix: &str) -> HttpResponse {
         if id.is_empty() {
             return error(

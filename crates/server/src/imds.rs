@@ -162,6 +162,21 @@ impl Handler for ImdsHandler {
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
         let mut resp = self.route(&req);
+        let path = req.uri.path();
+        let action = if is_token_path(path).is_some() {
+            "GetToken"
+        } else if path.contains("/iam/security-credentials/")
+            && !path.ends_with("/iam/security-credentials/")
+        {
+            "GetCredentials"
+        } else {
+            "GetMetadata"
+        };
+        self.state.metrics.record(crate::metrics::Call {
+            service: "imds",
+            action,
+            status: resp.status().as_u16(),
+        });
         if req.method == Method::HEAD {
             *resp.body_mut() = http_body_util::Full::new(Bytes::new());
         }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod imds;
 pub mod issuer;
 pub mod jwt;
+pub mod metrics;
 pub mod peer;
 pub mod policy;
 pub mod sessions;

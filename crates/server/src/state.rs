@@ -60,6 +60,8 @@ pub struct State {
     pub mfa: ReplayGuard,
     /// SigV4 signing keys by (secret, date, region, service); holds no secret.
     pub signing_keys: awsid_sigv4::SigningKeyCache,
+    /// Calls answered, per service and action.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl State {
@@ -71,6 +73,7 @@ impl State {
             clock: Arc::new(Clock::system()),
             mfa: ReplayGuard::default(),
             signing_keys: awsid_sigv4::SigningKeyCache::new(4096),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 // The unmodified AWS SDK for JavaScript v3 against `awsid serve` (default world): STS calls
 // with the seed credentials, the seed roles, error parsing, and the credential providers
 // (fromInstanceMetadata over IMDSv2, fromContainerMetadata with a full URI and token, fromIni
-// with source_profile and credential_source, fromTokenFile).
+// with source_profile and credential_source, fromIni with credential_process = awsid
+// credential-process, fromTokenFile).
 //
 // The server is the built binary (AWSID_BIN, default ../../target/debug/awsid), started on
 // 127.0.0.1 ephemeral ports with --ready-file, waited for by watching the file appear, and
@@ -395,6 +396,49 @@ describe("awsid serve (default world)", () => {
       })();
       assertGeneratedSession(await arnOf(server, creds), "marketingadminrole", "aws-sdk-js-");
     });
+  });
+
+  test("fromIni: credential_process = awsid credential-process (two-hop role, cached by awsid)", async () => {
+    // awsid's own files: user1's keys and a two-hop role profile.
+    const home = fs.mkdtempSync(path.join(scratch, "awsid-home-"));
+    fs.mkdirSync(path.join(home, ".aws"));
+    fs.writeFileSync(
+      path.join(home, ".aws", "config"),
+      "[profile user1]\nregion = us-east-1\n\n" +
+        "[profile hop1]\nrole_arn = arn:aws:iam::123456789012:role/marketingadminrole\nsource_profile = user1\nregion = us-east-1\n\n" +
+        "[profile hop2]\nrole_arn = arn:aws:iam::123456789012:role/defaultrole\nsource_profile = hop1\n" +
+        "role_session_name = via-awsid\nregion = us-east-1\n",
+    );
+    fs.writeFileSync(
+      path.join(home, ".aws", "credentials"),
+      `[user1]\naws_access_key_id = ${USER1_KEY.accessKeyId}\naws_secret_access_key = ${USER1_KEY.secretAccessKey}\n`,
+    );
+    // The SDK's files: one profile whose credentials come from awsid. The SDK runs the command
+    // in its own environment, so the command names awsid's home and endpoint.
+    const dir = fs.mkdtempSync(path.join(scratch, "ini-"));
+    const command =
+      `env -i PATH=/usr/bin:/bin HOME=${home} AWS_ENDPOINT_URL_STS=${server.sts} ` +
+      `${AWSID_BIN} credential-process --profile hop2`;
+    fs.writeFileSync(path.join(dir, "config"), `[profile cp]\ncredential_process = ${command}\nregion = us-east-1\n`);
+    const assumeRoleCalls = async () => {
+      const text = await (await fetch(`${server.sts}metrics`)).text();
+      return text
+        .split("\n")
+        .filter((l) => l.startsWith('awsid_requests_total{service="sts",action="AssumeRole"'))
+        .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+    };
+    const before = await assumeRoleCalls();
+    const resolve = () =>
+      fromIni({ profile: "cp", filepath: path.join(dir, "credentials"), configFilepath: path.join(dir, "config") })();
+    const creds = await resolve();
+    assert.match(creds.accessKeyId, /^ASIA/);
+    assert.ok(creds.expiration instanceof Date && creds.expiration > new Date(), "Expiration read");
+    assert.equal(await arnOf(server, creds), assumed("defaultrole", "via-awsid"));
+    assert.equal((await assumeRoleCalls()) - before, 2, "one AssumeRole per hop");
+    // Resolved again: awsid answers from its cache.
+    const again = await resolve();
+    assert.equal(again.accessKeyId, creds.accessKeyId);
+    assert.equal((await assumeRoleCalls()) - before, 2);
   });
 
   test("fromTokenFile with a token minted by awsid mint-web-identity-token", async () => {

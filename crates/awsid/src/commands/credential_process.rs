@@ -1,8 +1,18 @@
-//! `awsid credential-process --profile P`: prints the `credential_process` Version 1 JSON for
-//! a profile, so the aws CLI and every SDK can use awsid as their credential source
-//! (`credential_process = awsid credential-process --profile P`). A profile kept in the vault
-//! is answered from the vault (unlocked once per session through the agent, asking on the
-//! terminal); any other profile is resolved like `configure export-credentials`.
+//! `awsid credential-process --profile P`: a profile's credentials as `credential_process`
+//! Version 1 JSON, so that the aws CLI and every SDK can use awsid as their source:
+//!
+//! ```ini
+//! [profile dev]
+//! credential_process = awsid credential-process --profile dev-role
+//! ```
+//!
+//! A profile kept in the vault is answered from the vault (unlocked once per session through
+//! the agent, asking on the terminal). Any other profile resolves like
+//! `configure export-credentials --format process`: through the shared `~/.aws/cli/cache` and
+//! its per-entry single flight, so a cached hit costs about a process start and many callers
+//! at once make one refresh. MFA codes are asked on the terminal (`/dev/tty`), since the caller
+//! owns stdin and swallows stderr, or come from `mfa_process` / `ykman`; without a terminal an
+//! MFA-protected profile fails with a message saying so.
 
 use std::io::Write;
 
@@ -15,15 +25,18 @@ use crate::error::CliError;
 
 /// Options of `credential-process` (the profile is the global `--profile`).
 #[derive(Debug, Args)]
+#[command(after_help = "Use it as the credential_process of another profile: \
+    `credential_process = awsid credential-process --profile PROFILE`. Prints \
+    {\"Version\": 1, \"AccessKeyId\", \"SecretAccessKey\", \"SessionToken\", \"Expiration\"}; \
+    MFA codes are asked on the terminal (/dev/tty), or taken from mfa_process or ykman.")]
 pub(crate) struct CredentialProcessArgs {}
 
 /// Runs `credential-process`.
 pub(crate) fn run(
     global: &GlobalArgs,
-    args: CredentialProcessArgs,
+    _args: CredentialProcessArgs,
     env: &awsid_profile::Env,
 ) -> Result<u8, CliError> {
-    let _ = args;
     let profile = ProfileSelection::resolve(global.profile.as_deref(), env).name;
     if let Some(keys) = vault::keys_for(&profile, env)? {
         let q = awsid_credentials::cache::python_json_string;
@@ -42,11 +55,6 @@ pub(crate) fn run(
         out.flush()?;
         return Ok(0);
     }
-    export::run(
-        global,
-        export::ExportArgs {
-            format: "process".into(),
-        },
-        env,
-    )
+    let credentials = export::resolve(global, env)?;
+    export::print(&export::format_credentials(&credentials, "process"))
 }

@@ -32,6 +32,16 @@ pub(crate) fn run(
     args: ExportArgs,
     env: &awsid_profile::Env,
 ) -> Result<u8, CliError> {
+    let credentials = resolve(global, env)?;
+    print(&format_credentials(&credentials, &args.format))
+}
+
+/// Resolves the selected profile's credentials for handing them to another program (here and
+/// in `credential-process`): the nesting guard of `credential_process` chains, v2's messages.
+pub(crate) fn resolve(
+    global: &GlobalArgs,
+    env: &awsid_profile::Env,
+) -> Result<Credentials, CliError> {
     // An unparseable file stops v2 before any command runs (exit 255).
     let session =
         Session::load(env, global.profile.as_deref()).map_err(CliError::from_credentials)?;
@@ -48,12 +58,16 @@ pub(crate) fn run(
     let resolved = session
         .resolve_reporting(&options)
         .map_err(|e| resolution_error(e, &profile))?;
-    let Some(resolved) = resolved else {
-        return Err(CliError::configuration(
+    match resolved {
+        Some(resolved) => Ok(resolved.credentials),
+        None => Err(CliError::configuration(
             "Unable to retrieve credentials: no credentials found",
-        ));
-    };
-    let text = format_credentials(&resolved.credentials, &args.format);
+        )),
+    }
+}
+
+/// Writes `text` to stdout; exit status 0.
+pub(crate) fn print(text: &str) -> Result<u8, CliError> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
     out.flush()?;
@@ -100,7 +114,7 @@ fn check_recursion(seen: &[String], profile: &str) -> Result<(), CliError> {
 }
 
 /// The credentials in one of the v2 formats, byte for byte.
-fn format_credentials(c: &Credentials, format: &str) -> String {
+pub(crate) fn format_credentials(c: &Credentials, format: &str) -> String {
     let expiry = c.expiry.map(awsid_credentials::time::format_iso);
     let token = c.session_token.as_ref().map(|t| t.expose().to_string());
     let secret = c.secret_access_key.expose();

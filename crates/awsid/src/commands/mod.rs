@@ -20,6 +20,7 @@ use crate::error::CliError;
 pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliError> {
     match cli.command {
         Command::Configure(args) => configure::run(&cli.global, args, env),
+        Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),
         Command::Sts(args) => sts::run(&cli.global, args, env),
         Command::Serve(args) => serve::run(&cli.global, args, env),
         Command::Sso(args) => sso::run(&cli.global, args, env),
@@ -28,6 +29,5 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Completion(args) => completion::run(args),
         Command::Imds(args) => imds::run(&cli.global, args, env),
         Command::Vault(args) => vault::run(&cli.global, args, env),
-        Command::CredentialProcess(args) => credential_process::run(&cli.global, args, env),
     }
 }

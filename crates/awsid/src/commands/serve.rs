@@ -208,6 +208,12 @@ pub(crate) fn banner(
     for (id, a) in &bound.imds {
         out.push_str(&format!("  IMDS  http://{a}/  ({id})\n"));
     }
+    if let Some(a) = bound.api {
+        out.push_str(&format!(
+            "  calls counted per action: http://{a}{}  (Prometheus text)\n",
+            awsid_server::metrics::PATH
+        ));
+    }
     if quiet {
         return out;
     }
@@ -373,6 +379,8 @@ pub(crate) fn run(
             )
             .await;
         }
+        // Handlers before the ready file: whoever sees it may send SIGTERM at once.
+        let stop = stop_signals()?;
         let mut text = banner(&server.bound, &world, &world_name, args.quiet, is_default);
         if let Some(users) = &allowed {
             text.push_str(&format!(
@@ -392,7 +400,7 @@ pub(crate) fn run(
             awsid_profile::atomic::write_atomic(path, json.as_bytes(), 0o644)
                 .map_err(|e| CliError::general(format!("cannot write the ready file {e}")))?;
         }
-        wait_for_signal().await?;
+        stop.await;
         server.shutdown().await;
         if let Some(path) = &args.ready_file {
             let _ = std::fs::remove_file(path);
@@ -457,15 +465,17 @@ async fn run_shell(
     result
 }
 
-async fn wait_for_signal() -> Result<(), CliError> {
+/// SIGTERM or SIGINT, with the handlers installed now (the future completes on the first).
+fn stop_signals() -> Result<impl std::future::Future<Output = ()>, CliError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
 }
 
 #[cfg(test)]
@@ -495,6 +505,7 @@ mod tests {
         assert!(text.contains("export AWS_ENDPOINT_URL_SSO_OIDC=http://127.0.0.1:1/\n"));
         assert!(text.contains("approve logins at http://127.0.0.1:1/device"));
         assert!(text.contains("[sso-session my-sso]"));
+        assert!(text.contains("  calls counted per action: http://127.0.0.1:1/metrics"));
         let quiet = banner(&bound, &world, "w", true, true);
         assert!(!quiet.contains("export"));
         let json: serde_json::Value = serde_json::from_str(&ready_json(&bound, "w")).unwrap();

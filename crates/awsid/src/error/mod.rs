@@ -196,6 +196,12 @@ impl CliError {
         }
     }
 
+    /// A command that reports its own failure with v2's `write_error` and returns 1
+    /// (`configure mfa-login`): `\n<prog>: [ERROR]: <message>\n`, never structured.
+    pub(crate) fn command_failed(message: &str) -> CliError {
+        CliError::not_found(error_line(message))
+    }
+
     /// A library error, classified as v2 classifies the botocore exception it stands for:
     /// `ClientError` 254, `NoRegionError` 253, `ParamValidationError` 252, everything else
     /// (`ProfileNotFound`, `ConfigParseError`, `CredentialRetrievalError`, connection errors…)

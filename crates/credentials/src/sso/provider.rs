@@ -1,6 +1,7 @@
 //! The `sso` credential provider: the token cache (`~/.aws/sso/cache`), the sso-session
 //! token refresh through SSO-OIDC `CreateToken`, and the portal's `GetRoleCredentials`
-//! (`docs/spec/process-and-sso.md` §2).
+//! (`docs/spec/process-and-sso.md` §2). Both the token refresh and the role credentials go
+//! through the cross-process single flight ([`crate::single_flight`]).
 
 use std::sync::Arc;
 
@@ -9,11 +10,12 @@ use time::OffsetDateTime;
 
 use super::oidc::OidcClient;
 use super::rest_json::{join, rest_json_error};
-use crate::cache::{sso_cache_key, sso_entry, sso_token_key, Lookup};
+use crate::cache::{sso_cache_key, sso_entry, sso_token_key, PyJson};
 use crate::endpoint::Service;
 use crate::http::HttpRequest;
 use crate::plan::SsoStep;
 use crate::services::Services;
+use crate::single_flight::Refresh;
 use crate::{Credentials, CredentialsError, Provider};
 
 const METHOD: &str = "sso";
@@ -37,60 +39,100 @@ impl SsoProvider {
             .unwrap_or(&self.step.start_url)
     }
 
-    fn load_token(&self) -> Result<(std::path::PathBuf, Value), CredentialsError> {
-        let missing = || {
-            CredentialsError::SsoTokenLoad(format!(
-                "Token for {} does not exist",
-                self.token_name()
-            ))
+    fn token_path(&self) -> Result<std::path::PathBuf, CredentialsError> {
+        let cache = self
+            .services
+            .sso_cache
+            .as_ref()
+            .ok_or_else(|| self.missing())?;
+        Ok(cache.path(&sso_token_key(self.token_name())))
+    }
+
+    fn missing(&self) -> CredentialsError {
+        CredentialsError::SsoTokenLoad(format!("Token for {} does not exist", self.token_name()))
+    }
+
+    fn load_token(&self) -> Result<Value, CredentialsError> {
+        let path = self.token_path()?;
+        // The aws CLI writes this file in place; a reader can catch it half-written. That is
+        // a miss for a moment, not an invalid token: read again (briefly) before judging.
+        let mut pause = std::time::Duration::from_millis(5);
+        let token: Value = loop {
+            let Ok(bytes) = std::fs::read(&path) else {
+                return Err(self.missing());
+            };
+            match serde_json::from_slice(&bytes) {
+                Ok(token) => break token,
+                Err(e) if e.is_eof() && pause.as_millis() < 100 => {
+                    std::thread::sleep(pause);
+                    pause *= 2;
+                }
+                // The reference raises a raw KeyError for a corrupt file; name the file.
+                Err(e) => {
+                    return Err(CredentialsError::SsoTokenLoad(format!(
+                        "Token for {} is invalid: {} is not valid JSON ({e})",
+                        self.token_name(),
+                        path.display()
+                    )))
+                }
+            }
         };
-        let cache = self.services.sso_cache.as_ref().ok_or_else(missing)?;
-        let path = cache.path(&sso_token_key(self.token_name()));
-        let Ok(bytes) = std::fs::read(&path) else {
-            return Err(missing());
-        };
-        // The reference raises a raw KeyError for a corrupt file; name the file instead.
-        let token: Value = serde_json::from_slice(&bytes).map_err(|e| {
-            CredentialsError::SsoTokenLoad(format!(
-                "Token for {} is invalid: {} is not valid JSON ({e})",
-                self.token_name(),
-                path.display()
-            ))
-        })?;
         if token.get("accessToken").is_none() || token.get("expiresAt").is_none() {
             return Err(CredentialsError::SsoTokenLoad(format!(
                 "Token for {} is invalid",
                 self.step.start_url
             )));
         }
-        Ok((path, token))
+        Ok(token)
     }
 
-    /// The access token to use, refreshing an sso-session token that is close to expiry.
+    /// The access token to use. An sso-session token with less than 15 minutes left is
+    /// refreshed first, once per machine: under the token file's single flight, with the
+    /// refresh token read under the lock (the server rotates it: a second refresh with the
+    /// same one would fail and lose the session).
     fn access_token(&self, now: OffsetDateTime) -> Result<String, CredentialsError> {
-        let (path, mut token) = self.load_token()?;
         let expiry = |t: &Value| {
             t.get("expiresAt")
                 .and_then(Value::as_str)
                 .and_then(|s| crate::time::parse(s).ok())
         };
         let remaining = |t: &Value| expiry(t).map_or(-1.0, |e| (e - now).as_seconds_f64());
+        let mut token = self.load_token()?;
         if self.step.session_name.is_none() {
             if remaining(&token) <= 0.0 {
                 return Err(CredentialsError::UnauthorizedSsoToken);
             }
         } else {
-            if remaining(&token) < crate::refresh::ADVISORY_REFRESH_SECS as f64 {
-                match self.refresh_token(&token, now) {
-                    Ok(Some(fresh)) => {
-                        let text = serde_json::to_string(&fresh).unwrap_or_default();
-                        awsid_profile::atomic::write_atomic(&path, text.as_bytes(), 0o600)
-                            .map_err(|e| CredentialsError::file_write("SSO token cache file", e))?;
-                        token = fresh;
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!("SSO token refresh failed: {e}"),
-                }
+            let window = crate::refresh::ADVISORY_REFRESH_SECS as f64;
+            if remaining(&token) < window {
+                let path = self.token_path()?;
+                let fresh = || self.load_token().ok().filter(|t| remaining(t) >= window);
+                token = crate::single_flight::run(
+                    &path,
+                    Refresh::Network.wait(self.services.env()),
+                    fresh,
+                    || -> Result<Value, CredentialsError> {
+                        let current = self.load_token()?;
+                        match self.refresh_token(&current, now) {
+                            Ok(Some(new)) => {
+                                awsid_profile::atomic::write_atomic(
+                                    &path,
+                                    new.dumps().as_bytes(),
+                                    0o600,
+                                )
+                                .map_err(|e| {
+                                    CredentialsError::file_write("SSO token cache file", e)
+                                })?;
+                                Ok(serde_json::from_str(&new.dumps()).unwrap_or(current))
+                            }
+                            Ok(None) => Ok(current),
+                            Err(e) => {
+                                tracing::warn!("SSO token refresh failed: {e}");
+                                Ok(current)
+                            }
+                        }
+                    },
+                )?;
             }
             if remaining(&token) <= 0.0 {
                 return Err(CredentialsError::TokenRetrieval {
@@ -107,11 +149,14 @@ impl SsoProvider {
     }
 
     /// `CreateToken` with the refresh token; `Ok(None)` when the token cannot be refreshed.
+    /// The new token has botocore's keys in its order and separators; `expiresAt` is written
+    /// `...Z` like `sso login`'s (botocore writes `...UTC`, which RFC 3339 readers such as the
+    /// Rust SDK refuse; every reader takes `Z`).
     fn refresh_token(
         &self,
         token: &Value,
         now: OffsetDateTime,
-    ) -> Result<Option<Value>, CredentialsError> {
+    ) -> Result<Option<PyJson>, CredentialsError> {
         let s = |k: &str| token.get(k).and_then(Value::as_str).map(str::to_string);
         let (Some(refresh), Some(client_id), Some(secret), Some(reg_exp)) = (
             s("refreshToken"),
@@ -134,27 +179,31 @@ impl SsoProvider {
                 "refreshToken": refresh,
             }),
         )?;
+        let text = |k: &str| out.get(k).and_then(Value::as_str).map(str::to_string);
+        let Some(access) = text("accessToken") else {
+            return Err(CredentialsError::TokenRetrieval {
+                provider: METHOD.into(),
+                message: "CreateToken returned no accessToken".into(),
+            });
+        };
         let expires_in = out.get("expiresIn").and_then(Value::as_i64).unwrap_or(0);
-        let mut fresh = serde_json::Map::new();
-        fresh.insert("startUrl".into(), json!(self.step.start_url));
-        fresh.insert("region".into(), json!(self.step.region));
-        fresh.insert(
-            "accessToken".into(),
-            out.get("accessToken").cloned().unwrap_or(Value::Null),
-        );
-        fresh.insert(
-            "expiresAt".into(),
-            json!(crate::time::format_z(
-                now + time::Duration::seconds(expires_in)
-            )),
-        );
-        fresh.insert("clientId".into(), json!(client_id));
-        fresh.insert("clientSecret".into(), json!(secret));
-        fresh.insert("registrationExpiresAt".into(), json!(reg_exp));
-        if let Some(r) = out.get("refreshToken") {
-            fresh.insert("refreshToken".into(), r.clone());
+        let expires = crate::time::format_z(now + time::Duration::seconds(expires_in));
+        let mut fresh = vec![
+            (
+                "startUrl".to_string(),
+                PyJson::Str(self.step.start_url.clone()),
+            ),
+            ("region".to_string(), PyJson::Str(self.step.region.clone())),
+            ("accessToken".to_string(), PyJson::Str(access)),
+            ("expiresAt".to_string(), PyJson::Str(expires)),
+            ("clientId".to_string(), PyJson::Str(client_id)),
+            ("clientSecret".to_string(), PyJson::Str(secret)),
+            ("registrationExpiresAt".to_string(), PyJson::Str(reg_exp)),
+        ];
+        if let Some(r) = text("refreshToken") {
+            fresh.push(("refreshToken".to_string(), PyJson::Str(r)));
         }
-        Ok(Some(Value::Object(fresh)))
+        Ok(Some(PyJson::Obj(fresh)))
     }
 
     /// The portal's `GetRoleCredentials` with `token`.
@@ -213,27 +262,30 @@ impl Provider for SsoProvider {
     }
 
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
-        let now = crate::time::now();
         let key = sso_cache_key(
             &self.step.account_id,
             &self.step.role_name,
             self.step.session_name.as_deref(),
             &self.step.start_url,
         );
-        if let Some(cache) = &self.services.cli_cache {
-            match cache.lookup(&key, METHOD, now) {
-                Lookup::Hit(c) => return Ok(Some(c)),
-                Lookup::Corrupt(why) => {
-                    tracing::warn!("ignoring unusable SSO credential cache entry {why}")
-                }
-                Lookup::Miss => {}
+        let fetch = || -> Result<Credentials, CredentialsError> {
+            let token = self.access_token(crate::time::now())?;
+            let creds = self.role_credentials(token)?;
+            if let Some(cache) = &self.services.cli_cache {
+                cache.store(&key, &sso_entry(&creds))?;
             }
+            Ok(creds)
+        };
+        match &self.services.cli_cache {
+            Some(cache) => cache
+                .single_flight(
+                    &key,
+                    METHOD,
+                    Refresh::Network.wait(self.services.env()),
+                    fetch,
+                )
+                .map(Some),
+            None => fetch().map(Some),
         }
-        let token = self.access_token(now)?;
-        let creds = self.role_credentials(token)?;
-        if let Some(cache) = &self.services.cli_cache {
-            cache.store(&key, &sso_entry(&creds))?;
-        }
-        Ok(Some(creds))
     }
 }

@@ -69,6 +69,30 @@ impl Endpoint {
         })
     }
 
+    /// The operation's name (metrics label).
+    pub fn name(self) -> &'static str {
+        match self {
+            Endpoint::RegisterClient => "RegisterClient",
+            Endpoint::StartDeviceAuthorization => "StartDeviceAuthorization",
+            Endpoint::CreateToken => "CreateToken",
+            Endpoint::Authorize => "AuthorizePage",
+            Endpoint::GetRoleCredentials => "GetRoleCredentials",
+            Endpoint::ListAccounts => "ListAccounts",
+            Endpoint::ListAccountRoles => "ListAccountRoles",
+            Endpoint::Logout => "Logout",
+            Endpoint::DevicePage => "DevicePage",
+        }
+    }
+
+    /// The service the operation belongs to, as its signing name: `sso` (portal) or
+    /// `sso-oidc`.
+    pub fn service_name(self) -> &'static str {
+        match self.service() {
+            Service::Portal => "sso",
+            Service::Oidc => "sso-oidc",
+        }
+    }
+
     fn service(self) -> Service {
         match self {
             Endpoint::GetRoleCredentials

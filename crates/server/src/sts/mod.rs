@@ -44,6 +44,21 @@ pub fn is_sts_request(req: &RequestData) -> bool {
         && (req.method == Method::POST || req.uri.query().is_some_and(|q| q.contains("Action=")))
 }
 
+/// The action of an STS request as a metrics label: a known operation's name, else
+/// `MissingAction` or `InvalidAction`.
+pub fn action_name(req: &RequestData) -> &'static str {
+    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
+    match params.get("Action") {
+        Some("AssumeRole") => "AssumeRole",
+        Some("AssumeRoleWithWebIdentity") => "AssumeRoleWithWebIdentity",
+        Some("GetCallerIdentity") => "GetCallerIdentity",
+        Some("GetSessionToken") => "GetSessionToken",
+        Some("GetAccessKeyInfo") => "GetAccessKeyInfo",
+        None | Some("") => "MissingAction",
+        Some(_) => "InvalidAction",
+    }
+}
+
 /// Answers one STS request.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     let rid = request_id();

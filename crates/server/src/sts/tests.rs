@@ -565,6 +565,51 @@ fn bodies_are_bounded_and_garbage_is_answered() {
 }
 
 #[test]
+fn metrics_count_calls_per_action_and_status() {
+    let s = server();
+    let user1 = creds(USER1.0, USER1.1, None);
+    assert_eq!(call(&s, &user1, GCI).status, 200);
+    assert_eq!(call(&s, &user1, &assume(MARKETING, "")).status, 200);
+    assert_eq!(call(&s, &user1, &assume(MARKETING, "")).status, 200);
+    // Unknown actions are one label, whatever the client sends.
+    assert_eq!(
+        call(&s, &user1, "Action=Bogus1&Version=2011-06-15").status,
+        400
+    );
+    assert_eq!(
+        call(&s, &user1, "Action=Bogus2&Version=2011-06-15").status,
+        400
+    );
+    let addr = s.bound.api.unwrap();
+    assert_eq!(
+        crate::testutil::get(addr, "/token", &[]).status,
+        404,
+        "GET on an OIDC operation"
+    );
+    assert_eq!(s.state.metrics.count("sts", "AssumeRole"), 2);
+    let page = crate::testutil::get(addr, "/metrics", &[]);
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    for line in [
+        "awsid_requests_total{service=\"sts\",action=\"AssumeRole\",status=\"200\"} 2",
+        "awsid_requests_total{service=\"sts\",action=\"GetCallerIdentity\",status=\"200\"} 1",
+        "awsid_requests_total{service=\"sts\",action=\"InvalidAction\",status=\"400\"} 2",
+        "awsid_requests_total{service=\"sso-oidc\",action=\"CreateToken\",status=\"404\"} 1",
+    ] {
+        assert!(
+            page.body.lines().any(|l| l == line),
+            "{line}\n{}",
+            page.body
+        );
+    }
+    // The metrics page itself is not counted.
+    assert!(!page.body.contains("metrics"), "{}", page.body);
+}
+
+#[test]
 fn non_utf8_body_bytes_fail_validation_not_action_lookup() {
     // Regression: one byte that is not UTF-8 dropped the whole form (MissingAction).
     let s = server();

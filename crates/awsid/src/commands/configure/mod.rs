@@ -5,6 +5,7 @@ mod get;
 mod import;
 mod list;
 mod list_profiles;
+mod mfa_login;
 mod set;
 mod wizard;
 
@@ -60,6 +61,12 @@ pub(crate) enum ConfigureCommand {
     ListProfiles(list_profiles::ListProfilesArgs),
     /// Import access keys from an IAM console CSV file into the credentials file.
     Import(import::ImportArgs),
+    /// Get temporary credentials with an MFA code (STS GetSessionToken) and write them to a
+    /// profile of the credentials file.
+    ///
+    /// Uses the selected profile's credentials (long-term keys) and its mfa_serial, or asks
+    /// for them; asks for the code and the profile to update (default `<account>-<device>`).
+    MfaLogin(mfa_login::MfaLoginArgs),
 }
 
 /// Runs `configure` (wizard or subcommand).
@@ -72,6 +79,7 @@ pub(crate) fn run(global: &GlobalArgs, args: ConfigureArgs, env: &Env) -> Result
         Some(ConfigureCommand::List(a)) => list::run(global, a, env),
         Some(ConfigureCommand::ListProfiles(a)) => list_profiles::run(global, a, env),
         Some(ConfigureCommand::Import(a)) => import::run(global, a, env),
+        Some(ConfigureCommand::MfaLogin(a)) => mfa_login::run(global, a, env),
     }
 }
 
