@@ -541,6 +541,7 @@ mod tests {
             quiet: true,
             imds_allow_users: Vec::new(),
             allow_non_loopback: allow,
+            shell: false,
         }
     }
 
