@@ -9,13 +9,14 @@ Provenance of each seed family:
   header and query forms) and botocore's signed STS requests
   (crates/sigv4/tests/data/botocore_sts.json);
 * sts_request: botocore's signed STS requests, plus SSO portal/OIDC and malformed requests;
-* imds_request, ecs_request: the requests the SDKs send (imds-server.md, ecs-server.md);
+* imds_request, ecs_request: the requests the SDKs send (docs/spec/imds-client.md §2,
+  docs/spec/container-client.md), plus the paths and headers a client should not send;
 * world_file: the default world and the WORLD.md example;
 * jwt: claim sets (signed by the target with the default world's dev key) and token shapes;
 * cache_entry: entries in the CLI's shapes and broken variants.
 
-Usage: python3 fuzz/seed.py [--conformance DIR]   (default ../shared/conformance, or
-AWSID_CONFORMANCE_DIR). Rewrites fuzz/corpus/ (file names are content hashes).
+Usage: python3 fuzz/seed.py [--conformance DIR]   (default $AWSID_CONFORMANCE_DIR, else the
+repository's tests/conformance). Rewrites fuzz/corpus/ (file names are content hashes).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def raw_request(method: str, path: str, query: str, headers: list, body: str) ->
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--conformance", type=Path, default=Path(
-        os.environ.get("AWSID_CONFORMANCE_DIR", REPO.parent / "shared" / "conformance")))
+        os.environ.get("AWSID_CONFORMANCE_DIR", REPO / "tests" / "conformance")))
     args = ap.parse_args()
     conf = args.conformance
     shutil.rmtree(OUT, ignore_errors=True)

@@ -614,7 +614,7 @@ async fn container_provider_full_uri_with_token_and_token_file() {
     assert_eq!(arn_of(&plane, &creds).await, task_arn);
 
     // The token file form (EKS Pod Identity style). The file is used verbatim: like botocore
-    // (spec/container-client.md §2), the SDK refuses a token file ending with a newline.
+    // (docs/spec/container-client.md §2), the SDK refuses a token file ending with a newline.
     let home = Home::new();
     let file = home.write("ecs-token", seed::ECS_TOKEN);
     let home = home
