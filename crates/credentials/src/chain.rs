@@ -202,6 +202,12 @@ impl ChainRunner {
                     Arc::new(StaticProvider(c)),
                 ))
             }
+            // v2 loads the cached token at chain time, expired or not; the first use refreshes.
+            Base::Login(step) => {
+                let provider = Arc::new(crate::login::LoginProvider::new(step.clone(), s.clone()));
+                let initial = provider.load_cached()?;
+                Arc::new(SharedCredentials::with_initial(initial, provider))
+            }
             Base::Process(p) => self
                 .eager(Arc::new(ProcessProvider::new(
                     p.clone(),

@@ -19,6 +19,8 @@ pub enum Service {
     /// IAM (`vault rotate`: the access-key calls); a global service signed for `us-east-1`
     /// (`cn-north-1` in China).
     Iam,
+    /// AWS Sign-In (`aws login`: `CreateOAuth2Token`, the authorization pages).
+    Signin,
 }
 
 impl Service {
@@ -29,6 +31,7 @@ impl Service {
             Service::Sso => ("sso", "SSO"),
             Service::SsoOidc => ("sso_oidc", "SSO_OIDC"),
             Service::Iam => ("iam", "IAM"),
+            Service::Signin => ("signin", "SIGNIN"),
         }
     }
 }
@@ -200,6 +203,27 @@ impl EndpointSettings<'_> {
                 Ok(Endpoint {
                     url,
                     signing_region: signing.into(),
+                })
+            }
+            Service::Signin => {
+                let Some(r) = region else {
+                    return Err(CredentialsError::NoRegion);
+                };
+                // v2 `signin` endpoint-rule-set-1.json (2023-01-01).
+                let url = match (fips, dualstack) {
+                    (false, false) if r.starts_with("cn-") => {
+                        format!("https://{r}.signin.amazonaws.cn")
+                    }
+                    (false, false) if r.starts_with("us-gov-") => {
+                        format!("https://{r}.signin.amazonaws-us-gov.com")
+                    }
+                    (false, false) => format!("https://{r}.signin.aws.amazon.com"),
+                    (true, _) => format!("https://signin-fips.{r}.{}", dns_suffix(r, dualstack)),
+                    (false, true) => format!("https://signin.{r}.{}", dns_suffix(r, true)),
+                };
+                Ok(Endpoint {
+                    url,
+                    signing_region: r.into(),
                 })
             }
             Service::Sso | Service::SsoOidc => {

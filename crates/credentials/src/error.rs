@@ -211,6 +211,9 @@ pub enum CredentialsError {
     /// The container authorization token contains CR or LF.
     #[error("Auth token value is not a legal header value")]
     IllegalAuthToken,
+    /// An `aws login` session could not be loaded or refreshed (v2's `LoginError` family).
+    #[error(transparent)]
+    Login(#[from] crate::login::LoginError),
     /// The recursion guard of `export-credentials` tripped.
     #[error("{0}")]
     Recursion(String),

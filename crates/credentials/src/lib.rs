@@ -9,6 +9,8 @@
 //! * [`refresh::RefreshingCredentials`] — async refresh in the reference's 900 s / 600 s windows
 //!   with one refresh in flight.
 //! * [`cache`] — the `~/.aws/cli/cache` JSON cache shared with the AWS CLI.
+//! * [`login`] — the `login` provider of `aws login` sessions (DPoP-bound refresh) and the
+//!   login flow itself.
 //! * [`sso`] — the SSO provider, `sso login` (device and PKCE flows) and `sso logout`; what the
 //!   user sees during a login is the caller's ([`sso::LoginUi`]).
 //!
@@ -28,6 +30,7 @@ pub mod http;
 pub mod iam;
 pub mod imds;
 pub mod legacy;
+pub mod login;
 pub mod mfa;
 pub mod plan;
 pub mod process;

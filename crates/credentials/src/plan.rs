@@ -92,6 +92,15 @@ pub struct ProcessStep {
     pub account_id: Option<String>,
 }
 
+/// `login_session` settings (`aws login`, `docs/spec/login.md` §3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginStep {
+    /// The profile that holds them.
+    pub profile: String,
+    /// `login_session`: the ARN of the console session the token file belongs to.
+    pub session: String,
+}
+
 /// Where the first credentials of a profile chain come from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Base {
@@ -105,6 +114,8 @@ pub enum Base {
     Sso(SsoStep),
     /// `credential_process`.
     Process(ProcessStep),
+    /// The `aws login` token of `login_session`.
+    Login(LoginStep),
 }
 
 impl Base {
@@ -116,6 +127,7 @@ impl Base {
             Base::WebIdentity(_) => "assume-role-with-web-identity",
             Base::Sso(_) => "sso",
             Base::Process(_) => "custom-process",
+            Base::Login(_) => "login",
         }
     }
 }
@@ -287,7 +299,8 @@ fn get(p: &Properties, key: &str) -> Option<String> {
     p.get_str(key).map(str::to_string)
 }
 
-/// The profile sub-chain: web identity, SSO, credentials file, (login), process, config file.
+/// The profile sub-chain: web identity, SSO, credentials file, login, process, config file
+/// (v2 `ProfileProviderBuilder.providers`).
 fn profile_providers(
     data: &dyn ProfileData,
     env: &Env,
@@ -302,6 +315,11 @@ fn profile_providers(
     } else if let Some(k) = static_keys(data.credentials_section(name), "shared-credentials-file")?
     {
         Base::Static(k)
+    } else if let Some(session) = get(props, "login_session") {
+        Base::Login(LoginStep {
+            profile: name.to_string(),
+            session,
+        })
     } else if let Some(command) = get(props, "credential_process") {
         Base::Process(ProcessStep {
             command,

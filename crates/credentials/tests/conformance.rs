@@ -1,7 +1,8 @@
 //! Runs every case of the cross-SDK vectors in `tests/conformance/` (or
 //! `$AWSID_CONFORMANCE_DIR`, which overrides it): `assume-role-tests.json` as chain plans,
 //! `imds-endpoint-tests.json` as the first IMDS request URL, `ecs-tests.json` as the container
-//! URL. Where the vectors (Rust SDK) and the AWS CLI disagree, the case asserts the CLI's
+//! URL, `login-provider-test-cases.json` through the `login` provider against a scripted
+//! Sign-In endpoint. Where the vectors (Rust SDK) and the AWS CLI disagree, the case asserts the CLI's
 //! behaviour and says why.
 
 use std::path::PathBuf;
@@ -90,6 +91,8 @@ fn chain_json(chain: &ProfileChain) -> Value {
             opt(&mut m, "account_id", &p.account_id);
             json!({ "CredentialProcess": m })
         }
+        // Not a shape of these vectors (the login vectors have their own runner below).
+        Base::Login(l) => json!({ "LoginSession": l.session }),
     });
     for r in &chain.roles {
         let mut m = Map::new();
@@ -287,4 +290,162 @@ fn ecs_vectors_urls() {
             other => panic!("case {i}: unknown expectation {other:?}"),
         }
     }
+}
+
+/// Answers `CreateOAuth2Token` with a case's mock (the body is the `tokenOutput` member, as
+/// rest-json puts a payload member), checking the request's `tokenInput` and that it carries
+/// a DPoP proof.
+struct SigninMock {
+    call: Option<Value>,
+    calls: Mutex<usize>,
+}
+
+impl Transport for SigninMock {
+    fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        *self.calls.lock().unwrap() += 1;
+        let call = self.call.as_ref().expect("no call expected");
+        assert!(request.url.ends_with("/v1/token"), "{}", request.url);
+        assert!(request
+            .headers
+            .iter()
+            .any(|(k, v)| k == "DPoP" && v.split('.').count() == 3));
+        let sent: Value = serde_json::from_slice(&request.body).unwrap();
+        assert_eq!(sent, call["request"]["tokenInput"], "tokenInput");
+        if let Some(status) = call["responseCode"].as_u64() {
+            return Ok(HttpResponse {
+                status: status as u16,
+                headers: vec![("x-amzn-ErrorType".into(), "ValidationException".into())],
+                body: br#"{"error": "INVALID_REQUEST", "message": "refused by the test"}"#.to_vec(),
+            });
+        }
+        Ok(HttpResponse {
+            status: 200,
+            headers: Vec::new(),
+            body: call["response"]["tokenOutput"].to_string().into_bytes(),
+        })
+    }
+}
+
+#[test]
+fn login_provider_vectors() {
+    use awsid_credentials::login::{LoginCache, LoginProvider};
+    use awsid_credentials::refresh::SharedCredentials;
+    use awsid_credentials::services::Services;
+    use time::OffsetDateTime;
+
+    let doc = load("login-provider-test-cases.json");
+    let cases = doc.as_array().unwrap();
+    assert_eq!(cases.len(), 8, "case count changed");
+    // The upstream runner's fixed clock (tests/conformance/README.md).
+    let now = OffsetDateTime::from_unix_timestamp(1_763_510_400).unwrap();
+    let clock: awsid_credentials::refresh::Clock = Arc::new(move || now);
+    let mut outcomes = (0, 0, 0);
+    for (i, case) in cases.iter().enumerate() {
+        let what = format!("case {i} ({})", case["documentation"].as_str().unwrap());
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join(".aws/login/cache")).unwrap();
+        std::fs::write(
+            home.path().join(".aws/config"),
+            case["configContents"].as_str().unwrap(),
+        )
+        .unwrap();
+        for (name, content) in case["cacheContents"].as_object().unwrap() {
+            std::fs::write(
+                home.path().join(".aws/login/cache").join(name),
+                content.to_string(),
+            )
+            .unwrap();
+        }
+        let env = Env::from_pairs([
+            ("HOME", home.path().display().to_string()),
+            ("AWS_ENDPOINT_URL_SIGNIN", "http://signin.test".to_string()),
+        ]);
+        let profiles = ProfileSet::load(&awsid_profile::Locations::from_env(&env)).unwrap();
+        let planned = plan(&profiles, &env, "signin", true, true).unwrap();
+        let Some(Step::Profile(ProfileChain {
+            base: Base::Login(step),
+            roles,
+        })) = planned.steps.first()
+        else {
+            panic!("{what}: not planned as a login step: {planned:?}");
+        };
+        assert!(roles.is_empty());
+        let mock = Arc::new(SigninMock {
+            call: case["mockApiCalls"]
+                .as_array()
+                .and_then(|c| c.first())
+                .cloned(),
+            calls: Mutex::new(0),
+        });
+        let services = Services::new(
+            env.clone(),
+            Properties::default(),
+            None,
+            Some("us-east-2".into()),
+        )
+        .with_transport(mock.clone());
+        let provider = Arc::new(
+            LoginProvider::new(step.clone(), Arc::new(services))
+                .with_cache(LoginCache::new(home.path().join(".aws/login/cache")))
+                .with_clock(clock.clone()),
+        );
+        // The chain's path: the cached credentials first, refreshed on use when due.
+        let result = provider.load_cached().and_then(|initial| {
+            SharedCredentials::with_initial(initial, provider.clone())
+                .with_clock(clock.clone())
+                .get()
+        });
+        for outcome in case["outcomes"].as_array().unwrap() {
+            match outcome["result"].as_str().unwrap() {
+                "credentials" => {
+                    outcomes.0 += 1;
+                    let c = result.as_ref().unwrap_or_else(|e| panic!("{what}: {e}"));
+                    assert_eq!(c.access_key_id, outcome["accessKeyId"], "{what}");
+                    assert_eq!(
+                        c.secret_access_key.expose(),
+                        outcome["secretAccessKey"],
+                        "{what}"
+                    );
+                    assert_eq!(
+                        c.session_token.as_ref().unwrap().expose(),
+                        outcome["sessionToken"],
+                        "{what}"
+                    );
+                    assert_eq!(
+                        c.account_id.as_deref(),
+                        outcome["accountId"].as_str(),
+                        "{what}"
+                    );
+                    // Stricter than the upstream runner: the expiry too.
+                    assert_eq!(
+                        awsid_credentials::time::format_z(c.expiry.unwrap()),
+                        outcome["expiresAt"].as_str().unwrap(),
+                        "{what}"
+                    );
+                }
+                "error" => {
+                    outcomes.1 += 1;
+                    assert!(result.is_err(), "{what}: expected an error");
+                }
+                "cacheContents" => {
+                    outcomes.2 += 1;
+                    for (name, expected) in outcome.as_object().unwrap() {
+                        if name == "result" {
+                            continue;
+                        }
+                        let path = home.path().join(".aws/login/cache").join(name);
+                        let written: Value =
+                            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                        // Stricter than the upstream runner: the whole file, not two fields.
+                        assert_eq!(&written, expected, "{what}: {name}");
+                    }
+                }
+                other => panic!("{what}: unknown outcome {other}"),
+            }
+        }
+        // Each mocked call is made exactly once; cases without one make none.
+        let expected_calls = case["mockApiCalls"].as_array().map_or(0, Vec::len);
+        assert_eq!(*mock.calls.lock().unwrap(), expected_calls, "{what}: calls");
+    }
+    assert_eq!(outcomes, (2, 6, 1), "outcome counts changed");
 }

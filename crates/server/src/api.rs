@@ -1,5 +1,6 @@
-//! The API listener's router: STS, and the SSO portal, SSO-OIDC and their pages (told apart
-//! by path, the way their real hosts are).
+//! The API listener's router: STS, the SSO portal, SSO-OIDC and their pages, and Sign-In
+//! (`aws login`, the console federation endpoint), told apart by path, the way their real
+//! hosts are.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
 use crate::metrics::Call;
+use crate::signin::SigninService;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
 use crate::sts;
@@ -18,6 +20,8 @@ pub enum Route {
     Sts,
     /// IAM Identity Center: portal, OIDC and the browser pages.
     Sso(Endpoint),
+    /// Sign-In: `aws login`'s pages and token endpoint, the federation endpoint.
+    Signin(crate::signin::Endpoint),
     /// `GET /metrics`: the call counters ([`crate::metrics`]).
     Metrics,
     /// Nothing here.
@@ -32,6 +36,8 @@ pub fn route(req: &RequestData) -> Route {
         Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
         Route::Sso(e)
+    } else if let Some(e) = crate::signin::Endpoint::from_path(req.uri.path()) {
+        Route::Signin(e)
     } else {
         Route::NotFound
     }
@@ -41,6 +47,7 @@ pub fn route(req: &RequestData) -> Route {
 pub struct ApiHandler {
     state: Arc<State>,
     sso: SsoService,
+    signin: SigninService,
 }
 
 impl ApiHandler {
@@ -48,6 +55,7 @@ impl ApiHandler {
     pub fn new(state: Arc<State>) -> ApiHandler {
         ApiHandler {
             sso: SsoService::new(state.clone()),
+            signin: SigninService::new(state.clone()),
             state,
         }
     }
@@ -81,6 +89,7 @@ impl Handler for ApiHandler {
                 sts::handle(&self.state, &req),
             ),
             Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
+            Route::Signin(e) => ("signin", e.name(&req), self.signin.handle(e, &req)),
             Route::Metrics => {
                 return crate::http::text(
                     StatusCode::OK,

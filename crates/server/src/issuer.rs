@@ -35,6 +35,10 @@ pub enum SessionKind {
     /// A role session (AssumeRole*, IMDS, ECS).
     #[serde(rename = "r")]
     Role,
+    /// GetFederationToken: a federated user acting within its parent IAM user's permissions
+    /// and the session policy.
+    #[serde(rename = "f")]
+    Federated,
 }
 
 /// The claims sealed in a session token.
@@ -86,6 +90,9 @@ pub struct SessionClaims {
     /// Keys of transitive session tags.
     #[serde(rename = "x", default, skip_serializing_if = "Vec::is_empty")]
     pub transitive_tag_keys: Vec<String>,
+    /// For federated users: the ARN of the IAM user that called GetFederationToken.
+    #[serde(rename = "pu", default, skip_serializing_if = "Option::is_none")]
+    pub parent_user: Option<String>,
 }
 
 impl std::fmt::Debug for SessionClaims {
@@ -301,6 +308,12 @@ impl Issuer {
         }
     }
 
+    /// An HMAC-SHA256 of `data` under the current master key, separated by `purpose`: a
+    /// signature any replica with the key can make and check (never a key itself).
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.current().mac(&[b"mac", purpose.as_bytes(), data])
+    }
+
     /// Seals `plaintext` for `purpose` with the current master key (AES-256-GCM, random nonce):
     /// `header ‖ ciphertext ‖ tag`. The purpose is authenticated, so a blob sealed for one
     /// purpose never opens as another; any replica holding the key opens it.
@@ -494,6 +507,7 @@ mod tests {
             policy: None,
             tags: vec![("Project".into(), "x".into())],
             transitive_tag_keys: vec![],
+            parent_user: None,
         }
     }
 

@@ -15,10 +15,12 @@ pub mod metrics;
 pub mod peer;
 pub mod policy;
 pub mod sessions;
+pub mod signin;
 pub mod sso;
 pub mod state;
 pub mod sts;
 pub mod totp;
+pub mod web;
 pub mod world;
 
 use std::net::SocketAddr;

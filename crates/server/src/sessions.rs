@@ -34,6 +34,7 @@ pub fn role_claims(
         policy: None,
         tags: Vec::new(),
         transitive_tag_keys: Vec::new(),
+        parent_user: None,
     }
 }
 

@@ -577,6 +577,7 @@ impl Walker<'_> {
                 }
             }
             Base::Sso(step) => self.sso_base(step, &mut base),
+            Base::Login(step) => error = self.login_base(step, &mut base),
         }
         (base, error)
     }
@@ -676,6 +677,69 @@ impl Walker<'_> {
             }
             None => "uses the token of `sso login` (legacy configuration: no refresh)".into(),
         });
+    }
+
+    /// A `login_session` base: its setting, the login token file (expiry only) and the error
+    /// the chain will report when the token is missing or incomplete.
+    fn login_base(&self, step: &crate::plan::LoginStep, base: &mut BaseReport) -> Option<String> {
+        base.settings.extend(
+            self.origins
+                .profile_setting(&step.profile, "login_session", false),
+        );
+        let cache = crate::login::LoginCache::from_env(&self.session.env)?;
+        let path = cache.path(&step.session);
+        let mut report = CacheReport {
+            path: path.display().to_string(),
+            state: CacheState::Absent,
+            expiration: None,
+            remaining_seconds: None,
+            reason: None,
+        };
+        let token = match cache.load(&step.session) {
+            Ok(Some(t)) => t,
+            Ok(None) => {
+                base.token_cache = Some(report);
+                return Some(format!(
+                    "Error loading login session token: Unable to load a existing login session for session {}, Please reauthenticate with 'aws login'.",
+                    step.session
+                ));
+            }
+            Err(e) => {
+                report.state = CacheState::Unusable;
+                report.reason = Some(e.to_string());
+                base.token_cache = Some(report);
+                return Some(e.to_string());
+            }
+        };
+        let missing = token.missing_fields();
+        if let Some(e) = token.expires_at() {
+            let left = (e - self.now).whole_seconds();
+            report.state = if left <= 0 {
+                CacheState::Expired
+            } else if left <= crate::login::REFRESH_THRESHOLD_SECS {
+                CacheState::Expiring
+            } else {
+                CacheState::Fresh
+            };
+            report.expiration = Some(crate::time::format_z(e));
+            report.remaining_seconds = Some(left);
+        }
+        base.notes.push(
+            "uses the credentials of an `aws login` session; below five minutes left they are \
+             refreshed with CreateOAuth2Token (DPoP-bound refresh token, rotated)"
+                .into(),
+        );
+        if !missing.is_empty() {
+            report.state = CacheState::Unusable;
+            report.reason = Some(format!("missing {}", missing.join(", ")));
+            base.token_cache = Some(report);
+            return Some(format!(
+                "Error loading login session token: Failed to load access token from token cache, missing one or more required fields: {}.",
+                missing.join(", ")
+            ));
+        }
+        base.token_cache = Some(report);
+        None
     }
 
     /// An SSO token cache file: expiry only (the token never leaves the file).

@@ -8,6 +8,7 @@
 //!   authorization flow ([`device`]) or the authorization code flow with PKCE ([`pkce`]) and
 //!   its loopback redirect listener ([`callback`]), then the token file the provider reads.
 //! * [`logout`] — `aws sso logout`.
+//! * [`Portal`] — the portal's account and role listings (`configure sso`).
 //!
 //! What the user sees — the instructions, the browser, the page shown after the redirect — is
 //! the CLI crate's: a login talks to the user only through [`LoginUi`]. Endpoints, the HTTP
@@ -21,6 +22,7 @@ mod login;
 mod logout;
 pub mod oidc;
 pub mod pkce;
+pub mod portal;
 mod provider;
 mod rest_json;
 #[cfg(test)]
@@ -29,5 +31,6 @@ mod test_support;
 pub use config::{parse_scopes, LoginConfig};
 pub use login::{Authorization, LoginError, LoginOptions, LoginResult, LoginUi, SsoLogin};
 pub use logout::{logout, LogoutReport};
+pub use portal::{Account, Portal, PortalError};
 pub use provider::SsoProvider;
-pub(crate) use rest_json::join;
+pub(crate) use rest_json::{join, rest_json_error};

@@ -102,7 +102,7 @@ pub fn challenge(verifier: &str) -> String {
 }
 
 /// 64 random characters of `A–Z a–z 0–9 - . _ ~` (RFC 7636's verifier alphabet).
-fn code_verifier() -> String {
+pub(crate) fn code_verifier() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
     let mut rng = rand::rng();
@@ -112,7 +112,7 @@ fn code_verifier() -> String {
 }
 
 /// A random UUID (version 4) in its text form.
-fn uuid4() -> String {
+pub(crate) fn uuid4() -> String {
     uuid::Builder::from_random_bytes(rand::random())
         .into_uuid()
         .hyphenated()
@@ -120,7 +120,7 @@ fn uuid4() -> String {
 }
 
 /// Unpadded base64url (RFC 4648 §5).
-fn base64url(bytes: &[u8]) -> String {
+pub(crate) fn base64url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }

@@ -10,41 +10,17 @@ use super::model::SsoInstance;
 use super::oidc::{auth_code, client_by_id, redirect_matches};
 use super::tokens::{Client, CODE_GRANT};
 use super::{encode, pair, parse_pairs, query, SsoService};
-use crate::http::{text, HttpResponse, RequestData};
+use crate::http::{HttpResponse, RequestData};
 
-/// HTML-escapes text for element content and quoted attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use crate::web::{badge, esc, Product};
 
 fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
-    let html = format!(
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{t} - awsid IAM Identity Center</title>\
-         <style>body{{font-family:sans-serif;max-width:40em;margin:3em auto}}button{{margin-right:1em}}</style>\
-         </head><body><h1>{t}</h1>\n{body}\n</body></html>\n",
-        t = esc(title)
-    );
-    let mut r = text(status, "text/html; charset=utf-8", html);
-    r.headers_mut().insert(
-        http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
-    );
-    r
+    crate::web::page(Product::IdentityCenter, status, title, body)
 }
 
 fn user_select(inst: &SsoInstance) -> String {
-    let mut s = String::from("<p><label>Sign in as <select name=\"user\">");
+    let mut s =
+        String::from("<label for=\"user\">Sign in as</label><select id=\"user\" name=\"user\">");
     for u in &inst.users {
         s.push_str(&format!(
             "<option value=\"{}\">{} ({})</option>",
@@ -53,13 +29,11 @@ fn user_select(inst: &SsoInstance) -> String {
             esc(&u.name)
         ));
     }
-    s.push_str("</select></label></p>");
+    s.push_str("</select>");
     s
 }
 
-const BUTTONS: &str =
-    "<p><button type=\"submit\" name=\"action\" value=\"approve\">Approve</button>\
-<button type=\"submit\" name=\"action\" value=\"deny\">Deny</button></p>";
+const BUTTONS: &str = crate::web::APPROVE_DENY;
 
 /// The request's form fields (POST body) or query (GET).
 fn fields(req: &RequestData) -> Vec<(String, String)> {
@@ -86,8 +60,9 @@ fn normalize_user_code(code: &str) -> String {
 
 fn code_form(message: &str) -> String {
     format!(
-        "<p>{}</p><form method=\"get\" action=\"{}\"><p><label>Code <input name=\"user_code\" autofocus></label> \
-         <button type=\"submit\">Next</button></p></form>",
+        "<p>{}</p><form method=\"get\" action=\"{}\"><label for=\"user_code\">Code</label>\
+         <input id=\"user_code\" name=\"user_code\" autocomplete=\"off\" autofocus>\
+         <div class=\"actions\"><button class=\"primary\" type=\"submit\">Next</button></div></form>",
         esc(message),
         super::DEVICE_PAGE
     )
@@ -133,7 +108,9 @@ pub(super) fn device(svc: &SsoService, req: &RequestData) -> HttpResponse {
             );
         }
         let body = format!(
-            "<p><b>{client}</b> is requesting access to <b>{url}</b> (code <b>{code}</b>).</p>\
+            "<p><b>{client}</b> is requesting access to <b>{url}</b>.</p>\
+             <p class=\"muted\">Check that this code matches the one your application shows:</p>\
+             <span class=\"code\">{code}</span>\
              <form method=\"post\" action=\"{path}\"><input type=\"hidden\" name=\"user_code\" value=\"{code}\">{users}{BUTTONS}</form>",
             client = esc(&d.client_name),
             url = esc(&inst.start_url),
@@ -168,12 +145,18 @@ pub(super) fn device(svc: &SsoService, req: &RequestData) -> HttpResponse {
         Ok(_) if approved => page(
             StatusCode::OK,
             "Request approved",
-            "<p>You can close this window and return to your application.</p>",
+            &format!(
+                "{}<p>You can close this window and return to your application.</p>",
+                badge(true, "Approved")
+            ),
         ),
         Ok(_) => page(
             StatusCode::OK,
             "Request denied",
-            "<p>The application was not given access.</p>",
+            &format!(
+                "{}<p>The application was not given access.</p>",
+                badge(false, "Denied")
+            ),
         ),
         Err(DecideError::Decided) => page(
             StatusCode::CONFLICT,
@@ -328,10 +311,6 @@ mod tests {
 
     #[test]
     fn escaping_and_codes() {
-        assert_eq!(
-            esc("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
         assert_eq!(normalize_user_code("bcdf ghjk"), "BCDF-GHJK");
         assert_eq!(normalize_user_code("BCDF-GHJK"), "BCDF-GHJK");
         assert_eq!(normalize_user_code("xy"), "XY");

@@ -128,7 +128,7 @@ impl<'p> AssumeRoleRequest<'p> {
 }
 
 /// The model's limits on session tags and transitive tag keys.
-fn validate_tags(v: &mut Violations, tags: &[(String, String)], transitive: &[&str]) {
+pub(super) fn validate_tags(v: &mut Violations, tags: &[(String, String)], transitive: &[&str]) {
     if tags.len() > 50 {
         v.other(
             &format!("{}", tags.len()),

@@ -183,6 +183,7 @@ fn resolve(state: &State, a: &AuthInfo) -> Result<(Caller, String), StsError> {
                         policy: None,
                         tags: Vec::new(),
                         transitive_tag_keys: Vec::new(),
+                        parent_user: None,
                     };
                     user_caller(*u, Some(claims))
                 }
@@ -213,6 +214,25 @@ fn resolve(state: &State, a: &AuthInfo) -> Result<(Caller, String), StsError> {
                 .position(|u| u.arn == claims.arn)
                 .ok_or_else(StsError::invalid_client_token)?;
             user_caller(user, Some(claims))
+        }
+        SessionKind::Federated => {
+            // A federated user acts within its parent user's permissions (and the session
+            // policy); it is not the user, so it is named by its own ARN and id.
+            let user = claims
+                .parent_user
+                .as_deref()
+                .and_then(|p| world.users.iter().position(|u| u.arn == p))
+                .ok_or_else(StsError::invalid_client_token)?;
+            let u = &world.users[user];
+            Caller {
+                principal: Principal::user(&u.account, &claims.arn),
+                account: u.account.clone(),
+                arn: claims.arn.clone(),
+                user_id: claims.user_id.clone(),
+                kind: CallerKind::UserSession { user },
+                session: Some(claims),
+                region: a.scope.region.clone(),
+            }
         }
         SessionKind::Role => {
             let role = claims

@@ -1,10 +1,11 @@
 //! AWS STS (Query protocol, API version 2011-06-15): AssumeRole, GetCallerIdentity,
-//! GetSessionToken, AssumeRoleWithWebIdentity and GetAccessKeyInfo, with SigV4 verification,
+//! GetSessionToken, GetFederationToken, AssumeRoleWithWebIdentity and GetAccessKeyInfo, with SigV4 verification,
 //! trust and identity policy evaluation, MFA, duration caps and the service's exact errors.
 
 mod assume_role;
 mod auth;
 mod context;
+mod federation_token;
 pub mod params;
 mod policy_arns;
 mod session_token;
@@ -22,6 +23,7 @@ use crate::state::{iso8601, State};
 
 use assume_role::assume_role;
 pub use auth::{Caller, CallerKind};
+use federation_token::get_federation_token;
 use params::Params;
 use session_token::{get_access_key_info, get_session_token};
 use web_identity::assume_role_with_web_identity;
@@ -54,6 +56,7 @@ pub fn action_name(req: &RequestData) -> &'static str {
         Some("GetCallerIdentity") => "GetCallerIdentity",
         Some("GetSessionToken") => "GetSessionToken",
         Some("GetAccessKeyInfo") => "GetAccessKeyInfo",
+        Some("GetFederationToken") => "GetFederationToken",
         None | Some("") => "MissingAction",
         Some(_) => "InvalidAction",
     }
@@ -94,7 +97,8 @@ fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse,
     let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
     let action = params.get("Action").unwrap_or("");
     let signed = match action {
-        "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo" => true,
+        "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo"
+        | "GetFederationToken" => true,
         "AssumeRoleWithWebIdentity" => false,
         "" => {
             return Err(StsError::new(
@@ -124,6 +128,18 @@ fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse,
         return assume_role_with_web_identity(state, &params, rid);
     }
     let caller = auth::authenticate(state, req)?;
+    let federated = caller
+        .session
+        .as_ref()
+        .is_some_and(|s| s.kind == crate::issuer::SessionKind::Federated);
+    if federated && action != "GetCallerIdentity" {
+        // Federated users may call no STS operation but GetCallerIdentity.
+        return Err(not_authorized(
+            &caller.arn,
+            &format!("sts:{action}"),
+            &caller.arn,
+        ));
+    }
     match action {
         "GetCallerIdentity" => Ok(xml::success("GetCallerIdentity", rid, |x| {
             x.leaf("Arn", &caller.arn)
@@ -132,6 +148,7 @@ fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse,
         })),
         "AssumeRole" => assume_role(state, &caller, &params, req, rid),
         "GetSessionToken" => get_session_token(state, &caller, &params, rid),
+        "GetFederationToken" => get_federation_token(state, &caller, &params, req, rid),
         "GetAccessKeyInfo" => get_access_key_info(state, &params, rid),
         _ => unreachable!("filtered above"),
     }

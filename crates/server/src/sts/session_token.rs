@@ -56,6 +56,7 @@ pub(super) fn get_session_token(
         policy: None,
         tags: Vec::new(),
         transitive_tag_keys: Vec::new(),
+        parent_user: None,
     };
     let creds = state.issuer.issue(claims);
     Ok(xml::success("GetSessionToken", rid, |x| {

@@ -7,6 +7,7 @@ mod list;
 mod list_profiles;
 mod mfa_login;
 mod set;
+mod sso;
 mod wizard;
 
 pub(crate) use get::GetArgs;
@@ -67,6 +68,16 @@ pub(crate) enum ConfigureCommand {
     /// Uses the selected profile's credentials (long-term keys) and its mfa_serial, or asks
     /// for them; asks for the code and the profile to update (default `<account>-<device>`).
     MfaLogin(mfa_login::MfaLoginArgs),
+    /// Create or update a profile that gets its credentials from IAM Identity Center.
+    ///
+    /// Prompts for the SSO session name (blank: the legacy form without a session), start URL,
+    /// region and scopes, logs in, lists the accounts and roles to choose from, then the
+    /// profile's default region, output format and name (`--profile` names it without a
+    /// prompt); Enter keeps the value in [brackets]. Every answer also has a flag, and `--all`
+    /// writes one profile per account and role.
+    Sso(sso::SsoArgs),
+    /// Create or update an `[sso-session]` section (name, start URL, region, scopes).
+    SsoSession(sso::SsoSessionArgs),
 }
 
 /// Runs `configure` (wizard or subcommand).
@@ -80,6 +91,8 @@ pub(crate) fn run(global: &GlobalArgs, args: ConfigureArgs, env: &Env) -> Result
         Some(ConfigureCommand::ListProfiles(a)) => list_profiles::run(global, a, env),
         Some(ConfigureCommand::Import(a)) => import::run(global, a, env),
         Some(ConfigureCommand::MfaLogin(a)) => mfa_login::run(global, a, env),
+        Some(ConfigureCommand::Sso(a)) => sso::run(global, a, env),
+        Some(ConfigureCommand::SsoSession(a)) => sso::run_session(global, a, env),
     }
 }
 

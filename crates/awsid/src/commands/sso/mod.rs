@@ -4,6 +4,9 @@
 mod browser;
 mod prompt;
 
+pub(crate) use browser::SystemBrowser;
+pub(crate) use prompt::TerminalUi;
+
 use std::io::Write;
 
 use awsid_credentials::sso::{self, LoginConfig, LoginError, LoginOptions, SsoLogin};
@@ -12,8 +15,6 @@ use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
-use browser::SystemBrowser;
-use prompt::TerminalUi;
 
 /// `sso` and its subcommand.
 #[derive(Debug, Args)]
