@@ -73,6 +73,15 @@ pub(crate) enum Command {
     Explain(commands::explain::ExplainArgs),
     /// IAM Identity Center: `sso login` and `sso logout`, like the aws CLI v2's.
     Sso(commands::sso::SsoArgs),
+    /// Sign in with your AWS console user (`aws login`): temporary credentials refreshed for
+    /// up to 12 hours, saved as the profile's `login_session`.
+    Login(commands::login::LoginArgs),
+    /// Print (or `--open`) a console sign-in URL for the profile's credentials (federation
+    /// endpoint; IAM users through GetFederationToken).
+    Console(commands::console::ConsoleArgs),
+    /// Remove the cached credentials of the profile's `aws login` session (`--all`: of every
+    /// session).
+    Logout(commands::login::LogoutArgs),
     /// Run the local identity plane (IMDS, ECS credentials, STS).
     Serve(commands::serve::ServeArgs),
     /// Print a web-identity token (JWT) signed with the world's dev OIDC key.

@@ -160,6 +160,21 @@ impl Services {
         crate::imds_region(&self.env, &self.profile, self.custom_transport.clone())
     }
 
+    /// The endpoint of `service` in `region`, `explicit_url` (`--endpoint-url`) first.
+    pub fn endpoint_with_url(
+        &self,
+        service: Service,
+        region: Option<&str>,
+        explicit_url: Option<&str>,
+    ) -> Result<Endpoint, CredentialsError> {
+        EndpointSettings {
+            env: &self.env,
+            profile: &self.profile,
+            data: &self.services,
+        }
+        .resolve(service, region, explicit_url)
+    }
+
     /// An STS client for the credential region.
     pub fn sts(&self) -> Result<StsClient, CredentialsError> {
         let region = self.client_region()?;

@@ -417,6 +417,34 @@ impl StsClient {
         assumed_role("GetSessionToken", &xml, method)
     }
 
+    /// `GetFederationToken` signed with `credentials` (an IAM user's long-term keys): the
+    /// session of the federated user `name`, `arn` its `FederatedUser/Arn`.
+    pub fn get_federation_token(
+        &self,
+        credentials: &Credentials,
+        name: &str,
+        duration_seconds: Option<i64>,
+        policy: Option<&str>,
+        method: &'static str,
+    ) -> Result<AssumedRole, CredentialsError> {
+        let mut params = vec![("Name", name.to_string())];
+        if let Some(d) = duration_seconds {
+            params.push(("DurationSeconds", d.to_string()));
+        }
+        if let Some(p) = policy {
+            params.push(("Policy", p.to_string()));
+        }
+        let xml = self.call("GetFederationToken", &params, Some(credentials))?;
+        let mut out = assumed_role("GetFederationToken", &xml, method)?;
+        out.arn = xml
+            .get("GetFederationTokenResult/FederatedUser/Arn")
+            .map(str::to_string);
+        out.assumed_role_id = xml
+            .get("GetFederationTokenResult/FederatedUser/FederatedUserId")
+            .map(str::to_string);
+        Ok(out)
+    }
+
     /// `GetCallerIdentity` signed with `credentials`.
     pub fn get_caller_identity(
         &self,

@@ -342,13 +342,6 @@ impl Walker<'_> {
             "shared-credentials-file" => nc(format!(
                 "the credentials file has no aws_access_key_id in section [{p}]"
             )),
-            "login" if self.props.contains("login_session") => (
-                Status::Unsupported,
-                format!(
-                    "profile {p} sets login_session (aws login), which awsid does not \
-                     implement; the aws CLI v2 would use it here"
-                ),
-            ),
             "login" => nc(format!("profile {p} has no login_session")),
             "custom-process" => nc(format!("profile {p} has no credential_process")),
             "config-file" => nc(format!(

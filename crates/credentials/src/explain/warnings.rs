@@ -145,20 +145,6 @@ pub(super) fn collect(
             format!("profile {} is in neither file", sel.name),
         );
     }
-    if session
-        .profiles
-        .profile(&sel.name)
-        .is_some_and(|p| p.contains("login_session"))
-    {
-        warn(
-            "login-unsupported",
-            format!(
-                "profile {} sets login_session (aws login): awsid does not implement that \
-                 provider, so it may choose differently from the aws CLI v2",
-                sel.name
-            ),
-        );
-    }
     for hop in &walk.outcome.hops {
         if let Some(d) = &hop.duration_seconds {
             if hop.duration_used.is_none() {

@@ -62,6 +62,17 @@ impl<'a> SigninClient<'a> {
         Ok(SigninClient { services, endpoint })
     }
 
+    /// The client for `region` with the resolution's endpoint settings; `explicit_url`
+    /// (`--endpoint-url`) first (`aws login`).
+    pub fn for_region(
+        services: &'a Services,
+        region: &str,
+        explicit_url: Option<&str>,
+    ) -> Result<SigninClient<'a>, CredentialsError> {
+        let endpoint = services.endpoint_with_url(Service::Signin, Some(region), explicit_url)?;
+        Ok(SigninClient { services, endpoint })
+    }
+
     /// `POST /v1/token` on the endpoint: the URL the DPoP proof's `htu` names.
     pub fn token_url(&self) -> String {
         join(&self.endpoint.url, "/v1/token")

@@ -54,6 +54,50 @@ pub fn logout(services: &Services) -> Result<LogoutReport, LoginError> {
     Ok(report)
 }
 
+/// `sso logout --sso-session S` (awsid's own): only that session's token is logged out at the
+/// portal and deleted, with the cached role credentials of the `(account, role)` pairs its
+/// profiles name (`role_pairs`); other sessions stay logged in.
+pub fn logout_session(
+    services: &Services,
+    session: &str,
+    role_pairs: &[(String, String)],
+) -> Result<LogoutReport, LoginError> {
+    let mut report = LogoutReport::default();
+    if let Some(cache) = &services.sso_cache {
+        let path = cache
+            .dir()
+            .join(format!("{}.json", crate::cache::sso_token_key(session)));
+        if let Some(v) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        {
+            if let (Some(region), Some(token)) = (
+                v.get("region")
+                    .and_then(Value::as_str)
+                    .filter(|r| !r.is_empty()),
+                v.get("accessToken").and_then(Value::as_str),
+            ) {
+                portal_logout(services, region, token);
+            }
+        }
+        if path.exists() {
+            remove(&path)?;
+            report.tokens.push(path);
+        }
+    }
+    if let Some(cache) = &services.cli_cache {
+        for (account, role) in role_pairs {
+            let key = crate::cache::sso_cache_key(account, role, Some(session), "");
+            let path = cache.dir().join(format!("{key}.json"));
+            if path.exists() {
+                remove(&path)?;
+                report.credentials.push(path);
+            }
+        }
+    }
+    Ok(report)
+}
+
 /// The files of `dir` that hold JSON, in name order (unreadable and non-JSON files skipped).
 fn json_files(dir: &Path) -> Vec<(PathBuf, Value)> {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -30,7 +30,7 @@ mod test_support;
 
 pub use config::{parse_scopes, LoginConfig};
 pub use login::{Authorization, LoginError, LoginOptions, LoginResult, LoginUi, SsoLogin};
-pub use logout::{logout, LogoutReport};
+pub use logout::{logout, logout_session, LogoutReport};
 pub use portal::{Account, Portal, PortalError};
 pub use provider::SsoProvider;
 pub(crate) use rest_json::{join, rest_json_error};

@@ -3,8 +3,9 @@
 
 mod browser;
 mod prompt;
+mod status;
 
-pub(crate) use browser::SystemBrowser;
+pub(crate) use browser::{Browser, SystemBrowser};
 pub(crate) use prompt::TerminalUi;
 
 use std::io::Write;
@@ -30,8 +31,22 @@ pub(crate) enum SsoCommand {
     /// Retrieve and cache an IAM Identity Center access token for the profile or sso-session.
     Login(LoginArgs),
     /// Remove every cached IAM Identity Center access token and the credentials fetched with
-    /// them (logging the tokens out at the portal first).
-    Logout,
+    /// them (logging the tokens out at the portal first); `--sso-session S`: only that one.
+    Logout(LogoutArgs),
+    /// Show each configured SSO session (and legacy start URL): its start URL, whether a token
+    /// is cached, until when, and whether it can be refreshed without a new login.
+    Status,
+}
+
+/// Options of `sso logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {
+    /// Log out of this `[sso-session NAME]` only (the token and the role credentials of the
+    /// profiles that use it); other sessions stay logged in.
+    #[arg(long, value_name = "NAME",
+          add = clap_complete::engine::ArgValueCandidates::new(
+              crate::commands::completion::sso_session_candidates))]
+    pub sso_session: Option<String>,
 }
 
 /// Options of `sso login`.
@@ -85,10 +100,45 @@ pub(crate) fn run(
             out.flush()?;
             Ok(0)
         }
-        SsoCommand::Logout => {
+        SsoCommand::Logout(LogoutArgs { sso_session: None }) => {
             sso::logout(&services).map_err(login_error)?;
             Ok(0)
         }
+        SsoCommand::Logout(LogoutArgs {
+            sso_session: Some(name),
+        }) => {
+            let profiles = session.profiles();
+            if profiles.sso_session(&name).is_none() {
+                return Err(CliError::configuration(format!(
+                    "The specified sso-session does not exist: \"{name}\""
+                )));
+            }
+            let pairs: Vec<(String, String)> = profiles
+                .profile_names()
+                .into_iter()
+                .filter_map(|p| profiles.profile(p))
+                .filter(|p| p.get_str("sso_session") == Some(name.as_str()))
+                .filter_map(|p| {
+                    Some((
+                        p.get_str("sso_account_id")?.to_string(),
+                        p.get_str("sso_role_name")?.to_string(),
+                    ))
+                })
+                .collect();
+            let report = sso::logout_session(&services, &name, &pairs).map_err(login_error)?;
+            let mut out = std::io::stdout().lock();
+            if report.tokens.is_empty() {
+                writeln!(out, "SSO session {name} was not logged in.")?;
+            } else {
+                writeln!(
+                    out,
+                    "Logged out of SSO session {name} ({} cached role credential(s) removed).",
+                    report.credentials.len()
+                )?;
+            }
+            Ok(0)
+        }
+        SsoCommand::Status => status::run(global, &session, &services),
     }
 }
 
@@ -390,7 +440,7 @@ mod tests {
         );
         // Logout with nothing cached succeeds.
         let args = SsoArgs {
-            command: SsoCommand::Logout,
+            command: SsoCommand::Logout(LogoutArgs { sso_session: None }),
         };
         assert_eq!(run(&global, args, &env).unwrap(), 0);
     }

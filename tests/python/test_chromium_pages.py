@@ -1,0 +1,113 @@
+"""`awsid serve`'s pages in a real browser: headless Chromium (Debian's, driven over the
+DevTools pipe by chromium_cdp.py) opens the console sign-in URL `awsid console` prints and lands
+on the console page as the right principal; a person's path through the IAM Identity Center
+device-approval page (code → user → Approve → "Request approved") and through the AWS Sign-In
+authorization page of `awsid login --remote` (user → Allow → the code to paste). Each step's
+page text is checked and a screenshot is kept under target/test-screenshots/ (path printed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from chromium_cdp import Chromium, png_size
+from conftest import clean_env
+from serve_fixtures import served, write_aws_files  # noqa: F401
+from test_login import DEVELOPER, login_env
+from test_sso_seed import SEED_SSO_CONFIG, SSO_USER, Login, sso_env
+
+DEV_KEYS = (
+    "[dev]\naws_access_key_id = AKIADEVELOPEREXAMPLE\n"
+    "aws_secret_access_key = dEvElOpErSeCrEtKeY/ExAmPlEkEy0123456789a\n"
+)
+DEV_CONFIG = (
+    "[profile dev]\nregion = us-east-1\n"
+    "[profile devrole]\nregion = us-east-1\nrole_arn = arn:aws:iam::123456789012:role/developerrole\n"
+    "source_profile = dev\n"
+)
+
+
+def console_url(awsid_bin: Path, env: dict[str, str], profile: str) -> str:
+    r = subprocess.run([str(awsid_bin), "console", "--profile", profile], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    url = r.stdout.strip()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/federation\?Action=login&Issuer=awsid&Destination=\S+&SigninToken=\S+", url), url
+    return url
+
+
+def test_console_url_lands_as_the_right_principal(served, awsid_bin: Path, home: Path, tmp_path: Path):
+    write_aws_files(home, config=DEV_CONFIG, credentials=DEV_KEYS)
+    env = clean_env(home, AWS_ENDPOINT_URL_STS=served.sts_url, AWS_ENDPOINT_URL_SIGNIN=served.sts_url)
+    user_url = console_url(awsid_bin, env, "dev")
+    role_url = console_url(awsid_bin, env, "devrole")
+    with Chromium(tmp_path / "user") as b:
+        b.goto(user_url)
+        assert b.url() == f"{served.sts_url}console"
+        text = b.text()
+        assert "arn:aws:sts::123456789012:federated-user/awsid-console" in text, text
+        assert png_size(b.screenshot("console-federated-user"))[0] >= 800
+        # The sign-in token is single-use: opening the URL again is refused.
+        b.goto(user_url)
+        assert "The sign-in token was already used" in b.text()
+    with Chromium(tmp_path / "role") as b:
+        b.goto(role_url)
+        text = b.text()
+        assert re.search(r"arn:aws:sts::123456789012:assumed-role/developerrole/\S+", text), text
+        b.screenshot("console-role-session")
+
+
+def test_device_approval_page_in_chromium(served, awsid_bin: Path, home: Path, tmp_path: Path):
+    write_aws_files(home, config=SEED_SSO_CONFIG)
+    env = sso_env(served, home)
+    login = Login(awsid_bin, env, "--profile", "user1", "--use-device-code", "--no-browser")
+    m = login.wait_for(r"Please visit the following URL:\n\n(\S+)\n\nThen enter the code:\n\n([A-Z]{4}-[A-Z]{4})\n")
+    verification, code = m.group(1), m.group(2)
+    with Chromium(tmp_path) as b:
+        b.goto(verification)
+        assert "Code" in b.text()
+        b.screenshot("sso-device-code")
+        b.js(f"document.querySelector('#user_code').value = {json.dumps(code)}")
+        b.click("button[type=submit]")
+        text = b.text()
+        assert code in text and SSO_USER in text, text
+        b.screenshot("sso-device-sign-in")
+        b.js(f"document.querySelector('#user').value = {json.dumps(SSO_USER)}")
+        b.click("button[value=approve]")
+        text = b.text()
+        assert "Request approved" in text and "Approved" in text, text
+        b.screenshot("sso-device-approved")
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    assert out.endswith("Successfully logged into Start URL: https://my-sso-portal.awsapps.com/start\n")
+
+
+def test_login_authorization_page_in_chromium(served, awsid_bin: Path, home: Path, tmp_path: Path):
+    env = login_env(served, home)
+    proc = subprocess.Popen([str(awsid_bin), "login", "--remote"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = ""
+    while "/v1/authorize?" not in url:
+        url = proc.stdout.readline()
+        assert url, proc.stderr.read()
+    with Chromium(tmp_path) as b:
+        b.goto(url.strip())
+        text = b.text()
+        assert "AWS CLI" in text and "on another device" in text, text
+        b.screenshot("signin-authorize")
+        b.js(f"document.querySelector('#user').value = {json.dumps(DEVELOPER)}")
+        b.click("button[value=approve]")
+        text = b.text()
+        assert "Approved" in text and "aws login --remote" in text, text
+        b.screenshot("signin-confirmation")
+        code = b.js("document.querySelector('#verification-code').innerText")
+    out, err = proc.communicate(code + "\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert out.endswith(f"Updated profile default to use {DEVELOPER} credentials.\n")
+    r = subprocess.run([str(awsid_bin), "sts", "get-caller-identity", "--output", "json"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["Arn"] == DEVELOPER
