@@ -15,7 +15,10 @@
 #                 resolving the profile itself, with the CLI's cache
 #   botocore+awsid-cp / botocore+aws-v2-export
 #                 the same botocore session resolving a profile whose credential_process is the
-#                 awsid command or the workaround: what a Python client pays end to end
+#                 awsid command or the workaround: what a Python client pays end to end. The
+#                 workaround runs under `env -u AWS_DATA_PATH` (~1 ms): the v1 CLI session of the
+#                 peer exports AWS_DATA_PATH=<v1's awscli/data>, and v2 started with it loads v1's
+#                 CLI model and fails ('Namespace' object has no attribute 'cli_binary_format').
 #
 # Every command is checked to print the cached credentials first, with STS unreachable. The
 # measurements run in a network namespace of their own (`unshare --net`, needs root): a cache
@@ -100,7 +103,7 @@ credential_process = $awsid credential-process --profile chain
 region = us-west-2
 
 [profile cp-aws-v2]
-credential_process = $aws_v2 configure export-credentials --profile chain --format process
+credential_process = env -u AWS_DATA_PATH $aws_v2 configure export-credentials --profile chain --format process
 region = us-west-2
 EOF
 chmod 600 "$home/.aws/config" "$home/.aws/credentials"

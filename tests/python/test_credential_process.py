@@ -1,8 +1,10 @@
 """`credential_process = awsid credential-process --profile P` used by clients nobody here wrote —
 the aws CLI v1 (PyPI), the aws CLI v2 (Debian's 2.9.19), boto3 — against `awsid serve`; MFA
 codes typed into a pseudo-terminal (the caller owns stdin and stdout, awsid asks on
-`/dev/tty`), an MFA session shared by two roles with one code, `mfa_process` and `ykman` as
-code sources, the no-terminal error, and `awsid configure mfa-login`.
+`/dev/tty`) under each of the three, an MFA session shared by two roles with one code under
+each of the three, `mfa_process` and `ykman` as code sources, the no-terminal error, and
+`awsid configure mfa-login`. The Rust SDK and the JavaScript SDK v3 do the same in
+tests/interop/tests/rust_sdk_credential_process.rs and tests/js/test/serve.test.mjs.
 
 Each test that types or computes MFA codes has its own server (the server refuses a code of a
 step it has already accepted for the device) and takes its codes from `totp_code.next_code`.
@@ -142,6 +144,14 @@ sts = session.client("sts", endpoint_url=sys.argv[2])
 print(json.dumps(sts.get_caller_identity()))
 """
 
+# The same for a terminal: only the ARN, on one line.
+BOTO3_ARN_SCRIPT = """
+import json, sys, boto3
+session = boto3.Session(profile_name=sys.argv[1])
+sts = session.client("sts", endpoint_url=sys.argv[2])
+print(json.dumps({"Arn": sts.get_caller_identity()["Arn"]}))
+"""
+
 
 def boto3_call(env: dict, profile: str, url: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -247,16 +257,26 @@ def last_json(text: str) -> dict:
     return json.loads(text[start : text.index("}", start) + 1])
 
 
-@pytest.mark.parametrize("cli", ["v1", "v2"])
+def client_argv(cli: str, aws_bin: Path, server_, profile: str) -> list[str]:
+    """`sts get-caller-identity` with `profile` by the aws CLI v1, v2, or a boto3 script."""
+    if cli == "v1":
+        return [str(aws_bin), "sts", "get-caller-identity", "--profile", profile, "--output", "json"]
+    if cli == "v2":
+        assert V2_AWS.exists(), "the aws CLI v2 (Debian package awscli) is required at /usr/bin/aws"
+        return [str(V2_AWS), "sts", "get-caller-identity", "--profile", profile, "--output", "json",
+                "--endpoint-url", server_.sts_url]
+    return [sys.executable, "-c", BOTO3_ARN_SCRIPT, profile, server_.sts_url]
+
+
+CLIENTS = ["v1", "v2", "boto3"]
+
+
+@pytest.mark.parametrize("cli", CLIENTS)
 def test_mfa_role_prompted_on_the_terminal(server, awsid_bin, aws_bin, tmp_path, cli):
     home = make_home(tmp_path, awsid_bin)
     env = server.client_env(home)
     codes = tmp_path / "codes.state"
-    if cli == "v1":
-        argv = [str(aws_bin), "sts", "get-caller-identity", "--profile", "cp-mfa", "--output", "json"]
-    else:
-        argv = [str(V2_AWS), "sts", "get-caller-identity", "--profile", "cp-mfa", "--output", "json",
-                "--endpoint-url", server.sts_url]
+    argv = client_argv(cli, aws_bin, server, "cp-mfa")
     term = Terminal(argv, env)
     term.expect(PROMPT)
     term.type(next_code(USER1_MFA_SECRET, codes))
@@ -270,19 +290,20 @@ def test_mfa_role_prompted_on_the_terminal(server, awsid_bin, aws_bin, tmp_path,
     assert "Enter MFA code" not in out
 
 
-def test_mfa_session_serves_two_roles_with_one_code(server, awsid_bin, aws_bin, tmp_path):
+@pytest.mark.parametrize("cli", CLIENTS)
+def test_mfa_session_serves_two_roles_with_one_code(server, awsid_bin, aws_bin, tmp_path, cli):
     home = make_home(tmp_path, awsid_bin)
     env = server.client_env(home)
     codes = tmp_path / "codes.state"
     before = calls(server.api)
-    first = Terminal([str(aws_bin), "sts", "get-caller-identity", "--profile", "cp-mfas1", "--output", "json"], env)
+    first = Terminal(client_argv(cli, aws_bin, server, "cp-mfas1"), env)
     first.expect(PROMPT)
     first.type(next_code(USER1_MFA_SECRET, codes))
     rc, out = first.finish()
     assert rc == 0, out
     assert assumed("mfarole").match(last_json(out)["Arn"]), out
     # A second role naming the same mfa_serial: no prompt, the session is reused.
-    second = Terminal([str(aws_bin), "sts", "get-caller-identity", "--profile", "cp-mfas2", "--output", "json"], env)
+    second = Terminal(client_argv(cli, aws_bin, server, "cp-mfas2"), env)
     rc, out = second.finish()
     assert rc == 0, out
     assert "Enter MFA code" not in out

@@ -2,7 +2,9 @@
 // with the seed credentials, the seed roles, error parsing, and the credential providers
 // (fromInstanceMetadata over IMDSv2, fromContainerMetadata with a full URI and token, fromIni
 // with source_profile and credential_source, fromIni with credential_process = awsid
-// credential-process, fromTokenFile).
+// credential-process, fromTokenFile), and fromIni with credential_process = awsid
+// credential-process for MFA-protected roles: the code typed into the pseudo-terminal the SDK
+// runs in (util-linux script(1)), and one MFA session serving two roles with one code.
 //
 // The server is the built binary (AWSID_BIN, default ../../target/debug/awsid), started on
 // 127.0.0.1 ephemeral ports with --ready-file, waited for by watching the file appear, and
@@ -43,6 +45,10 @@ if (!fs.existsSync(AWSID_BIN)) {
 }
 
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => fs.existsSync(p));
+const SCRIPT = ["/usr/bin/script", "/bin/script"].find((p) => fs.existsSync(p));
+if (!SCRIPT) {
+  throw new Error("script(1) (util-linux, Debian package bsdutils) is required for the MFA terminal tests");
+}
 
 // ------------------------------------------------------------------ seed values
 
@@ -171,6 +177,56 @@ function assertGeneratedSession(arn, role, prefix, account = ACCOUNT) {
 
 function mintToken(...args) {
   return execFileSync(AWSID_BIN, ["mint-web-identity-token", ...args], { encoding: "utf8" }).trim();
+}
+
+/** How many calls of `service`/`action` the server has answered (its Prometheus metrics). */
+async function callCount(server, service, action) {
+  const text = await (await fetch(`${server.sts}metrics`)).text();
+  return text
+    .split("\n")
+    .filter((l) => l.startsWith(`awsid_requests_total{service="${service}",action="${action}"`))
+    .reduce((n, l) => n + Number(l.split(" ").pop()), 0);
+}
+
+/**
+ * Runs the shell command line `command` in a pseudo-terminal of its own (script(1) makes it
+ * the controlling terminal, so /dev/tty is that terminal for every process below it), types
+ * `answer()` and Enter once `prompt` appears in what the terminal shows, and resolves with the
+ * exit status, the terminal output and whether the prompt appeared.
+ */
+function inTerminal(command, prompt, answer) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(SCRIPT, ["-qefc", command, "/dev/null"], {
+      cwd: path.resolve(here, ".."),
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let output = "";
+    let prompted = false;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`no exit within 120 s; the terminal showed: ${output}`));
+    }, 120_000);
+    child.stdout.on("data", (d) => {
+      output += d;
+      if (!prompted && output.includes(prompt)) {
+        prompted = true;
+        child.stdin.write(`${answer()}\r`);
+      }
+    });
+    child.stderr.on("data", (d) => (output += d));
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({ code, output, prompted });
+    });
+  });
+}
+
+/** The last `{"Arn": …}` line a terminal showed. */
+function arnShown(output) {
+  const lines = output.split(/\r?\n/).filter((l) => l.startsWith('{"Arn"'));
+  assert.ok(lines.length > 0, `no identity in: ${output}`);
+  return JSON.parse(lines.at(-1)).Arn;
 }
 
 // ------------------------------------------------------------------ tests
@@ -532,6 +588,90 @@ describe("awsid serve (default world + an expired session and a taggable role)",
       assert.equal(e.$metadata.httpStatusCode, 403);
       return true;
     });
+  });
+});
+
+const USER1_MFA_SERIAL = `arn:aws:iam::${ACCOUNT}:mfa/user1`;
+const USER1_MFA_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+const MFA_PROMPT = `Enter MFA code for ${USER1_MFA_SERIAL}: `;
+
+describe("fromIni: credential_process = awsid credential-process with MFA (a terminal through script(1))", () => {
+  // A server of its own: it accepts each one-time code of a device once.
+  let server;
+  let home;
+  let sdkConfig;
+  let codeState;
+  const nextCode = () =>
+    execFileSync("python3", [path.join(repo, "tests/python/totp_code.py"), USER1_MFA_SECRET, codeState], {
+      encoding: "utf8",
+    }).trim();
+  const identity = (profile) =>
+    `${process.execPath} test/ini_identity.mjs ${profile} ${sdkConfig} ${server.sts}`;
+  before(async () => {
+    const dir = fs.mkdtempSync(path.join(scratch, "mfa-"));
+    server = await startServer(path.join(dir, "serve"));
+    codeState = path.join(dir, "codes.state");
+    // awsid's own files: user1's keys, a role that needs a code, two roles sharing one session.
+    home = path.join(dir, "awsid-home");
+    fs.mkdirSync(path.join(home, ".aws"), { recursive: true });
+    const role = (name, arn, extra = "") =>
+      `[profile ${name}]\nrole_arn = ${arn}\nsource_profile = user1\nmfa_serial = ${USER1_MFA_SERIAL}\n${extra}region = us-east-1\n\n`;
+    fs.writeFileSync(
+      path.join(home, ".aws", "config"),
+      "[profile user1]\nregion = us-east-1\n\n" +
+        role("mfa", roleArn("mfarole")) +
+        // (a session name of their own: a cache entry apart from profile mfa's)
+        role("mfas1", roleArn("mfarole"), "mfa_session = true\nrole_session_name = via-session\n") +
+        role("mfas2", roleArn("marketingadminrole"), "mfa_session = true\nrole_session_name = via-session\n"),
+    );
+    fs.writeFileSync(
+      path.join(home, ".aws", "credentials"),
+      `[user1]\naws_access_key_id = ${USER1_KEY.accessKeyId}\naws_secret_access_key = ${USER1_KEY.secretAccessKey}\n`,
+    );
+    // The SDK's files: one credential_process profile per awsid profile.
+    sdkConfig = path.join(dir, "sdk-config");
+    fs.writeFileSync(
+      sdkConfig,
+      ["mfa", "mfas1", "mfas2"]
+        .map(
+          (p) =>
+            `[profile cp-${p}]\ncredential_process = env -i PATH=/usr/bin:/bin HOME=${home} ` +
+            `AWS_ENDPOINT_URL_STS=${server.sts} ${AWSID_BIN} credential-process --profile ${p}\nregion = us-east-1\n`,
+        )
+        .join("\n"),
+    );
+  });
+  after(async () => {
+    assert.equal(await server.stop(), 0);
+  });
+
+  test("an MFA role: awsid asks on the SDK's terminal, the typed code assumes the role", async () => {
+    const first = await inTerminal(identity("cp-mfa"), MFA_PROMPT, nextCode);
+    assert.equal(first.code, 0, first.output);
+    assert.ok(first.prompted, first.output);
+    assert.match(arnShown(first.output), new RegExp(`^${assumed("mfarole", "")}[\\w+=,.@-]+$`));
+    // Cached by awsid: the next resolution asks nothing.
+    const again = await inTerminal(identity("cp-mfa"), MFA_PROMPT, nextCode);
+    assert.equal(again.code, 0, again.output);
+    assert.ok(!again.prompted && !again.output.includes("Enter MFA code"), again.output);
+    assert.equal(arnShown(again.output), arnShown(first.output));
+  });
+
+  test("an MFA session: one code typed, two roles assumed with it", async () => {
+    const before = {
+      session: await callCount(server, "sts", "GetSessionToken"),
+      assume: await callCount(server, "sts", "AssumeRole"),
+    };
+    const first = await inTerminal(identity("cp-mfas1"), MFA_PROMPT, nextCode);
+    assert.equal(first.code, 0, first.output);
+    assert.ok(first.prompted, first.output);
+    assert.equal(arnShown(first.output), assumed("mfarole", "via-session"));
+    const second = await inTerminal(identity("cp-mfas2"), MFA_PROMPT, nextCode);
+    assert.equal(second.code, 0, second.output);
+    assert.ok(!second.prompted && !second.output.includes("Enter MFA code"), second.output);
+    assert.equal(arnShown(second.output), assumed("marketingadminrole", "via-session"));
+    assert.equal((await callCount(server, "sts", "GetSessionToken")) - before.session, 1, "one session");
+    assert.equal((await callCount(server, "sts", "AssumeRole")) - before.assume, 2, "one AssumeRole per role");
   });
 });
 

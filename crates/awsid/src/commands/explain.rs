@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use awsid_credentials::explain::{
-    self, mask, CacheReport, CacheState, ExplainOptions, Explanation, Identity, OutcomeStatus,
-    Resolution, Setting, Source, Status,
+    self, mask, CacheReport, CacheState, ExplainOptions, Explanation, Identity, MfaReport,
+    OutcomeStatus, Resolution, Setting, Source, Status,
 };
 use awsid_credentials::{ResolveOptions, Session};
 use clap::Args;
@@ -157,6 +157,50 @@ fn cache_line(out: &mut String, indent: &str, label: &str, c: &CacheReport) {
     };
     let _ = writeln!(out, "{indent}{label:<24} {state}");
     let _ = writeln!(out, "{indent}{:<24} {}", "", c.path);
+}
+
+/// How a hop gets past MFA: the code source and, with `mfa_session`, the session it uses.
+fn mfa_lines(out: &mut String, m: &MfaReport) {
+    let ask = match m.code_source {
+        "mfa_process" => "runs mfa_process for an MFA code",
+        "ykman" => "asks ykman for an MFA code",
+        _ => "prompts for an MFA code on the terminal",
+    };
+    let Some(s) = &m.session else {
+        let _ = writeln!(out, "             {ask}");
+        return;
+    };
+    let how = match s.used {
+        Some(true) => "assumed with the MFA session of this serial (mfa_session = true)",
+        Some(false) => "mfa_session = true, but the source is not long-term keys: no session",
+        None => "assumed with the MFA session if the source gives long-term keys",
+    };
+    let _ = writeln!(out, "             {how}");
+    if s.used == Some(false) {
+        let _ = writeln!(out, "             {ask}");
+        return;
+    }
+    if let Some(cache) = &s.cache {
+        cache_line(out, "             ", "mfa session", cache);
+    }
+    let fresh = s.cache.as_ref().map(|c| c.state) == Some(CacheState::Fresh);
+    let _ = writeln!(
+        out,
+        "             {}",
+        if fresh {
+            "no code is asked while the session lasts".to_string()
+        } else {
+            let from = match m.code_source {
+                "mfa_process" => "from mfa_process",
+                "ykman" => "from ykman",
+                _ => "typed on the terminal",
+            };
+            format!(
+                "the next use starts a session ({} s) with one code {from}; every role of {} then uses it",
+                s.duration, s.serial
+            )
+        }
+    );
 }
 
 fn status_word(s: Status) -> &'static str {
@@ -368,11 +412,22 @@ fn render_outcome(out: &mut String, e: &Explanation) {
                 "role_session_name"
             );
         }
-        if h.mfa_serial.is_some() {
-            let _ = writeln!(out, "             prompts for an MFA code on the terminal");
+        let written = h.duration_seconds.as_ref().map(|s| s.value.trim());
+        if let (Some(d), Some(used)) =
+            (written.and_then(|v| v.parse::<i64>().ok()), h.duration_used)
+        {
+            if used < d {
+                let _ = writeln!(
+                    out,
+                    "             DurationSeconds {used} is asked (STS caps a role assumed with an MFA session at one hour)"
+                );
+            }
         }
         if let Some(cache) = &h.cache {
             cache_line(out, "             ", "cache", cache);
+        }
+        if let Some(m) = &h.mfa {
+            mfa_lines(out, m);
         }
     }
 }

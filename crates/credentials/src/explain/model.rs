@@ -223,9 +223,37 @@ pub struct HopReport {
     pub mfa_serial: Option<Setting>,
     /// `duration_seconds` as written.
     pub duration_seconds: Option<Setting>,
-    /// The `DurationSeconds` sent: the parsed value, or `None` (the service default, 3600).
+    /// The `DurationSeconds` sent: the parsed value (at most 3600 when the hop is assumed with
+    /// an MFA session), or `None` (the service default, 3600).
     pub duration_used: Option<i64>,
     /// The hop's entry in `~/.aws/cli/cache`.
+    pub cache: Option<CacheReport>,
+    /// With `mfa_serial`: where the code comes from and the MFA session the hop may use.
+    pub mfa: Option<MfaReport>,
+}
+
+/// How a hop with `mfa_serial` gets past MFA ([`crate::mfa`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct MfaReport {
+    /// Where a code comes from: `terminal`, `mfa_process` or `ykman`.
+    pub code_source: &'static str,
+    /// With `mfa_session = true`: the `GetSessionToken` session shared by every role naming
+    /// the serial (absent otherwise).
+    pub session: Option<MfaSessionReport>,
+}
+
+/// The MFA session a hop may be assumed with.
+#[derive(Clone, Debug, Serialize)]
+pub struct MfaSessionReport {
+    /// The `mfa_serial` the session belongs to.
+    pub serial: String,
+    /// The `DurationSeconds` a new session asks for (`mfa_session_duration`, else 43200).
+    pub duration: i64,
+    /// Whether the hop is assumed with the session: only when its source gives long-term keys
+    /// (`false`: a code is asked as without a session); `None` when only the source's answer
+    /// tells (a `credential_process` or the environment).
+    pub used: Option<bool>,
+    /// The session's entry in `~/.aws/cli/cache` (its state and expiry; never its contents).
     pub cache: Option<CacheReport>,
 }
 

@@ -367,7 +367,9 @@ impl Walker<'_> {
         let method = chain.method();
         self.not_configured_until(method);
         let mut out = outcome(OutcomeStatus::Chosen, Some(method));
-        out.hops = chain.roles.iter().map(|r| self.hop(r)).collect();
+        out.hops = (chain.roles.iter().enumerate())
+            .map(|(i, r)| self.hop(r, i, &chain.base))
+            .collect();
         let base_profile = match chain.roles.first() {
             None => Some(self.name.clone()),
             Some(_) if matches!(chain.base, Base::Named(_)) => None,
@@ -427,7 +429,8 @@ impl Walker<'_> {
         }
     }
 
-    fn hop(&self, r: &RoleStep) -> HopReport {
+    /// Hop `index` of a chain starting at `base`.
+    fn hop(&self, r: &RoleStep, index: usize, base: &Base) -> HopReport {
         let o = self.origins;
         let get = |k: &str| o.profile_setting(&r.profile, k, false);
         let fallback = |name: &str, value: &str| Setting {
@@ -446,6 +449,20 @@ impl Walker<'_> {
             });
             self.cache_report(&c, &key)
         });
+        let mfa = r
+            .mfa_serial
+            .as_ref()
+            .map(|serial| self.mfa(r, serial, index, base));
+        // STS caps a role assumed with a session at one hour (crate::assume_role).
+        let duration_used = match (r.duration_seconds, &mfa) {
+            (Some(d), Some(m))
+                if m.session.as_ref().and_then(|s| s.used) == Some(true)
+                    && d > crate::mfa::CHAINED_ROLE_MAX_SECS =>
+            {
+                Some(crate::mfa::CHAINED_ROLE_MAX_SECS)
+            }
+            (d, _) => d,
+        };
         HopReport {
             profile: r.profile.clone(),
             role_arn: get("role_arn").unwrap_or_else(|| fallback("role_arn", &r.role_arn)),
@@ -456,8 +473,44 @@ impl Walker<'_> {
             external_id: get("external_id"),
             mfa_serial: get("mfa_serial"),
             duration_seconds: get("duration_seconds"),
-            duration_used: r.duration_seconds,
+            duration_used,
             cache,
+            mfa,
+        }
+    }
+
+    /// The MFA part of hop `index` (which has `mfa_serial = serial`).
+    fn mfa(&self, r: &RoleStep, serial: &str, index: usize, base: &Base) -> MfaReport {
+        use crate::mfa::CodeSource;
+        let code_source = match r.mfa.source {
+            CodeSource::Terminal => "terminal",
+            CodeSource::Process(_) => "mfa_process",
+            CodeSource::Ykman(_) => "ykman",
+        };
+        let session = r.mfa.session.then(|| {
+            // The session needs long-term keys as the hop's source (crate::assume_role).
+            let used = match base {
+                _ if index > 0 => Some(false),
+                Base::Static(k) => Some(k.session_token.is_none()),
+                Base::Process(_) => None,
+                Base::Named(NamedSource::Environment) => None,
+                _ => Some(false),
+            };
+            MfaSessionReport {
+                serial: serial.to_string(),
+                duration: r
+                    .mfa
+                    .session_duration
+                    .unwrap_or(crate::mfa::DEFAULT_SESSION_SECS),
+                used,
+                cache: self
+                    .cli_cache()
+                    .map(|c| self.cache_report(&c, &crate::mfa::session_cache_key(serial))),
+            }
+        });
+        MfaReport {
+            code_source,
+            session,
         }
     }
 

@@ -264,3 +264,70 @@ fn cache_entries_and_sso_tokens_report_expiry_only() {
         assert!(!json.contains(secret), "{secret} leaked");
     }
 }
+
+#[test]
+fn mfa_sessions_are_reported_with_their_cache_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let serial = "arn:aws:iam::123456789012:mfa/u";
+    let s = session(
+        dir.path(),
+        &format!(
+            "[profile s1]\nrole_arn = arn:aws:iam::123456789012:role/a\nsource_profile = base\n\
+             mfa_serial = {serial}\nmfa_session = true\nduration_seconds = 7200\n\n\
+             [profile s2]\nrole_arn = arn:aws:iam::123456789012:role/b\nsource_profile = s1\n\
+             mfa_serial = {serial}\nmfa_session = true\nmfa_process = echo 123456\n\n\
+             [profile plain]\nrole_arn = arn:aws:iam::123456789012:role/c\nsource_profile = base\n\
+             mfa_serial = {serial}\nmfa_prompt = ykman\n"
+        ),
+        "[base]\naws_access_key_id = AKIAEXAMPLEBASE00001\naws_secret_access_key = verysecretvalue/abcd\n",
+        &[],
+        Some("s2"),
+    );
+    // The session of `serial`, cached with two hours left.
+    let expires = crate::time::now() + time::Duration::hours(2);
+    let cache = dir.path().join(".aws/cli/cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    std::fs::write(
+        cache.join(format!("{}.json", crate::mfa::session_cache_key(serial))),
+        serde_json::json!({"Credentials": {
+            "AccessKeyId": "ASIASESSIONEXAMPLE01",
+            "SecretAccessKey": "sessionsecretvalue",
+            "SessionToken": "sessiontokenvalue",
+            "Expiration": crate::time::format_z(expires),
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let e = explain(&s, &ExplainOptions::default());
+    let [first, second] = &e.credentials.hops[..] else {
+        panic!("two hops: {:?}", e.credentials.hops)
+    };
+    // Hop 1 starts from base's long-term keys: assumed with the cached session, one hour at most.
+    let m = first.mfa.as_ref().unwrap();
+    assert_eq!(m.code_source, "terminal");
+    let sess = m.session.as_ref().unwrap();
+    assert_eq!(
+        (sess.serial.as_str(), sess.duration, sess.used),
+        (serial, 43_200, Some(true))
+    );
+    let c = sess.cache.as_ref().unwrap();
+    assert_eq!(c.state, CacheState::Fresh);
+    assert_eq!(
+        c.expiration.as_deref(),
+        Some(crate::time::format_z(expires).as_str())
+    );
+    assert_eq!(first.duration_used, Some(3600));
+    // Hop 2's source is hop 1's role session: no MFA session, a code from mfa_process.
+    let m = second.mfa.as_ref().unwrap();
+    assert_eq!(m.code_source, "mfa_process");
+    assert_eq!(m.session.as_ref().unwrap().used, Some(false));
+    let json = serde_json::to_string(&e).unwrap();
+    assert!(!json.contains("sessionsecretvalue") && !json.contains("sessiontokenvalue"));
+    // No mfa_session: a code per role, from ykman here.
+    let s = session(dir.path(), &std::fs::read_to_string(dir.path().join(".aws/config")).unwrap(),
+        "[base]\naws_access_key_id = AKIAEXAMPLEBASE00001\naws_secret_access_key = verysecretvalue/abcd\n",
+        &[], Some("plain"));
+    let e = explain(&s, &ExplainOptions::default());
+    let m = e.credentials.hops[0].mfa.as_ref().unwrap();
+    assert_eq!((m.code_source, m.session.is_none()), ("ykman", true));
+}
