@@ -27,9 +27,9 @@ import pytest
 
 from conftest import clean_env
 from serve_fixtures import (  # noqa: F401  (served: a fixture)
-    DEFAULT_WORLD,
     USER1_KEY,
     served,
+    short_lived_world,
     start_server,
     stop_server,
     write_aws_files,
@@ -47,14 +47,7 @@ def assumed(session: str) -> str:
 def short(awsid_bin: Path, tmp_path_factory: pytest.TempPathFactory):
     """`awsid serve` whose STS sessions expire after LIFETIME seconds."""
     d = tmp_path_factory.mktemp("serve-short")
-    text = DEFAULT_WORLD.read_text().replace(
-        "sts_clock_skew_seconds = 900\n",
-        f"sts_clock_skew_seconds = 900\nsts_session_lifetime_seconds = {LIFETIME}\n",
-        1,
-    )
-    assert "sts_session_lifetime_seconds" in text
-    (d / "world.toml").write_text(text)
-    s = start_server(awsid_bin, d, d / "world.toml")
+    s = start_server(awsid_bin, d, short_lived_world(d / "world.toml", LIFETIME))
     yield s
     stop_server(s)
 

@@ -93,6 +93,9 @@ pub(crate) enum Command {
     /// Run a command with a profile's credentials: in its environment (default), or served to
     /// it by a private, refreshing ECS or IMDS endpoint (`--server ecs|imds`).
     Exec(commands::exec::ExecArgs),
+    /// Serve one profile's credentials over IMDSv2 and the container protocol until stopped,
+    /// refreshed before they expire (for tools that only know the metadata services).
+    ServeCredentials(commands::serve_credentials::ServeCredentialsArgs),
     /// Print a shell completion script (subcommands, options, profile names from your files):
     /// `source <(awsid completion bash)`.
     Completion(commands::completion::CompletionArgs),

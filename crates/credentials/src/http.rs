@@ -70,13 +70,14 @@ impl HttpResponse {
 /// endpoints answer a few KiB.
 pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 
-/// Why a request got no response.
+/// Why a request got no response (the kinds botocore's HTTP layer tells apart).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
-    /// Connecting was refused or reset.
+    /// The connection was refused or reset while connecting, or the name did not resolve
+    /// (botocore `EndpointConnectionError`).
     #[error("connection failed: {0}")]
     Connect(String),
-    /// Connecting did not complete in time.
+    /// Connecting took longer than the timeout (`ConnectTimeoutError`).
     #[error("connect timeout: {0}")]
     ConnectTimeout(String),
     /// The response body is longer than the client reads (an endless or hostile answer); the
@@ -88,13 +89,17 @@ pub enum TransportError {
         /// The limit in bytes.
         limit: usize,
     },
-    /// Connected, but the response did not arrive in time.
+    /// Connected, but the response did not arrive in time (`ReadTimeoutError`).
     #[error("read timeout: {0}")]
     ReadTimeout(String),
+    /// Connected, then the connection was closed or reset before a whole response arrived
+    /// (`ConnectionClosedError`).
+    #[error("connection closed: {0}")]
+    Closed(String),
     /// The URL cannot be requested.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
-    /// Any other failure (closed connection mid-response, TLS, proxy…).
+    /// Any other failure (TLS, proxy…).
     #[error("{0}")]
     Other(String),
 }
@@ -204,7 +209,7 @@ impl Transport for HttpClient {
             .map_err(
                 |e| match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
                     Some(r) => classify_ref(r),
-                    None => TransportError::Other(error_chain(&e)),
+                    None => TransportError::Closed(error_chain(&e)),
                 },
             )?;
         if body.len() > self.max_body {
@@ -232,8 +237,20 @@ fn classify_ref(e: &reqwest::Error) -> TransportError {
         TransportError::ReadTimeout(text)
     } else if e.is_builder() {
         TransportError::InvalidUrl(text)
+    } else if e.is_request() || e.is_body() || e.is_decode() {
+        TransportError::Closed(text)
     } else {
         TransportError::Other(text)
+    }
+}
+
+impl TransportError {
+    /// Whether the request timed out (connecting or reading).
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            TransportError::ConnectTimeout(_) | TransportError::ReadTimeout(_)
+        )
     }
 }
 
@@ -290,8 +307,12 @@ mod tests {
             "Could not connect to the endpoint URL: \"http://h/\""
         );
         assert_eq!(
-            e(TransportError::Other("x".into())),
+            e(TransportError::Closed("x".into())),
             "Connection was closed before we received a valid response from endpoint URL: \"http://h/\"."
+        );
+        assert_eq!(
+            e(TransportError::Other("x".into())),
+            "Could not connect to the endpoint URL: \"http://h/\""
         );
         assert_eq!(
             e(TransportError::TooLarge {

@@ -2,7 +2,9 @@
 // `--server imds`: with STS sessions that live 6 seconds (the world's
 // `sts_session_lifetime_seconds`), a program using the SDK's default chain (bin/sts-loop.mjs)
 // keeps calling `sts get-caller-identity` for 21 seconds — past three expiries — without an
-// error, while the exec's server refreshes the role through awsid's chain.
+// error, while the exec's server refreshes the role through awsid's chain. The same through
+// the standing server, `awsid serve-credentials`, over IMDSv2 and over the container protocol
+// with the token in a file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE).
 //
 // `awsid serve` (the built binary, AWSID_BIN) runs on 127.0.0.1 ephemeral ports, is waited for
 // by its ready file and stopped with SIGTERM. No traffic leaves loopback.
@@ -79,6 +81,40 @@ async function startServer(dir, world) {
   };
 }
 
+/** `awsid serve-credentials args…`: resolves with the variables of its first listener. */
+function startStanding(args, env) {
+  const child = spawn(AWSID_BIN, ["serve-credentials", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  process.once("exit", () => child.exitCode === null && child.kill("SIGKILL"));
+  let stdout = "";
+  let stderr = "";
+  child.stderr.on("data", (d) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      if (!/^AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=.*\n/m.test(stdout)) return;
+      const vars = {};
+      for (const line of stdout.split("\n")) {
+        const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+        if (m && !(m[1] in vars)) vars[m[1]] = m[2];
+      }
+      resolve({
+        vars,
+        stop() {
+          if (child.exitCode !== null) return Promise.resolve(child.exitCode);
+          const exited = new Promise((res) => child.once("exit", (code, signal) => res(code ?? signal)));
+          child.kill("SIGTERM");
+          return exited;
+        },
+      });
+    });
+    child.once("exit", (code) => reject(new Error(`serve-credentials exited with ${code}: ${stderr}`)));
+  });
+}
+
+function fieldsOf(stdout) {
+  return Object.fromEntries(stdout.trim().split(" ").map((f) => f.split(/=(.*)/s).slice(0, 2)));
+}
+
 describe("awsid exec (STS sessions of 6 seconds)", () => {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "awsid-js-exec-"));
   let server;
@@ -91,7 +127,7 @@ describe("awsid exec (STS sessions of 6 seconds)", () => {
     server = await startServer(scratch, path.join(scratch, "world.toml"));
     fs.mkdirSync(path.join(scratch, ".aws"));
     let config = "[profile user1]\nregion = us-east-1\n";
-    for (const mode of ["ecs", "imds"]) {
+    for (const mode of ["ecs", "imds", "standing"]) {
       config += `\n[profile js-${mode}]\nrole_arn = ${ROLE}\nsource_profile = user1\nrole_session_name = js-${mode}\nregion = us-east-1\n`;
     }
     fs.writeFileSync(path.join(scratch, ".aws/config"), config);
@@ -116,11 +152,49 @@ describe("awsid exec (STS sessions of 6 seconds)", () => {
     );
     for (const [mode, r] of await Promise.all(runs)) {
       assert.equal(r.code, 0, `--server ${mode}: exit ${r.code} ${r.signal ?? ""}\n${r.stdout}\n${r.stderr}`);
-      const fields = Object.fromEntries(r.stdout.trim().split(" ").map((f) => f.split(/=(.*)/s).slice(0, 2)));
+      const fields = fieldsOf(r.stdout);
       assert.equal(fields.arn, `arn:aws:sts::123456789012:assumed-role/defaultrole/js-${mode}`, r.stdout);
       assert.ok(Number(fields.calls) >= 40, `--server ${mode}: too few calls: ${r.stdout}`);
       // A new session at each half-life: at least one per expiry.
       assert.ok(Number(fields.keys) >= 4, `--server ${mode}: fewer than 4 sessions in ${RUN_SECS} s: ${r.stdout}`);
     }
+  });
+  test("the same through the standing server (serve-credentials: IMDSv2, container protocol + token file)", async () => {
+    const tokenFile = path.join(scratch, "run/token");
+    const standing = await startStanding(
+      ["--profile", "js-standing", "--listen", "127.0.0.1:0", "--token-file", tokenFile],
+      { PATH: process.env.PATH, HOME: scratch, AWS_ENDPOINT_URL_STS: server.sts },
+    );
+    const v = standing.vars;
+    assert.equal(v.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE, tokenFile);
+    assert.ok(!fs.readFileSync(tokenFile, "utf8").endsWith("\n"), "the token file has no newline");
+    // Clients with no profile files: the default chain reaches the server.
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "awsid-js-client-"));
+    const base = { PATH: process.env.PATH, HOME: home, AWS_ENDPOINT_URL_STS: server.sts, AWS_REGION: "us-east-1" };
+    const envs = {
+      imds: { ...base, AWS_EC2_METADATA_SERVICE_ENDPOINT: v.AWS_EC2_METADATA_SERVICE_ENDPOINT },
+      container: {
+        ...base,
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: v.AWS_CONTAINER_CREDENTIALS_FULL_URI,
+        AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: v.AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE,
+      },
+    };
+    const loop = path.join(here, "../bin/sts-loop.mjs");
+    try {
+      const runs = Object.entries(envs).map(([name, env]) =>
+        run(process.execPath, [loop, String(RUN_SECS)], env).then((r) => [name, r]),
+      );
+      for (const [name, r] of await Promise.all(runs)) {
+        assert.equal(r.code, 0, `${name}: exit ${r.code} ${r.signal ?? ""}\n${r.stdout}\n${r.stderr}`);
+        const fields = fieldsOf(r.stdout);
+        assert.equal(fields.arn, "arn:aws:sts::123456789012:assumed-role/defaultrole/js-standing", r.stdout);
+        assert.ok(Number(fields.calls) >= 40, `${name}: too few calls: ${r.stdout}`);
+        assert.ok(Number(fields.keys) >= 4, `${name}: fewer than 4 sessions in ${RUN_SECS} s: ${r.stdout}`);
+      }
+    } finally {
+      assert.equal(await standing.stop(), 0, "serve-credentials exits 0 on SIGTERM");
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+    assert.ok(!fs.existsSync(tokenFile), "the token file goes with its server");
   });
 });

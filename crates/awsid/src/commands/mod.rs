@@ -11,6 +11,7 @@ pub(crate) mod imds;
 pub(crate) mod login;
 pub(crate) mod mint;
 pub(crate) mod serve;
+pub(crate) mod serve_credentials;
 pub(crate) mod serve_shell;
 pub(crate) mod sso;
 pub(crate) mod sts;
@@ -33,6 +34,7 @@ pub(crate) fn dispatch(cli: Cli, env: &awsid_profile::Env) -> Result<u8, CliErro
         Command::Imds(args) => imds::run(&cli.global, args, env),
         Command::Vault(args) => vault::run(&cli.global, args, env),
         Command::Exec(args) => exec::run(&cli.global, args, env),
+        Command::ServeCredentials(args) => serve_credentials::run(&cli.global, args, env),
         Command::Console(args) => console::run(&cli.global, args, env),
         Command::Login(args) => login::run_login(&cli.global, args, env),
         Command::Logout(args) => login::run_logout(&cli.global, args, env),

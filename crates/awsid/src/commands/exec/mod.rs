@@ -36,6 +36,7 @@ use crate::commands::export;
 use crate::error::CliError;
 
 pub(crate) use duration::SessionDuration;
+pub(crate) use environment::IMDS_PATIENCE;
 use environment::{Delivery, NESTING_VAR};
 use source::ProfileSource;
 
@@ -84,53 +85,25 @@ pub(crate) fn run(
 ) -> Result<u8, CliError> {
     let session =
         Session::load(env, global.profile.as_deref()).map_err(CliError::from_credentials)?;
-    let profile = session.selection().name.clone();
     check_nesting(env, &session)?;
-    let plan = session.plan().map_err(CliError::from_credentials)?;
-    let kind = Kind::of(&plan);
-    let duration = args.duration.map(|d| d.secs());
-    if let Some(d) = args.duration {
-        kind.check_duration(d, args.server, &profile)?;
-    }
-    let options = ResolveOptions {
-        region: global.region.clone(),
-        role_duration: duration.filter(|_| kind == Kind::Role),
-        ..Default::default()
-    };
-    let credentials = resolve(&session, &options, &profile)?;
-    let region = session.region(global.region.as_deref());
+    let resolved = Resolved::new(global, &session, args.duration, args.server)?;
     let (program, program_args) = command(&args.command, env);
     if args.server == ServerMode::Env {
-        let changes =
-            environment::changes(&Delivery::Env(&credentials), &profile, region.as_deref());
+        let changes = environment::changes(
+            &Delivery::Env(&resolved.credentials),
+            &resolved.profile,
+            resolved.region.as_deref(),
+        );
         return exec(&program, &program_args, &changes);
     }
-    warn_if_shadowed(&session, &profile, args.server);
-    let credentials = temporary(credentials, &session, &options, duration)
-        .map_err(|e| CliError::from_credentials(e).with_detail("Profile", &profile))?;
-    let role_arn = plan
-        .profile_chain()
-        .and_then(|c| c.roles.last())
-        .map(|r| r.role_arn.clone());
-    let fetch: source::Fetch = {
-        let env = env.clone();
-        let flag = global.profile.clone();
-        let options = options.clone();
-        let profile = profile.clone();
-        Arc::new(move || {
-            let session = Session::load(&env, flag.as_deref()).map_err(|e| e.to_string())?;
-            let c = resolve(&session, &options, &profile).map_err(|e| e.message().to_string())?;
-            temporary(c, &session, &options, duration).map_err(|e| e.to_string())
-        })
-    };
-    let clock: source::Clock = Arc::new(|| awsid_credentials::time::now().unix_timestamp());
-    let source = ProfileSource::new(&profile, role_arn.clone(), &credentials, fetch, clock)
-        .map_err(CliError::configuration)?;
-    drop(credentials);
+    warn_if_shadowed(&session, &resolved.profile, args.server);
+    let profile = resolved.profile.clone();
+    let region = resolved.region.clone();
+    let (source, role_name) = resolved.into_source(global, env, &session)?;
     let relay_options = RelayOptions {
         imds: args.server == ServerMode::Imds,
         container_token: (args.server == ServerMode::Ecs).then(random_token),
-        role_name: role_name(role_arn.as_deref(), &session, &profile),
+        role_name,
     };
     let handler = RelayHandler::new(source.clone(), relay_options.clone(), own_users())
         .map_err(CliError::general)?;
@@ -166,6 +139,93 @@ pub(crate) fn run(
         server.shutdown().await;
         result
     })
+}
+
+/// A profile resolved for handing out: its credentials now, and how to get them again.
+pub(crate) struct Resolved {
+    /// The profile's name.
+    pub(crate) profile: String,
+    /// Its credentials, as resolved now.
+    pub(crate) credentials: Credentials,
+    /// Its region, when it has one.
+    pub(crate) region: Option<String>,
+    plan: Plan,
+    options: ResolveOptions,
+    duration: Option<i64>,
+}
+
+impl Resolved {
+    /// Resolves the session's profile, `--duration` checked against what the credentials
+    /// are (`mode`: how they are handed over).
+    pub(crate) fn new(
+        global: &GlobalArgs,
+        session: &Session,
+        duration: Option<SessionDuration>,
+        mode: ServerMode,
+    ) -> Result<Resolved, CliError> {
+        let profile = session.selection().name.clone();
+        let plan = session.plan().map_err(CliError::from_credentials)?;
+        let kind = Kind::of(&plan);
+        if let Some(d) = duration {
+            kind.check_duration(d, mode, &profile)?;
+        }
+        let duration = duration.map(|d| d.secs());
+        let options = ResolveOptions {
+            region: global.region.clone(),
+            role_duration: duration.filter(|_| kind == Kind::Role),
+            ..Default::default()
+        };
+        let credentials = resolve(session, &options, &profile)?;
+        let region = session.region(global.region.as_deref());
+        Ok(Resolved {
+            profile,
+            credentials,
+            region,
+            plan,
+            options,
+            duration,
+        })
+    }
+
+    /// For a relay: the temporary credentials (long-term keys become a shared session) as a
+    /// source that refreshes them through the profile's chain, and the role name IMDS lists.
+    pub(crate) fn into_source(
+        self,
+        global: &GlobalArgs,
+        env: &awsid_profile::Env,
+        session: &Session,
+    ) -> Result<(ProfileSource, String), CliError> {
+        let Resolved {
+            profile,
+            credentials,
+            plan,
+            options,
+            duration,
+            ..
+        } = self;
+        let credentials = temporary(credentials, session, &options, duration)
+            .map_err(|e| CliError::from_credentials(e).with_detail("Profile", &profile))?;
+        let role_arn = plan
+            .profile_chain()
+            .and_then(|c| c.roles.last())
+            .map(|r| r.role_arn.clone());
+        let fetch: source::Fetch = {
+            let env = env.clone();
+            let flag = global.profile.clone();
+            let profile = profile.clone();
+            Arc::new(move || {
+                let session = Session::load(&env, flag.as_deref()).map_err(|e| e.to_string())?;
+                let c =
+                    resolve(&session, &options, &profile).map_err(|e| e.message().to_string())?;
+                temporary(c, &session, &options, duration).map_err(|e| e.to_string())
+            })
+        };
+        let clock: source::Clock = Arc::new(|| awsid_credentials::time::now().unix_timestamp());
+        let source = ProfileSource::new(&profile, role_arn.clone(), &credentials, fetch, clock)
+            .map_err(CliError::configuration)?;
+        let role_name = role_name(role_arn.as_deref(), session, &profile);
+        Ok((source, role_name))
+    }
 }
 
 /// What the profile's credentials are, as far as `--duration` and the servers care.
@@ -335,7 +395,7 @@ fn role_name(role_arn: Option<&str>, session: &Session, profile: &str) -> String
 
 /// The peers a per-process server serves: this OS user, and root (who can read its memory
 /// anyway).
-fn own_users() -> Admission {
+pub(crate) fn own_users() -> Admission {
     Admission {
         users: awsid_server::peer::UidAllowList::new([nix::unistd::getuid().as_raw(), 0]),
         container_networks: Vec::new(),
