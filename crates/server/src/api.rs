@@ -32,6 +32,8 @@ pub enum Route {
     Signin(crate::signin::Endpoint),
     /// `GET /metrics`: the call counters ([`crate::metrics`]).
     Metrics,
+    /// `/awsid/faults…`: the fault switchboard's admin API ([`crate::faults::admin`]).
+    Faults,
     /// Nothing here.
     NotFound,
 }
@@ -69,6 +71,8 @@ fn query_service(req: &RequestData) -> Route {
 pub fn route(req: &RequestData) -> Route {
     if sts::is_sts_request(req) {
         query_service(req)
+    } else if crate::faults::admin::is_admin(req) {
+        Route::Faults
     } else if crate::console::is_console(req) {
         Route::Console
     } else if req.uri.path() == crate::metrics::PATH && req.method == http::Method::GET {
@@ -141,6 +145,7 @@ impl Handler for ApiHandler {
             Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
             Route::Console => return crate::console::handle(&self.state, &req),
             Route::Signin(e) => ("signin", e.name(&req), self.signin.handle(e, &req)),
+            Route::Faults => return crate::faults::admin::handle(&self.state, &req),
             Route::Metrics => {
                 return crate::http::text(
                     StatusCode::OK,

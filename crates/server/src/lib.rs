@@ -12,6 +12,7 @@ pub mod console;
 pub mod decisions;
 pub mod ec2;
 pub mod ecs;
+pub mod faults;
 pub mod http;
 pub mod iam;
 pub mod imds;
@@ -199,7 +200,11 @@ fn spawn_imds(
         .unwrap_or_else(|e| e.into_inner())
         .insert(id.to_string(), addr);
     let (stop, rx) = watch::channel(false);
-    let h = Arc::new(imds::ImdsHandler::new(state.clone(), id).with_allowed_users(allowed));
+    let h = Arc::new(faults::Faulty::new(
+        imds::ImdsHandler::new(state.clone(), id).with_allowed_users(allowed),
+        state.clone(),
+        faults::Listener::Imds(id.to_string()),
+    ));
     let task = tokio::spawn(http::serve(listener, h, limits, rx, applied));
     Ok(ImdsTask { stop, task })
 }
@@ -329,12 +334,20 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
     }
     if let Some(l) = api {
         bound.api = Some(l.local_addr()?);
-        let h = Arc::new(api::ApiHandler::new(state.clone()));
+        let h = Arc::new(faults::Faulty::new(
+            api::ApiHandler::new(state.clone()),
+            state.clone(),
+            faults::Listener::Api,
+        ));
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
     if let Some(l) = ecs {
         bound.ecs = Some(l.local_addr()?);
-        let h = Arc::new(ecs::EcsHandler::new(state.clone()));
+        let h = Arc::new(faults::Faulty::new(
+            ecs::EcsHandler::new(state.clone()),
+            state.clone(),
+            faults::Listener::Ecs,
+        ));
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
     let allowed = listen

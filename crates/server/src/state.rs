@@ -71,6 +71,9 @@ pub struct State {
     pub signing_keys: awsid_sigv4::SigningKeyCache,
     /// Calls answered, per service and action.
     pub metrics: crate::metrics::Metrics,
+    /// Faults injected on purpose (off unless the world's `[faults]` or the admin API set
+    /// some).
+    pub faults: crate::faults::Switchboard,
 }
 
 impl State {
@@ -79,18 +82,25 @@ impl State {
         State::with_live(LiveWorld::in_memory(world), issuer)
     }
 
-    /// State over a live world (e.g. one kept in a SQLite store).
+    /// State over a live world (e.g. one kept in a SQLite store); the fault switchboard starts
+    /// with the world's `[faults]`.
     pub fn with_live(live: LiveWorld, issuer: Arc<Issuer>) -> State {
+        let clock = Arc::new(Clock::system());
+        let faults = crate::faults::Switchboard::default();
+        for (target, spec) in &live.snapshot().faults {
+            faults.set(target.clone(), spec.clone(), clock.now());
+        }
         State {
             reserved_imds: Default::default(),
             imds_endpoints: Default::default(),
             live,
             decisions: DecisionLog::default(),
             issuer,
-            clock: Arc::new(Clock::system()),
+            clock,
             mfa: ReplayGuard::default(),
             signing_keys: awsid_sigv4::SigningKeyCache::new(4096),
             metrics: crate::metrics::Metrics::default(),
+            faults,
         }
     }
 

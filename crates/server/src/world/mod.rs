@@ -372,6 +372,8 @@ pub struct World {
     pub raw: RawWorld,
     /// Incremented by every change (0 for a world fresh from a file).
     pub generation: u64,
+    /// The fault switchboard's settings at start (`[faults]`; off when empty).
+    pub faults: Vec<(crate::faults::Target, crate::faults::FaultSpec)>,
     account_info: HashMap<String, AccountInfo>,
     access_keys: HashMap<String, (usize, usize)>,
     roles_by_arn: HashMap<String, usize>,

@@ -107,6 +107,9 @@ pub struct RawWorld {
     pub(crate) sessions: Vec<RawSession>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) sso_instances: Vec<crate::sso::model::RawSsoInstance>,
+    /// The fault switchboard's initial settings (`[faults.<target>]`, [`crate::faults`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) faults: Option<toml::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]

@@ -80,6 +80,17 @@ pub(crate) fn validate(raw: RawWorld) -> Result<World, InvalidEntry> {
     let ecs_tasks = compute::ecs_tasks(&ctx, raw.ecs_tasks, &roles)?;
     let oidc_providers = federation::oidc_providers(&ctx, raw.oidc_providers)?;
     let sessions = federation::sessions(raw.sessions, &users, &roles_by_arn)?;
+    let faults = match &raw.faults {
+        Some(v) => crate::faults::parse_table(v).map_err(|m| {
+            let m = m
+                .strip_prefix("faults: ")
+                .or_else(|| m.strip_prefix("faults."))
+                .unwrap_or(&m)
+                .to_string();
+            At::section("faults").msg(m)
+        })?,
+        None => Vec::new(),
+    };
     Ok(World {
         settings,
         accounts: ctx.accounts,
@@ -94,6 +105,7 @@ pub(crate) fn validate(raw: RawWorld) -> Result<World, InvalidEntry> {
         managed_policies,
         raw: kept,
         generation: 0,
+        faults,
         account_info,
         access_keys,
         roles_by_arn,
