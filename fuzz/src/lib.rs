@@ -215,6 +215,7 @@ fn request_data(data: &[u8]) -> Option<RequestData> {
         headers,
         body: bytes::Bytes::copy_from_slice(raw.body),
         peer: "127.0.0.1:40000".parse().expect("literal address"),
+        local: "127.0.0.1:80".parse().expect("literal address"),
         ttl: TtlControl::detached(),
     })
 }

@@ -150,6 +150,19 @@ def world_with(extra_toml: str, path: Path) -> Path:
     return path
 
 
+def short_lived_world(path: Path, lifetime: int) -> Path:
+    """Writes the default world with every STS session expiring after `lifetime` seconds (the
+    world setting `sts_session_lifetime_seconds`), for refresh tests."""
+    text = DEFAULT_WORLD.read_text().replace(
+        "sts_clock_skew_seconds = 900\n",
+        f"sts_clock_skew_seconds = 900\nsts_session_lifetime_seconds = {lifetime}\n",
+        1,
+    )
+    assert "sts_session_lifetime_seconds" in text
+    path.write_text(text)
+    return path
+
+
 def write_aws_files(home: Path, config: str | None = None, credentials: str | None = None) -> None:
     """Writes ~/.aws/config and ~/.aws/credentials under `home`."""
     aws = home / ".aws"

@@ -85,6 +85,12 @@ pub(crate) enum Command {
     Imds(commands::imds::ImdsArgs),
     /// Long-term keys kept encrypted: `vault add|list|remove|unlock|lock|status|passwd`.
     Vault(commands::vault::VaultArgs),
+    /// Run a command with a profile's credentials: in its environment (default), or served to
+    /// it by a private, refreshing ECS or IMDS endpoint (`--server ecs|imds`).
+    Exec(commands::exec::ExecArgs),
+    /// Serve one profile's credentials over IMDSv2 and the container protocol until stopped,
+    /// refreshed before they expire (for tools that only know the metadata services).
+    ServeCredentials(commands::serve_credentials::ServeCredentialsArgs),
     /// Print a shell completion script (subcommands, options, profile names from your files):
     /// `source <(awsid completion bash)`.
     Completion(commands::completion::CompletionArgs),

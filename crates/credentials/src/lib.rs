@@ -29,6 +29,7 @@ pub mod explain;
 pub mod http;
 pub mod iam;
 pub mod imds;
+pub mod key_session;
 pub mod legacy;
 pub mod login;
 pub mod mfa;
@@ -85,6 +86,9 @@ pub struct ResolveOptions {
     pub child_env: Vec<(String, String)>,
     /// Send HTTP through this transport instead of the default client.
     pub transport: Option<Arc<dyn http::Transport>>,
+    /// `DurationSeconds` for the selected profile's own role, instead of its
+    /// `duration_seconds` (`exec --duration`); ignored when the profile assumes no role.
+    pub role_duration: Option<i64>,
 }
 
 /// A failed resolution and the provider that failed.
@@ -258,6 +262,17 @@ impl Session {
         )))
     }
 
+    /// A session of the long-term keys `keys` lasting `duration` seconds, cached and shared
+    /// across processes ([`key_session`]).
+    pub fn key_session(
+        &self,
+        options: &ResolveOptions,
+        keys: &Credentials,
+        duration: i64,
+    ) -> Result<Credentials, CredentialsError> {
+        key_session::session(&self.services(options), keys, duration)
+    }
+
     /// Plans and runs the chain: `Ok(None)` when no provider found credentials.
     pub fn resolve(&self, options: &ResolveOptions) -> Result<Option<Resolved>, CredentialsError> {
         self.resolve_reporting(options).map_err(|e| e.error)
@@ -269,11 +284,14 @@ impl Session {
         &self,
         options: &ResolveOptions,
     ) -> Result<Option<Resolved>, ResolveError> {
-        let plan = self.plan().map_err(|error| ResolveError {
+        let mut plan = self.plan().map_err(|error| ResolveError {
             provider: None,
             error,
             deferred: false,
         })?;
+        if let Some(secs) = options.role_duration {
+            plan.override_role_duration(secs);
+        }
         let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
         runner.run_reporting(&plan).map_err(|e| ResolveError {
             provider: Some(e.method),

@@ -225,6 +225,23 @@ impl Plan {
             _ => None,
         })
     }
+
+    /// Sets the `DurationSeconds` of the selected profile's own role (the last hop) to `secs`,
+    /// as if the profile said `duration_seconds = secs`; `false` when the plan assumes no
+    /// role.
+    pub fn override_role_duration(&mut self, secs: i64) -> bool {
+        let last = self.steps.iter_mut().find_map(|s| match s {
+            Step::Profile(c) => c.roles.last_mut(),
+            _ => None,
+        });
+        match last {
+            Some(role) => {
+                role.duration_seconds = Some(secs);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// Builds the plan for `profile` (the selected name, `default` if none) from `env` and `data`.

@@ -27,7 +27,7 @@ impl EcsHandler {
 }
 
 /// `{"code": …, "message": …}` with lower-case keys, as the ECS agent sends errors.
-fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let body = serde_json::json!({ "code": code, "message": message }).to_string();
     text(status, "application/json", body)
 }
@@ -106,11 +106,7 @@ impl EcsHandler {
 
     fn by_token(&self, req: &RequestData) -> HttpResponse {
         let Some(given) = req.headers.get(http::header::AUTHORIZATION) else {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "Unauthorized",
-                "Authorization header is missing",
-            );
+            return missing_token();
         };
         // Compare against every task's token in constant time, without stopping early.
         let mut found: Option<&EcsTask> = None;
@@ -123,11 +119,7 @@ impl EcsHandler {
         }
         match found {
             Some(task) => self.credentials(task, true),
-            None => error(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
-                "The authorization token is not valid",
-            ),
+            None => invalid_token(),
         }
     }
 
@@ -176,6 +168,24 @@ impl EcsHandler {
             serde_json::Value::Object(doc).to_string(),
         )
     }
+}
+
+/// The full-URI form's answer to a request without an `Authorization` header.
+pub(crate) fn missing_token() -> HttpResponse {
+    error(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized",
+        "Authorization header is missing",
+    )
+}
+
+/// The full-URI form's answer to an `Authorization` header that matches no token.
+pub(crate) fn invalid_token() -> HttpResponse {
+    error(
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        "The authorization token is not valid",
+    )
 }
 
 #[cfg(test)]

@@ -59,6 +59,8 @@ pub struct RequestData {
     pub body: Bytes,
     /// The peer address.
     pub peer: SocketAddr,
+    /// The address the connection was accepted on.
+    pub local: SocketAddr,
     /// Lets the handler set the IP TTL of this connection's next response bytes.
     pub ttl: TtlControl,
 }
@@ -94,8 +96,10 @@ pub trait Handler: Send + Sync + 'static {
         let _ = (peer, local);
         true
     }
-    /// The answer to every request on a connection [`Handler::admit`] refused.
-    fn refused(&self) -> HttpResponse {
+    /// The answer to every request on a connection [`Handler::admit`] refused (`uri` is the
+    /// request's, for a listener that speaks more than one protocol).
+    fn refused(&self, uri: &http::Uri) -> HttpResponse {
+        let _ = uri;
         text(StatusCode::FORBIDDEN, "text/plain", "Forbidden")
     }
     /// Answers one request.
@@ -343,7 +347,7 @@ pub async fn serve<H: Handler>(
                 let unread = unread.clone();
                 async move {
                     if !admitted {
-                        let mut r = handler.refused();
+                        let mut r = handler.refused(req.uri());
                         r.headers_mut()
                             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
                         return Ok::<_, Infallible>(r);
@@ -375,6 +379,7 @@ pub async fn serve<H: Handler>(
                         headers: parts.headers,
                         body,
                         peer,
+                        local,
                         ttl,
                     };
                     Ok::<_, Infallible>(handler.handle(data).await)

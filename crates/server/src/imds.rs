@@ -47,8 +47,12 @@ pub const VERSIONS: &[&str] = &[
     "latest",
 ];
 
-const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
-const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// The header carrying an IMDSv2 session token on metadata requests.
+pub const TOKEN_HEADER: &str = "x-aws-ec2-metadata-token";
+/// The header of a token request (and its response) giving the token's lifetime in seconds.
+pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
+/// The token lifetimes IMDS accepts, in seconds (one second to six hours).
+pub const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u32> = 1..=21600;
 
 /// The IMDS handler of one instance.
 pub struct ImdsHandler {
@@ -104,7 +108,8 @@ pub fn error_page(status: StatusCode) -> HttpResponse {
     r
 }
 
-fn ok(body: impl Into<Bytes>) -> HttpResponse {
+/// A `200` text answer with the headers real IMDS sends.
+pub(crate) fn ok(body: impl Into<Bytes>) -> HttpResponse {
     let mut r = text(StatusCode::OK, "text/plain", body);
     r.headers_mut()
         .insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
@@ -123,7 +128,7 @@ enum Node {
 }
 
 /// Formats a flat JSON object the way IMDS does: two-space indent, `" : "` separators.
-fn imds_json(fields: &[(&str, &str)]) -> String {
+pub(crate) fn imds_json(fields: &[(&str, &str)]) -> String {
     let mut out = String::from("{\n");
     for (i, (k, v)) in fields.iter().enumerate() {
         let v = serde_json::to_string(v).expect("string serializes");
@@ -156,7 +161,7 @@ impl Handler for ImdsHandler {
         }
     }
 
-    fn refused(&self) -> HttpResponse {
+    fn refused(&self, _uri: &http::Uri) -> HttpResponse {
         error_page(StatusCode::FORBIDDEN)
     }
 
@@ -229,18 +234,9 @@ impl ImdsHandler {
     }
 
     fn issue_token(&self, req: &RequestData) -> HttpResponse {
-        if req.headers.contains_key("x-forwarded-for") {
-            return error_page(StatusCode::FORBIDDEN);
-        }
-        let ttl = req
-            .headers
-            .get(TTL_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse::<u32>().ok())
-            .filter(|v| (1..=21600).contains(v));
-        let Some(ttl) = ttl else {
-            return error_page(StatusCode::BAD_REQUEST);
+        let ttl = match token_request(req) {
+            Ok(ttl) => ttl,
+            Err(status) => return error_page(status),
         };
         let inst = self.instance();
         let token = self
@@ -249,9 +245,7 @@ impl ImdsHandler {
             .imds_token(&inst.id, self.state.clock.now(), ttl);
         // The token response must not cross more than `hop_limit` routers.
         req.ttl.set(inst.hop_limit);
-        let mut r = ok(token);
-        r.headers_mut().insert(TTL_HEADER, HeaderValue::from(ttl));
-        r
+        token_response(token, ttl)
     }
 
     fn resolve(&self, path: &str) -> Node {
@@ -517,7 +511,32 @@ impl ImdsHandler {
     }
 }
 
-fn method_not_allowed(allow: &'static str) -> HttpResponse {
+/// Checks a `PUT /latest/api/token`: the requested lifetime, or the status of the refusal
+/// real IMDS sends ([`error_page`]: `403` for a forwarded request, `400` for a missing or
+/// out-of-range TTL).
+pub(crate) fn token_request(req: &RequestData) -> Result<u32, StatusCode> {
+    if req.headers.contains_key("x-forwarded-for") {
+        return Err(StatusCode::FORBIDDEN);
+    }
+    req.headers
+        .get(TTL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|v| TOKEN_TTL_RANGE.contains(v))
+        .ok_or(StatusCode::BAD_REQUEST)
+}
+
+/// The answer to a granted token request: the token, its lifetime echoed in the TTL header
+/// (SDKs refuse a token without it).
+pub(crate) fn token_response(token: String, ttl: u32) -> HttpResponse {
+    let mut r = ok(token);
+    r.headers_mut().insert(TTL_HEADER, HeaderValue::from(ttl));
+    r
+}
+
+/// `405` with the `Allow` header of the methods the path takes.
+pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
     let mut r = error_page(StatusCode::METHOD_NOT_ALLOWED);
     r.headers_mut()
         .insert(http::header::ALLOW, HeaderValue::from_static(allow));
@@ -526,7 +545,7 @@ fn method_not_allowed(allow: &'static str) -> HttpResponse {
 
 /// `Some(true)` for `/latest/api/token`, `Some(false)` for a versioned token path
 /// (`/2021-03-23/api/token`), `None` otherwise.
-fn is_token_path(path: &str) -> Option<bool> {
+pub(crate) fn is_token_path(path: &str) -> Option<bool> {
     let p = path.trim_end_matches('/');
     let rest = p.strip_prefix('/')?;
     let (version, tail) = rest.split_once('/')?;

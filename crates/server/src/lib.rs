@@ -1,5 +1,6 @@
 //! The local identity plane: a declarative world, policy evaluation, a stateless credential
-//! issuer and the HTTP endpoints (IMDS, ECS container credentials, STS) real AWS clients use.
+//! issuer and the HTTP endpoints (IMDS, ECS container credentials, STS) real AWS clients use;
+//! and [`relay`], which serves credentials obtained elsewhere over IMDS and the container protocol.
 //!
 //! Start everything with [`start`] inside a tokio runtime, or with [`spawn_local`] from
 //! synchronous code (tests of other crates): both bind the listeners first and return the
@@ -14,6 +15,7 @@ pub mod jwt;
 pub mod metrics;
 pub mod peer;
 pub mod policy;
+pub mod relay;
 pub mod sessions;
 pub mod signin;
 pub mod sso;

@@ -79,7 +79,7 @@ pub(crate) fn print(text: &str) -> Result<u8, CliError> {
 /// the deferred fetch (an assume-role, web-identity or SSO call) escape v2's `try` and are
 /// reported as the botocore exception they are (a service error exits 254). Either way awsid
 /// adds the profile and the provider as additional error details.
-fn resolution_error(e: ResolveError, profile: &str) -> CliError {
+pub(crate) fn resolution_error(e: ResolveError, profile: &str) -> CliError {
     let error = if e.deferred {
         CliError::from_credentials(e.error)
     } else {

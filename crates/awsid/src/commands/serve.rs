@@ -392,7 +392,7 @@ async fn run_shell(
 }
 
 /// SIGTERM or SIGINT, with the handlers installed now (the future completes on the first).
-fn stop_signals() -> Result<impl std::future::Future<Output = ()>, CliError> {
+pub(crate) fn stop_signals() -> Result<impl std::future::Future<Output = ()>, CliError> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;

@@ -226,6 +226,11 @@ impl CliError {
         self
     }
 
+    /// The message (without the details).
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
     /// The exit kind.
     pub(crate) fn kind(&self) -> ExitKind {
         match self.class {

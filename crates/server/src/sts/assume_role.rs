@@ -297,7 +297,8 @@ fn session_claims(
         }
     }
     let now = state.clock.now();
-    let mut claims = role_claims(role, r.session_name, now, now + duration, true);
+    let expires = state.world.settings.session_expiry(now, duration);
+    let mut claims = role_claims(role, r.session_name, now, expires, true);
     claims.mfa_time = mfa_now.or_else(|| caller.session.as_ref().and_then(|s| s.mfa_time));
     claims.source_identity = r.source_identity.map(str::to_string).or(inherited_si);
     claims.policy = r.policy.clone();

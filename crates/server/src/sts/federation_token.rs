@@ -88,7 +88,10 @@ pub(super) fn get_federation_token(
         role_arn: None,
         session_name: Some(name.to_string()),
         issued: now,
-        expires: now + duration.unwrap_or(43200),
+        expires: state
+            .world
+            .settings
+            .session_expiry(now, duration.unwrap_or(43200)),
         mfa_time: None,
         chained: true,
         source_identity: None,

@@ -48,7 +48,10 @@ pub(super) fn get_session_token(
         role_arn: None,
         session_name: None,
         issued: now,
-        expires: now + duration.unwrap_or(43200),
+        expires: state
+            .world
+            .settings
+            .session_expiry(now, duration.unwrap_or(43200)),
         mfa_time: mfa_now,
         // AssumeRole with these credentials is capped at one hour like role chaining.
         chained: true,

@@ -187,7 +187,8 @@ pub(super) fn assume_role_with_web_identity(
             "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
         ));
     }
-    let mut session = role_claims(role, r.session_name, now, now + duration, true);
+    let expires = state.world.settings.session_expiry(now, duration);
+    let mut session = role_claims(role, r.session_name, now, expires, true);
     session.policy = r.policy.clone();
     let creds = state.issuer.issue(session.clone());
     let packed = packed_policy_size(r.policy.as_deref(), &[]);

@@ -61,6 +61,18 @@ pub struct Settings {
     pub master_key_file: Option<String>,
     /// Regions accepted in a SigV4 credential scope (empty = any syntactically valid region).
     pub allowed_regions: Vec<String>,
+    /// `sts_session_lifetime_seconds` (a test knob): every session STS issues
+    /// (`AssumeRole*`, `GetSessionToken`, `GetFederationToken`) expires this many seconds after it was issued,
+    /// whatever `DurationSeconds` said (which is still validated and reported nowhere else).
+    pub sts_session_lifetime_seconds: Option<i64>,
+}
+
+impl Settings {
+    /// When a session issued at `now` for `duration` seconds expires: `now + duration`, or
+    /// `now +` [`Settings::sts_session_lifetime_seconds`] when the world sets it.
+    pub fn session_expiry(&self, now: i64, duration: i64) -> i64 {
+        now + self.sts_session_lifetime_seconds.unwrap_or(duration)
+    }
 }
 
 /// An IAM user's long-term access key.

@@ -60,6 +60,7 @@ struct RawSettings {
     partition: Option<String>,
     region: Option<String>,
     sts_clock_skew_seconds: Option<i64>,
+    sts_session_lifetime_seconds: Option<i64>,
     master_key: Option<String>,
     master_key_file: Option<String>,
     #[serde(default)]
@@ -267,12 +268,21 @@ impl RawWorld {
             master_key: s.master_key,
             master_key_file: s.master_key_file,
             allowed_regions: s.allowed_regions,
+            sts_session_lifetime_seconds: s.sts_session_lifetime_seconds,
         };
         if settings.sts_clock_skew_seconds <= 0 {
             return Err((
                 "settings".into(),
                 "sts_clock_skew_seconds must be positive".into(),
             ));
+        }
+        if let Some(l) = settings.sts_session_lifetime_seconds {
+            if !(5..=129_600).contains(&l) {
+                return Err((
+                    "settings".into(),
+                    format!("sts_session_lifetime_seconds {l} must be 5–129600"),
+                ));
+            }
         }
         let p = settings.partition.clone();
 

@@ -112,6 +112,26 @@ fn the_example_in_world_md_is_valid() {
 }
 
 #[test]
+fn sts_session_lifetimes_are_a_bounded_setting() {
+    let w = World::parse("", "w").unwrap();
+    assert_eq!(w.settings.sts_session_lifetime_seconds, None);
+    assert_eq!(w.settings.session_expiry(100, 3600), 3700);
+    let w = World::parse("[settings]\nsts_session_lifetime_seconds = 8\n", "w").unwrap();
+    assert_eq!(w.settings.session_expiry(100, 3600), 108);
+    for bad in ["4", "129601", "-1"] {
+        let e = err(&format!(
+            "[settings]\nsts_session_lifetime_seconds = {bad}\n"
+        ));
+        assert!(
+            e.contains(&format!(
+                "sts_session_lifetime_seconds {bad} must be 5–129600"
+            )),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn credential_lifetimes_are_bounded() {
     let inst = |extra: &str| {
         format!("{ACCT}[[instances]]\nid = \"i-0123456789\"\naccount = \"123456789012\"\n{extra}")

@@ -1,0 +1,422 @@
+//! A profile's credentials as the source of a relay (`exec --server ecs|imds`,
+//! `serve-credentials`): resolved through the profile's chain — so through the shared
+//! `~/.aws/cli/cache` and its per-entry single flight, which makes any number of servers of one
+//! profile on one machine share each refresh — and refreshed in the background before they
+//! expire, so that the SDKs of a long-running program always find credentials with time left.
+//!
+//! When to refresh, for credentials that live `L` seconds from when they were obtained:
+//!
+//! * at `min(899 s, L/2)` before expiry — 899 s being just inside the CLI cache's 15-minute
+//!   window, so that the resolution finds the cached entry stale and renews it (once per
+//!   machine) instead of handing back the same credentials;
+//! * when the source has nothing newer yet (a metadata service that has not rotated, a failed
+//!   call), again after a quarter of the time left, between 1 and 60 seconds;
+//! * a request that finds less than `min(300 s, L/4)` left waits for a refresh itself.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use awsid_credentials::Credentials;
+use awsid_server::relay::{CredentialSource, RelayedCredentials, SourceError};
+
+/// The refresh lead just inside the CLI cache's window (`CACHE_WINDOW_SECS` = 900).
+const CACHE_LEAD_SECS: i64 = 899;
+/// The least time left a request accepts without a refresh (and a quarter of the lifetime).
+const MIN_LEFT_SECS: i64 = 300;
+/// The lifetime assumed for temporary credentials whose expiry nobody states.
+const UNSTATED_LIFETIME_SECS: i64 = 3600;
+
+/// Resolves the profile again (blocking): the credentials, or why not (never a secret).
+pub(crate) type Fetch = Arc<dyn Fn() -> Result<Credentials, String> + Send + Sync>;
+
+/// Wall-clock seconds (replaceable in tests).
+pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// A profile's refreshing credentials; clones share them.
+#[derive(Clone)]
+pub(crate) struct ProfileSource {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    profile: String,
+    role_arn: Option<String>,
+    fetch: Fetch,
+    clock: Clock,
+    held: Mutex<Held>,
+    refresh: tokio::sync::Mutex<()>,
+    /// Failure messages already written to stderr (each is reported once).
+    reported: Mutex<HashSet<String>>,
+}
+
+#[derive(Clone)]
+struct Held {
+    relayed: Arc<RelayedCredentials>,
+}
+
+impl Held {
+    fn expiry(&self) -> i64 {
+        self.relayed.expiration
+    }
+    fn obtained(&self) -> i64 {
+        self.relayed.obtained
+    }
+}
+
+/// When credentials obtained at `obtained` and expiring at `expiry` are refreshed.
+pub(crate) fn refresh_at(obtained: i64, expiry: i64) -> i64 {
+    let lifetime = (expiry - obtained).max(0);
+    (expiry - CACHE_LEAD_SECS.min(lifetime / 2)).max(obtained + 1)
+}
+
+/// Whether credentials are still good to hand out at `now` without a refresh first.
+pub(crate) fn usable(now: i64, obtained: i64, expiry: i64) -> bool {
+    let lifetime = (expiry - obtained).max(0);
+    expiry - now > MIN_LEFT_SECS.min(lifetime / 4)
+}
+
+/// How long to wait before asking again when the source had nothing newer.
+pub(crate) fn retry_after(now: i64, expiry: i64) -> i64 {
+    ((expiry - now) / 4).clamp(1, 60)
+}
+
+impl ProfileSource {
+    /// A source starting from `initial` (already resolved) that refreshes with `fetch`.
+    /// `role_arn` is the role the credentials are a session of, when the profile names one.
+    pub(crate) fn new(
+        profile: &str,
+        role_arn: Option<String>,
+        initial: &Credentials,
+        fetch: Fetch,
+        clock: Clock,
+    ) -> Result<ProfileSource, String> {
+        let now = clock();
+        let relayed = relayed(initial, role_arn.as_deref(), now, None)?;
+        Ok(ProfileSource {
+            inner: Arc::new(Inner {
+                profile: profile.to_string(),
+                role_arn,
+                fetch,
+                clock,
+                held: Mutex::new(Held {
+                    relayed: Arc::new(relayed),
+                }),
+                refresh: tokio::sync::Mutex::new(()),
+                reported: Mutex::new(HashSet::new()),
+            }),
+        })
+    }
+
+    fn held(&self) -> Held {
+        self.inner
+            .held
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The current access key id (not secret).
+    #[cfg(test)]
+    fn access_key_id(&self) -> String {
+        self.held().relayed.access_key_id.clone()
+    }
+
+    /// Refreshes unless someone else did since `seen` (by expiry); `Ok(true)` when newer
+    /// credentials are held afterwards.
+    async fn refresh(&self, seen: &Held) -> Result<bool, SourceError> {
+        let _guard = self.inner.refresh.lock().await;
+        let current = self.held();
+        if current.expiry() > seen.expiry() {
+            return Ok(true);
+        }
+        let fetch = self.inner.fetch.clone();
+        let outcome = tokio::task::spawn_blocking(move || fetch())
+            .await
+            .unwrap_or_else(|e| Err(format!("the refresh task failed: {e}")));
+        let now = (self.inner.clock)();
+        let fresh = outcome.and_then(|c| {
+            relayed(
+                &c,
+                self.inner.role_arn.as_deref(),
+                now,
+                Some(&current.relayed),
+            )
+        });
+        match fresh {
+            Ok(fresh) if fresh.expiration > current.expiry() => {
+                tracing::debug!(
+                    profile = %self.inner.profile,
+                    access_key_id = %fresh.access_key_id,
+                    expires = fresh.expiration,
+                    "credential relay: refreshed"
+                );
+                *self.inner.held.lock().unwrap_or_else(|p| p.into_inner()) = Held {
+                    relayed: Arc::new(fresh),
+                };
+                Ok(true)
+            }
+            Ok(_) => Ok(false),
+            Err(message) => {
+                let message = format!(
+                    "cannot refresh the credentials of profile {}: {message}",
+                    self.inner.profile
+                );
+                self.report(&message);
+                Err(SourceError(message))
+            }
+        }
+    }
+
+    /// Writes a refresh failure to stderr, once per distinct message.
+    fn report(&self, message: &str) {
+        tracing::warn!("{message}");
+        let first = self
+            .inner
+            .reported
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(message.to_string());
+        if first {
+            crate::error::warn(message);
+        }
+    }
+
+    /// Keeps the credentials fresh until dropped (run it as a task).
+    pub(crate) async fn refresh_loop(self) {
+        loop {
+            let held = self.held();
+            let now = (self.inner.clock)();
+            let due = refresh_at(held.obtained(), held.expiry());
+            if now < due {
+                tokio::time::sleep(Duration::from_secs((due - now) as u64)).await;
+                continue;
+            }
+            let newer = self.refresh(&held).await.unwrap_or(false);
+            if !newer {
+                let wait = retry_after((self.inner.clock)(), held.expiry());
+                tokio::time::sleep(Duration::from_secs(wait as u64)).await;
+            }
+        }
+    }
+}
+
+impl CredentialSource for ProfileSource {
+    async fn credentials(&self) -> Result<Arc<RelayedCredentials>, SourceError> {
+        let held = self.held();
+        let now = (self.inner.clock)();
+        if usable(now, held.obtained(), held.expiry()) {
+            return Ok(held.relayed);
+        }
+        match self.refresh(&held).await {
+            Ok(true) => Ok(self.held().relayed),
+            // Nothing newer, or the refresh failed: what is held, while it is valid at all.
+            Ok(false) | Err(_) if held.expiry() > (self.inner.clock)() => Ok(held.relayed),
+            Ok(false) => Err(SourceError(format!(
+                "the credentials of profile {} have expired and the source has no newer ones",
+                self.inner.profile
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The relay's form of `c`: temporary credentials with an expiry (stated, or
+/// [`UNSTATED_LIFETIME_SECS`] from now). Unchanged credentials keep the time they were first
+/// obtained at, so their lifetime is not mistaken for a short one.
+fn relayed(
+    c: &Credentials,
+    role_arn: Option<&str>,
+    now: i64,
+    previous: Option<&RelayedCredentials>,
+) -> Result<RelayedCredentials, String> {
+    let Some(token) = &c.session_token else {
+        return Err(format!(
+            "{} gave long-term keys ({}); the metadata servers hand out temporary credentials only",
+            c.method, c.access_key_id
+        ));
+    };
+    let same = previous.filter(|p| p.access_key_id == c.access_key_id);
+    let expiration = match (c.expiry, same) {
+        (Some(e), _) => e.unix_timestamp(),
+        (None, Some(p)) => p.expiration.max(now + CACHE_LEAD_SECS + 1),
+        (None, None) => now + UNSTATED_LIFETIME_SECS,
+    };
+    let obtained = match same {
+        Some(p) if p.expiration == expiration => p.obtained,
+        _ => now,
+    };
+    let account_id = c
+        .account_id
+        .clone()
+        .or_else(|| role_arn.and_then(arn_account));
+    Ok(RelayedCredentials {
+        access_key_id: c.access_key_id.clone(),
+        secret_access_key: c.secret_access_key.expose().to_string(),
+        session_token: token.expose().to_string(),
+        expiration,
+        obtained,
+        account_id,
+        role_arn: role_arn.map(str::to_string),
+    })
+}
+
+/// The account of an ARN (`arn:aws:iam::123456789012:role/x` → `123456789012`).
+fn arn_account(arn: &str) -> Option<String> {
+    arn.split(':')
+        .nth(4)
+        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+    const T0: i64 = 1_800_000_000;
+
+    #[test]
+    fn refresh_points() {
+        // An hour-long role session: just inside the cache's 15-minute window.
+        assert_eq!(refresh_at(T0, T0 + 3600), T0 + 3600 - 899);
+        // Short ones: half-way.
+        assert_eq!(refresh_at(T0, T0 + 60), T0 + 30);
+        assert_eq!(refresh_at(T0, T0 + 1), T0 + 1);
+        assert!(usable(T0 + 3000, T0, T0 + 3600));
+        assert!(!usable(T0 + 3300, T0, T0 + 3600));
+        assert!(usable(T0 + 44, T0, T0 + 60));
+        assert!(!usable(T0 + 45, T0, T0 + 60));
+        assert_eq!(retry_after(T0, T0 + 3600), 60);
+        assert_eq!(retry_after(T0, T0 + 20), 5);
+        assert_eq!(retry_after(T0, T0 - 5), 1);
+        assert_eq!(
+            arn_account("arn:aws:iam::123456789012:role/x").as_deref(),
+            Some("123456789012")
+        );
+        assert_eq!(arn_account("nope"), None);
+    }
+
+    /// A fetch that returns credentials living `lifetime` seconds from the fake clock, a new
+    /// key each call, or fails while `fail` is set.
+    struct Fake {
+        calls: Arc<AtomicUsize>,
+        now: Arc<AtomicI64>,
+        fail: Arc<std::sync::atomic::AtomicBool>,
+    }
+
+    fn setup(lifetime: i64) -> (ProfileSource, Fake) {
+        let now = Arc::new(AtomicI64::new(T0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let make = {
+            let (now, calls, fail) = (now.clone(), calls.clone(), fail.clone());
+            move || -> Result<Credentials, String> {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if fail.load(Ordering::SeqCst) {
+                    return Err("STS is unreachable".into());
+                }
+                let t = now.load(Ordering::SeqCst);
+                Ok(Credentials::new(format!("ASIAKEY{n}"), "s", "assume-role")
+                    .with_session_token(Some("t".into()))
+                    .with_expiry(Some(
+                        time::OffsetDateTime::from_unix_timestamp(t + lifetime).unwrap(),
+                    )))
+            }
+        };
+        let initial = make().unwrap();
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let source = ProfileSource::new(
+            "dev",
+            Some("arn:aws:iam::123456789012:role/dev".into()),
+            &initial,
+            Arc::new(make),
+            clock,
+        )
+        .unwrap();
+        (source, Fake { calls, now, fail })
+    }
+
+    #[tokio::test]
+    async fn hands_out_held_credentials_until_they_run_short() {
+        let (source, fake) = setup(3600);
+        let c = source.credentials().await.unwrap();
+        assert_eq!(c.access_key_id, "ASIAKEY0");
+        assert_eq!(c.account_id.as_deref(), Some("123456789012"));
+        assert_eq!(
+            c.role_arn.as_deref(),
+            Some("arn:aws:iam::123456789012:role/dev")
+        );
+        fake.now.store(T0 + 3000, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY0"
+        );
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 1, "no refresh yet");
+        // Less than five minutes left: the request refreshes first.
+        fake.now.store(T0 + 3400, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY1"
+        );
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_refresh_keeps_valid_credentials_and_reports_expired_ones() {
+        let (source, fake) = setup(3600);
+        fake.fail.store(true, Ordering::SeqCst);
+        fake.now.store(T0 + 3400, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY0"
+        );
+        fake.now.store(T0 + 3600, Ordering::SeqCst);
+        let e = source.credentials().await.unwrap_err();
+        assert_eq!(
+            e.0,
+            "cannot refresh the credentials of profile dev: STS is unreachable"
+        );
+        fake.fail.store(false, Ordering::SeqCst);
+        assert!(source
+            .credentials()
+            .await
+            .unwrap()
+            .access_key_id
+            .starts_with("ASIAKEY"));
+    }
+
+    #[tokio::test]
+    async fn long_term_keys_are_refused() {
+        let e = ProfileSource::new(
+            "dev",
+            None,
+            &Credentials::new("AKIAEXAMPLE", "s", "shared-credentials-file"),
+            Arc::new(|| Err("unused".into())),
+            Arc::new(|| T0),
+        )
+        .err()
+        .unwrap();
+        assert!(e.contains("long-term keys (AKIAEXAMPLE)"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_refreshes_before_expiry() {
+        let (source, fake) = setup(60);
+        let task = tokio::spawn(source.clone().refresh_loop());
+        // Due at T0 + 30: the paused clock jumps there; the fake clock follows by hand.
+        fake.now.store(T0 + 30, Ordering::SeqCst);
+        for _ in 0..100 {
+            if fake.calls.load(Ordering::SeqCst) >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(source.access_key_id(), "ASIAKEY1");
+        task.abort();
+    }
+}
