@@ -5,13 +5,19 @@
   answered; every refusal must be the expected status and service code, RSS under 64 MiB
   (latency is reported, not asserted: it is a benchmark figure);
 * bench/soak/run.py --short: 20 s of mixed load with 60-second credential lifetimes, IMDS
-  credentials used at STS across rotations; 0 errors and flat RSS.
+  credentials used at STS across rotations; 0 errors and flat RSS;
+* bench/faults/sts_faults.py: awsid's client and botocore under STS faults (500, 503,
+  Throttling, resets, AccessDenied) behind a fault proxy: the same number of attempts, the same
+  outcome and the same error text;
+* bench/faults/static_stability.py: botocore through an IMDS outage (the awsid and Rust SDK side
+  is tests/interop/tests/static_stability.rs).
 
 The full runs (5,000 idle connections, 500 slowloris, 10-minute soak) are in RELIABILITY.md.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +46,35 @@ def test_hostile_input_short(tmp_path: Path, awsid_bin: Path) -> None:
 def test_soak_short(tmp_path: Path, awsid_bin: Path) -> None:
     text = run_script("soak/run.py", tmp_path, awsid_bin)
     assert ", 0 errors," in text, text
+
+
+def faults(script: str, awsid_bin: Path) -> list[dict]:
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "faults" / script), "--bin",
+                        str(awsid_bin)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"{script} failed:\n{r.stdout}\n{r.stderr}"
+    return [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+
+
+def test_sts_faults_awsid_retries_as_botocore(awsid_bin: Path) -> None:
+    runs = faults("sts_faults.py", awsid_bin)
+    assert len(runs) == 20, runs
+    by = {(r["fault"], r["faulty_answers"], r["client"]): r for r in runs}
+    for (fault, count, client), r in by.items():
+        if client != "awsid":
+            continue
+        peer = by[(fault, count, "botocore")]
+        assert (r["sts_requests"], r["credentials"]) == (peer["sts_requests"], peer["credentials"]), (r, peer)
+        retryable = fault != "403 AccessDenied"
+        # Within the 3-attempt budget a retry saves the call; beyond it both give up after 3.
+        assert r["credentials"] == (retryable and count == 2), r
+        assert r["sts_requests"] == (3 if retryable else 1), r
+        if not r["credentials"]:
+            # awsid's report adds the profile and provider; botocore's text comes first.
+            assert r["error"].startswith("awsid: [ERROR]: " + peer["error"]), (r, peer)
+
+
+def test_botocore_through_an_imds_outage(awsid_bin: Path) -> None:
+    [r] = faults("static_stability.py", awsid_bin)
+    # botocore has no static stability for an unreachable IMDS: every call in the window fails.
+    # (awsid serves all of them: tests/interop/tests/static_stability.rs.)
+    assert (r["calls"], r["failed"]) == (121, 121), r

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "An error occurred ({code}) when calling the {operation} operation{}: {message}",
-    retry_suffix(*.retries)
+    retry_suffix(*.retries, *.max_attempts_reached)
 )]
 pub struct ServiceError {
     /// The error code (`AccessDenied`, `ExpiredToken`…), `Unknown` when absent.
@@ -19,10 +19,14 @@ pub struct ServiceError {
     pub status: u16,
     /// Retries made before giving up (0 when the first answer was final).
     pub retries: u32,
+    /// Whether the last attempt was the last `max_attempts` allowed: botocore then says
+    /// `(reached max retries: N)` — for any error, even one not retried, and not when the
+    /// retry quota stopped the retries (`retries/standard.py` `MaxAttemptsChecker`).
+    pub max_attempts_reached: bool,
 }
 
-fn retry_suffix(retries: u32) -> String {
-    if retries > 0 {
+fn retry_suffix(retries: u32, reached: bool) -> String {
+    if reached {
         format!(" (reached max retries: {retries})")
     } else {
         String::new()
@@ -145,8 +149,10 @@ pub enum CredentialsError {
     /// The service answered with an error.
     #[error(transparent)]
     Service(#[from] ServiceError),
-    /// The endpoint could not be reached (botocore `EndpointConnectionError`).
-    #[error("Could not connect to the endpoint URL: \"{url}\"")]
+    /// No response from the endpoint, worded as botocore's `EndpointConnectionError`,
+    /// `ConnectTimeoutError`, `ReadTimeoutError` or `ConnectionClosedError` by the kind of
+    /// failure.
+    #[error("{}", endpoint_error_text(url, source))]
     Connect {
         /// The URL.
         url: String,
@@ -207,6 +213,21 @@ impl CredentialsError {
     }
 }
 
+/// botocore's text for a request that got no response from `url`.
+fn endpoint_error_text(url: &str, source: &crate::http::TransportError) -> String {
+    use crate::http::TransportError as T;
+    match source {
+        T::ConnectTimeout(_) => format!("Connect timeout on endpoint URL: \"{url}\""),
+        T::ReadTimeout(_) => format!("Read timeout on endpoint URL: \"{url}\""),
+        T::Closed(_) => format!(
+            "Connection was closed before we received a valid response from endpoint URL: \"{url}\"."
+        ),
+        T::Connect(_) | T::InvalidUrl(_) | T::Other(_) => {
+            format!("Could not connect to the endpoint URL: \"{url}\"")
+        }
+    }
+}
+
 /// Python's `repr()` of a list of strings: `['a', 'b']`.
 pub(crate) fn python_list(items: &[String]) -> String {
     let inner: Vec<String> = items.iter().map(|s| awsid_profile::py::repr(s)).collect();
@@ -243,14 +264,61 @@ mod tests {
             operation: "AssumeRole".into(),
             status: 403,
             retries: 0,
+            max_attempts_reached: false,
         };
         assert_eq!(
             e.to_string(),
             "An error occurred (AccessDenied) when calling the AssumeRole operation: nope"
         );
-        let e = ServiceError { retries: 2, ..e };
+        let e = ServiceError {
+            retries: 2,
+            max_attempts_reached: true,
+            ..e
+        };
         assert!(e
             .to_string()
             .contains("operation (reached max retries: 2): nope"));
+        // The quota stopped the retries: no suffix; one attempt allowed: "0".
+        let stopped = ServiceError {
+            max_attempts_reached: false,
+            ..e.clone()
+        };
+        assert!(stopped.to_string().contains("operation: nope"));
+        let single = ServiceError {
+            retries: 0,
+            max_attempts_reached: true,
+            ..e
+        };
+        assert!(single
+            .to_string()
+            .contains("operation (reached max retries: 0): nope"));
+    }
+
+    #[test]
+    fn no_response_texts_follow_the_failure_kind() {
+        use crate::http::TransportError as T;
+        let text = |source| {
+            CredentialsError::Connect {
+                url: "https://sts.example".into(),
+                source,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            text(T::Connect("refused".into())),
+            "Could not connect to the endpoint URL: \"https://sts.example\""
+        );
+        assert_eq!(
+            text(T::ConnectTimeout("t".into())),
+            "Connect timeout on endpoint URL: \"https://sts.example\""
+        );
+        assert_eq!(
+            text(T::ReadTimeout("t".into())),
+            "Read timeout on endpoint URL: \"https://sts.example\""
+        );
+        assert_eq!(
+            text(T::Closed("reset".into())),
+            "Connection was closed before we received a valid response from endpoint URL: \"https://sts.example\"."
+        );
     }
 }

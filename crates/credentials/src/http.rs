@@ -66,19 +66,27 @@ impl HttpResponse {
     }
 }
 
-/// Why a request got no response.
+/// Why a request got no response (the kinds botocore's HTTP layer tells apart).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
-    /// Connecting timed out, was refused or reset.
+    /// The connection was refused or reset while connecting, or the name did not resolve
+    /// (botocore `EndpointConnectionError`).
     #[error("connection failed: {0}")]
     Connect(String),
-    /// Connected, but the response did not arrive in time.
+    /// Connecting took longer than the timeout (`ConnectTimeoutError`).
+    #[error("connect timeout: {0}")]
+    ConnectTimeout(String),
+    /// Connected, but the response did not arrive in time (`ReadTimeoutError`).
     #[error("read timeout: {0}")]
     ReadTimeout(String),
+    /// Connected, then the connection was closed or reset before a whole response arrived
+    /// (`ConnectionClosedError`).
+    #[error("connection closed: {0}")]
+    Closed(String),
     /// The URL cannot be requested.
     #[error("invalid URL: {0}")]
     InvalidUrl(String),
-    /// Any other failure (closed connection mid-response, TLS, proxy…).
+    /// Any other failure (TLS, proxy…).
     #[error("{0}")]
     Other(String),
 }
@@ -170,14 +178,28 @@ impl Transport for HttpClient {
 
 fn classify(e: reqwest::Error) -> TransportError {
     let text = error_chain(&e);
-    if e.is_connect() {
+    if e.is_connect() && e.is_timeout() {
+        TransportError::ConnectTimeout(text)
+    } else if e.is_connect() {
         TransportError::Connect(text)
     } else if e.is_timeout() {
         TransportError::ReadTimeout(text)
     } else if e.is_builder() {
         TransportError::InvalidUrl(text)
+    } else if e.is_request() || e.is_body() || e.is_decode() {
+        TransportError::Closed(text)
     } else {
         TransportError::Other(text)
+    }
+}
+
+impl TransportError {
+    /// Whether the request timed out (connecting or reading).
+    pub fn is_timeout(&self) -> bool {
+        matches!(
+            self,
+            TransportError::ConnectTimeout(_) | TransportError::ReadTimeout(_)
+        )
     }
 }
 

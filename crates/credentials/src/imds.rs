@@ -334,7 +334,8 @@ fn extend_expiry(
     let window = time::Duration::seconds(REFRESH_WINDOW + jitter);
     if now >= parsed - window {
         tracing::info!(
-            "Attempting credential expiration extension due to a credential service availability issue."
+            "Attempting credential expiration extension due to a credential service availability issue. A refresh of these credentials will be attempted again within the next {:.0} minutes.",
+            (REFRESH_WINDOW + jitter) as f64 / 60.0
         );
         // The reference formats the new expiry without a fraction.
         let extended = now + window;

@@ -37,6 +37,7 @@ pub mod plan;
 pub mod process;
 pub mod profiles;
 pub mod refresh;
+pub mod retry;
 pub mod services;
 mod settings;
 mod signing;
@@ -231,10 +232,10 @@ impl Session {
             data: &self.profiles,
         }
         .resolve(endpoint::Service::Sts, region.as_deref(), endpoint_url)?;
-        Ok(sts::StsClient::new(
+        Ok(sts::StsClient::with_retrier(
             endpoint,
             services.transport(),
-            services.max_attempts(),
+            services.retrier()?,
         ))
     }
 
@@ -255,10 +256,10 @@ impl Session {
             data: &self.profiles,
         }
         .resolve(endpoint::Service::Iam, region.as_deref(), endpoint_url)?;
-        Ok(iam::IamClient::new(sts::StsClient::new(
+        Ok(iam::IamClient::new(sts::StsClient::with_retrier(
             endpoint,
             services.transport(),
-            services.max_attempts(),
+            services.retrier()?,
         )))
     }
 

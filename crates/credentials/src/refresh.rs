@@ -10,6 +10,19 @@
 //!    the credentials inside the mandatory window);
 //! 3. otherwise refresh; a failed advisory refresh keeps the old credentials.
 //!
+//! What awsid adds to the reference (`docs/spec/retries.md` §3):
+//!
+//! * **Paced re-refresh.** After a failed refresh the current credentials are used without
+//!   trying again until a jittered delay has passed (7.5–15 s, doubling per failure up to
+//!   2.5–5 min), so an outage is not hammered on every call. A mandatory refresh of a provider
+//!   without static stability is always tried: its failure is the caller's error.
+//! * **Static stability** for instance-metadata (`iam-role`) and container (`container-role`)
+//!   credentials, as the SDKs keep IMDS credentials through an outage: a failed mandatory
+//!   refresh keeps the current credentials — at most [`MAX_STALE_SECS`] past their expiry —
+//!   says so on stderr, and hands them out with an expiry extended past the reference's
+//!   refresh windows (15 min + 2–10 min of jitter, botocore's IMDS extension) once the real
+//!   one has passed.
+//!
 //! Across processes, the providers that own a file cache entry add the per-entry lock of
 //! [`crate::single_flight`].
 
@@ -24,6 +37,42 @@ use crate::{Credentials, CredentialsError, Provider};
 pub const ADVISORY_REFRESH_SECS: i64 = 900;
 /// Seconds before expiry when a refresh must succeed.
 pub const MANDATORY_REFRESH_SECS: i64 = 600;
+/// How long past their expiry static stability keeps credentials whose source is down.
+pub const MAX_STALE_SECS: i64 = 3600;
+
+/// Whether credentials of this provider are kept through an outage of their source.
+fn statically_stable(method: &str) -> bool {
+    matches!(method, "iam-role" | "container-role")
+}
+
+/// The wait before the next attempt after `failures` consecutive failed refreshes: equal
+/// jitter around 15 s × 2^(failures-1), at most 5 min.
+fn retry_delay(failures: u32) -> time::Duration {
+    let full = (15.0 * 2f64.powi(failures.saturating_sub(1).min(16) as i32)).min(300.0);
+    let secs = full / 2.0 + rand::random::<f64>() * full / 2.0;
+    time::Duration::milliseconds((secs * 1000.0) as i64)
+}
+
+/// How far past now expired statically-stable credentials are handed out: botocore's IMDS
+/// extension (the 900 s advisory window + 2–10 min), so that a consumer applying the same
+/// windows does not refresh again at once.
+fn extension() -> time::Duration {
+    time::Duration::seconds(ADVISORY_REFRESH_SECS + rand::random_range(120..=600))
+}
+
+/// Where a holder stands after failed refreshes.
+#[derive(Clone, Copy, Debug)]
+struct Stale {
+    /// Consecutive failures.
+    failures: u32,
+    /// No refresh is tried before this.
+    retry_after: OffsetDateTime,
+    /// Expired statically-stable credentials are handed out as expiring then.
+    extended_until: Option<OffsetDateTime>,
+    /// Static stability kept the credentials through a failed mandatory refresh: mandatory
+    /// refreshes are paced too.
+    stable: bool,
+}
 
 /// A clock, replaceable in tests.
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
@@ -76,8 +125,36 @@ enum Next {
     Refresh(Option<Credentials>, bool),
 }
 
-/// The steps of the module documentation, for a caller in `phase`.
-fn next(current: Option<Credentials>, now: OffsetDateTime, phase: Phase) -> Next {
+/// The credentials a holder hands out while `stale`: expired statically-stable ones with
+/// their extended expiry.
+fn served(current: Credentials, stale: Option<&Stale>) -> Credentials {
+    match stale.and_then(|s| s.extended_until) {
+        Some(until) if current.expiry.is_some_and(|e| e < until) => {
+            current.with_expiry(Some(until))
+        }
+        _ => current,
+    }
+}
+
+/// The steps of the module documentation, for a caller in `phase`, with the pacing of
+/// failed refreshes.
+fn next(
+    current: Option<Credentials>,
+    stale: Option<Stale>,
+    now: OffsetDateTime,
+    phase: Phase,
+) -> Next {
+    if let (Some(c), Some(st)) = (&current, &stale) {
+        let decision = decide(Some(c), now);
+        let paced = now < st.retry_after
+            && (decision == Decision::Advisory || (st.stable && decision == Decision::Mandatory));
+        // Never hand out expired credentials while pacing: their expiry (or the extension's
+        // end) passing calls for an attempt, which starts or renews the extension.
+        let out = served(c.clone(), Some(st));
+        if paced && out.expiry.is_none_or(|e| e > now) {
+            return Next::Return(out);
+        }
+    }
     match (decide(current.as_ref(), now), current, phase) {
         (Decision::Use, Some(c), _) => Next::Return(c),
         (Decision::Advisory, Some(c), Phase::Busy | Phase::Waited) => Next::Return(c),
@@ -95,37 +172,128 @@ fn empty_refresh(method: &str) -> CredentialsError {
     )
 }
 
-/// Applies the reference's rules to the outcome of one refresh: the new credentials and
-/// whether they replace the current ones.
+/// What one refresh led to.
+struct Applied {
+    /// The credentials to hand out.
+    credentials: Credentials,
+    /// New credentials replace the current ones (and end a stale period).
+    fresh: bool,
+    /// The stale state after a failure that kept the current credentials.
+    stale: Option<Stale>,
+    /// A notice for the user (stderr).
+    notice: Option<String>,
+}
+
+/// Applies the reference's rules, and awsid's pacing and static stability, to the outcome of
+/// one refresh.
 fn apply(
     outcome: Result<Option<Credentials>, CredentialsError>,
     method: &str,
     current: Option<Credentials>,
+    stale: Option<Stale>,
     mandatory: bool,
     now: OffsetDateTime,
-) -> Result<(Credentials, bool), CredentialsError> {
+) -> Result<Applied, CredentialsError> {
     let failure = match outcome {
         Ok(Some(fresh)) if fresh.refresh_needed(now, 0) => {
             return Err(CredentialsError::StillExpired)
         }
-        Ok(Some(fresh)) => return Ok((fresh, true)),
+        Ok(Some(fresh)) => {
+            return Ok(Applied {
+                credentials: fresh,
+                fresh: true,
+                stale: None,
+                notice: None,
+            })
+        }
         Ok(None) => empty_refresh(method),
         Err(e) => e,
     };
-    match current {
-        Some(c) if !mandatory => {
-            tracing::warn!("advisory refresh failed: {failure}");
-            Ok((c, false))
-        }
-        _ => Err(failure),
+    let Some(c) = current else {
+        return Err(failure);
+    };
+    let failures = stale.map_or(0, |s| s.failures) + 1;
+    let delay = retry_delay(failures);
+    let retry_after = now + delay;
+    if !mandatory {
+        tracing::warn!("advisory refresh failed: {failure}");
+        let stale = Stale {
+            failures,
+            retry_after,
+            extended_until: stale.and_then(|s| s.extended_until),
+            stable: stale.is_some_and(|s| s.stable),
+        };
+        return Ok(Applied {
+            credentials: served(c, Some(&stale)),
+            fresh: false,
+            stale: Some(stale),
+            notice: None,
+        });
     }
+    let expiry = c.expiry;
+    let within_bound = expiry.is_some_and(|e| now < e + time::Duration::seconds(MAX_STALE_SECS));
+    if !statically_stable(method) || !within_bound {
+        if statically_stable(method) {
+            if let Some(e) = expiry {
+                tracing::warn!(
+                    "static stability ended: the {method} credentials expired at {} and their source has been unavailable for over {} minutes",
+                    crate::time::format_z(e),
+                    MAX_STALE_SECS / 60
+                );
+            }
+        }
+        return Err(failure);
+    }
+    let extended_until = match (expiry, stale.and_then(|s| s.extended_until)) {
+        // Still valid: handed out as they are.
+        (Some(e), _) if now < e => None,
+        // Expired: keep a current extension, or start one.
+        (_, Some(until)) if now + delay < until => Some(until),
+        _ => Some(now + extension()),
+    };
+    let stale = Stale {
+        failures,
+        retry_after,
+        extended_until,
+        stable: true,
+    };
+    let until = extended_until.or(expiry).unwrap_or(now);
+    let notice = format!(
+        "Attempting credential expiration extension due to a credential service availability issue ({failure}). Using the current {method} credentials (expiring {}) until {}; a refresh of these credentials will be attempted again within the next {} seconds.",
+        expiry.map_or_else(|| "never".to_string(), crate::time::format_z),
+        crate::time::format_z(until),
+        delay.whole_seconds().max(1)
+    );
+    tracing::warn!("{notice}");
+    Ok(Applied {
+        credentials: served(c, Some(&stale)),
+        fresh: false,
+        stale: Some(stale),
+        notice: Some(notice),
+    })
+}
+
+/// Where notices for the user go (stderr unless replaced).
+pub type Notices = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Notices on stderr.
+pub fn stderr_notices() -> Notices {
+    Arc::new(|text: &str| eprintln!("{text}"))
+}
+
+/// The current credentials and the stale state of a holder.
+#[derive(Default)]
+struct Slot {
+    current: Option<Credentials>,
+    stale: Option<Stale>,
 }
 
 /// The state both forms share: the provider, the current credentials, the clock.
 struct Core {
     provider: Arc<dyn Provider>,
-    current: Mutex<Option<Credentials>>,
+    slot: Mutex<Slot>,
     clock: Clock,
+    notices: Notices,
     /// Callers blocked on the refresh lock (tests wait on it instead of sleeping).
     waiting: AtomicUsize,
 }
@@ -134,17 +302,19 @@ impl Core {
     fn new(provider: Arc<dyn Provider>, initial: Option<Credentials>) -> Core {
         Core {
             provider,
-            current: Mutex::new(initial),
+            slot: Mutex::new(Slot {
+                current: initial,
+                stale: None,
+            }),
             clock: system_clock(),
+            notices: stderr_notices(),
             waiting: AtomicUsize::new(0),
         }
     }
 
-    fn snapshot(&self) -> Option<Credentials> {
-        self.current
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    fn snapshot(&self) -> (Option<Credentials>, Option<Stale>) {
+        let slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        (slot.current.clone(), slot.stale)
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -152,7 +322,8 @@ impl Core {
     }
 
     fn next(&self, phase: Phase) -> Next {
-        next(self.snapshot(), self.now(), phase)
+        let (current, stale) = self.snapshot();
+        next(current, stale, self.now(), phase)
     }
 
     fn finish(
@@ -161,17 +332,36 @@ impl Core {
         current: Option<Credentials>,
         mandatory: bool,
     ) -> Result<Credentials, CredentialsError> {
-        let (creds, changed) = apply(
+        let stale = self.snapshot().1;
+        let applied = match apply(
             outcome,
             self.provider.method(),
             current,
+            stale,
             mandatory,
             self.now(),
-        )?;
-        if changed {
-            *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(creds.clone());
+        ) {
+            Ok(applied) => applied,
+            Err(e) => {
+                // A failure that is the caller's (past static stability's bound, or no
+                // stability at all) ends any stale period: the next call tries again.
+                if mandatory {
+                    self.slot.lock().unwrap_or_else(|p| p.into_inner()).stale = None;
+                }
+                return Err(e);
+            }
+        };
+        {
+            let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+            if applied.fresh {
+                slot.current = Some(applied.credentials.clone());
+            }
+            slot.stale = applied.stale;
         }
-        Ok(creds)
+        if let Some(n) = &applied.notice {
+            (self.notices)(n);
+        }
+        Ok(applied.credentials)
     }
 }
 
@@ -202,6 +392,12 @@ impl SharedCredentials {
     /// Replaces the clock (tests).
     pub fn with_clock(mut self, clock: Clock) -> SharedCredentials {
         self.core.clock = clock;
+        self
+    }
+
+    /// Sends notices (static stability) to `notices` instead of stderr.
+    pub fn with_notices(mut self, notices: Notices) -> SharedCredentials {
+        self.core.notices = notices;
         self
     }
 
@@ -289,6 +485,16 @@ impl RefreshingCredentials {
     pub fn with_clock(self, clock: Clock) -> RefreshingCredentials {
         let mut core = Arc::into_inner(self.core).expect("not shared before use");
         core.clock = clock;
+        RefreshingCredentials {
+            core: Arc::new(core),
+            refresh_lock: self.refresh_lock,
+        }
+    }
+
+    /// Sends notices (static stability) to `notices` instead of stderr.
+    pub fn with_notices(self, notices: Notices) -> RefreshingCredentials {
+        let mut core = Arc::into_inner(self.core).expect("not shared before use");
+        core.notices = notices;
         RefreshingCredentials {
             core: Arc::new(core),
             refresh_lock: self.refresh_lock,
@@ -615,5 +821,154 @@ mod tests {
         s.time.fetch_add(300, Ordering::SeqCst);
         assert!(creds.get().is_err());
         assert_eq!(s.provider.calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A source that can go down: `method` decides whether static stability applies.
+    struct Outage {
+        method: &'static str,
+        up: std::sync::atomic::AtomicBool,
+        calls: AtomicUsize,
+        clock: Arc<AtomicI64>,
+    }
+
+    impl Provider for Outage {
+        fn method(&self) -> &'static str {
+            self.method
+        }
+        fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst);
+            if !self.up.load(Ordering::SeqCst) {
+                return Err(CredentialsError::retrieval(self.method, "source down"));
+            }
+            let now =
+                OffsetDateTime::from_unix_timestamp(self.clock.load(Ordering::SeqCst)).unwrap();
+            Ok(Some(
+                Credentials::new(format!("NEW{n}"), "s", self.method)
+                    .with_expiry(Some(now + time::Duration::hours(6))),
+            ))
+        }
+    }
+
+    struct OutageSetup {
+        source: Arc<Outage>,
+        time: Arc<AtomicI64>,
+        creds: SharedCredentials,
+        notices: Arc<Mutex<Vec<String>>>,
+    }
+
+    /// A holder of credentials expiring in `left` seconds whose source (`method`) is down.
+    fn outage(method: &'static str, left: i64) -> OutageSetup {
+        let time = Arc::new(AtomicI64::new(T0));
+        let source = Arc::new(Outage {
+            method,
+            up: std::sync::atomic::AtomicBool::new(false),
+            calls: AtomicUsize::new(0),
+            clock: time.clone(),
+        });
+        let t = time.clone();
+        let clock: Clock = Arc::new(move || {
+            OffsetDateTime::from_unix_timestamp(t.load(Ordering::SeqCst)).unwrap()
+        });
+        let notices = Arc::new(Mutex::new(Vec::new()));
+        let sink = notices.clone();
+        let creds = SharedCredentials::with_initial(expiring_in(left), source.clone())
+            .with_clock(clock)
+            .with_notices(Arc::new(move |n: &str| {
+                sink.lock().unwrap().push(n.to_string())
+            }));
+        OutageSetup {
+            source,
+            time,
+            creds,
+            notices,
+        }
+    }
+
+    #[test]
+    fn static_stability_keeps_instance_credentials_through_an_outage() {
+        let s = outage("iam-role", 800);
+        let now = |s: &OutageSetup| {
+            OffsetDateTime::from_unix_timestamp(s.time.load(Ordering::SeqCst)).unwrap()
+        };
+        // Advisory window, source down: the current credentials, quietly.
+        assert_eq!(s.creds.get().unwrap().access_key_id, "OLD");
+        assert_eq!(s.source.calls.load(Ordering::SeqCst), 1);
+        assert!(s.notices.lock().unwrap().is_empty());
+        // Calls right after a failure do not try again (paced re-refresh).
+        for _ in 0..10 {
+            s.creds.get().unwrap();
+        }
+        assert_eq!(s.source.calls.load(Ordering::SeqCst), 1);
+        // Mandatory window: kept, with a notice; the real expiry while it is ahead.
+        s.time.fetch_add(300, Ordering::SeqCst);
+        let c = s.creds.get().unwrap();
+        assert_eq!(c.access_key_id, "OLD");
+        assert_eq!(c.expiry, expiring_in(800).expiry);
+        assert_eq!(s.source.calls.load(Ordering::SeqCst), 2);
+        let notice = s.notices.lock().unwrap()[0].clone();
+        assert!(
+            notice.starts_with("Attempting credential expiration extension due to a credential service availability issue (Error when retrieving credentials from iam-role: source down)"),
+            "{notice}"
+        );
+        // Ten minutes of outage, calls every 10 s: past the real expiry the credentials are
+        // handed out with an expiry beyond the refresh windows, and never fail.
+        let mut attempts_before = s.source.calls.load(Ordering::SeqCst);
+        for _ in 0..60 {
+            s.time.fetch_add(10, Ordering::SeqCst);
+            let c = s.creds.get().unwrap();
+            assert_eq!(c.access_key_id, "OLD");
+            assert!(c.expiry.unwrap() > now(&s), "handed out as expired");
+            if now(&s) > expiring_in(800).expiry.unwrap() {
+                assert!(!c.refresh_needed(now(&s), ADVISORY_REFRESH_SECS));
+            }
+        }
+        // Pacing: far fewer attempts than calls (delays double up to 5 min).
+        let attempts = s.source.calls.load(Ordering::SeqCst) - attempts_before;
+        assert!(
+            (2..=12).contains(&attempts),
+            "{attempts} attempts in 10 min"
+        );
+        // The source is back: fresh credentials within one retry delay (≤ 5 min).
+        s.source.up.store(true, Ordering::SeqCst);
+        attempts_before = s.source.calls.load(Ordering::SeqCst);
+        let mut waited = 0;
+        while s.creds.get().unwrap().access_key_id == "OLD" {
+            s.time.fetch_add(1, Ordering::SeqCst);
+            waited += 1;
+            assert!(
+                waited <= 300,
+                "not refreshed 5 min after the source came back"
+            );
+        }
+        assert_eq!(s.source.calls.load(Ordering::SeqCst), attempts_before + 1);
+        let notices = s.notices.lock().unwrap().len();
+        s.time.fetch_add(60, Ordering::SeqCst);
+        assert!(s.creds.get().unwrap().access_key_id.starts_with("NEW"));
+        assert_eq!(
+            s.notices.lock().unwrap().len(),
+            notices,
+            "no notice once fresh"
+        );
+    }
+
+    #[test]
+    fn static_stability_is_bounded_and_only_for_instance_and_container_sources() {
+        // An hour past the expiry the failure is the caller's again.
+        let s = outage("container-role", 100);
+        assert_eq!(s.creds.get().unwrap().access_key_id, "OLD");
+        s.time
+            .fetch_add(100 + MAX_STALE_SECS - 400, Ordering::SeqCst);
+        assert_eq!(s.creds.get().unwrap().access_key_id, "OLD");
+        s.time.fetch_add(400, Ordering::SeqCst);
+        assert_eq!(
+            s.creds.get().unwrap_err().to_string(),
+            "Error when retrieving credentials from container-role: source down"
+        );
+        // Other sources: a failed mandatory refresh is an error at once, and each call tries.
+        let s = outage("assume-role", 500);
+        assert!(s.creds.get().is_err());
+        assert!(s.creds.get().is_err());
+        assert_eq!(s.source.calls.load(Ordering::SeqCst), 2);
+        assert!(s.notices.lock().unwrap().is_empty());
     }
 }

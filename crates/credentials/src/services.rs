@@ -10,6 +10,7 @@ use crate::cache::JsonFileCache;
 use crate::endpoint::{Endpoint, EndpointSettings, Service};
 use crate::http::{HttpClient, Transport};
 use crate::profiles::MemoryProfiles;
+use crate::retry::{Retrier, RetryConfig};
 use crate::sts::StsClient;
 use crate::CredentialsError;
 
@@ -63,8 +64,8 @@ pub struct Services {
     pub mfa: Arc<dyn MfaPrompt>,
     /// Variables added to the environment of `credential_process` children.
     pub child_env: Vec<(String, String)>,
-    max_attempts: u32,
     backoff: Duration,
+    retrier: OnceLock<Arc<Retrier>>,
 }
 
 impl Services {
@@ -80,12 +81,6 @@ impl Services {
         if let Some((name, section)) = services_section {
             services = services.services(&name, section);
         }
-        let max_attempts = env
-            .get_non_empty("AWS_MAX_ATTEMPTS")
-            .or_else(|| profile.get_str("max_attempts"))
-            .and_then(crate::plan::parse_python_int)
-            .filter(|n| *n >= 1)
-            .unwrap_or(3) as u32;
         Services {
             env,
             profile,
@@ -97,8 +92,8 @@ impl Services {
             sso_cache: None,
             mfa: Arc::new(TtyPrompt),
             child_env: Vec::new(),
-            max_attempts,
             backoff: Duration::from_secs(1),
+            retrier: OnceLock::new(),
         }
     }
 
@@ -114,9 +109,21 @@ impl Services {
         self
     }
 
-    /// Attempts per STS call (`AWS_MAX_ATTEMPTS` / `max_attempts`, default 3).
-    pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
+    /// The retry rules (and the quota and rate limiter they share) of every STS, IAM and SSO
+    /// call of this resolution: `retry_mode`, `max_attempts` (see [`crate::retry`]). An invalid
+    /// setting fails here, when a client is created, as botocore's client creation does.
+    pub fn retrier(&self) -> Result<Arc<Retrier>, CredentialsError> {
+        if let Some(r) = self.retrier.get() {
+            return Ok(r.clone());
+        }
+        let config = RetryConfig::from_settings(&self.env, &self.profile)?;
+        let retrier = Arc::new(Retrier::with_parts(
+            config,
+            self.backoff,
+            crate::retry::monotonic_clock(),
+            Arc::new(std::thread::sleep),
+        ));
+        Ok(self.retrier.get_or_init(|| retrier).clone())
     }
 
     /// The environment snapshot.
@@ -166,10 +173,11 @@ impl Services {
     /// An STS client for the credential region.
     pub fn sts(&self) -> Result<StsClient, CredentialsError> {
         let endpoint = self.endpoint(Service::Sts, self.region.as_deref())?;
-        Ok(
-            StsClient::new(endpoint, self.transport(), self.max_attempts)
-                .with_backoff(self.backoff),
-        )
+        Ok(StsClient::with_retrier(
+            endpoint,
+            self.transport(),
+            self.retrier()?,
+        ))
     }
 
     /// An STS client for unsigned calls (`AssumeRoleWithWebIdentity`): as in botocore, a custom
@@ -181,9 +189,10 @@ impl Services {
             Err(CredentialsError::NoRegion) => self.endpoint(Service::Sts, Some("us-east-1"))?,
             other => other?,
         };
-        Ok(
-            StsClient::new(endpoint, self.transport(), self.max_attempts)
-                .with_backoff(self.backoff),
-        )
+        Ok(StsClient::with_retrier(
+            endpoint,
+            self.transport(),
+            self.retrier()?,
+        ))
     }
 }

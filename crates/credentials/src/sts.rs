@@ -9,7 +9,8 @@ use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::endpoint::Endpoint;
 use crate::error::ServiceError;
-use crate::http::{HttpRequest, HttpResponse, Transport, TransportError};
+use crate::http::{HttpRequest, HttpResponse, Transport};
+use crate::retry::{Retrier, RetryConfig};
 use crate::{Credentials, CredentialsError};
 
 /// Characters botocore leaves unencoded in query values.
@@ -18,27 +19,6 @@ const QUERY_SAFE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'.')
     .remove(b'~');
-
-/// Error codes retried like the SDKs' standard retry mode (throttling and transient errors).
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "IDPCommunicationError",
-];
 
 /// Percent-encodes `s` as botocore does for query parameters.
 pub fn encode(s: &str) -> String {
@@ -175,21 +155,34 @@ pub struct StsClient {
     service: &'static str,
     version: &'static str,
     transport: Arc<dyn Transport>,
-    max_attempts: u32,
-    backoff: Duration,
+    retrier: Arc<Retrier>,
     user_agent: String,
 }
 
 impl StsClient {
-    /// A client for `endpoint` sending through `transport`, with up to `max_attempts` attempts.
+    /// A client for `endpoint` sending through `transport`, in standard retry mode with up to
+    /// `max_attempts` attempts and a quota of its own.
     pub fn new(endpoint: Endpoint, transport: Arc<dyn Transport>, max_attempts: u32) -> StsClient {
+        let config = RetryConfig {
+            max_attempts: max_attempts.max(1),
+            ..RetryConfig::default()
+        };
+        StsClient::with_retrier(endpoint, transport, Arc::new(Retrier::new(config)))
+    }
+
+    /// A client for `endpoint` sending through `transport`, retrying with `retrier` (shared
+    /// with the other clients of a resolution: one quota, one rate limiter).
+    pub fn with_retrier(
+        endpoint: Endpoint,
+        transport: Arc<dyn Transport>,
+        retrier: Arc<Retrier>,
+    ) -> StsClient {
         StsClient {
             endpoint,
             service: "sts",
             version: "2011-06-15",
             transport,
-            max_attempts: max_attempts.max(1),
-            backoff: Duration::from_secs(1),
+            retrier,
             user_agent: crate::user_agent(),
         }
     }
@@ -202,9 +195,15 @@ impl StsClient {
         self
     }
 
-    /// Replaces the retry backoff base (tests).
+    /// Replaces the retry backoff base (tests): a fresh retrier with the same settings whose
+    /// waits are `base` × botocore's.
     pub fn with_backoff(mut self, base: Duration) -> StsClient {
-        self.backoff = base;
+        self.retrier = Arc::new(Retrier::with_parts(
+            self.retrier.config(),
+            base,
+            crate::retry::monotonic_clock(),
+            Arc::new(std::thread::sleep),
+        ));
         self
     }
 
@@ -241,13 +240,14 @@ impl StsClient {
         Ok(text)
     }
 
-    /// Sends with retries; returns the final response and the number of retries made.
+    /// Sends with retries; returns the final response, the number of retries made and
+    /// whether the last attempt was the last one allowed.
     fn send(
         &self,
         action: &str,
         params: &[(&str, String)],
         credentials: Option<&Credentials>,
-    ) -> Result<(HttpResponse, u32), CredentialsError> {
+    ) -> Result<(HttpResponse, Retries), CredentialsError> {
         let mut body = format!("Action={action}&Version={}", self.version);
         for (k, v) in params {
             body.push('&');
@@ -259,48 +259,42 @@ impl StsClient {
             Some((_, rest)) if !rest.contains('/') => format!("{}/", self.endpoint.url),
             _ => self.endpoint.url.clone(),
         };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut req = HttpRequest::new("POST", url.clone())
-                .header(
-                    "Content-Type",
-                    "application/x-www-form-urlencoded; charset=utf-8",
-                )
-                .header("User-Agent", self.user_agent.clone())
-                .body(body.clone());
-            if let Some(c) = credentials {
-                sign(&mut req, c, &self.endpoint.signing_region, self.service)?;
-            }
-            let outcome = self.transport.send(&req);
-            let retryable = match &outcome {
-                Err(TransportError::InvalidUrl(_)) => false,
-                Err(_) => true,
-                Ok(r) => {
-                    r.status >= 500
-                        || error_code(r).is_some_and(|c| RETRYABLE_CODES.contains(&c.as_str()))
+        let attempts = self.retrier.send(
+            self.transport.as_ref(),
+            self.service,
+            || {
+                let mut req = HttpRequest::new("POST", url.clone())
+                    .header(
+                        "Content-Type",
+                        "application/x-www-form-urlencoded; charset=utf-8",
+                    )
+                    .header("User-Agent", self.user_agent.clone())
+                    .body(body.clone());
+                if let Some(c) = credentials {
+                    sign(&mut req, c, &self.endpoint.signing_region, self.service)?;
                 }
-            };
-            if retryable && attempt < self.max_attempts {
-                let cap = self.backoff.as_secs_f64() * 2f64.powi(attempt as i32 - 1);
-                std::thread::sleep(Duration::from_secs_f64(
-                    rand::random::<f64>() * cap.min(20.0),
-                ));
-                continue;
-            }
-            let response = outcome.map_err(|source| CredentialsError::Connect {
+                Ok(req)
+            },
+            error_code,
+        )?;
+        let retries = Retries {
+            count: attempts.retries,
+            max_attempts_reached: attempts.max_attempts_reached,
+        };
+        let response = attempts
+            .outcome
+            .map_err(|source| CredentialsError::Connect {
                 url: url.clone(),
                 source,
             })?;
-            return Ok((response, attempt - 1));
-        }
+        Ok((response, retries))
     }
 
     fn parse(
         &self,
         action: &str,
         response: HttpResponse,
-        retries: u32,
+        retries: Retries,
     ) -> Result<Xml, CredentialsError> {
         let text = response.text();
         let xml = Xml::parse(&text);
@@ -311,7 +305,8 @@ impl StsClient {
                 message: xml.get("Error/Message").unwrap_or("Unknown").to_string(),
                 operation: action.to_string(),
                 status: response.status,
-                retries,
+                retries: retries.count,
+                max_attempts_reached: retries.max_attempts_reached,
             }
             .into());
         }
@@ -320,6 +315,13 @@ impl StsClient {
             message,
         })
     }
+}
+
+/// How many retries a call made and whether it used every attempt allowed.
+#[derive(Clone, Copy, Debug)]
+struct Retries {
+    count: u32,
+    max_attempts_reached: bool,
 }
 
 fn error_code(r: &HttpResponse) -> Option<String> {

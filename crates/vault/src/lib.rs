@@ -13,6 +13,7 @@ pub mod agent;
 pub mod crypto;
 pub mod file;
 pub mod keyring;
+pub mod secret_service;
 
 use std::path::PathBuf;
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use awsid_profile::writer::{self, EditValue, FileKind, SectionEdit};
 use awsid_profile::{Locations as FileLocations, ProfileSet};
 use awsid_vault::agent::{self, AgentClient};
+use awsid_vault::secret_service::{SecretServiceError, SecretServiceKeyring};
 use awsid_vault::{KdfParams, Key, Locations, StoredKeys, Vault, VaultError};
 use clap::{Args, Subcommand};
 use zeroize::Zeroizing;
@@ -37,9 +38,11 @@ pub(crate) enum VaultCommand {
     /// Remove a profile's keys from the vault.
     Remove(RemoveArgs),
     /// Unlock the vault for this login session (the agent keeps the key until it is unused
-    /// for the idle timeout).
+    /// for the idle timeout; AWSID_VAULT_KEYRING=keyutils or secret-service chooses the kernel
+    /// or the desktop keyring instead).
     Unlock(UnlockArgs),
-    /// Make the agent forget the key now (and exit).
+    /// Forget the unlocked key now: the agent exits, the kernel keyring's copy is deleted, and
+    /// with AWSID_VAULT_KEYRING=secret-service the desktop keyring's item too.
     Lock,
     /// Show the vault, its parameters and whether it is unlocked.
     Status,
@@ -157,8 +160,13 @@ pub(crate) fn run(
             let vault = load_existing(&locs)?;
             let mut pass = Passphrases::new(a.pass.passphrase_stdin);
             let holder = Holder::from_env(&locs, env)?;
-            unlock(&vault, &locs, &holder, &mut pass, idle(&a.pass, env)?)?;
-            eprintln!("vault {} unlocked", vault.path().display());
+            let idle = idle(&a.pass, env)?;
+            unlock(&vault, &locs, &holder, &mut pass, idle)?;
+            eprintln!(
+                "vault {} unlocked ({})",
+                vault.path().display(),
+                holder.describe(idle)
+            );
             Ok(0)
         }
         VaultCommand::Lock => {
@@ -168,6 +176,11 @@ pub(crate) fn run(
                 .map_err(vault_error)?;
             if let Ok(Some(vault)) = Vault::load(&locs.vault) {
                 was |= awsid_vault::keyring::forget(vault.id());
+                // Only when chosen: connecting could start (D-Bus activate) a keyring daemon.
+                if wants_secret_service(env) {
+                    let ss = SecretServiceKeyring::connect().map_err(secret_service_error)?;
+                    was |= ss.forget(vault.id()).map_err(secret_service_error)? > 0;
+                }
             }
             eprintln!(
                 "{}",
@@ -279,13 +292,41 @@ impl Passphrases {
     }
 }
 
-/// Who keeps the unlocked key for the session: the agent (default) or the kernel's session
-/// keyring (`AWSID_VAULT_KEYRING=keyutils`).
+/// Who keeps the unlocked key for the session: the agent (default), the kernel's session
+/// keyring (`AWSID_VAULT_KEYRING=keyutils`) or the desktop keyring through the Secret Service
+/// API (`AWSID_VAULT_KEYRING=secret-service`).
 pub(crate) enum Holder {
     /// The `awsid vault agent` process on the user's socket.
     Agent(AgentClient),
     /// The kernel key retention service (session keyring).
     Kernel,
+    /// The Secret Service on the D-Bus session bus (GNOME Keyring, KWallet, KeePassXC).
+    SecretService(SecretServiceKeyring),
+}
+
+/// `e` and its sources, one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+/// The error of the Secret Service backend, chosen with AWSID_VAULT_KEYRING=secret-service.
+fn secret_service_error(e: SecretServiceError) -> CliError {
+    CliError::configuration(format!(
+        "AWSID_VAULT_KEYRING=secret-service, but {}; start the desktop keyring (GNOME Keyring, \
+         KWallet, KeePassXC) or unset AWSID_VAULT_KEYRING to use the vault agent",
+        chain(&e)
+    ))
+}
+
+/// Whether AWSID_VAULT_KEYRING chooses the Secret Service.
+fn wants_secret_service(env: &awsid_profile::Env) -> bool {
+    env.get_non_empty("AWSID_VAULT_KEYRING") == Some("secret-service")
 }
 
 impl Holder {
@@ -297,13 +338,18 @@ impl Holder {
                 "AWSID_VAULT_KEYRING=keyutils, but the kernel keyring cannot be used here \
                  (keyctl refused); unset it to use the vault agent",
             )),
+            Some("secret-service") => SecretServiceKeyring::connect()
+                .map(Holder::SecretService)
+                .map_err(secret_service_error),
             Some(other) => Err(CliError::configuration(format!(
-                "AWSID_VAULT_KEYRING must be agent or keyutils, not {other:?}"
+                "AWSID_VAULT_KEYRING must be agent, keyutils or secret-service, not {other:?}"
             ))),
         }
     }
 
-    fn get(&self, vault: &Vault, idle: Duration) -> Option<Key> {
+    /// The key the holder keeps for `vault`; an error only when the chosen Secret Service
+    /// fails (the agent and the kernel keyring simply do not have it).
+    fn get(&self, vault: &Vault, idle: Duration) -> Result<Option<Key>, CliError> {
         let key = match self {
             Holder::Agent(client) => match client.get(vault.id()) {
                 Ok(k) => k,
@@ -313,14 +359,36 @@ impl Holder {
                 }
             },
             Holder::Kernel => awsid_vault::keyring::get(vault.id(), idle),
+            Holder::SecretService(ss) => ss.get(vault.id()).map_err(secret_service_error)?,
         };
-        key.filter(|k| vault.accepts(k))
+        Ok(key.filter(|k| vault.accepts(k)))
+    }
+
+    /// Where the key is kept, for the unlock message.
+    fn describe(&self, idle: Duration) -> String {
+        match self {
+            Holder::Agent(_) => format!("the agent forgets the key after {} s without use", idle.as_secs()),
+            Holder::Kernel => format!(
+                "the kernel session keyring forgets the key after {} s without use",
+                idle.as_secs()
+            ),
+            Holder::SecretService(ss) => format!(
+                "the key is kept by the Secret Service on {} until `awsid vault lock` (the idle timeout does not apply)",
+                ss.bus()
+            ),
+        }
     }
 
     fn keep(&self, vault: &Vault, key: &Key, idle: Duration) {
         let kept = match self {
             Holder::Agent(client) => hand_to_agent(client, vault, key, idle),
             Holder::Kernel => awsid_vault::keyring::put(vault.id(), key, idle),
+            Holder::SecretService(ss) => ss
+                .put(vault.id(), vault.path(), key)
+                .map(|collection| {
+                    tracing::debug!(collection, "vault key kept by the Secret Service");
+                })
+                .map_err(|e| chain(&e)),
         };
         if let Err(e) = kept {
             // Still usable for this call; the next one asks again.
@@ -342,7 +410,7 @@ pub(crate) fn unlock(
     pass: &mut Passphrases,
     idle: Duration,
 ) -> Result<Key, CliError> {
-    if let Some(key) = holder.get(vault, idle) {
+    if let Some(key) = holder.get(vault, idle)? {
         return Ok(key);
     }
     // One prompt per session: whoever holds this lock asks; the others wait, then find the
@@ -351,7 +419,7 @@ pub(crate) fn unlock(
     agent::prepare_dir(&locs.agent_socket).map_err(vault_error)?;
     let _guard = awsid_profile::atomic::LockFile::acquire(&lock_path, Duration::from_secs(300))
         .map_err(CliError::general)?;
-    if let Some(key) = holder.get(vault, idle) {
+    if let Some(key) = holder.get(vault, idle)? {
         return Ok(key);
     }
     let attempts = if pass.interactive() { 3 } else { 1 };
@@ -848,6 +916,29 @@ fn status(env: &awsid_profile::Env) -> Result<u8, CliError> {
             "does not hold the key"
         };
         writeln!(out, "kernel session keyring: {kernel}")?;
+        if wants_secret_service(env) {
+            let line = match SecretServiceKeyring::connect().and_then(|ss| {
+                let held = ss.get(v.id())?;
+                Ok((ss, held))
+            }) {
+                Ok((ss, Some(k))) if v.accepts(&k) => format!(
+                    "holds the unlocked key (AWSID_VAULT_KEYRING=secret-service, bus {})",
+                    ss.bus()
+                ),
+                Ok((ss, Some(_))) => format!(
+                    "holds a key that does not open this vault (bus {})",
+                    ss.bus()
+                ),
+                Ok((ss, None)) => format!("does not hold the key (bus {})", ss.bus()),
+                Err(e) => format!("unavailable: {}", chain(&e)),
+            };
+            writeln!(out, "Secret Service: {line}")?;
+        } else {
+            writeln!(
+                out,
+                "Secret Service: not used (AWSID_VAULT_KEYRING=secret-service keeps the key in the desktop keyring)"
+            )?;
+        }
     }
     let client = AgentClient::new(&locs.agent_socket);
     match client.status().map_err(vault_error)? {

@@ -75,6 +75,7 @@ fn service_errors_keep_the_client_error_text() {
         operation: "AssumeRole".into(),
         status: 403,
         retries: 0,
+        max_attempts_reached: false,
     };
     let e = CliError::service(&s);
     let text = "An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:iam::123456789012:user/alice is not authorized";

@@ -61,6 +61,7 @@ mod tests {
             operation: "CreateOAuth2Token".into(),
             status: 401,
             retries: 0,
+            max_attempts_reached: false,
         };
         assert!(matches!(
             LoginError::from_refresh_denial(Some("TOKEN_EXPIRED"), denial.clone()),

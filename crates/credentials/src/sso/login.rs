@@ -250,6 +250,7 @@ mod tests {
             operation: "CreateToken".into(),
             status: 400,
             retries: 0,
+            max_attempts_reached: false,
         }));
         assert!(matches!(e, LoginError::Service(_)));
         let e = LoginError::from(CredentialsError::NoRegion);

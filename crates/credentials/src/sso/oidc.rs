@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::rest_json::{join, rest_json_error};
+use super::rest_json::{join, send};
 use crate::cache::python_json_string;
 use crate::endpoint::Service;
 use crate::http::HttpRequest;
@@ -43,21 +43,13 @@ impl<'a> OidcClient<'a> {
         body: &Value,
     ) -> Result<Value, CredentialsError> {
         let url = join(&self.endpoint()?, path);
-        let req = HttpRequest::new("POST", url.clone())
-            .header("Content-Type", "application/json")
-            .header("User-Agent", crate::user_agent())
-            .body(body.to_string());
-        let resp =
-            self.services
-                .transport()
-                .send(&req)
-                .map_err(|source| CredentialsError::Connect {
-                    url: url.clone(),
-                    source,
-                })?;
-        if !(200..300).contains(&resp.status) {
-            return Err(rest_json_error(&resp, operation).into());
-        }
+        let body = body.to_string();
+        let resp = send(self.services, operation, || {
+            HttpRequest::new("POST", url.clone())
+                .header("Content-Type", "application/json")
+                .header("User-Agent", crate::user_agent())
+                .body(body.clone())
+        })?;
         serde_json::from_slice(&resp.body).map_err(|e| CredentialsError::BadResponse {
             url,
             message: e.to_string(),

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use super::rest_json::{join, rest_json_error};
+use super::rest_json::{join, send};
 use crate::endpoint::Service;
 use crate::http::HttpRequest;
 use crate::services::Services;
@@ -136,22 +136,17 @@ impl<'a> Portal<'a> {
             if !params.is_empty() {
                 url = format!("{url}?{}", params.join("&"));
             }
-            let req = HttpRequest::new("GET", url.clone())
-                .header("x-amz-sso_bearer_token", self.token)
-                .header("User-Agent", crate::user_agent());
-            let resp = self.services.transport().send(&req).map_err(|source| {
-                CredentialsError::Connect {
-                    url: url.clone(),
-                    source,
+            let build = || {
+                HttpRequest::new("GET", url.clone())
+                    .header("x-amz-sso_bearer_token", self.token)
+                    .header("User-Agent", crate::user_agent())
+            };
+            let resp = match send(self.services, operation, build) {
+                Err(CredentialsError::Service(e)) if e.code == "UnauthorizedException" => {
+                    return Err(PortalError::Unauthorized(e.message))
                 }
-            })?;
-            if resp.status != 200 {
-                let err = rest_json_error(&resp, operation);
-                if err.code == "UnauthorizedException" {
-                    return Err(PortalError::Unauthorized(err.message));
-                }
-                return Err(CredentialsError::from(err).into());
-            }
+                other => other?,
+            };
             let body: Value =
                 serde_json::from_slice(&resp.body).map_err(|e| CredentialsError::BadResponse {
                     url: url.clone(),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::oidc::OidcClient;
-use super::rest_json::{join, rest_json_error};
+use super::rest_json::{join, send};
 use crate::cache::{sso_cache_key, sso_entry, sso_token_key, PyJson};
 use crate::endpoint::Service;
 use crate::http::HttpRequest;
@@ -217,24 +217,17 @@ impl SsoProvider {
             crate::sts::encode(&self.step.role_name),
             crate::sts::encode(&self.step.account_id)
         );
-        let req = HttpRequest::new("GET", url.clone())
-            .header("x-amz-sso_bearer_token", token)
-            .header("User-Agent", crate::user_agent());
-        let resp =
-            self.services
-                .transport()
-                .send(&req)
-                .map_err(|source| CredentialsError::Connect {
-                    url: url.clone(),
-                    source,
-                })?;
-        if resp.status != 200 {
-            let err = rest_json_error(&resp, "GetRoleCredentials");
-            if err.code == "UnauthorizedException" {
-                return Err(CredentialsError::UnauthorizedSsoToken);
+        let build = || {
+            HttpRequest::new("GET", url.clone())
+                .header("x-amz-sso_bearer_token", token.clone())
+                .header("User-Agent", crate::user_agent())
+        };
+        let resp = match send(&self.services, "GetRoleCredentials", build) {
+            Err(CredentialsError::Service(e)) if e.code == "UnauthorizedException" => {
+                return Err(CredentialsError::UnauthorizedSsoToken)
             }
-            return Err(err.into());
-        }
+            other => other?,
+        };
         let bad = |message: String| CredentialsError::BadResponse {
             url: url.clone(),
             message,

@@ -3,7 +3,9 @@
 use serde_json::Value;
 
 use crate::error::ServiceError;
-use crate::http::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
+use crate::services::Services;
+use crate::CredentialsError;
 
 /// `base` (an endpoint URL, maybe with a path and a trailing `/`) followed by `path`.
 pub(crate) fn join(base: &str, path: &str) -> String {
@@ -36,7 +38,36 @@ pub(crate) fn rest_json_error(resp: &HttpResponse, operation: &str) -> ServiceEr
         operation: operation.into(),
         status: resp.status,
         retries: 0,
+        max_attempts_reached: false,
     }
+}
+
+/// Sends a rest-json request (built anew for each attempt) with the resolution's retry rules
+/// ([`crate::retry`]); a final non-2xx answer is the service's error with its retry count.
+pub(crate) fn send(
+    services: &Services,
+    operation: &str,
+    build: impl Fn() -> HttpRequest,
+) -> Result<HttpResponse, CredentialsError> {
+    let retrier = services.retrier()?;
+    let transport = services.transport();
+    let url = build().url;
+    let attempts = retrier.send(
+        transport.as_ref(),
+        "sso",
+        || Ok(build()),
+        |r| Some(rest_json_error(r, operation).code),
+    )?;
+    let resp = attempts
+        .outcome
+        .map_err(|source| CredentialsError::Connect { url, source })?;
+    if !(200..300).contains(&resp.status) {
+        let mut e = rest_json_error(&resp, operation);
+        e.retries = attempts.retries;
+        e.max_attempts_reached = attempts.max_attempts_reached;
+        return Err(e.into());
+    }
+    Ok(resp)
 }
 
 #[cfg(test)]
