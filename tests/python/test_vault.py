@@ -2,7 +2,8 @@
 the credentials file into the encrypted vault, the aws CLI calling STS through
 `credential_process = awsid credential-process --profile vaulted`, the passphrase typed once
 (on the terminal, through a pseudo-terminal) for 50 calls in a row, the secret found nowhere in
-plain text, and a wrong passphrase refused without touching the vault.
+plain text, and a wrong passphrase refused without touching the vault. The kernel
+keyring as the key holder, and its idle timeout.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pexpect
@@ -236,3 +238,48 @@ def test_kernel_keyring_holds_the_key_for_the_session(
     status = subprocess.run([str(awsid_bin), "vault", "status"], env=env, capture_output=True,
                             text=True, check=True).stdout
     assert "kernel session keyring: does not hold the key" in status
+
+
+def test_kernel_keyring_forgets_the_key_after_the_idle_timeout(
+        served, awsid_bin: Path, home: Path):
+    """The session keyring's copy expires after AWSID_VAULT_IDLE_TIMEOUT seconds without use;
+    `vault status` looks without restarting the timer; afterwards a call without a terminal
+    says how to unlock."""
+    write_profiles(home)
+    env = vault_env(served, home, awsid_bin, Path("/usr/bin/aws"))
+    env.update(AWSID_VAULT_KEYRING="keyutils", AWSID_VAULT_IDLE_TIMEOUT="3")
+    add = dict(env, AWS_ACCESS_KEY_ID=USER1_KEY[0], AWS_SECRET_ACCESS_KEY=USER1_KEY[1])
+    r = subprocess.run([str(awsid_bin), "vault", "add", "vaulted", "--env", "--no-config",
+                        "--passphrase-stdin"], env=add, input=PASSPHRASE + "\n",
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+    r = subprocess.run([str(awsid_bin), "vault", "unlock", "--passphrase-stdin"], env=env,
+                       input=PASSPHRASE + "\n", capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    unlocked_at = time.monotonic()
+    time.sleep(2)  # most of the idle timeout passes: then a use restarts it
+    r = subprocess.run([str(awsid_bin), "credential-process", "--profile", "vaulted"], env=env,
+                       capture_output=True, text=True, start_new_session=True)
+    assert r.returncode == 0 and json.loads(r.stdout)["SecretAccessKey"] == USER1_KEY[1], r.stderr
+    used_at = time.monotonic()
+
+    def status() -> str:
+        return subprocess.run([str(awsid_bin), "vault", "status"], env=env, capture_output=True,
+                              text=True, check=True).stdout
+
+    # Polled with `vault status` (which must not keep the key alive) until the kernel drops it.
+    deadline = used_at + 20
+    while "kernel session keyring: holds the unlocked key" in status():
+        assert time.monotonic() < deadline, "the key outlived its 3 s idle timeout by far"
+        time.sleep(0.2)
+    # The kernel counts whole seconds: a 3 s timeout ends 2 to 3 s after it was set.
+    gone_after = time.monotonic() - used_at
+    assert gone_after >= 1.5, f"forgotten {gone_after:.1f} s after use, before the timeout"
+    assert time.monotonic() - unlocked_at >= 3.5, "the use did not restart the idle timeout"
+    assert "kernel session keyring: does not hold the key" in status()
+    r = subprocess.run([str(awsid_bin), "credential-process", "--profile", "vaulted"], env=env,
+                       capture_output=True, text=True, start_new_session=True)
+    assert r.returncode != 0 and "awsid vault unlock" in r.stderr, r.stderr
+    assert USER1_KEY[1] not in r.stdout + r.stderr
+    assert agent_pids(home.parent / "run") == []

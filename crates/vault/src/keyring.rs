@@ -35,6 +35,14 @@ pub fn get(vault_id: &str, idle: Duration) -> Option<Key> {
     Some(Key(arr))
 }
 
+/// Whether the session keyring holds the data key of `vault_id`, without reading it or
+/// restarting its idle timeout (for `vault status`).
+pub fn holds(vault_id: &str) -> bool {
+    session()
+        .and_then(|r| r.search(&description(vault_id)))
+        .is_ok()
+}
+
 /// Puts `key` in the session keyring for `idle` without use.
 pub fn put(vault_id: &str, key: &Key, idle: Duration) -> Result<(), String> {
     let ring = session().map_err(|e| format!("no session keyring: {e:?}"))?;
@@ -66,7 +74,9 @@ mod tests {
         }
         let id = format!("test-{}", std::process::id());
         let key = Key::random();
+        assert!(!holds(&id));
         put(&id, &key, Duration::from_secs(30)).unwrap();
+        assert!(holds(&id));
         assert_eq!(get(&id, Duration::from_secs(30)), Some(key));
         assert!(forget(&id));
         assert_eq!(get(&id, Duration::from_secs(30)), None);

@@ -910,7 +910,8 @@ fn status(env: &awsid_profile::Env) -> Result<u8, CliError> {
     if let Some(v) = &vault {
         let kernel = if !awsid_vault::keyring::available() {
             "unavailable here"
-        } else if awsid_vault::keyring::get(v.id(), agent::DEFAULT_IDLE).is_some() {
+        } else if awsid_vault::keyring::holds(v.id()) {
+            // Looked up, not read: status leaves the key's idle timeout running.
             "holds the unlocked key (AWSID_VAULT_KEYRING=keyutils)"
         } else {
             "does not hold the key"
