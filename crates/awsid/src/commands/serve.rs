@@ -55,6 +55,79 @@ pub(crate) struct ServeArgs {
     /// `403 - Forbidden`. Applies to every IMDS listener.
     #[arg(long = "imds-allow-user", value_name = "USER")]
     pub imds_allow_users: Vec<String>,
+    /// Allow listeners on addresses other than loopback (127.0.0.0/8, ::1). Anyone who can
+    /// reach such a listener gets credentials (and IMDSv1 has no protection against request
+    /// forgery), so awsid refuses unless this is given, and warns when it is.
+    #[arg(long)]
+    pub allow_non_loopback: bool,
+}
+
+/// Every address `serve` will listen on, with what set it: `(address, origin, instance)`.
+fn listen_addresses(
+    args: &ServeArgs,
+    world: &World,
+) -> Result<Vec<(SocketAddr, String, Option<usize>)>, CliError> {
+    let mut out = vec![
+        (args.api, "--api".to_owned(), None),
+        (args.ecs, "--ecs".to_owned(), None),
+    ];
+    for (i, inst) in world.instances.iter().enumerate() {
+        if i == 0 {
+            out.push((args.imds, "--imds".to_owned(), Some(0)));
+        } else if let Some(l) = &inst.listen {
+            let addr = l.parse().map_err(|_| {
+                CliError::configuration(format!(
+                    "instance {}: listen \"{l}\" is not an address:port",
+                    inst.id
+                ))
+            })?;
+            out.push((
+                addr,
+                format!("the listen address of instance {}", inst.id),
+                Some(i),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Refuses non-loopback listeners unless `--allow-non-loopback`, and then warns about each
+/// (and, for an instance that still accepts IMDSv1, about request forgery).
+fn check_exposure(args: &ServeArgs, world: &World) -> Result<(), CliError> {
+    let exposed: Vec<_> = listen_addresses(args, world)?
+        .into_iter()
+        .filter(|(a, _, _)| !a.ip().is_loopback())
+        .collect();
+    if exposed.is_empty() {
+        return Ok(());
+    }
+    if !args.allow_non_loopback {
+        let list: Vec<String> = exposed
+            .iter()
+            .map(|(a, o, _)| format!("{a} ({o})"))
+            .collect();
+        return Err(CliError::param_validation(format!(
+            "refusing to listen beyond loopback on {}: anyone who can reach it would get \
+             credentials. Use 127.0.0.1, or pass --allow-non-loopback to do it anyway.",
+            list.join(", ")
+        )));
+    }
+    for (addr, origin, instance) in &exposed {
+        crate::error::warn(&format!(
+            "listening on {addr} ({origin}), beyond loopback: anyone who can reach it gets credentials."
+        ));
+        if let Some(inst) = instance.map(|i| &world.instances[i]) {
+            if inst.http_tokens == awsid_server::world::HttpTokens::Optional {
+                crate::error::warn(&format!(
+                    "instance {} accepts IMDSv1 (http_tokens = optional) on {addr}: a forged \
+                     request on that network reaches its role credentials; set http_tokens = \
+                     \"required\".",
+                    inst.id
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn load_world(path: Option<&Path>) -> Result<(World, String), CliError> {
@@ -266,6 +339,7 @@ pub(crate) fn run(
 ) -> Result<u8, CliError> {
     let _ = global;
     let (world, world_name) = load_world(args.world.as_deref())?;
+    check_exposure(&args, &world)?;
     let issuer = load_issuer(args.master_key_file.as_deref(), &world, env)?;
     let is_default = args.world.is_none();
     let allowed = if args.imds_allow_users.is_empty() {
@@ -454,5 +528,49 @@ mod tests {
         let bad = awsid_profile::Env::from_pairs([("AWSID_MASTER_KEY", "short")]);
         let err = load_issuer(None, &world, &bad).unwrap_err();
         assert_eq!(err.kind(), ExitKind::Configuration);
+    }
+
+    fn args(api: &str, imds: &str, ecs: &str, allow: bool) -> ServeArgs {
+        ServeArgs {
+            world: None,
+            api: api.parse().unwrap(),
+            imds: imds.parse().unwrap(),
+            ecs: ecs.parse().unwrap(),
+            master_key_file: None,
+            ready_file: None,
+            quiet: true,
+            imds_allow_users: Vec::new(),
+            allow_non_loopback: allow,
+            shell: false,
+        }
+    }
+
+    #[test]
+    fn listeners_beyond_loopback_need_the_flag() {
+        let world = World::default_world();
+        let lo = "127.0.0.1:0";
+        assert!(check_exposure(&args(lo, "[::1]:0", "127.9.9.9:0", false), &world).is_ok());
+        for (api, imds, ecs, named) in [
+            ("0.0.0.0:0", lo, lo, "0.0.0.0:0 (--api)"),
+            (lo, "10.0.0.1:1338", lo, "10.0.0.1:1338 (--imds)"),
+            (lo, lo, "[::]:4591", "[::]:4591 (--ecs)"),
+        ] {
+            let err = check_exposure(&args(api, imds, ecs, false), &world).unwrap_err();
+            assert_eq!(err.kind(), ExitKind::Usage);
+            let text = err.render(crate::error::ErrorFormat::Legacy);
+            assert!(
+                text.contains(named) && text.contains("--allow-non-loopback"),
+                "{text}"
+            );
+        }
+        // An instance's own listen address from the world counts too.
+        let mut world = World::default_world();
+        world.instances[1].listen = Some("0.0.0.0:9999".into());
+        let err = check_exposure(&args(lo, lo, lo, false), &world).unwrap_err();
+        assert!(err
+            .render(crate::error::ErrorFormat::Legacy)
+            .contains("0.0.0.0:9999 (the listen address of instance i-0fedcba9876543210)"));
+        // With the flag it goes ahead (warning on stderr).
+        assert!(check_exposure(&args("0.0.0.0:0", lo, lo, true), &world).is_ok());
     }
 }
