@@ -4,7 +4,9 @@ and external ids, web identity, IMDS and container credential providers, and the
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import importlib.util
 import json
 import os
 import subprocess
@@ -197,8 +199,16 @@ def test_signature_and_key_refusals(served):
 
 
 def test_stale_request_date(served):
-    stale = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=stale):
+    def stale_now(remove_tzinfo: bool = True) -> datetime.datetime:
+        t = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+        return t.replace(tzinfo=None) if remove_tzinfo else t
+
+    # With awscrt installed (tests/requirements.txt) botocore signs through botocore.crt.auth,
+    # which reads the clock through its own import of get_current_datetime.
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.object(botocore.auth, "get_current_datetime", stale_now))
+        if importlib.util.find_spec("awscrt") is not None:
+            stack.enter_context(mock.patch("botocore.crt.auth.get_current_datetime", stale_now))
         with pytest.raises(ClientError) as e:
             sts(served, *USER1_KEY).get_caller_identity()
     status, code, message = error_of(e)

@@ -24,6 +24,8 @@ pub enum Route {
     Signin(crate::signin::Endpoint),
     /// `GET /metrics`: the call counters ([`crate::metrics`]).
     Metrics,
+    /// `/awsid/faults…`: the fault switchboard's admin API ([`crate::faults::admin`]).
+    Faults,
     /// Nothing here.
     NotFound,
 }
@@ -32,6 +34,8 @@ pub enum Route {
 pub fn route(req: &RequestData) -> Route {
     if sts::is_sts_request(req) {
         Route::Sts
+    } else if crate::faults::admin::is_admin(req) {
+        Route::Faults
     } else if req.uri.path() == crate::metrics::PATH && req.method == http::Method::GET {
         Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
@@ -90,6 +94,7 @@ impl Handler for ApiHandler {
             ),
             Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
             Route::Signin(e) => ("signin", e.name(&req), self.signin.handle(e, &req)),
+            Route::Faults => return crate::faults::admin::handle(&self.state, &req),
             Route::Metrics => {
                 return crate::http::text(
                     StatusCode::OK,

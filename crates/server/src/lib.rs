@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod ecs;
+pub mod faults;
 pub mod http;
 pub mod imds;
 pub mod issuer;
@@ -167,12 +168,20 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
     }
     if let Some(l) = api {
         bound.api = Some(l.local_addr()?);
-        let h = Arc::new(api::ApiHandler::new(state.clone()));
+        let h = Arc::new(faults::Faulty::new(
+            api::ApiHandler::new(state.clone()),
+            state.clone(),
+            faults::Listener::Api,
+        ));
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
     if let Some(l) = ecs {
         bound.ecs = Some(l.local_addr()?);
-        let h = Arc::new(ecs::EcsHandler::new(state.clone()));
+        let h = Arc::new(faults::Faulty::new(
+            ecs::EcsHandler::new(state.clone()),
+            state.clone(),
+            faults::Listener::Ecs,
+        ));
         tasks.spawn(http::serve(l, h, limits, rx.clone(), None));
     }
     let allowed = listen
@@ -180,9 +189,12 @@ pub async fn start(state: Arc<State>, listen: &Listen) -> std::io::Result<Server
         .as_ref()
         .map(|uids| Arc::new(peer::UidAllowList::new(uids.iter().copied())));
     for (i, id, l) in imds {
-        bound.imds.push((id, l.local_addr()?));
-        let h =
-            Arc::new(imds::ImdsHandler::new(state.clone(), i).with_allowed_users(allowed.clone()));
+        bound.imds.push((id.clone(), l.local_addr()?));
+        let h = Arc::new(faults::Faulty::new(
+            imds::ImdsHandler::new(state.clone(), i).with_allowed_users(allowed.clone()),
+            state.clone(),
+            faults::Listener::Imds(id),
+        ));
         let applied = Arc::new(AtomicU32::new(0));
         applied_ttl.push(applied.clone());
         tasks.spawn(http::serve(l, h, limits, rx.clone(), Some(applied)));

@@ -62,18 +62,27 @@ pub struct State {
     pub signing_keys: awsid_sigv4::SigningKeyCache,
     /// Calls answered, per service and action.
     pub metrics: crate::metrics::Metrics,
+    /// Faults injected on purpose (off unless the world's `[faults]` or the admin API set
+    /// some).
+    pub faults: crate::faults::Switchboard,
 }
 
 impl State {
     /// State over a world and issuer with the system clock.
     pub fn new(world: Arc<World>, issuer: Arc<Issuer>) -> State {
+        let clock = Arc::new(Clock::system());
+        let faults = crate::faults::Switchboard::default();
+        for (target, spec) in &world.faults {
+            faults.set(target.clone(), spec.clone(), clock.now());
+        }
         State {
             world,
             issuer,
-            clock: Arc::new(Clock::system()),
+            clock,
             mfa: ReplayGuard::default(),
             signing_keys: awsid_sigv4::SigningKeyCache::new(4096),
             metrics: crate::metrics::Metrics::default(),
+            faults,
         }
     }
 }

@@ -317,6 +317,8 @@ pub struct World {
     pub sessions: Vec<PreIssuedSession>,
     /// IAM Identity Center instances (their assignments' roles are in `roles`).
     pub sso_instances: Vec<crate::sso::model::SsoInstance>,
+    /// The fault switchboard's settings at start (`[faults]`; off when empty).
+    pub faults: Vec<(crate::faults::Target, crate::faults::FaultSpec)>,
     account_info: HashMap<String, AccountInfo>,
     access_keys: HashMap<String, (usize, usize)>,
     roles_by_arn: HashMap<String, usize>,

@@ -52,6 +52,9 @@ pub(super) struct RawWorld {
     sessions: Vec<RawSession>,
     #[serde(default)]
     sso_instances: Vec<crate::sso::model::RawSsoInstance>,
+    /// The fault switchboard's initial settings (`[faults.<target>]`, [`crate::faults`]).
+    #[serde(default)]
+    faults: Option<toml::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -285,6 +288,13 @@ impl RawWorld {
             }
         }
         let p = settings.partition.clone();
+        let faults = match &self.faults {
+            Some(v) => crate::faults::parse_table(v).map_err(|m| {
+                let m = m.strip_prefix("faults.").unwrap_or(&m).to_string();
+                ("faults".to_string(), m)
+            })?,
+            None => Vec::new(),
+        };
 
         let mut accounts = Vec::new();
         let mut account_info = HashMap::new();
@@ -706,6 +716,7 @@ impl RawWorld {
             oidc_providers,
             sessions,
             sso_instances,
+            faults,
             account_info,
             access_keys,
             roles_by_arn,
