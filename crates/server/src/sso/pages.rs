@@ -304,7 +304,13 @@ pub(super) fn authorize(svc: &SsoService, req: &RequestData) -> HttpResponse {
         path = super::AUTHORIZE,
         users = user_select(inst),
     );
-    page(StatusCode::OK, "Allow access", &body)
+    crate::web::form_page(
+        Product::IdentityCenter,
+        StatusCode::OK,
+        "Allow access",
+        &body,
+        redirect_uri,
+    )
 }
 
 #[cfg(test)]
