@@ -8,6 +8,8 @@
 #
 # Commands (hyperfine -N: no shell, one process start each):
 #   awsid-cp      target/release/awsid credential-process --profile chain
+#   awsid-start   target/release/awsid --version: the same binary started and stopped, reading
+#                 no file (what "a cached hit costs about as much as starting the process" means)
 #   aws-v2-export /usr/bin/aws configure export-credentials --profile chain --format process
 #                 (the workaround people put in credential_process; Debian's v2 2.9.19 — v1 has
 #                 no export-credentials)
@@ -137,6 +139,7 @@ cat "$out/machine.txt"
 unshare --net hyperfine -N --warmup 3 --min-runs 20 --style basic ${HYPERFINE_ARGS:-} \
     --export-json "$out/run.json" \
     -n awsid-cp "$awsid credential-process --profile chain" \
+    -n awsid-start "$awsid --version" \
     -n aws-v2-export "$aws_v2 configure export-credentials --profile chain --format process" \
     -n botocore "$python $botocore_peer --profile chain" \
     -n botocore+awsid-cp "$python $botocore_peer --profile cp-awsid" \
@@ -149,14 +152,17 @@ from pathlib import Path
 out = Path(sys.argv[1])
 runs = {r["command"]: r for r in json.loads((out / "run.json").read_text())["results"]}
 med = {k: statistics.median(r["times"]) * 1000 for k, r in runs.items()}
-print("| command | median ms (mean ± σ) | runs |")
-print("|---|---:|---:|")
+print("| command | median ms (mean ± σ) | min ms | runs |")
+print("|---|---:|---:|---:|")
 for k, r in runs.items():
-    print(f"| `{k}` | {med[k]:.2f} ({r['mean'] * 1000:.2f} ± {r['stddev'] * 1000:.2f}) | {len(r['times'])} |")
+    print(f"| `{k}` | {med[k]:.2f} ({r['mean'] * 1000:.2f} ± {r['stddev'] * 1000:.2f}) | "
+          f"{min(r['times']) * 1000:.2f} | {len(r['times'])} |")
 print()
 ratio = lambda a, b: med[a] / med[b]
 print(f"* workaround / awsid credential-process: {ratio('aws-v2-export', 'awsid-cp'):.0f}x (target >= 100x)")
 print(f"* botocore resolving the profile itself / awsid credential-process: {ratio('botocore', 'awsid-cp'):.0f}x")
+print(f"* awsid credential-process / awsid --version (process start alone): {ratio('awsid-cp', 'awsid-start'):.2f}x "
+      f"({med['awsid-cp'] - med['awsid-start']:+.2f} ms for the cached resolution)")
 print(f"* a botocore client, credential_process = workaround vs = awsid: "
       f"{ratio('botocore+aws-v2-export', 'botocore+awsid-cp'):.2f}x "
       f"({med['botocore+aws-v2-export'] - med['botocore+awsid-cp']:.0f} ms saved per resolution)")

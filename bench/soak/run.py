@@ -11,7 +11,7 @@ rate, round robin over:
              rotations);
 * `ecs`      the task's credentials (`GET /v2/credentials/<id>`);
 * `assume`   AssumeRole(marketingadminrole) signed with user1's keys, freshly signed each time;
-* `iam`      an IAM read (`ListRoles`), when the server answers IAM (reported as skipped when it
+* `iam`      an IAM read (`ListRoles`, signed by the administrator), when the server answers IAM (reported as skipped when it
              does not).
 
 Every answer is checked (status 200 and the expected document). Reported per minute: requests,
@@ -47,6 +47,8 @@ ROLE = "my-instance-profile"
 INSTANCE = "i-1234567890abcdef0"
 ECS_ID = "6d2f4b8a-1c3e-4f5a-9b7d-0e2c4a6f8b1d"
 USER1 = ("AKIAI44QH8DHBEXAMPLE", "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY")
+# The default world's administrator (AdministratorAccess): user1 may not list roles.
+ADMIN = ("AKIAAWSIDADMIN000001", "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001")
 MASTER_KEY = base64.b64encode(bytes(range(32))).decode()
 ASSUME = ("Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole"
           "%2Fmarketingadminrole&RoleSessionName=soak")
@@ -160,7 +162,7 @@ class Worker:
             status, body = self.call(self.api, "POST", "/", signed(self.api, ASSUME, USER1), ASSUME)
             return status == 200 and b"<AssumeRoleResult>" in body, f"AssumeRole {status} {body[:200]!r}"
         if kind == "iam":
-            status, body = self.call(self.api, "POST", "/", signed(self.api, IAM, USER1), IAM)
+            status, body = self.call(self.api, "POST", "/", signed(self.api, IAM, ADMIN), IAM)
             if b"<Code>InvalidAction</Code>" in body or status == 404:
                 return True, "skipped"
             return status == 200 and b"<ListRolesResult>" in body, f"ListRoles {status} {body[:200]!r}"

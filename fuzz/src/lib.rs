@@ -178,10 +178,7 @@ fn state() -> Arc<State> {
     STATE
         .get_or_init(|| {
             let issuer = Issuer::new([7u8; 32], &[]);
-            Arc::new(State::new(
-                Arc::new(World::default_world()),
-                Arc::new(issuer),
-            ))
+            Arc::new(State::new(World::default_world(), Arc::new(issuer)))
         })
         .clone()
 }
@@ -246,8 +243,8 @@ pub fn imds_request(data: &[u8]) {
     static H: OnceLock<[awsid_server::imds::ImdsHandler; 2]> = OnceLock::new();
     let [optional, required] = H.get_or_init(|| {
         [
-            awsid_server::imds::ImdsHandler::new(state(), 0),
-            awsid_server::imds::ImdsHandler::new(state(), 1),
+            awsid_server::imds::ImdsHandler::new(state(), "i-1234567890abcdef0"),
+            awsid_server::imds::ImdsHandler::new(state(), "i-0fedcba9876543210"),
         ]
     });
     answer(optional, data);
@@ -276,7 +273,7 @@ pub fn world_file(data: &[u8]) {
 /// Arbitrary tokens are peeked and verified against the default world's provider keys without
 /// panicking; a token signed with those keys from the input's claims verifies.
 pub fn jwt(data: &[u8]) {
-    let world = &state().world;
+    let world = state().world();
     let keys = &world.oidc_providers[0].keys;
     if let Ok(token) = std::str::from_utf8(data) {
         let _ = awsid_server::jwt::peek(token);

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import select
 import subprocess
 import time
 from pathlib import Path
@@ -82,8 +83,13 @@ class Chromium:
     def _read_message(self) -> dict:
         deadline = time.monotonic() + TIMEOUT
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline or self.proc.poll() is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
                 pytest.fail("Chromium stopped answering", pytrace=False)
+            # Never a blocking read: a page that does not load (an event that never comes)
+            # fails here instead of hanging the suite.
+            if not select.select([self._from_chrome], [], [], min(left, 1.0))[0]:
+                continue
             chunk = os.read(self._from_chrome, 1 << 16)
             if not chunk:
                 pytest.fail("Chromium closed its pipe", pytrace=False)

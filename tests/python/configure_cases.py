@@ -707,6 +707,21 @@ def gen_writer() -> list[Case]:
         {".aws/credentials": "[dev]\n\taws_access_key_id = AKIAOLDOLDOLDOLD0000\n\taws_secret_access_key = s\n"},
         ["configure", "set", "aws_access_key_id", "AKIANEWNEWNEWNEW1111", "--profile", "dev"],
         "dev", "aws_access_key_id", "AKIANEWNEWNEWNEW1111")
+    add("writer-13-scalar-on-section", "writer-scalar-on-section",
+        {".aws/config": "[default]\ns3 =\n  max_concurrent_requests = 10\n  addressing_style = path\nregion = a\n"},
+        ["configure", "set", "s3", "flat"], None, "s3", "flat")
+    add("writer-14-scalar-on-section-last", "writer-scalar-on-section",
+        {".aws/config": "[profile dev]\nregion = a\ns3 =\n    max_queue_size = 1000\n"},
+        ["configure", "set", "profile.dev.s3", "x"], "dev", "s3", "x")
+    add("writer-15-config-file-with-var", "writer-expands-vars",
+        {".aws/config": "[default]\nregion = a\n", "alt/config": "[default]\noutput = json\n"},
+        ["configure", "set", "region", "eu-west-1"], None, "region", "eu-west-1")
+    cases[-1].env = {"AWS_CONFIG_FILE": "$HOME/alt/config"}
+    cases[-1].config_rel = "alt/config"
+    add("writer-16-credentials-file-with-var", "writer-expands-vars",
+        {".aws/credentials": "[default]\naws_access_key_id = AKIAOLDOLDOLDOLD0000\naws_secret_access_key = s\n"},
+        ["configure", "set", "aws_secret_access_key", "newsecret"], None, "aws_secret_access_key", "newsecret")
+    cases[-1].env = {"AWS_SHARED_CREDENTIALS_FILE": "${HOME}/.aws/credentials"}
     return cases
 
 
@@ -752,6 +767,10 @@ def gen_fixed_env() -> list[Case]:
              {"AWS_SHARED_CREDENTIALS_FILE": "<HOME>/x/y/credentials"}),
         Case("env-10-get-empty-profile-env", "get", ["configure", "get", "region"], cfg,
              {"AWS_PROFILE": ""}),
+        # v2 routes aws_security_token to the credentials file since 2.34.37 (as v1 always did).
+        Case("env-11-set-security-token", "set", ["configure", "set", "aws_security_token", "tok"], cfg),
+        Case("env-12-set-security-token-profile", "set",
+             ["configure", "set", "aws_security_token", "tok2", "--profile", "b"], cfg),
     ]
 
 
@@ -771,3 +790,12 @@ def all_cases() -> list[Case]:
 def materialise_env(env: dict[str, str], home: Path) -> dict[str, str]:
     """Replaces the `<HOME>` placeholder in env values by the real home of a run."""
     return {k: v.replace("<HOME>", str(home)) for k, v in env.items()}
+
+
+def run_v2_in_home(server, argv: list[str], home: Path, env: dict[str, str]) -> Result:
+    """As `run_in_home`, for Debian's aws CLI v2 in a fork of `server`
+    (`v2_forkserver.ForkServer`)."""
+    stdout, stderr, code = server.run(argv, child_env(home, env), home, home.parent / "v2-out")
+    h = str(home)
+    return Result(stdout=stdout.replace(h, "<HOME>"), stderr=stderr.replace(h, "<HOME>"), code=code,
+                  tree=snapshot(home))

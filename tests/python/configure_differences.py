@@ -126,6 +126,26 @@ DIFFERENCES: dict[str, Difference] = {
             "the reference crashes with an internal error.",
         ),
         Difference(
+            "writer-scalar-on-section",
+            "`set s3 flat` when `s3` holds a nested section (`s3 =` and indented `key = value` "
+            "lines) rewrites only the `s3` line: the sub-key lines stay and the reader takes them "
+            "as continuation lines of the new value, so `s3` reads back as `flat\\n"
+            "max_concurrent_requests = 10…`, not `flat`.",
+            "refuses with `Cannot set s3 to a value: it holds a section (<sub-keys>); set its "
+            "keys as s3.KEY, or remove them first` (exit 255), file untouched: replacing the "
+            "block would silently lose its sub-keys.",
+            "the reference writes a value other than the one asked for; the alternative loses "
+            "settings.",
+        ),
+        Difference(
+            "writer-expands-vars",
+            "the reader expands `$VAR` in AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE but the "
+            "writer only `~` (v2 `set.py` `_get_config_file`): `set` writes a literal "
+            "`./$HOME/…` file under the current directory and the value is lost.",
+            "writes the file the reader reads.",
+            "the reference reports success and loses the value.",
+        ),
+        Difference(
             "wizard-login-tip",
             "no tip.",
             "v2 prints `\\nTip: You can deliver temporary credentials to the AWS CLI using your "
@@ -165,7 +185,7 @@ def describe(names: list[str]) -> str:
 # Applied to every case rather than tagged (every failing case has it)
 # ------------------------------------------------------------------------------------------------
 #
-# `error-writer` — since v2 2.34.0 every error goes through one writer (`awscli/errorformat.py`
+# `error-writer` — since v2 2.34.0 (also what separates the 2.9.19 reference from the sources) every error goes through one writer (`awscli/errorformat.py`
 # `write_error`, `awscli/errorhandler.py`): `\naws: [ERROR]: <message>\n`, and the errors v2
 # structures (ParamValidation, Configuration, NoRegion, NoCredentials) read `An error occurred
 # (<Code>): <message>` in the default `cli_error_format` (enhanced). awsid writes its own name
@@ -181,3 +201,73 @@ _ERROR_LINE = re.compile(
 def legacy_stderr(text: str) -> str:
     """awsid's stderr in the pre-2.34 form the v1 reference (and v2 2.9.19) writes."""
     return _ERROR_LINE.sub("", text).replace("awsid: [WARNING]: ", "aws: [WARNING]: ")
+
+
+def v2_unparse_line(text: str) -> str:
+    """awsid's parse error without what it adds to v2's `Unable to parse config file: <path>`
+    (`: line <n>: <reason>`, COMPATIBILITY.md)."""
+    return re.sub(r"^(Unable to parse config file: .*?): line \d+: .*$", r"\1", text, flags=re.M)
+
+
+# ------------------------------------------------------------------------------------------------
+# Where Debian's v2 (2.9.19) differs from the current v2 sources (2.36.7)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class V2Exception:
+    """A behaviour of 2.9.19 that a later v2 release changed; awsid follows the current
+    sources. `applies(case)` decides which cases carry it (shown in the test id); `check(case,
+    run)` returns None when the case did not reach the changed behaviour (the case is then
+    compared as usual), else the problems (empty when the disagreement is exactly this one)."""
+
+    name: str
+    release: str
+    description: str
+    applies: object
+    check: object
+
+
+def _security_token_routing(case, run):
+    key = "aws_security_token"
+    v2_cfg = (run.ref.tree.get(case.config_rel, (0, b""))[1] or b"").decode()
+    got_creds = (run.got.tree.get(case.creds_rel, (0, b""))[1] or b"").decode()
+    problems = []
+    if key not in v2_cfg:
+        problems.append("2.9.19 did not write aws_security_token to the config file")
+    if key not in got_creds:
+        problems.append("awsid did not write aws_security_token to the credentials file")
+    if (run.ref.code, run.got.code) != (0, 0):
+        problems.append(f"exit status: v2 {run.ref.code}, awsid {run.got.code}")
+    return problems
+
+
+V2_EXCEPTIONS: dict[str, V2Exception] = {
+    e.name: e
+    for e in [
+        V2Exception(
+            "list-layout",
+            "2.31.0",
+            "2.9.19 prints `configure list` as `%10s %24s %16s    %s` rows under a "
+            "Name/Value/Type/Location header and a dashes row; since 2.31.0 (`list.py`, "
+            "aws-cli 31722f988) `{:<10} : {:<24} : {:<16} : {}` under NAME/VALUE/TYPE/LOCATION. "
+            "awsid's rows are compared in the old layout.",
+            lambda c: c.kind == "list",
+            None,
+        ),
+        V2Exception(
+            "security-token-routing",
+            "2.34.37",
+            "2.9.19 writes `configure set aws_security_token` into the config file; since "
+            "2.34.37 (`set.py` `_WRITE_TO_CREDS_FILE`, aws-cli d122d84f1) it goes to the "
+            "credentials file, as in v1 and awsid.",
+            lambda c: c.kind == "set" and "aws_security_token" in c.argv,
+            _security_token_routing,
+        ),
+    ]
+}
+
+
+def v2_exceptions(case) -> list[str]:
+    """The names of the 2.9.19 exceptions that apply to `case`."""
+    return [name for name, e in V2_EXCEPTIONS.items() if e.applies(case)]

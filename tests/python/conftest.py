@@ -17,6 +17,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE_AWS_VERSION = "aws-cli/1.45.11"
+# The second runnable reference: Debian's `awscli` package (v2), installed by scripts/test.
+AWS_V2_BIN = Path(os.environ.get("AWSID_AWS_V2", "/usr/bin/aws"))
+REFERENCE_AWS_V2_VERSION = "aws-cli/2.9.19"
 
 # Variables that change what the aws CLI or awsid do; removed from every child environment so
 # that the developer's own settings never leak into a comparison.
@@ -51,6 +54,20 @@ def aws_bin_path() -> Path:
     return Path(found)
 
 
+def aws_v2_bin_path() -> Path:
+    """Debian's aws CLI v2 (AWSID_AWS_V2, default /usr/bin/aws); fails unless it is 2.9.19."""
+    path = AWS_V2_BIN
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"the v2 reference {path} is missing: apt-get install awscli (./scripts/test does)",
+                    pytrace=False)
+    version = subprocess.run([str(path), "--version"], capture_output=True, text=True,
+                             env=clean_env(Path("/nonexistent")))
+    text = (version.stdout + version.stderr).strip()
+    if not text.startswith(REFERENCE_AWS_V2_VERSION):
+        pytest.fail(f"{path} is {text!r}, expected {REFERENCE_AWS_V2_VERSION}", pytrace=False)
+    return path
+
+
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """A child environment with HOME=home, no AWS_* settings from the caller, no metadata service
     (AWS_EC2_METADATA_DISABLED=true), no pager, plus `extra`."""
@@ -83,6 +100,12 @@ def awsid_bin() -> Path:
 def aws_bin() -> Path:
     """Path of the pinned reference aws CLI."""
     return aws_bin_path()
+
+
+@pytest.fixture(scope="session")
+def aws_v2_bin() -> Path:
+    """Path of the v2 reference (Debian's aws CLI 2.9.19)."""
+    return aws_v2_bin_path()
 
 
 @pytest.fixture(scope="session")

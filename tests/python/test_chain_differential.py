@@ -214,7 +214,13 @@ def compare(case: Case, ref: Outcome, got: Outcome) -> list[str]:
             problems.append(f"difference {d} names an error, but a tool succeeded")
     if ref.sts_calls != got.sts_calls:
         problems.append("STS calls differ")
-    if ref.requests != got.requests:
+    got_requests = got.requests
+    if "v2-imds-region" in case.differences:
+        # Only region lookups go to IMDS in these cases; v1 makes none.
+        got_requests = [r for r in got.requests if r[0] != "imds"]
+        if not any(r[2].endswith("/placement/availability-zone/") for r in got.requests):
+            problems.append("difference v2-imds-region: awsid never asked IMDS for the zone")
+    if ref.requests != got_requests:
         problems.append("IMDS/ECS requests differ")
     if ref.cache != got.cache:
         problems.append("~/.aws/cli/cache differs")
@@ -402,3 +408,131 @@ def test_fake_sts_derives_credentials_from_the_request():
         assert issued_credentials(*changed, lifetime=3600, anchor=0)["AccessKeyId"] != one["AccessKeyId"]
     assert re.fullmatch(r"ASIA[0-9A-F]{16}", one["AccessKeyId"])
     assert json.dumps(one)  # plain strings only
+
+
+# ------------------------------------------------------------------------------------------------
+# The second reference: Debian's aws CLI v2 (2.9.19)
+# ------------------------------------------------------------------------------------------------
+#
+# Every case also runs through the real `aws configure export-credentials` of Debian's v2
+# package (forks of `v2_forkserver.py`, checked against the binary on a sample below), whose
+# STS calls reach the fake through the TLS tunnel. awsid must agree with it exactly — output,
+# error text and phase, exit status, STS calls, IMDS/ECS requests, cache — except where 2.9.19
+# differs from the current v2 sources: those cases carry the name of the exception
+# (`chain/differences.py` `V2_EXCEPTIONS`, each with the release that changed the behaviour).
+
+from chain.differences import V2_EXCEPTIONS, v2_exceptions  # noqa: E402
+from chain.runner import parse_v2, run_v2  # noqa: E402
+from v2_forkserver import ForkServer as V2ForkServer  # noqa: E402
+
+V2_CASES = [(c, v2_exceptions(c)) for c in CASES]
+
+
+@pytest.fixture(scope="module")
+def v2_fork_servers(aws_v2_bin):
+    servers: queue.Queue = queue.Queue()
+    started = [V2ForkServer() for _ in range(WORKERS)]
+    for s in started:
+        servers.put(s)
+    yield servers
+    for s in started:
+        s.close()
+
+
+def _run_one_v2(case: Case, base: Path, awsid: str, servers: queue.Queue) -> Run:
+    anchor = int(time.time())
+    server = servers.get()
+    try:
+        v2 = run_v2(case, base / case.case_id / "v2", anchor, server=server)
+    finally:
+        servers.put(server)
+    got = run_awsid(awsid, case, base / case.case_id / "awsid", anchor)
+    return Run(v2, got)
+
+
+@pytest.fixture(scope="module")
+def v2_runs(request, v2_fork_servers, awsid_bin, tmp_path_factory) -> dict[str, Run]:
+    selected = []
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if isinstance(params.get("v2case"), Case):
+            selected.append(params["v2case"])
+    base = tmp_path_factory.mktemp("chain-v2")
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        futures = {c.case_id: pool.submit(_run_one_v2, c, base, str(awsid_bin), v2_fork_servers) for c in selected}
+        return {cid: f.result() for cid, f in futures.items()}
+
+
+def compare_v2(case: Case, v2: Outcome, got: Outcome) -> list[str]:
+    """Every disagreement between 2.9.19 and awsid on `case`, the named exceptions applied."""
+    problems = list(got.shape_problems)
+    escaped = [r for r in v2.requests + got.requests if r[0] == "proxy"]
+    if escaped:
+        problems.append(f"a request for another host: {escaped}")
+    for name in v2_exceptions(case):
+        verdict = V2_EXCEPTIONS[name].check(case, v2, got)
+        if verdict is not None:
+            return problems + verdict
+    if v2.ok != got.ok:
+        problems.append(f"v2 {'succeeded' if v2.ok else 'failed'}, awsid {'succeeded' if got.ok else 'failed'}")
+    elif v2.ok:
+        for name, a, b in zip(("access key", "secret key", "session token", "expiry"), v2.credentials(), got.credentials()):
+            if a != b:
+                problems.append(f"{name} differs: v2 {a!r} vs awsid {b!r}")
+    else:
+        # awsid's deliberate differences from every reference (a leaked Python exception)
+        # apply here too.
+        checks = [DIFFERENCES[d].messages for d in case.differences if DIFFERENCES[d].messages]
+        for check in checks:
+            problems.extend(check(v2.message or "", got.message or ""))
+        if not checks and v2.message != got.message:
+            problems.append(f"error differs:\n      v2    ({v2.phase}) {v2.message!r}\n      awsid ({got.phase}) {got.message!r}")
+        if v2.phase != got.phase:
+            problems.append(f"error phase differs: v2 {v2.phase}, awsid {got.phase}")
+        if v2.exit_code != got.exit_code:
+            problems.append(f"exit status: v2 {v2.exit_code}, awsid {got.exit_code}")
+    if v2.sts_calls != got.sts_calls:
+        problems.append("STS calls differ")
+    if v2.requests != got.requests:
+        problems.append("IMDS/ECS requests differ")
+    if v2.cache != got.cache:
+        problems.append("~/.aws/cli/cache differs")
+    return problems
+
+
+@pytest.mark.parametrize("v2case", [c for c, _ in V2_CASES],
+                         ids=[c.case_id + (f"[v2-exception={','.join(e)}]" if e else "") for c, e in V2_CASES])
+def test_chain_matches_v2(v2case: Case, v2_runs: dict[str, Run]):
+    run = v2_runs[v2case.case_id]
+    problems = compare_v2(v2case, run.ref, run.got)
+    if problems:
+        parts = [v2case.describe()]
+        for name in v2_exceptions(v2case):
+            parts.append(f"2.9.19 exception {name}: {V2_EXCEPTIONS[name].description}")
+        parts.append("problems:\n" + "\n".join(f"  - {p}" for p in problems))
+        parts.append("Debian's aws v2 (2.9.19):\n" + run.ref.summary())
+        parts.append("awsid:\n" + run.got.summary())
+        pytest.fail("\n".join(parts), pytrace=False)
+
+
+def test_v2_fork_server_matches_the_binary(aws_v2_bin, tmp_path):
+    """The fork server is only a speed-up: on the first case of every builder it must give
+    exactly what `/usr/bin/aws` gives."""
+    sample = [c for c in CASES if int(c.case_id.rsplit("-", 1)[1]) == 0]
+    server = V2ForkServer()
+    try:
+        for case in sample:
+            anchor = int(time.time())
+            forked = run_v2(case, tmp_path / case.case_id / "forked", anchor, server=server)
+            fresh = run_v2(case, tmp_path / case.case_id / "fresh", anchor, aws_v2=aws_v2_bin)
+            for name in ("ok", "access_key", "secret_key", "token", "expiry", "message", "phase",
+                         "exit_code", "stderr", "sts_calls", "requests", "cache"):
+                assert getattr(forked, name) == getattr(fresh, name), (case.describe(), name, forked.summary(), fresh.summary())
+    finally:
+        server.close()
+
+
+def test_v2_output_parser():
+    assert parse_v2("", "\nUnable to retrieve credentials: boom\n\n", 253).message == "boom"
+    out = parse_v2("", '\nYou must specify a region. You can also configure your region by running "aws configure".\n', 253)
+    assert (out.phase, out.message) == ("fetch", "You must specify a region.")

@@ -1,8 +1,11 @@
 """`awsid serve`'s pages in a real browser: headless Chromium (Debian's, driven over the
 DevTools pipe by chromium_cdp.py) opens the console sign-in URL `awsid console` prints and lands
 on the console page as the right principal; a person's path through the IAM Identity Center
-device-approval page (code → user → Approve → "Request approved") and through the AWS Sign-In
-authorization page of `awsid login --remote` (user → Allow → the code to paste). Each step's
+device-approval page (code → user → Approve → "Request approved"), through its authorization
+page of the browser (PKCE) flow of `awsid sso login` (user → Approve → the redirect to awsid's
+loopback listener, "Request processed") and through the AWS Sign-In authorization page of
+`awsid login` (user → Allow → the redirect to awsid's listener) and of `awsid login --remote`
+(user → Allow → the code to paste). Each step's
 page text is checked and a screenshot is kept under target/test-screenshots/ (path printed).
 """
 
@@ -83,6 +86,63 @@ def test_device_approval_page_in_chromium(served, awsid_bin: Path, home: Path, t
     rc, out, err = login.finish()
     assert rc == 0, err
     assert out.endswith("Successfully logged into Start URL: https://my-sso-portal.awsapps.com/start\n")
+
+
+def test_sso_authorization_page_in_chromium(served, awsid_bin: Path, home: Path, tmp_path: Path):
+    """`awsid sso login` (the PKCE browser flow, v2's default): the printed authorization URL
+    opened in Chromium, a user chosen, Approve; Chromium follows the redirect to awsid's loopback
+    listener, which finishes the login."""
+    write_aws_files(home, config=SEED_SSO_CONFIG)
+    env = sso_env(served, home)
+    login = Login(awsid_bin, env, "--profile", "user1", "--no-browser")
+    m = login.wait_for(r"\ABrowser will not be automatically opened\.\nPlease visit the following URL:\n\n(\S+)\n")
+    with Chromium(tmp_path) as b:
+        b.goto(m.group(1))
+        text = b.text()
+        assert "Allow access" in text and "https://my-sso-portal.awsapps.com/start" in text, text
+        assert "sso:account:access" in text, text
+        b.screenshot("sso-authorize")
+        b.js(f"document.querySelector('#user').value = {json.dumps(SSO_USER)}")
+        b.click("button[value=approve]")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/oauth/callback\?code=\S+&state=\S+", b.url()), b.url()
+        assert "Request processed" in b.text(), b.text()
+        b.screenshot("sso-authorize-redirected")
+    rc, out, err = login.finish()
+    assert rc == 0, err
+    assert out.endswith("Successfully logged into Start URL: https://my-sso-portal.awsapps.com/start\n")
+    r = subprocess.run([str(awsid_bin), "sts", "get-caller-identity", "--profile", "user1", "--output", "json"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["Arn"].startswith("arn:aws:sts::444455556666:assumed-role/AWSReservedSSO_readOnly_"), r.stdout
+
+
+def test_login_browser_flow_in_chromium(served, awsid_bin: Path, home: Path, tmp_path: Path):
+    """`awsid login` on this computer: the authorization URL it prints (its browser command does
+    nothing here) opened in Chromium, the user chosen, Allow; Chromium follows the redirect to
+    awsid's loopback listener, which finishes the login."""
+    env = login_env(served, home, BROWSER="true")
+    proc = subprocess.Popen([str(awsid_bin), "login", "--profile", "dev", "--region", "us-east-1"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    url = ""
+    while "/v1/authorize?" not in url:
+        url = proc.stdout.readline()
+        assert url, proc.stderr.read()
+    with Chromium(tmp_path) as b:
+        b.goto(url.strip())
+        text = b.text()
+        assert "AWS CLI" in text and "on this computer" in text, text
+        b.screenshot("signin-authorize-same-device")
+        b.js(f"document.querySelector('#user').value = {json.dumps(DEVELOPER)}")
+        b.click("button[value=approve]")
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/oauth/callback\?code=\S+&state=\S+", b.url()), b.url()
+        b.screenshot("signin-authorize-redirected")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert f"Updated profile dev to use {DEVELOPER} credentials.\n" in out, out
+    r = subprocess.run([str(awsid_bin), "sts", "get-caller-identity", "--profile", "dev", "--output", "json"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["Arn"] == DEVELOPER
 
 
 def test_login_authorization_page_in_chromium(served, awsid_bin: Path, home: Path, tmp_path: Path):

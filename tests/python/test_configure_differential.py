@@ -260,6 +260,13 @@ def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
         unreadable = run.ref.code == 0 and _lookup(view(run.ref_home), profile, case.check_key) is None
         if not (crashed or unreadable):
             problems.append("reference neither crashes (current_indent) nor writes an unreadable value")
+    elif diff == "writer-scalar-on-section":
+        if _lookup(view(run.ref_home), profile, case.check_key) in (None, case.check_value):
+            problems.append("reference reads back the asked value: the corruption this case names is gone")
+    elif diff == "writer-expands-vars":
+        literal = [p for p in run.ref.tree if p.startswith("$")]
+        if run.ref.code != 0 or not literal:
+            problems.append("reference did not write a literal `$HOME/…` file: the loss this case names is gone")
     elif diff == "writer-indented-key":
         try:
             after = view(run.ref_home)
@@ -271,7 +278,14 @@ def check_writer(case: Case, run: Run, aws_bin: Path) -> list[str]:
         if intact:
             problems.append("reference's edit reads back intact: the corruption this case names is gone")
 
-    # 2. awsid: the right edit, or (nested on scalar only) a clean refusal.
+    # 2. awsid: the right edit, or (nested on scalar only) a clean refusal; a scalar on a
+    # section is always refused.
+    if diff == "writer-scalar-on-section":
+        if run.got.code != 255 or "Cannot set " + case.check_key + " to a value: it holds a section" not in run.got.stderr:
+            problems.append(f"awsid must refuse (exit 255), got {run.got.code} {run.got.stderr!r}")
+        if run.got.tree != run.before:
+            problems.append("awsid changed a file although it refused the edit")
+        return problems
     if diff == "writer-nested-on-scalar" and run.got.code != 0:
         if run.got.code != 255 or not run.got.stderr.strip() or "Traceback" in run.got.stderr:
             problems.append(f"awsid must fail cleanly (exit 255 with a message), got {run.got.code}")
@@ -360,3 +374,152 @@ def test_list_table_round_trip():
     assert render_v1(rows).splitlines()[4] == "    region         us-west-2 # prod      config-file    ~/.aws/config"
     with pytest.raises(ValueError):
         parse_v2("      Name                    Value             Type    Location\n")
+
+
+# ------------------------------------------------------------------------------------------------
+# The second reference: Debian's aws CLI v2 (2.9.19)
+# ------------------------------------------------------------------------------------------------
+#
+# Every case also runs through the real `aws configure …` of Debian's v2 package (forks of
+# `v2_forkserver.py`, checked against `/usr/bin/aws` on a sample below). awsid must agree with it
+# as with v1, minus the v1-vs-v2 differences (2.9.19 is a v2) and plus the named exceptions where
+# 2.9.19 differs from the current v2 sources (`configure_differences.V2_EXCEPTIONS`, each with
+# the release that changed the behaviour).
+
+import queue  # noqa: E402
+
+from configure_cases import run_v2_in_home  # noqa: E402
+from configure_differences import V2_EXCEPTIONS, v2_exceptions, v2_unparse_line  # noqa: E402
+from v2_forkserver import ForkServer as V2ForkServer  # noqa: E402
+from v2_forkserver import run_binary  # noqa: E402
+
+V2_WORKERS = 3
+
+
+def _run_one_v2(case: Case, base: Path, awsid: str, servers: queue.Queue) -> Run:
+    results, homes, before = {}, {}, None
+    for who in ("v2", "awsid"):
+        home = base / case.case_id / who / "home"
+        home.mkdir(parents=True)
+        write_files(home, case.files)
+        snap = snapshot(home)
+        before = before or snap
+        env = materialise_env(case.env, home)
+        if who == "v2":
+            server = servers.get()
+            try:
+                results[who] = run_v2_in_home(server, case.argv, home, env)
+            finally:
+                servers.put(server)
+        else:
+            results[who] = run_in_home(awsid, case.argv, home, env)
+        homes[who] = home
+    return Run(before, results["v2"], results["awsid"], homes["v2"], homes["awsid"])
+
+
+@pytest.fixture(scope="module")
+def v2_runs(request, aws_v2_bin, awsid_bin, tmp_path_factory) -> dict[str, Run]:
+    selected = []
+    for item in request.session.items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if isinstance(params.get("v2case"), Case):
+            selected.append(params["v2case"])
+    base = tmp_path_factory.mktemp("configure-v2")
+    servers: queue.Queue = queue.Queue()
+    started = [V2ForkServer() for _ in range(V2_WORKERS)] if selected else []
+    for s in started:
+        servers.put(s)
+    try:
+        with ThreadPoolExecutor(max_workers=V2_WORKERS) as pool:
+            futures = {c.case_id: pool.submit(_run_one_v2, c, base, str(awsid_bin), servers) for c in selected}
+            return {cid: f.result() for cid, f in futures.items()}
+    finally:
+        for s in started:
+            s.close()
+
+
+def check_v2(case: Case, run: Run, aws_bin: Path) -> list[str]:
+    """Every disagreement between 2.9.19 and awsid on `case`, the named exceptions applied."""
+    for name in v2_exceptions(case):
+        check = V2_EXCEPTIONS[name].check
+        verdict = check(case, run) if check is not None else None
+        if verdict is not None:
+            return verdict
+    if case.kind in ("get", "set"):
+        return _compare_exact(case, run)
+    if case.kind == "list":
+        problems = _compare_exact(case, run, stdout=False)
+        try:
+            rows = parse_v2(run.got.stdout)
+        except ValueError as e:
+            return problems + [f"awsid's table is not the v2 layout: {e}"]
+        # 2.9.19 prints the table in the layout before 2.31.0 (exception `list-layout`).
+        if render_v1(rows) != run.ref.stdout:
+            problems.append("rows differ:\n" + "".join(f"    {line}\n" for line in difflib.unified_diff(
+                run.ref.stdout.splitlines(), render_v1(rows).splitlines(), "aws v2", "awsid-as-2.9", lineterm="")))
+        return problems
+    if case.kind == "malformed":
+        problems = []
+        if (run.ref.code, run.ref.stdout) != (run.got.code, run.got.stdout):
+            problems.append(f"exit/stdout: v2 {run.ref.code} {run.ref.stdout!r}, awsid {run.got.code} {run.got.stdout!r}")
+        if run.ref.stderr != v2_unparse_line(legacy_stderr(run.got.stderr)):
+            problems.append(f"stderr: v2 {run.ref.stderr!r}, awsid {run.got.stderr!r}")
+        if run.got.tree != run.before or run.ref.tree != run.before:
+            problems.append("a file was changed")
+        return problems
+    if case.kind == "writer":
+        return check_writer(case, run, aws_bin)
+    if case.kind == "usage":
+        problems = []
+        if (run.ref.code, run.got.code) != (252, 252):
+            problems.append(f"exit status: v2 {run.ref.code}, awsid {run.got.code} (both must be 252)")
+        if run.got.tree != run.before:
+            problems.append("awsid changed a file")
+        return problems
+    raise AssertionError(case.kind)
+
+
+V2_CASES = [(c, v2_exceptions(c)) for c in CASES]
+
+
+@pytest.mark.parametrize("v2case", [c for c, _ in V2_CASES],
+                         ids=[c.case_id + (f"[v2-exception={','.join(e)}]" if e else "") for c, e in V2_CASES])
+def test_configure_matches_v2(v2case: Case, v2_runs: dict[str, Run], aws_bin: Path):
+    run = v2_runs[v2case.case_id]
+    problems = check_v2(v2case, run, aws_bin)
+    if problems:
+        parts = [v2case.describe()]
+        for name in v2_exceptions(v2case):
+            e = V2_EXCEPTIONS[name]
+            parts.append(f"2.9.19 exception {name} ({e.release}): {e.description}")
+        parts.append("problems:\n" + "\n".join(f"  - {p}" for p in problems))
+        parts.append("Debian's aws v2 (2.9.19):\n" + run.ref.summary())
+        parts.append("awsid:\n" + run.got.summary())
+        pytest.fail("\n".join(parts), pytrace=False)
+
+
+def test_v2_fork_server_matches_the_binary(aws_v2_bin, tmp_path):
+    """The fork server is only a speed-up: on a sample of every kind it gives exactly what
+    `/usr/bin/aws` gives (output, status, files)."""
+    sample = [c for c in CASES if c.case_id.endswith("-000") or c.case_id.endswith("-001")]
+    server = V2ForkServer()
+    try:
+        for case in sample:
+            results = []
+            for way in ("fork", "binary"):
+                home = tmp_path / case.case_id / way / "home"
+                home.mkdir(parents=True)
+                write_files(home, case.files)
+                env = materialise_env(case.env, home)
+                if way == "fork":
+                    results.append(run_v2_in_home(server, case.argv, home, env))
+                else:
+                    from configure_cases import child_env as run_env
+                    out, err, code = run_binary(aws_v2_bin, case.argv, run_env(home, env), home)
+                    h = str(home)
+                    results.append(Result(out.replace(h, "<HOME>"), err.replace(h, "<HOME>"), code, snapshot(home)))
+            fork, binary = results
+            assert (fork.stdout, fork.stderr, fork.code, fork.tree) == (binary.stdout, binary.stderr, binary.code, binary.tree), (
+                case.describe(), fork.summary(), binary.summary())
+    finally:
+        server.close()

@@ -197,8 +197,17 @@ def test_signature_and_key_refusals(served):
 
 
 def test_stale_request_date(served):
-    stale = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=20)
-    with mock.patch.object(botocore.auth, "get_current_datetime", return_value=stale):
+    stale = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)
+
+    def clock(remove_tzinfo: bool = True) -> datetime.datetime:
+        return stale.replace(tzinfo=None) if remove_tzinfo else stale
+
+    # botocore signs with the CRT signer (botocore.crt.auth) when awscrt is installed, as it is
+    # for the login provider; both signers read the time through their own get_current_datetime.
+    import botocore.crt.auth
+
+    with mock.patch.object(botocore.auth, "get_current_datetime", clock), \
+            mock.patch.object(botocore.crt.auth, "get_current_datetime", clock):
         with pytest.raises(ClientError) as e:
             sts(served, *USER1_KEY).get_caller_identity()
     status, code, message = error_of(e)

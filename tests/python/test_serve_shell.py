@@ -106,7 +106,7 @@ class Shell:
 def test_shell_session(awsid_bin, aws_bin, real_home, tmp_path):
     before = tree_digest(real_home)
     sh = Shell(awsid_bin, real_home, tmp_path)
-    assert "Profiles: default, user1, marketingadmin, marketingadmin-ec2, crossaccount, sso" in sh.greeting
+    assert "Profiles: default, user1, marketingadmin, marketingadmin-ec2, admin, crossaccount, sso" in sh.greeting
     assert "aws sts get-caller-identity --profile marketingadmin" in sh.greeting
     assert "awsid explain --profile crossaccount" in sh.greeting
     assert len(sh.greeting.splitlines()) <= 24, "the greeting fits one screen"

@@ -9,7 +9,7 @@ caused (`GET /metrics`), never times. Each storm is repeated 20 times.
 * one SSO token (sso-session, access token expired, refresh token valid) needed by 32
   processes over four roles: exactly one CreateToken (the server rotates refresh tokens, so a
   second refresh with the same one would fail), one GetRoleCredentials per role, every process
-  gets credentials and the token file ends valid;
+  gets credentials and the token file ends valid (the server takes its access token);
 * a lock holder SIGKILLed in the middle of its refresh: the others go on at once (the lock dies
   with the process), one of them refreshes, the entry is whole.
 
@@ -19,6 +19,7 @@ What the aws CLI does in the same storms is recorded by `bench/storm/run.py` (CO
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import http.server
 import json
 import os
@@ -282,3 +283,18 @@ def test_sso_token_storm_makes_one_create_token(served, awsid_bin, tmp_path):  #
         assert after_token["refreshToken"] != before_token["refreshToken"]
         expires = dt.datetime.strptime(after_token["expiresAt"], "%Y-%m-%dT%H:%M:%SZ")
         assert expires.replace(tzinfo=dt.timezone.utc) > dt.datetime.now(dt.timezone.utc)
+        # The token every process ends with is the one in the file, and the server takes it.
+        assert portal_status(served, after_token["accessToken"]) == 200, f"round {round_}"
+    # (A token the server does not know is refused: the check above can fail.)
+    assert portal_status(served, "not-a-token") == 401
+
+
+def portal_status(served, access_token: str) -> int:
+    """The status of ListAccounts (the SSO portal) called with `access_token`."""
+    host, port = served.api.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/assignment/accounts?max_result=10", headers={"x-amz-sso_bearer_token": access_token})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    return r.status

@@ -38,8 +38,9 @@ pub(crate) struct GlobalArgs {
     /// The region to use. Overrides config/env settings.
     #[arg(long, global = true, value_name = "REGION")]
     pub region: Option<String>,
-    /// The formatting style for command output (json, text, table).
-    #[arg(long, global = true, value_name = "FORMAT")]
+    /// The formatting style for command output (v2's choices: json, text, table, yaml,
+    /// yaml-stream, off; each command says which it prints).
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = OUTPUT_CHOICES)]
     pub output: Option<String>,
     /// Override the command's default URL with the given URL.
     #[arg(long, global = true, value_name = "URL")]
@@ -52,6 +53,10 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "FORMAT", value_parser = crate::error::format::CHOICES)]
     pub cli_error_format: Option<String>,
 }
+
+/// v2's `--output` choices (`awscli/data/cli.json`; `off` since 2.34.0, aws-cli 8f7bc7e9b).
+pub(crate) const OUTPUT_CHOICES: [&str; 6] =
+    ["json", "text", "table", "yaml", "yaml-stream", "off"];
 
 /// Top-level commands.
 #[derive(Debug, Subcommand)]

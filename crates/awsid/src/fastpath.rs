@@ -65,7 +65,7 @@ pub(crate) fn parse(argv: &[OsString]) -> Option<Cli> {
         let slot = match name {
             "--profile" => &mut global.profile,
             "--region" => &mut global.region,
-            "--output" => &mut global.output,
+            "--output" if crate::cli::OUTPUT_CHOICES.contains(&value) => &mut global.output,
             "--endpoint-url" => &mut global.endpoint_url,
             "--format" if words == ["configure", "export-credentials"] && format.is_none() => {
                 format = Some(EXPORT_FORMATS.iter().find(|f| **f == value)?);
@@ -214,6 +214,9 @@ mod tests {
             Just("--profile=a".to_string()),
             Just("--format=env".to_string()),
             Just("--format=bogus".to_string()),
+            Just("--output=text".to_string()),
+            Just("--output=bogus".to_string()),
+            Just("json".to_string()),
             Just("--region=".to_string()),
             "[a-z.=-]{0,6}",
         ]

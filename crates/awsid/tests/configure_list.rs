@@ -257,3 +257,22 @@ fn a_denied_role_exits_254_like_v2() {
     );
     assert_eq!(r.code, 254);
 }
+
+#[test]
+fn a_region_flag_is_shown_as_imds_like_v2() {
+    // v2 looks the region up in the environment and the config file first, then in its
+    // whole region chain (`--region`, …, IMDS), and labels whatever that gives `imds`.
+    let h = Home::new();
+    let r = h.run(&["configure", "list", "--region", "eu-west-1"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(
+        r.stdout.ends_with(&row("region", "eu-west-1", "imds", "")),
+        "{}",
+        r.stdout
+    );
+    h.write("config", "[default]\nregion = us-west-2\n");
+    let r = h.run(&["configure", "list", "--region", "eu-west-1"]);
+    assert!(r
+        .stdout
+        .ends_with(&row("region", "us-west-2", "config-file", "~/.aws/config")));
+}

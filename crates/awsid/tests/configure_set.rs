@@ -115,19 +115,32 @@ fn env_selected_profile_and_rewrites_keep_other_lines() {
 }
 
 #[test]
-fn writer_path_expands_only_the_tilde() {
+fn the_writer_writes_where_the_reader_reads() {
     let h = Home::new();
+    let env = [
+        ("AWS_CONFIG_FILE", "$HOME/cfgvar"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "${HOME}/sub/creds"),
+    ];
+    let r = h.run_with(&["configure", "set", "region", "r1"], &env, None);
+    assert_eq!(r.code, 0);
+    // The reader expands `$HOME`; the CLI's writer does not and would create a literal
+    // `./$HOME/cfgvar` that nothing reads. awsid writes the file it reads back.
+    assert_eq!(
+        std::fs::read_to_string(h.path().join("cfgvar")).unwrap(),
+        "[default]\nregion = r1\n"
+    );
+    assert!(!h.path().join("$HOME").exists());
     let r = h.run_with(
-        &["configure", "set", "region", "r1"],
-        &[("AWS_CONFIG_FILE", "$HOME/cfgvar")],
+        &["configure", "set", "aws_access_key_id", "AKIAEXPANDED"],
+        &env,
         None,
     );
     assert_eq!(r.code, 0);
-    // Like the reference: a file literally named `$HOME/cfgvar` under the current directory.
-    assert_eq!(
-        std::fs::read_to_string(h.path().join("$HOME/cfgvar")).unwrap(),
-        "[default]\nregion = r1\n"
-    );
+    assert!(std::fs::read_to_string(h.path().join("sub/creds"))
+        .unwrap()
+        .contains("aws_access_key_id = AKIAEXPANDED"));
+    let r = h.run_with(&["configure", "get", "region"], &env, None);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "r1\n"));
     let r = h.run_with(
         &["configure", "set", "region", "r2"],
         &[("AWS_CONFIG_FILE", "~/other/cfg")],
@@ -373,4 +386,20 @@ fn permission_failures_leave_files_untouched() {
         1,
         "no temp file left"
     );
+}
+
+#[test]
+fn a_value_never_replaces_a_section() {
+    let h = Home::new();
+    let before = "[default]\ns3 =\n  max_concurrent_requests = 10\nregion = a\n";
+    h.write("config", before);
+    let r = h.run(&["configure", "set", "s3", "flat"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (
+            255,
+            "\nawsid: [ERROR]: Cannot set s3 to a value: it holds a section (max_concurrent_requests); set its keys as s3.KEY, or remove them first\n"
+        )
+    );
+    assert_eq!(h.read("config"), before);
 }

@@ -69,7 +69,10 @@ impl ContainerProvider {
     pub fn new(env: Env) -> ContainerProvider {
         ContainerProvider {
             env,
-            transport: Arc::new(HttpClient::new(Duration::from_secs(2), false)),
+            transport: Arc::new(
+                HttpClient::new(Duration::from_secs(2), false)
+                    .with_max_body(crate::imds::METADATA_MAX_BODY),
+            ),
             sleep: Duration::from_secs(1),
         }
     }

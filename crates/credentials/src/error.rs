@@ -160,6 +160,15 @@ pub enum CredentialsError {
         #[source]
         source: crate::http::TransportError,
     },
+    /// The endpoint answered with a longer body than awsid reads (the real endpoints answer a
+    /// few KiB; the rest is never read, so an endless answer cannot exhaust memory).
+    #[error("The response from the endpoint URL \"{url}\" is larger than {limit} bytes; refusing to read more")]
+    ResponseTooLarge {
+        /// The URL.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// The service answered with something that is not the expected document.
     #[error("Unable to parse response from {url}: {message}")]
     BadResponse {
@@ -187,6 +196,21 @@ pub enum CredentialsError {
 }
 
 impl CredentialsError {
+    /// A request to `url` that got no usable response: an oversized body names the limit,
+    /// anything else is worded by its kind as botocore words it (see [`CredentialsError::Connect`]).
+    pub fn transport(
+        url: impl Into<String>,
+        source: crate::http::TransportError,
+    ) -> CredentialsError {
+        let url = url.into();
+        match source {
+            crate::http::TransportError::TooLarge { limit, .. } => {
+                CredentialsError::ResponseTooLarge { url, limit }
+            }
+            source => CredentialsError::Connect { url, source },
+        }
+    }
+
     /// A `CredentialRetrievalError` from `provider`.
     pub fn retrieval(provider: impl Into<String>, message: impl Into<String>) -> CredentialsError {
         CredentialsError::Retrieval {
@@ -221,6 +245,9 @@ fn endpoint_error_text(url: &str, source: &crate::http::TransportError) -> Strin
         T::ReadTimeout(_) => format!("Read timeout on endpoint URL: \"{url}\""),
         T::Closed(_) => format!(
             "Connection was closed before we received a valid response from endpoint URL: \"{url}\"."
+        ),
+        T::TooLarge { limit, .. } => format!(
+            "The response from the endpoint URL \"{url}\" is larger than {limit} bytes; refusing to read more"
         ),
         T::Connect(_) | T::InvalidUrl(_) | T::Other(_) => {
             format!("Could not connect to the endpoint URL: \"{url}\"")

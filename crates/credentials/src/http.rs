@@ -66,6 +66,10 @@ impl HttpResponse {
     }
 }
 
+/// The most of a response body [`HttpClient`] reads by default (STS, SSO): the real
+/// endpoints answer a few KiB.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+
 /// Why a request got no response (the kinds botocore's HTTP layer tells apart).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TransportError {
@@ -76,6 +80,15 @@ pub enum TransportError {
     /// Connecting took longer than the timeout (`ConnectTimeoutError`).
     #[error("connect timeout: {0}")]
     ConnectTimeout(String),
+    /// The response body is longer than the client reads (an endless or hostile answer); the
+    /// rest was not read.
+    #[error("the response from {url} is larger than {limit} bytes")]
+    TooLarge {
+        /// The URL requested.
+        url: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Connected, but the response did not arrive in time (`ReadTimeoutError`).
     #[error("read timeout: {0}")]
     ReadTimeout(String),
@@ -97,10 +110,11 @@ pub trait Transport: Send + Sync {
     fn send(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
-/// A lazily built reqwest blocking client with fixed timeouts.
+/// A lazily built reqwest blocking client with fixed timeouts and a bounded response body.
 pub struct HttpClient {
     timeout: Duration,
     proxies: bool,
+    max_body: usize,
     client: OnceLock<Result<reqwest::blocking::Client, String>>,
 }
 
@@ -109,6 +123,7 @@ impl std::fmt::Debug for HttpClient {
         f.debug_struct("HttpClient")
             .field("timeout", &self.timeout)
             .field("proxies", &self.proxies)
+            .field("max_body", &self.max_body)
             .finish()
     }
 }
@@ -116,12 +131,21 @@ impl std::fmt::Debug for HttpClient {
 impl HttpClient {
     /// A client whose connect and read timeouts are `timeout`; `proxies` says whether the
     /// `HTTP(S)_PROXY` environment applies (it does not for the container provider).
+    /// Bodies longer than [`DEFAULT_MAX_BODY`] are refused.
     pub fn new(timeout: Duration, proxies: bool) -> HttpClient {
         HttpClient {
             timeout,
             proxies,
+            max_body: DEFAULT_MAX_BODY,
             client: OnceLock::new(),
         }
+    }
+
+    /// Refuses response bodies longer than `limit` bytes ([`TransportError::TooLarge`]),
+    /// reading at most `limit + 1` of them.
+    pub fn with_max_body(mut self, limit: usize) -> HttpClient {
+        self.max_body = limit;
+        self
     }
 
     fn client(&self) -> Result<&reqwest::blocking::Client, TransportError> {
@@ -167,7 +191,30 @@ impl Transport for HttpClient {
                 )
             })
             .collect();
-        let body = response.bytes().map_err(classify)?.to_vec();
+        let too_large = || TransportError::TooLarge {
+            url: request.url.clone(),
+            limit: self.max_body,
+        };
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_body as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        use std::io::Read;
+        response
+            .take(self.max_body as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(
+                |e| match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
+                    Some(r) => classify_ref(r),
+                    None => TransportError::Closed(error_chain(&e)),
+                },
+            )?;
+        if body.len() > self.max_body {
+            return Err(too_large());
+        }
         Ok(HttpResponse {
             status,
             headers,
@@ -177,7 +224,11 @@ impl Transport for HttpClient {
 }
 
 fn classify(e: reqwest::Error) -> TransportError {
-    let text = error_chain(&e);
+    classify_ref(&e)
+}
+
+fn classify_ref(e: &reqwest::Error) -> TransportError {
+    let text = error_chain(e);
     if e.is_connect() && e.is_timeout() {
         TransportError::ConnectTimeout(text)
     } else if e.is_connect() {
@@ -212,4 +263,79 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{FakeServer, Reply};
+
+    #[test]
+    fn bodies_are_bounded() {
+        let server = FakeServer::start(|req| match req.path.as_str() {
+            "/exact" => Reply::ok(vec![b'a'; 1024]),
+            _ => Reply::ok(vec![b'a'; 1025]),
+        });
+        let client = HttpClient::new(Duration::from_secs(5), false).with_max_body(1024);
+        let ok = client
+            .send(&HttpRequest::new("GET", format!("{}/exact", server.url())))
+            .unwrap();
+        assert_eq!(ok.body.len(), 1024);
+        let url = format!("{}/over", server.url());
+        assert_eq!(
+            client
+                .send(&HttpRequest::new("GET", url.clone()))
+                .unwrap_err(),
+            TransportError::TooLarge { url, limit: 1024 }
+        );
+    }
+
+    #[test]
+    fn transport_errors_are_worded_like_botocore() {
+        use crate::CredentialsError;
+        let e = |t| CredentialsError::transport("http://h/", t).to_string();
+        assert_eq!(
+            e(TransportError::ReadTimeout("x".into())),
+            "Read timeout on endpoint URL: \"http://h/\""
+        );
+        assert_eq!(
+            e(TransportError::ConnectTimeout("x".into())),
+            "Connect timeout on endpoint URL: \"http://h/\""
+        );
+        assert_eq!(
+            e(TransportError::Connect("x".into())),
+            "Could not connect to the endpoint URL: \"http://h/\""
+        );
+        assert_eq!(
+            e(TransportError::Closed("x".into())),
+            "Connection was closed before we received a valid response from endpoint URL: \"http://h/\"."
+        );
+        assert_eq!(
+            e(TransportError::Other("x".into())),
+            "Could not connect to the endpoint URL: \"http://h/\""
+        );
+        assert_eq!(
+            e(TransportError::TooLarge {
+                url: "http://h/".into(),
+                limit: 10
+            }),
+            "The response from the endpoint URL \"http://h/\" is larger than 10 bytes; refusing to read more"
+        );
+    }
+
+    #[test]
+    fn a_read_timeout_is_not_a_connect_failure() {
+        // Accepts, never answers: the client's read times out.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let hold = std::thread::spawn(move || {
+            let (s, _) = listener.accept().unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+            drop(s);
+        });
+        let client = HttpClient::new(Duration::from_millis(300), false);
+        let err = client.send(&HttpRequest::new("GET", url)).unwrap_err();
+        assert!(matches!(err, TransportError::ReadTimeout(_)), "{err:?}");
+        hold.join().unwrap();
+    }
 }

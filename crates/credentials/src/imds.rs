@@ -7,12 +7,21 @@ use std::time::Duration;
 use awsid_profile::{Env, Properties};
 use time::OffsetDateTime;
 
-use crate::http::{HttpClient, HttpRequest, Transport, TransportError};
+use crate::http::{HttpClient, HttpRequest, HttpResponse, Transport, TransportError};
 use crate::settings::{ensure_boolean, integer, lookup};
 use crate::{Credentials, CredentialsError, Provider};
 
 const IPV4_BASE: &str = "http://169.254.169.254/";
 const IPV6_BASE: &str = "http://[fd00:ec2::254]/";
+/// The most of an IMDS answer awsid reads (credentials are ~1.5 KiB, user data at most 16 KiB).
+pub const METADATA_MAX_BODY: usize = 64 << 10;
+/// The IMDSv2 token request's outcome.
+enum Token {
+    /// `Some` token (IMDSv2), `None`: fall back to IMDSv1.
+    Value(Option<String>),
+    /// 400: the request was refused; no credentials, no region.
+    BadRequest,
+}
 /// The refresh window the chain passes for the expiry extension (the advisory window).
 const REFRESH_WINDOW: i64 = 900;
 
@@ -194,7 +203,8 @@ impl ImdsProvider {
     /// A provider for `config` using a lazily built HTTP client with the configured timeout.
     pub fn new(config: ImdsConfig) -> ImdsProvider {
         let timeout = Duration::from_secs(config.timeout_secs.max(0) as u64);
-        ImdsProvider::with_transport(config, Arc::new(HttpClient::new(timeout, true)))
+        let client = HttpClient::new(timeout, true).with_max_body(METADATA_MAX_BODY);
+        ImdsProvider::with_transport(config, Arc::new(client))
     }
 
     /// A provider sending through `transport`.
@@ -206,26 +216,40 @@ impl ImdsProvider {
         }
     }
 
-    /// Fetches the IMDSv2 token: `Ok(Some)` token, `Ok(None)` fall back to v1, `Err(())` the
-    /// 400 answer that ends the attempt with no credentials.
-    fn token(&self) -> Result<Option<String>, ()> {
+    /// Sends `req`; an oversized answer is an error (the real IMDS answers a few KiB), any
+    /// other transport failure is the reference's retryable miss.
+    fn send(
+        &self,
+        req: &HttpRequest,
+    ) -> Result<Result<HttpResponse, TransportError>, CredentialsError> {
+        match self.transport.send(req) {
+            Err(TransportError::TooLarge { url, limit }) => {
+                Err(CredentialsError::ResponseTooLarge { url, limit })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Fetches the IMDSv2 token: `Some` token, `None` fall back to v1, [`Token::BadRequest`]
+    /// for the 400 answer that ends the attempt with no credentials.
+    fn token(&self) -> Result<Token, CredentialsError> {
         let req = HttpRequest::new("PUT", self.config.url("latest/api/token"))
             .header("x-aws-ec2-metadata-token-ttl-seconds", "21600")
             .header("User-Agent", self.user_agent.clone());
         for _ in 0..self.config.attempts {
-            match self.transport.send(&req) {
-                Ok(r) if r.status == 200 => return Ok(Some(r.text())),
-                Ok(r) if matches!(r.status, 403..=405) => return Ok(None),
-                Ok(r) if r.status == 400 => return Err(()),
+            match self.send(&req)? {
+                Ok(r) if r.status == 200 => return Ok(Token::Value(Some(r.text()))),
+                Ok(r) if matches!(r.status, 403..=405) => return Ok(Token::Value(None)),
+                Ok(r) if r.status == 400 => return Ok(Token::BadRequest),
                 Ok(_) => continue,
-                Err(TransportError::ReadTimeout(_)) => return Ok(None),
+                Err(TransportError::ReadTimeout(_)) => return Ok(Token::Value(None)),
                 Err(e) => {
                     tracing::debug!("IMDS token request failed: {e}");
                     continue;
                 }
             }
         }
-        Ok(None)
+        Ok(Token::Value(None))
     }
 
     /// GET with retries while the status is not 200 or `accept` rejects the body.
@@ -234,55 +258,70 @@ impl ImdsProvider {
         path: &str,
         token: Option<&str>,
         accept: impl Fn(&str) -> bool,
-    ) -> Option<String> {
+    ) -> Result<Option<String>, CredentialsError> {
         let mut req = HttpRequest::new("GET", self.config.url(path))
             .header("User-Agent", self.user_agent.clone());
         if let Some(t) = token {
             req = req.header("x-aws-ec2-metadata-token", t);
         }
         for _ in 0..self.config.attempts {
-            match self.transport.send(&req) {
+            match self.send(&req)? {
                 Ok(r) if r.status == 200 => {
                     let text = r.text();
                     if !text.is_empty() && accept(&text) {
-                        return Some(text);
+                        return Ok(Some(text));
                     }
                 }
                 Ok(_) => {}
                 Err(e) => tracing::debug!("IMDS request failed: {e}"),
             }
         }
-        None
+        Ok(None)
     }
 
-    /// The instance's region (v2's last region source): the token dance of a credential
-    /// fetch, then `placement/availability-zone/` minus its last character (`us-west-2a` →
-    /// `us-west-2`). Any failure is "no region", never an error.
-    pub fn region(&self) -> Option<String> {
+    /// The instance's region, v2's last region source (`awscli/utils.py`
+    /// `InstanceMetadataRegionFetcher.retrieve_region`, on botocore's `IMDSFetcher`): the token
+    /// `PUT` (200: IMDSv2; 403/404/405, a read timeout or exhausted attempts: IMDSv1; 400: no
+    /// region), then `placement/availability-zone/` (retried while not 200 or empty) minus its
+    /// last character (`us-west-2a` → `us-west-2`). Disabled, unreachable or unanswered: no
+    /// region. v2 lets one failure escape: no token while IMDSv1 is disabled raises its
+    /// `MetadataRetrievalError` (`_assert_v1_enabled`), so that is an error here too.
+    pub fn region(&self) -> Result<Option<String>, CredentialsError> {
         if self.config.disabled {
-            return None;
+            return Ok(None);
         }
-        let token = self.token().ok()?;
+        let Token::Value(token) = self.token()? else {
+            tracing::debug!("IMDS answered the token request with 400: no region");
+            return Ok(None);
+        };
         if token.is_none() && self.config.v1_disabled {
-            return None;
+            return Err(CredentialsError::MetadataRetrieval(
+                "Unable to retrieve token for use in IMDSv2 call and IMDSv1 has been disabled"
+                    .into(),
+            ));
         }
-        let zone = self.get(
+        let Some(mut region) = self.get(
             "latest/meta-data/placement/availability-zone/",
             token.as_deref(),
             |_| true,
-        )?;
-        let mut region = zone;
+        )?
+        else {
+            tracing::debug!(
+                "Max number of attempts exceeded ({}) when attempting to retrieve data from metadata service.",
+                self.config.attempts
+            );
+            return Ok(None);
+        };
         region.pop();
-        (!region.is_empty()).then_some(region)
+        Ok((!region.is_empty()).then_some(region))
     }
 
     fn fetch(&self, now: OffsetDateTime) -> Result<Option<Credentials>, CredentialsError> {
         if self.config.disabled {
             return Ok(None);
         }
-        let token = match self.token() {
-            Ok(t) => t,
-            Err(()) => return Ok(None),
+        let Token::Value(token) = self.token()? else {
+            return Ok(None);
         };
         if token.is_none() && self.config.v1_disabled {
             return Err(CredentialsError::MetadataRetrieval(
@@ -291,12 +330,13 @@ impl ImdsProvider {
             ));
         }
         let base = "latest/meta-data/iam/security-credentials/";
-        let Some(role) = self.get(base, token.as_deref(), |_| true) else {
+        let Some(role) = self.get(base, token.as_deref(), |_| true)? else {
             return Ok(None);
         };
         let Some(body) = self.get(&format!("{base}{role}"), token.as_deref(), |t| {
             serde_json::from_str::<serde_json::Value>(t).is_ok()
-        }) else {
+        })?
+        else {
             return Ok(None);
         };
         let json: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
@@ -409,19 +449,64 @@ mod tests {
             _ => Reply::new(404, ""),
         });
         let p = ImdsProvider::new(config(&server.url(), &[]));
-        assert_eq!(p.region().as_deref(), Some("eu-west-3"));
+        assert_eq!(p.region().unwrap().as_deref(), Some("eu-west-3"));
         let reqs = server.requests();
         assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), Some("TOKEN123"));
         // No zone, a 400 on the token, or IMDS disabled: no region and no error.
         let p = ImdsProvider::new(config(&happy(200).url(), &[]));
-        assert_eq!(p.region(), None);
+        assert_eq!(p.region().unwrap(), None);
         let p = ImdsProvider::new(config(&happy(400).url(), &[]));
-        assert_eq!(p.region(), None);
+        assert_eq!(p.region().unwrap(), None);
         let p = ImdsProvider::new(config(
             &server.url(),
             &[("AWS_EC2_METADATA_DISABLED", "true")],
         ));
-        assert_eq!(p.region(), None);
+        assert_eq!(p.region().unwrap(), None);
+    }
+
+    #[test]
+    fn region_lookup_follows_v2s_fetcher() {
+        // 403/404/405 on the token: IMDSv1, the zone is asked without a token.
+        for status in [403, 404, 405] {
+            let server = FakeServer::start(move |req| match req.method.as_str() {
+                "PUT" => Reply::new(status, ""),
+                _ => Reply::ok("ap-south-1a"),
+            });
+            let p = ImdsProvider::new(config(&server.url(), &[]));
+            assert_eq!(p.region().unwrap().as_deref(), Some("ap-south-1"));
+            let reqs = server.requests();
+            assert_eq!(reqs.len(), 2);
+            assert_eq!(reqs[1].header("x-aws-ec2-metadata-token"), None);
+        }
+        // ... unless IMDSv1 is disabled: v2's MetadataRetrievalError escapes the lookup.
+        let server = FakeServer::start(|req| match req.method.as_str() {
+            "PUT" => Reply::new(404, ""),
+            _ => Reply::ok("ap-south-1a"),
+        });
+        let p = ImdsProvider::new(config(
+            &server.url(),
+            &[("AWS_EC2_METADATA_V1_DISABLED", "true")],
+        ));
+        assert_eq!(
+            p.region().unwrap_err().to_string(),
+            "Error retrieving metadata: Unable to retrieve token for use in IMDSv2 call and IMDSv1 has been disabled"
+        );
+        assert_eq!(server.requests().len(), 1);
+        // 500s are retried `metadata_service_num_attempts` times, for the token and the zone.
+        let server = FakeServer::start(|req| match req.method.as_str() {
+            "PUT" => Reply::new(500, ""),
+            _ => Reply::new(500, ""),
+        });
+        let p = ImdsProvider::new(config(
+            &server.url(),
+            &[("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "2")],
+        ));
+        assert_eq!(p.region().unwrap(), None);
+        let methods: Vec<String> = server.requests().iter().map(|r| r.method.clone()).collect();
+        assert_eq!(methods, ["PUT", "PUT", "GET", "GET"]);
+        // Nothing listening: no region (and no error), after the configured attempts.
+        let p = ImdsProvider::new(config("http://127.0.0.1:1/", &[]));
+        assert_eq!(p.region().unwrap(), None);
     }
 
     #[test]

@@ -182,11 +182,24 @@ impl Session {
     }
 
     /// The region of the instance this runs on, from IMDS (`placement/availability-zone`),
-    /// with the selected profile's IMDS settings; `None` when IMDS is disabled, unreachable or
-    /// misconfigured. v2's last region source (`configure list` shows it as type `imds`).
-    pub fn imds_region(&self) -> Option<String> {
-        let config = imds::ImdsConfig::from_settings(&self.env, &self.profile_settings()).ok()?;
-        imds::ImdsProvider::new(config).region()
+    /// with the selected profile's IMDS settings: v2's last region source (`awscli/clidriver.py`
+    /// `_construct_cli_region_chain`, `IMDSRegionProvider`). `None` when IMDS is disabled,
+    /// unreachable or has no answer; an error where v2's lookup raises (an invalid IMDS
+    /// endpoint, mode or timeout setting; no token while IMDSv1 is disabled).
+    pub fn imds_region(&self) -> Result<Option<String>, CredentialsError> {
+        imds_region(&self.env, &self.profile_settings(), None)
+    }
+
+    /// The region of a client created now, as v2's `Session._resolve_region_name` finds it:
+    /// [`Session::region`], else a fresh IMDS lookup ([`Session::imds_region`]).
+    pub fn client_region(
+        &self,
+        region_flag: Option<&str>,
+    ) -> Result<Option<String>, CredentialsError> {
+        match self.region(region_flag) {
+            Some(r) => Ok(Some(r)),
+            None => self.imds_region(),
+        }
     }
 
     /// Services (endpoints, caches, prompt) for this session.
@@ -300,6 +313,23 @@ impl Session {
             deferred: e.deferred,
         })
     }
+}
+
+/// v2's IMDS region lookup with the settings of `env` and `profile`, through `transport` when
+/// given (tests) or a client with the IMDS timeout.
+pub(crate) fn imds_region(
+    env: &Env,
+    profile: &Properties,
+    transport: Option<Arc<dyn http::Transport>>,
+) -> Result<Option<String>, CredentialsError> {
+    let config = imds::ImdsConfig::from_settings(env, profile)?;
+    let provider = match transport {
+        Some(t) => imds::ImdsProvider::with_transport(config, t),
+        None => imds::ImdsProvider::new(config),
+    };
+    let region = provider.region()?;
+    tracing::debug!("region from the instance metadata service: {region:?}");
+    Ok(region)
 }
 
 /// Resolves the chain for `profile_flag` (`--profile`, or `None` for the environment's choice)

@@ -136,7 +136,11 @@ pub fn classify(
 ) -> Classification {
     match outcome {
         Err(e) => Classification {
-            retryable: !matches!(e, TransportError::InvalidUrl(_)),
+            // An oversized answer is refused, not retried (docs/spec/retries.md).
+            retryable: !matches!(
+                e,
+                TransportError::InvalidUrl(_) | TransportError::TooLarge { .. }
+            ),
             throttling: false,
             timeout: e.is_timeout(),
         },
@@ -716,6 +720,13 @@ mod tests {
         assert!(class(Err(TransportError::Closed("reset".into())), None));
         assert!(class(Err(TransportError::ReadTimeout("t".into())), None));
         assert!(!class(Err(TransportError::InvalidUrl("u".into())), None));
+        assert!(!class(
+            Err(TransportError::TooLarge {
+                url: "u".into(),
+                limit: 1
+            }),
+            None
+        ));
     }
 
     #[test]

@@ -52,7 +52,8 @@ pub struct Services {
     env: Env,
     profile: Properties,
     services: MemoryProfiles,
-    /// The region of credential clients (`None`: global STS).
+    /// The configured region of credential clients; when `None`, each client asks IMDS
+    /// ([`Services::client_region`]), and without an answer uses global STS.
     pub region: Option<String>,
     transport: OnceLock<Arc<dyn Transport>>,
     custom_transport: Option<Arc<dyn Transport>>,
@@ -155,6 +156,17 @@ impl Services {
         .resolve(service, region, None)
     }
 
+    /// The region of a credential client created now: the configured one, else a new IMDS
+    /// lookup. v2 creates a client per assume-role or web-identity fetch, each resolving the
+    /// region anew (`credentials.py` `_get_client_creator` with `region_name=None`), so every
+    /// hop without a configured region asks IMDS again.
+    pub fn client_region(&self) -> Result<Option<String>, CredentialsError> {
+        if let Some(r) = &self.region {
+            return Ok(Some(r.clone()));
+        }
+        crate::imds_region(&self.env, &self.profile, self.custom_transport.clone())
+    }
+
     /// The endpoint of `service` in `region`, `explicit_url` (`--endpoint-url`) first.
     pub fn endpoint_with_url(
         &self,
@@ -172,7 +184,8 @@ impl Services {
 
     /// An STS client for the credential region.
     pub fn sts(&self) -> Result<StsClient, CredentialsError> {
-        let endpoint = self.endpoint(Service::Sts, self.region.as_deref())?;
+        let region = self.client_region()?;
+        let endpoint = self.endpoint(Service::Sts, region.as_deref())?;
         Ok(StsClient::with_retrier(
             endpoint,
             self.transport(),
@@ -183,7 +196,8 @@ impl Services {
     /// An STS client for unsigned calls (`AssumeRoleWithWebIdentity`): as in botocore, a custom
     /// endpoint needs no region when nothing is signed.
     pub fn sts_unsigned(&self) -> Result<StsClient, CredentialsError> {
-        let endpoint = match self.endpoint(Service::Sts, self.region.as_deref()) {
+        let region = self.client_region()?;
+        let endpoint = match self.endpoint(Service::Sts, region.as_deref()) {
             // Only a configured endpoint URL without a region ends here; the signing region
             // of that endpoint is never used.
             Err(CredentialsError::NoRegion) => self.endpoint(Service::Sts, Some("us-east-1"))?,

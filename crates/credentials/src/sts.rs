@@ -283,10 +283,7 @@ impl StsClient {
         };
         let response = attempts
             .outcome
-            .map_err(|source| CredentialsError::Connect {
-                url: url.clone(),
-                source,
-            })?;
+            .map_err(|source| CredentialsError::transport(&url, source))?;
         Ok((response, retries))
     }
 

@@ -209,6 +209,29 @@ fn parameters_and_corrupt_cache_entry() {
 }
 
 #[test]
+fn a_failed_cache_write_is_reported_as_a_write() {
+    // The cache directory's place is taken by a file: the entry cannot be written. The error
+    // says so (it used to read "Unable to read credential cache file"), naming the path that
+    // failed, and the file is left as it was.
+    let sts = fake_sts(3600);
+    let f = fixture(&[("AWS_ENDPOINT_URL_STS", sts.url())]);
+    std::fs::write(&f.cache_dir, "not a directory").unwrap();
+    let err = resolve(&f, &chain_profiles(), "role", None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "Unable to write credential cache file {}: File exists (os error 17)",
+            f.cache_dir.display()
+        )
+    );
+    assert_eq!(sts.requests().len(), 1, "STS was called once");
+    assert_eq!(
+        std::fs::read_to_string(&f.cache_dir).unwrap(),
+        "not a directory"
+    );
+}
+
+#[test]
 fn short_sessions_call_sts_on_every_access() {
     let sts = fake_sts(900);
     let f = fixture(&[("AWS_ENDPOINT_URL_STS", sts.url())]);

@@ -45,14 +45,18 @@ impl Locations {
         }
     }
 
-    /// The config file path as the writer sees it (`~` expansion only, no `$VAR`).
+    /// The config file path `configure` writes: the one the reader reads. (The CLI's writer
+    /// expands only `~` — `os.path.expanduser` in v2 `set.py` `_get_config_file` — so a
+    /// setting such as `$HOME/cfg` makes it write a literal `./$HOME/cfg` that nothing reads,
+    /// and the value is lost; awsid writes where it reads.)
     pub fn config_file_for_write(&self) -> PathBuf {
-        PathBuf::from(self.expand_home(&self.config_file_setting))
+        self.config_file.clone()
     }
 
-    /// The credentials file path as the writer sees it (`~` expansion only, no `$VAR`).
+    /// The credentials file path `configure` writes: the one the reader reads (see
+    /// [`Locations::config_file_for_write`]).
     pub fn credentials_file_for_write(&self) -> PathBuf {
-        PathBuf::from(self.expand_home(&self.credentials_file_setting))
+        self.credentials_file.clone()
     }
 
     /// `~/.aws/cli/cache`: the assume-role / web-identity (and v2 SSO) credential cache.
@@ -256,7 +260,7 @@ mod tests {
     }
 
     #[test]
-    fn reader_expands_vars_writer_does_not() {
+    fn the_writer_writes_where_the_reader_reads() {
         let e = env(&[
             ("HOME", "/h"),
             ("X", "/x"),
@@ -265,9 +269,9 @@ mod tests {
         ]);
         let l = Locations::from_env(&e);
         assert_eq!(l.config_file, PathBuf::from("/x/cfg"));
-        assert_eq!(l.config_file_for_write(), PathBuf::from("$X/cfg"));
+        assert_eq!(l.config_file_for_write(), PathBuf::from("/x/cfg"));
         assert_eq!(l.credentials_file, PathBuf::from("/h//xc"));
-        assert_eq!(l.credentials_file_for_write(), PathBuf::from("/h/${X}c"));
+        assert_eq!(l.credentials_file_for_write(), PathBuf::from("/h//xc"));
     }
 
     #[test]

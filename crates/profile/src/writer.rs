@@ -69,6 +69,16 @@ pub enum EditError {
     /// The key exists as a scalar and a nested value was requested (the CLI crashes here).
     #[error("Cannot set a sub-key of {0}: it holds a value, not a section")]
     NotASection(String),
+    /// The key holds a nested section and a plain value was requested: the CLI keeps the
+    /// sub-key lines, which the reader then takes as part of the new value; replacing the
+    /// block would lose them. Names the sub-keys, never their values.
+    #[error("Cannot set {key} to a value: it holds a section ({}); set its keys as {key}.KEY, or remove them first", .subkeys.join(", "))]
+    IsASection {
+        /// The key.
+        key: String,
+        /// The names of its sub-keys, in file order.
+        subkeys: Vec<String>,
+    },
     /// The existing text does not parse, so no edit can be trusted.
     #[error(transparent)]
     Parse(ParseError),
@@ -342,6 +352,9 @@ fn edit_section(
         match value {
             EditValue::Scalar(v) => {
                 let text = lines[j].raw.text;
+                if let Some(subkeys) = nested_subkeys(text, &block, lines) {
+                    return Err(EditError::IsASection { key: name, subkeys });
+                }
                 let indent = if keep_indent {
                     &text[..text.len() - py::lstrip(text).len()]
                 } else {
@@ -395,6 +408,32 @@ fn edit_section(
         plan.insert.push((after + 1, text));
     }
     Ok(render(scan, plan))
+}
+
+/// The sub-key names of the nested block under `key_text` (the reader's section form: an
+/// empty value followed by `name = value` continuation lines); `None` for a plain value,
+/// single- or multi-line.
+fn nested_subkeys(
+    key_text: &str,
+    block: &[usize],
+    lines: &[crate::ini::ScanLine<'_>],
+) -> Option<Vec<String>> {
+    let first_value = key_text
+        .find(['=', ':'])
+        .map_or("", |d| py::strip(&key_text[d + 1..]));
+    if !first_value.is_empty() || block.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = block
+        .iter()
+        .filter_map(|&c| {
+            let t = py::strip(lines[c].raw.text);
+            let (k, _) = t.split_once(['=', ':'])?;
+            Some(py::strip(k).to_owned())
+        })
+        .filter(|k| !k.is_empty())
+        .collect();
+    (!names.is_empty()).then_some(names)
 }
 
 /// Updates or adds sub-keys of the nested block of the key on line `j` (the CLI's
@@ -904,6 +943,39 @@ mod tests {
     }
 
     #[test]
+    fn a_value_never_replaces_a_section() {
+        let err = apply(
+            Some("[d]\ns3 =\n  a = 1\n  b = 2\nregion = r\n"),
+            &edit("d", &[("s3", s("flat"))]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            EditError::IsASection {
+                key: "s3".into(),
+                subkeys: vec!["a".into(), "b".into()]
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "Cannot set s3 to a value: it holds a section (a, b); set its keys as s3.KEY, or remove them first"
+        );
+        // A multi-line plain value, or an empty one, is replaced as a whole.
+        assert_eq!(
+            cfg(
+                "[d]\ndescription = x\n  y\nregion = r\n",
+                "d",
+                &[("description", s("z"))]
+            ),
+            "[d]\ndescription = z\nregion = r\n"
+        );
+        assert_eq!(
+            cfg("[d]\ns3 =\n", "d", &[("s3", s("flat"))]),
+            "[d]\ns3 = flat\n"
+        );
+    }
+
+    #[test]
     fn corrupting_cli_cases_are_done_right() {
         // Indented header: the CLI appends a duplicate [default].
         assert_eq!(
@@ -1276,8 +1348,23 @@ mod tests {
                 let e = SectionEdit { section: section.to_owned(), values: vec![(key.to_owned(), ev)] };
                 let out = match apply(Some(&text), &e) {
                     Ok(out) => out,
-                    // Only a nested set on a key holding a non-empty value may be refused.
+                    // Only a nested set on a key holding a non-empty value, or a plain value
+                    // for a key holding a section, may be refused.
                     Err(EditError::NotASection(_)) if nested_sub.is_some() => return Ok(()),
+                    Err(EditError::IsASection { .. }) if nested_sub.is_none() => {
+                        let set = crate::ProfileSet::from_texts(&text, "c".into(), "", "k".into()).unwrap();
+                        let target = Target::of(FileKind::Config, section).unwrap();
+                        let props = match &target {
+                            Target::Config(SectionKind::Profile(p)) => set.profile(p),
+                            Target::Config(SectionKind::SsoSession(p)) => set.sso_session(p),
+                            Target::Config(SectionKind::Plain(p)) => set.plain_section(p),
+                            _ => None,
+                        };
+                        let held = props.and_then(|p| p.get(&py::lower(key)));
+                        prop_assert!(held.is_some_and(|v| matches!(v, ini::Value::Nested(items) if !items.is_empty())),
+                            "refused a plain value for {} although it holds no section", key);
+                        return Ok(());
+                    }
                     Err(err) => return Err(TestCaseError::fail(format!("{err}"))),
                 };
                 // The edited file parses and yields the new value.

@@ -1,6 +1,8 @@
-//! The API listener's router: STS, the SSO portal, SSO-OIDC and their pages, and Sign-In
-//! (`aws login`, the console federation endpoint), told apart by path, the way their real
-//! hosts are.
+//! The API listener's router: the Query-protocol services (STS, IAM, EC2, Auto Scaling: told
+//! apart by their `Version`, else by the signature's service), the SSO portal, SSO-OIDC and
+//! their pages, Sign-In (`aws login`, the console federation endpoint; by path, the way their
+//! real hosts are), the world console and the metrics page. New endpoints add a [`Route`] and
+//! a match arm.
 
 use std::sync::Arc;
 
@@ -8,30 +10,71 @@ use http::StatusCode;
 
 use crate::http::{BodyError, Handler, HttpResponse, RequestData};
 use crate::metrics::Call;
+use crate::query::Service;
 use crate::signin::SigninService;
 use crate::sso::{Endpoint, SsoService};
 use crate::state::State;
 use crate::sts;
+use crate::sts::params::Params;
 
 /// Which service a request on the API listener is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     /// STS Query protocol (`POST /` with a form, or `GET /?Action=…`).
     Sts,
+    /// Another Query-protocol service.
+    Query(Service),
+    /// The console page and its decision feed.
+    Console,
     /// IAM Identity Center: portal, OIDC and the browser pages.
     Sso(Endpoint),
     /// Sign-In: `aws login`'s pages and token endpoint, the federation endpoint.
     Signin(crate::signin::Endpoint),
     /// `GET /metrics`: the call counters ([`crate::metrics`]).
     Metrics,
+    /// `/awsid/faults…`: the fault switchboard's admin API ([`crate::faults::admin`]).
+    Faults,
     /// Nothing here.
     NotFound,
+}
+
+/// The Query-protocol service of a request: by its `Version` parameter, else by the service
+/// its SigV4 credential scope names, else STS.
+fn query_service(req: &RequestData) -> Route {
+    fn has(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+    let query = req.uri.query().unwrap_or("").as_bytes();
+    for svc in [Service::Iam, Service::Ec2, Service::AutoScaling] {
+        let v = format!("Version={}", svc.version());
+        if has(&req.body, v.as_bytes()) || has(query, v.as_bytes()) {
+            return Route::Query(svc);
+        }
+    }
+    if has(&req.body, b"Version=2011-06-15") || has(query, b"Version=2011-06-15") {
+        return Route::Sts;
+    }
+    let scope = req
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    for svc in [Service::Iam, Service::Ec2, Service::AutoScaling] {
+        if scope.contains(&format!("/{}/aws4_request", svc.prefix())) {
+            return Route::Query(svc);
+        }
+    }
+    Route::Sts
 }
 
 /// Routes a request.
 pub fn route(req: &RequestData) -> Route {
     if sts::is_sts_request(req) {
-        Route::Sts
+        query_service(req)
+    } else if crate::faults::admin::is_admin(req) {
+        Route::Faults
+    } else if crate::console::is_console(req) {
+        Route::Console
     } else if req.uri.path() == crate::metrics::PATH && req.method == http::Method::GET {
         Route::Metrics
     } else if let Some(e) = Endpoint::from_path(req.uri.path()) {
@@ -88,8 +131,21 @@ impl Handler for ApiHandler {
                 sts::action_name(&req),
                 sts::handle(&self.state, &req),
             ),
+            Route::Query(svc) => {
+                let body = sts::form_body(&req);
+                let params = Params::parse(req.uri.query().unwrap_or(""), body.as_deref());
+                let action = svc.action_name(&params);
+                let response = match svc {
+                    Service::Iam => crate::iam::handle(&self.state, &req, params),
+                    Service::Ec2 => crate::ec2::handle(&self.state, &req, params),
+                    Service::AutoScaling => crate::autoscaling::handle(&self.state, &req, params),
+                };
+                (svc.prefix(), action, response)
+            }
             Route::Sso(e) => (e.service_name(), e.name(), self.sso.handle(e, &req)),
+            Route::Console => return crate::console::handle(&self.state, &req),
             Route::Signin(e) => ("signin", e.name(&req), self.signin.handle(e, &req)),
+            Route::Faults => return crate::faults::admin::handle(&self.state, &req),
             Route::Metrics => {
                 return crate::http::text(
                     StatusCode::OK,

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use http::{Method, StatusCode};
 use subtle::ConstantTimeEq;
 
+use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
 use crate::sessions;
-use crate::state::{iso8601, State};
+use crate::state::{iso8601, State, View};
 use crate::world::EcsTask;
 
 /// The path the full-URI form is advertised on (any path outside `/v1/`, `/v2/` works).
@@ -61,11 +62,12 @@ impl EcsHandler {
                 "Only GET is supported",
             );
         }
+        let view = self.state.view();
         let path = req.uri.path();
         if let Some(id) = path.strip_prefix("/v2/credentials") {
             // `/v2/credentials` and `/v2/credentials/` carry no id: 400, not 404.
             let id = id.trim_start_matches('/');
-            return self.by_id(id, "CredentialsV2Request");
+            return self.by_id(&view, id, "CredentialsV2Request");
         }
         if path == "/v1/credentials" {
             let id = req
@@ -78,15 +80,26 @@ impl EcsHandler {
             let id = percent_encoding::percent_decode_str(id)
                 .decode_utf8_lossy()
                 .into_owned();
-            return self.by_id(&id, "CredentialsV1Request");
+            return self.by_id(&view, &id, "CredentialsV1Request");
         }
         if path.starts_with("/v1/") || path.starts_with("/v2/") || path.starts_with("/v4/") {
             return error(StatusCode::NOT_FOUND, "NotFound", "Not found");
         }
-        self.by_token(req)
+        self.by_token(&view, req)
     }
 
-    fn by_id(&self, id: &str, prefix: &str) -> HttpResponse {
+    fn deny(&self, caller: &str, message: &str) {
+        self.state.decide(Entry::new(
+            "ecs",
+            "ecs:GetTaskCredentials",
+            caller,
+            "*",
+            Outcome::Denied,
+            message,
+        ));
+    }
+
+    fn by_id(&self, view: &View<'_>, id: &str, prefix: &str) -> HttpResponse {
         if id.is_empty() {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -94,23 +107,30 @@ impl EcsHandler {
                 &format!("{prefix}: No Credential ID in the request"),
             );
         }
-        match self.state.world.ecs_task_by_credentials_id(id) {
-            Some(task) => self.credentials(task, false),
-            None => error(
-                StatusCode::BAD_REQUEST,
-                "InvalidIdInRequest",
-                &format!("{prefix}: Credentials not found"),
-            ),
+        match view.world.ecs_task_by_credentials_id(id) {
+            Some(task) => self.credentials(view, task, false),
+            None => {
+                self.deny(
+                    &format!("credentials id {id}"),
+                    "no task has this credentials id",
+                );
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidIdInRequest",
+                    &format!("{prefix}: Credentials not found"),
+                )
+            }
         }
     }
 
-    fn by_token(&self, req: &RequestData) -> HttpResponse {
+    fn by_token(&self, view: &View<'_>, req: &RequestData) -> HttpResponse {
         let Some(given) = req.headers.get(http::header::AUTHORIZATION) else {
+            self.deny("anonymous", "no Authorization header (401)");
             return missing_token();
         };
         // Compare against every task's token in constant time, without stopping early.
         let mut found: Option<&EcsTask> = None;
-        for task in &self.state.world.ecs_tasks {
+        for task in &view.world.ecs_tasks {
             if let Some(token) = &task.auth_token {
                 if bool::from(token.as_bytes().ct_eq(given.as_bytes())) && found.is_none() {
                     found = Some(task);
@@ -118,26 +138,46 @@ impl EcsHandler {
             }
         }
         match found {
-            Some(task) => self.credentials(task, true),
-            None => invalid_token(),
+            Some(task) => self.credentials(view, task, true),
+            None => {
+                self.deny(
+                    "bearer of an unknown token",
+                    "the authorization token matches no task (403)",
+                );
+                invalid_token()
+            }
         }
     }
 
-    fn credentials(&self, task: &EcsTask, with_account: bool) -> HttpResponse {
-        let role = &self.state.world.roles[task.role];
-        let partition = &self.state.world.settings.partition;
-        let region = &self.state.world.settings.region;
+    fn credentials(&self, view: &View<'_>, task: &EcsTask, with_account: bool) -> HttpResponse {
+        let role = &view.world.roles[task.role];
+        let partition = &view.world.settings.partition;
+        let region = &view.world.settings.region;
         let task_arn = format!(
             "arn:{partition}:ecs:{region}:{}:task/{}",
             task.account, task.id
         );
-        if !sessions::service_may_assume(
+        let trust = sessions::service_trust(
             &self.state,
+            &view.world,
             role,
             "ecs-tasks.amazonaws.com",
             &task.account,
             &task_arn,
-        ) {
+        );
+        self.state.decide(Entry::new(
+            "ecs",
+            "sts:AssumeRole",
+            format!("ecs-tasks.amazonaws.com for task {}", task.id),
+            role.arn.as_str(),
+            if trust.allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            },
+            format!("trust policy of {}: {}", role.name, trust.reason),
+        ));
+        if !trust.allowed {
             return error(
                 StatusCode::FORBIDDEN,
                 "AccessDenied",

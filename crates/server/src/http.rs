@@ -1,7 +1,6 @@
 //! The HTTP plumbing shared by every listener: hyper 1.x connections with header/idle
 //! timeouts, bounded request bodies, per-connection IP TTL control, and response helpers.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -84,8 +83,27 @@ pub async fn read_body(body: Incoming, limits: &Limits) -> Result<Bytes, BodyErr
     }
 }
 
+/// Whether a listener accepts connections (the fault switchboard closes one for a `refused`
+/// outage: [`crate::faults`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Accepting, and nothing can close it: no need to ask again.
+    Open,
+    /// Accepting, but a scheduled outage may close it: ask again every [`GATE_POLL`].
+    Watch,
+    /// Closed: connections are refused until it opens.
+    Closed,
+}
+
+/// How often a listener whose [`Gate`] is not [`Gate::Open`] asks again.
+pub const GATE_POLL: Duration = Duration::from_millis(100);
+
 /// Something that answers buffered requests.
 pub trait Handler: Send + Sync + 'static {
+    /// Whether the listener accepts connections now; asked before each accept.
+    fn gate(&self) -> Gate {
+        Gate::Open
+    }
     /// Whether this handler needs the request body (IMDS and ECS ignore bodies).
     fn wants_body(&self) -> bool {
         true
@@ -138,6 +156,8 @@ pub fn text(
 pub struct TtlControl {
     wanted: Arc<AtomicU32>,
     default: u32,
+    /// Set to reset the connection instead of answering.
+    abort: Arc<AtomicBool>,
 }
 
 impl TtlControl {
@@ -147,7 +167,19 @@ impl TtlControl {
         TtlControl {
             wanted: Arc::new(AtomicU32::new(0)),
             default: 0,
+            abort: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Resets the connection (TCP RST) instead of sending the response the handler returns
+    /// (fault injection).
+    pub fn reset_connection(&self) {
+        self.abort.store(true, Ordering::Release);
+    }
+
+    /// Whether [`TtlControl::reset_connection`] was asked for.
+    pub fn resetting(&self) -> bool {
+        self.abort.load(Ordering::Acquire)
     }
 
     /// Sends the next response bytes with IP TTL `ttl`.
@@ -184,6 +216,17 @@ struct TtlStream {
     unread: Arc<AtomicBool>,
     /// The lingering close in progress: its deadline and the bytes discarded so far.
     linger: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
+    /// Set when the connection is to be reset instead of closed.
+    abort: Arc<AtomicBool>,
+}
+
+impl Drop for TtlStream {
+    fn drop(&mut self) {
+        if self.abort.load(Ordering::Acquire) {
+            // SO_LINGER 0: the close sends RST, as a crashed or reset peer does.
+            let _ = self.inner.set_zero_linger();
+        }
+    }
 }
 
 impl TtlStream {
@@ -215,6 +258,9 @@ impl AsyncWrite for TtlStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.abort.load(Ordering::Acquire) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
         this.apply();
         Pin::new(&mut this.inner).poll_write(cx, buf)
     }
@@ -225,6 +271,9 @@ impl AsyncWrite for TtlStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if this.abort.load(Ordering::Acquire) {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
         this.apply();
         Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
     }
@@ -239,6 +288,10 @@ impl AsyncWrite for TtlStream {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.abort.load(Ordering::Acquire) {
+            // Reset on drop (above); no FIN first.
+            return Poll::Ready(Ok(()));
+        }
         if this.linger.is_none() {
             std::task::ready!(Pin::new(&mut this.inner).poll_shutdown(cx))?;
             if !this.unread.load(Ordering::Acquire) {
@@ -289,10 +342,49 @@ pub async fn serve<H: Handler>(
             return;
         }
     };
+    // `None` while the fault switchboard holds the listener closed (then connections are
+    // refused); it is bound again at the same address when the gate opens.
+    let mut listener = Some(listener);
     loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            _ = shutdown.changed() => break,
+        let gate = handler.gate();
+        if gate == Gate::Closed {
+            if listener.take().is_some() {
+                tracing::info!(address = %listener_addr, "listener closed by the fault switchboard");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(GATE_POLL) => continue,
+                _ = shutdown.changed() => break,
+            }
+        }
+        if listener.is_none() {
+            match TcpListener::bind(listener_addr).await {
+                Ok(l) => {
+                    tracing::info!(address = %listener_addr, "listener reopened");
+                    listener = Some(l);
+                }
+                Err(e) => {
+                    tracing::warn!(address = %listener_addr, error = %e, "cannot reopen the listener");
+                    tokio::select! {
+                        _ = tokio::time::sleep(GATE_POLL) => continue,
+                        _ = shutdown.changed() => break,
+                    }
+                }
+            }
+        }
+        let Some(l) = listener.as_ref() else {
+            continue;
+        };
+        let accepted = if gate == Gate::Watch {
+            tokio::select! {
+                a = l.accept() => a,
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(GATE_POLL) => continue,
+            }
+        } else {
+            tokio::select! {
+                a = l.accept() => a,
+                _ = shutdown.changed() => break,
+            }
         };
         let (stream, peer) = match accepted {
             Ok(a) => a,
@@ -310,6 +402,7 @@ pub async fn serve<H: Handler>(
         let default_ttl = stream.ttl().unwrap_or(0);
         let wanted = Arc::new(AtomicU32::new(0));
         let unread = Arc::new(AtomicBool::new(false));
+        let abort = Arc::new(AtomicBool::new(false));
         let io = TtlStream {
             inner: stream,
             wanted: wanted.clone(),
@@ -317,10 +410,12 @@ pub async fn serve<H: Handler>(
             applied: applied_ttl.clone(),
             unread: unread.clone(),
             linger: None,
+            abort: abort.clone(),
         };
         let ttl = TtlControl {
             wanted,
             default: default_ttl,
+            abort,
         };
         let handler = handler.clone();
         let mut conn_shutdown = shutdown.clone();
@@ -350,7 +445,7 @@ pub async fn serve<H: Handler>(
                         let mut r = handler.refused(req.uri());
                         r.headers_mut()
                             .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-                        return Ok::<_, Infallible>(r);
+                        return Ok::<_, io::Error>(r);
                     }
                     let (parts, body) = req.into_parts();
                     let body = if handler.wants_body() {
@@ -363,7 +458,7 @@ pub async fn serve<H: Handler>(
                                     http::header::CONNECTION,
                                     HeaderValue::from_static("close"),
                                 );
-                                return Ok::<_, Infallible>(r);
+                                return Ok::<_, io::Error>(r);
                             }
                         }
                     } else {
@@ -382,7 +477,13 @@ pub async fn serve<H: Handler>(
                         local,
                         ttl,
                     };
-                    Ok::<_, Infallible>(handler.handle(data).await)
+                    let reset = data.ttl.clone();
+                    let response = handler.handle(data).await;
+                    if reset.resetting() {
+                        // Fault injection: no answer; the stream resets when dropped.
+                        return Err(io::Error::from(io::ErrorKind::ConnectionReset));
+                    }
+                    Ok::<_, io::Error>(response)
                 }
             });
             let mut builder = http1::Builder::new();

@@ -9,11 +9,12 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
 
+use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
 use crate::peer::{PeerVerdict, UidAllowList};
 use crate::sessions;
 use crate::state::{iso8601, State};
-use crate::world::{EndpointState, HttpTokens, Instance};
+use crate::world::{EndpointState, HttpTokens, Instance, InstanceState, World};
 
 /// Metadata versions listed at `/`, oldest first; each is an alias of `latest`.
 pub const VERSIONS: &[&str] = &[
@@ -54,23 +55,39 @@ pub const TTL_HEADER: &str = "x-aws-ec2-metadata-token-ttl-seconds";
 /// The token lifetimes IMDS accepts, in seconds (one second to six hours).
 pub const TOKEN_TTL_RANGE: std::ops::RangeInclusive<u32> = 1..=21600;
 
-/// The IMDS handler of one instance.
+/// The rendered credentials documents of one rotation window of one world generation, and
+/// the decision that produced them.
+struct Rendered {
+    window: i64,
+    generation: u64,
+    legacy: Bytes,
+    extended: Bytes,
+    decision: Entry,
+}
+
+/// The IMDS handler of one instance. It reads the instance from the current world snapshot on
+/// every request, so association changes and metadata options apply immediately.
 pub struct ImdsHandler {
     state: Arc<State>,
-    instance: usize,
-    /// The rendered credentials documents of the current rotation window:
-    /// `(window, legacy body, extended body)`.
-    cache: Mutex<Option<(i64, Bytes, Bytes)>>,
+    instance: String,
+    /// The credentials documents of the current rotation window.
+    cache: Mutex<Option<Rendered>>,
     /// When set, only loopback peers whose socket belongs to one of these UIDs are served.
     allowed: Option<Arc<UidAllowList>>,
 }
 
+/// One request's instance and world.
+struct Req<'w> {
+    world: &'w World,
+    inst: &'w Instance,
+}
+
 impl ImdsHandler {
-    /// A handler for `state.world.instances[instance]`.
-    pub fn new(state: Arc<State>, instance: usize) -> ImdsHandler {
+    /// A handler for the instance with id `instance`.
+    pub fn new(state: Arc<State>, instance: &str) -> ImdsHandler {
         ImdsHandler {
             state,
-            instance,
+            instance: instance.to_string(),
             cache: Mutex::new(None),
             allowed: None,
         }
@@ -83,8 +100,15 @@ impl ImdsHandler {
         self
     }
 
-    fn instance(&self) -> &Instance {
-        &self.state.world.instances[self.instance]
+    fn decide(&self, action: &'static str, outcome: Outcome, resource: &str, reason: &str) {
+        self.state.decide(Entry::new(
+            "imds",
+            action,
+            format!("instance {}", self.instance),
+            resource,
+            outcome,
+            reason,
+        ));
     }
 }
 
@@ -155,7 +179,15 @@ impl Handler for ImdsHandler {
         match list.check(peer, local) {
             PeerVerdict::Allowed(_) => true,
             verdict => {
-                tracing::info!(%peer, %local, ?verdict, instance = %self.instance().id, "IMDS connection refused by the UID allow-list");
+                tracing::info!(%peer, %local, ?verdict, instance = %self.instance, "IMDS connection refused by the UID allow-list");
+                self.decide(
+                    "imds:Connect",
+                    Outcome::Denied,
+                    &peer.to_string(),
+                    &format!(
+                        "the connecting OS user is not on the --imds-allow-user list ({verdict:?})"
+                    ),
+                );
                 false
             }
         }
@@ -191,16 +223,33 @@ impl Handler for ImdsHandler {
 
 impl ImdsHandler {
     fn route(&self, req: &RequestData) -> HttpResponse {
-        let inst = self.instance();
+        let world = self.state.world();
         req.ttl.reset();
+        let Some(inst) = world
+            .instance(&self.instance)
+            .filter(|i| i.state == InstanceState::Running)
+        else {
+            // Terminated while this connection was open.
+            return error_page(StatusCode::SERVICE_UNAVAILABLE);
+        };
+        let r = Req {
+            world: &world,
+            inst,
+        };
         if inst.endpoint == EndpointState::Disabled {
+            self.decide(
+                "imds:Request",
+                Outcome::Denied,
+                req.uri.path(),
+                "HttpEndpoint is disabled for this instance",
+            );
             return error_page(StatusCode::FORBIDDEN);
         }
         let path = req.uri.path();
         let token_path = is_token_path(path);
         if req.method == Method::PUT {
             return match token_path {
-                Some(true) => self.issue_token(req),
+                Some(true) => self.issue_token(&r, req),
                 Some(false) => error_page(StatusCode::FORBIDDEN),
                 None => method_not_allowed("GET, HEAD"),
             };
@@ -218,27 +267,56 @@ impl ImdsHandler {
                     .to_str()
                     .is_ok_and(|t| self.state.issuer.verify_imds_token(t, &inst.id, now));
                 if !valid {
+                    self.decide(
+                        "imds:Request",
+                        Outcome::Denied,
+                        path,
+                        "the session token is invalid or expired (401)",
+                    );
                     return error_page(StatusCode::UNAUTHORIZED);
                 }
             }
             None if inst.http_tokens == HttpTokens::Required => {
-                return error_page(StatusCode::UNAUTHORIZED)
+                self.decide(
+                    "imds:Request",
+                    Outcome::Denied,
+                    path,
+                    "HttpTokens is required and the request has no session token (IMDSv1 refused, 401)",
+                );
+                return error_page(StatusCode::UNAUTHORIZED);
             }
             None => {}
         }
-        match self.resolve(path) {
+        match self.resolve(&r, path) {
             Node::Leaf(body) => ok(body),
             Node::Dir(children) if !children.is_empty() => ok(children.join("\n")),
             _ => error_page(StatusCode::NOT_FOUND),
         }
     }
 
-    fn issue_token(&self, req: &RequestData) -> HttpResponse {
+    fn issue_token(&self, r: &Req<'_>, req: &RequestData) -> HttpResponse {
         let ttl = match token_request(req) {
             Ok(ttl) => ttl,
-            Err(status) => return error_page(status),
+            Err(status) => {
+                let reason = if status == StatusCode::FORBIDDEN {
+                    "token requests with X-Forwarded-For are refused (403)"
+                } else {
+                    "the token TTL header is missing or outside 1-21600 (400)"
+                };
+                self.decide("imds:GetToken", Outcome::Denied, "api/token", reason);
+                return error_page(status);
+            }
         };
-        let inst = self.instance();
+        let inst = r.inst;
+        self.decide(
+            "imds:GetToken",
+            Outcome::Allowed,
+            "api/token",
+            &format!(
+                "IMDSv2 session token, {ttl} s, hop limit {}",
+                inst.hop_limit
+            ),
+        );
         let token = self
             .state
             .issuer
@@ -248,7 +326,7 @@ impl ImdsHandler {
         token_response(token, ttl)
     }
 
-    fn resolve(&self, path: &str) -> Node {
+    fn resolve(&self, r: &Req<'_>, path: &str) -> Node {
         let trimmed = path.trim_start_matches('/');
         if trimmed.is_empty() {
             return Node::Dir(VERSIONS.iter().map(|v| v.to_string()).collect());
@@ -257,7 +335,7 @@ impl ImdsHandler {
         if !VERSIONS.contains(&version) {
             return Node::Missing;
         }
-        let inst = self.instance();
+        let inst = r.inst;
         let rest = rest.trim_end_matches('/');
         let (category, sub) = rest.split_once('/').unwrap_or((rest, ""));
         match category {
@@ -268,8 +346,8 @@ impl ImdsHandler {
                 }
                 Node::Dir(v)
             }
-            "meta-data" => self.meta_data(sub),
-            "dynamic" => self.dynamic(sub),
+            "meta-data" => self.meta_data(r, sub),
+            "dynamic" => self.dynamic(r, sub),
             "user-data" if sub.is_empty() => match &inst.user_data {
                 Some(d) => Node::Leaf(Bytes::from(d.clone())),
                 None => Node::Missing,
@@ -278,8 +356,8 @@ impl ImdsHandler {
         }
     }
 
-    fn dynamic(&self, sub: &str) -> Node {
-        let inst = self.instance();
+    fn dynamic(&self, r: &Req<'_>, sub: &str) -> Node {
+        let inst = r.inst;
         match sub {
             "" => Node::Dir(vec!["fws/".into(), "instance-identity/".into()]),
             "fws" => Node::Dir(vec!["instance-monitoring".into()]),
@@ -305,14 +383,15 @@ impl ImdsHandler {
         }
     }
 
-    fn meta_data(&self, sub: &str) -> Node {
-        let inst = self.instance();
-        let role = self.state.world.instance_role(inst);
+    fn meta_data(&self, r: &Req<'_>, sub: &str) -> Node {
+        let inst = r.inst;
+        let role = r.world.instance_role(inst);
         // Dynamic subtrees first.
         if sub == "iam" || sub.starts_with("iam/") {
             let Some(role) = role else {
                 return Node::Missing;
             };
+            let req = r;
             let rest = sub
                 .strip_prefix("iam")
                 .unwrap_or("")
@@ -331,7 +410,7 @@ impl ImdsHandler {
                     )
                     .collect(),
                 ),
-                "info" => Node::Leaf(Bytes::from(self.iam_info())),
+                "info" => Node::Leaf(Bytes::from(self.iam_info(r))),
                 "security-credentials" => Node::Dir(vec![role.name.clone()]),
                 "security-credentials-extended" if inst.extended_api => {
                     Node::Dir(vec![role.name.clone()])
@@ -339,11 +418,11 @@ impl ImdsHandler {
                 r => {
                     if let Some(name) = r.strip_prefix("security-credentials/") {
                         if name == role.name {
-                            return Node::Leaf(self.credentials(false));
+                            return Node::Leaf(self.credentials(req, false));
                         }
                     } else if let Some(name) = r.strip_prefix("security-credentials-extended/") {
                         if inst.extended_api && name == role.name {
-                            return Node::Leaf(self.credentials(true));
+                            return Node::Leaf(self.credentials(req, true));
                         }
                     }
                     Node::Missing
@@ -414,10 +493,10 @@ impl ImdsHandler {
         }
     }
 
-    fn iam_info(&self) -> String {
-        let inst = self.instance();
-        let profile = &self.state.world.instance_profiles
-            [inst.instance_profile.expect("role implies profile")];
+    fn iam_info(&self, r: &Req<'_>) -> String {
+        let inst = r.inst;
+        let profile =
+            &r.world.instance_profiles[inst.instance_profile.expect("role implies profile")];
         let (_, issued, _) = sessions::window(
             self.state.clock.now(),
             inst.credential_lifetime,
@@ -431,8 +510,8 @@ impl ImdsHandler {
         ])
     }
 
-    fn credentials(&self, extended: bool) -> Bytes {
-        let inst = self.instance();
+    fn credentials(&self, r: &Req<'_>, extended: bool) -> Bytes {
+        let inst = r.inst;
         let (k, issued, _) = sessions::window(
             self.state.clock.now(),
             inst.credential_lifetime,
@@ -440,33 +519,32 @@ impl ImdsHandler {
         );
         {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((win, legacy, ext)) = cache.as_ref() {
-                if *win == k {
+            if let Some(c) = cache.as_ref() {
+                if c.window == k && c.generation == r.world.generation {
+                    self.state.decide(c.decision.clone());
                     return if extended {
-                        ext.clone()
+                        c.extended.clone()
                     } else {
-                        legacy.clone()
+                        c.legacy.clone()
                     };
                 }
             }
         }
-        let role = self
-            .state
-            .world
-            .instance_role(inst)
-            .expect("checked by caller");
-        let partition = &self.state.world.settings.partition;
+        let role = r.world.instance_role(inst).expect("checked by caller");
+        let partition = &r.world.settings.partition;
         let instance_arn = format!(
             "arn:{partition}:ec2:{}:{}:instance/{}",
             inst.region, inst.account, inst.id
         );
-        let (legacy, ext) = if sessions::service_may_assume(
+        let trust = sessions::service_trust(
             &self.state,
+            r.world,
             role,
             "ec2.amazonaws.com",
             &inst.account,
             &instance_arn,
-        ) {
+        );
+        let (legacy, ext) = if trust.allowed {
             // IMDS credentials are exempt from the role-chaining cap.
             let (c, _) = sessions::service_credentials(
                 &self.state,
@@ -500,9 +578,27 @@ impl ImdsHandler {
             ]);
             (doc.clone(), doc)
         };
+        let decision = Entry::new(
+            "imds",
+            "sts:AssumeRole",
+            format!("ec2.amazonaws.com for instance {}", inst.id),
+            role.arn.as_str(),
+            if trust.allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            },
+            format!("trust policy of {}: {}", role.name, trust.reason),
+        );
+        self.state.decide(decision.clone());
         let (legacy, ext) = (Bytes::from(legacy), Bytes::from(ext));
-        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some((k, legacy.clone(), ext.clone()));
+        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(Rendered {
+            window: k,
+            generation: r.world.generation,
+            legacy: legacy.clone(),
+            extended: ext.clone(),
+            decision,
+        });
         if extended {
             ext
         } else {

@@ -17,7 +17,7 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// One counted call: which service, which action, what status it was answered with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Call {
-    /// `sts`, `sso`, `sso-oidc`, `imds`, `ecs`.
+    /// `sts`, `iam`, `ec2`, `autoscaling`, `sso`, `sso-oidc`, `imds`, `ecs`.
     pub service: &'static str,
     /// The operation (`AssumeRole`, `CreateToken`, `GetCredentials`…).
     pub action: &'static str,

@@ -1,10 +1,11 @@
 //! Role sessions issued on behalf of AWS services (EC2 for IMDS, ECS for task roles): the
 //! trust check and the rotation windows that keep credentials stable between rotations.
 
+use crate::decisions::explain;
 use crate::issuer::{IssuedCredentials, SessionClaims, SessionKind};
 use crate::policy::{self, AssumeRoleInputs, Principal, Request};
 use crate::state::{context_at, State};
-use crate::world::Role;
+use crate::world::{Role, World};
 
 /// Claims of a session of `role` named `session_name`.
 pub fn role_claims(
@@ -38,37 +39,49 @@ pub fn role_claims(
     }
 }
 
+/// Whether a service may assume a role, and the trust statement that decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trust {
+    /// Allowed.
+    pub allowed: bool,
+    /// The deciding statement or its absence, in words.
+    pub reason: String,
+}
+
 /// Whether `service` (e.g. `ec2.amazonaws.com`) may assume `role` per its trust policy, on
 /// behalf of the resource `source_arn` (the instance or task) owned by `source_account`.
-pub fn service_may_assume(
+pub fn service_trust(
     state: &State,
+    world: &World,
     role: &Role,
     service: &str,
     source_account: &str,
     source_arn: &str,
-) -> bool {
+) -> Trust {
     let principal = Principal::service(service);
     let mut ctx = context_at(state.clock.now());
     ctx.set("aws:SourceAccount", source_account)
         .set("aws:SourceArn", source_arn)
         .set("aws:PrincipalType", "Service")
-        .set("aws:RequestedRegion", state.world.settings.region.clone());
+        .set("aws:RequestedRegion", world.settings.region.clone());
+    let request = Request {
+        principal: &principal,
+        action: "sts:AssumeRole",
+        resource: &role.arn,
+        context: &ctx,
+    };
     let inputs = AssumeRoleInputs {
         trust: &role.trust_policy,
         identity: &[],
         session: &[],
         role_account: &role.account,
     };
-    policy::authorize_assume_role(
-        &inputs,
-        &Request {
-            principal: &principal,
-            action: "sts:AssumeRole",
-            resource: &role.arn,
-            context: &ctx,
-        },
-    )
-    .is_ok()
+    let allowed = policy::authorize_assume_role(&inputs, &request).is_ok();
+    let eval = role.trust_policy.evaluate(&request);
+    Trust {
+        allowed,
+        reason: explain(&eval, &["trust policy".to_string()]),
+    }
 }
 
 /// The rotation window containing `now`: credentials are issued at the window start and live

@@ -1,9 +1,12 @@
-//! What every handler shares: the world, the issuer, the clock and the MFA replay guard.
+//! What every handler shares: the live world, the issuer, the clock, the MFA replay guard and
+//! the decision log; and [`View`], one request's consistent snapshot of it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use crate::decisions::{DecisionLog, Entry};
 use crate::issuer::Issuer;
+use crate::live::LiveWorld;
 use crate::totp::ReplayGuard;
 use crate::world::World;
 
@@ -50,8 +53,14 @@ impl Clock {
 /// Shared server state.
 #[derive(Debug)]
 pub struct State {
-    /// The world.
-    pub world: Arc<World>,
+    /// IMDS listeners reserved by launches, waiting for the server to serve them.
+    pub reserved_imds: std::sync::Mutex<std::collections::HashMap<String, std::net::TcpListener>>,
+    /// The address each running instance's IMDS listener is bound to.
+    pub imds_endpoints: std::sync::RwLock<std::collections::BTreeMap<String, std::net::SocketAddr>>,
+    /// The world, changeable through the IAM, EC2 and Auto Scaling APIs.
+    pub live: LiveWorld,
+    /// Every decision, for the console page.
+    pub decisions: DecisionLog,
     /// The credential issuer.
     pub issuer: Arc<Issuer>,
     /// The clock.
@@ -62,19 +71,104 @@ pub struct State {
     pub signing_keys: awsid_sigv4::SigningKeyCache,
     /// Calls answered, per service and action.
     pub metrics: crate::metrics::Metrics,
+    /// Faults injected on purpose (off unless the world's `[faults]` or the admin API set
+    /// some).
+    pub faults: crate::faults::Switchboard,
 }
 
 impl State {
-    /// State over a world and issuer with the system clock.
-    pub fn new(world: Arc<World>, issuer: Arc<Issuer>) -> State {
+    /// State over a world kept in memory and an issuer, with the system clock.
+    pub fn new(world: World, issuer: Arc<Issuer>) -> State {
+        State::with_live(LiveWorld::in_memory(world), issuer)
+    }
+
+    /// State over a live world (e.g. one kept in a SQLite store); the fault switchboard starts
+    /// with the world's `[faults]`.
+    pub fn with_live(live: LiveWorld, issuer: Arc<Issuer>) -> State {
+        let clock = Arc::new(Clock::system());
+        let faults = crate::faults::Switchboard::default();
+        for (target, spec) in &live.snapshot().faults {
+            faults.set(target.clone(), spec.clone(), clock.now());
+        }
         State {
-            world,
+            reserved_imds: Default::default(),
+            imds_endpoints: Default::default(),
+            live,
+            decisions: DecisionLog::default(),
             issuer,
-            clock: Arc::new(Clock::system()),
+            clock,
             mfa: ReplayGuard::default(),
             signing_keys: awsid_sigv4::SigningKeyCache::new(4096),
             metrics: crate::metrics::Metrics::default(),
+            faults,
         }
+    }
+
+    /// The current world snapshot.
+    pub fn world(&self) -> Arc<World> {
+        self.live.snapshot()
+    }
+
+    /// This request's view: the state plus one snapshot of the world, so everything the
+    /// request reads is consistent.
+    pub fn view(&self) -> View<'_> {
+        View {
+            world: self.live.snapshot(),
+            state: self,
+        }
+    }
+
+    /// Binds a listener on 127.0.0.1 for a new instance's IMDS; the server picks it up when
+    /// the instance appears in the world. Returns its address.
+    pub fn reserve_imds(&self, instance: &str) -> std::io::Result<std::net::SocketAddr> {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.set_nonblocking(true)?;
+        let addr = l.local_addr()?;
+        self.reserved_imds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(instance.to_string(), l);
+        Ok(addr)
+    }
+
+    /// The IMDS address of a running instance: where its listener is bound, else its
+    /// configured `listen` address.
+    pub fn imds_endpoint(&self, world: &World, instance: &str) -> Option<std::net::SocketAddr> {
+        let bound = self
+            .imds_endpoints
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(instance)
+            .copied();
+        bound.or_else(|| world.instance(instance)?.listen.as_deref()?.parse().ok())
+    }
+
+    /// Records a decision at the clock's now.
+    pub fn decide(&self, entry: Entry) {
+        self.decisions.record(self.clock.now(), entry);
+    }
+}
+
+/// One request's view of the state: a fixed world snapshot (`view.world`) and everything else
+/// of [`State`] through `Deref`.
+#[derive(Debug)]
+pub struct View<'a> {
+    /// The world as of the start of the request.
+    pub world: Arc<World>,
+    state: &'a State,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = State;
+    fn deref(&self) -> &State {
+        self.state
+    }
+}
+
+impl<'a> View<'a> {
+    /// The shared state behind this view.
+    pub fn state(&self) -> &'a State {
+        self.state
     }
 }
 

@@ -91,15 +91,58 @@ pub fn page(product: Product, status: StatusCode, title: &str, body: &str) -> Ht
     // Nothing but the inline stylesheet; forms post to this origin only; no framing.
     headers.insert(
         http::header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
+        HeaderValue::from_str(&csp("'self'")).expect("a static policy"),
     );
     headers.insert(
         http::header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
     r
+}
+
+/// The pages' Content-Security-Policy, forms allowed to go to `form_action`.
+fn csp(form_action: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// [`page`] holding a form the server answers with a redirect to `redirect_uri` (an OAuth
+/// client's callback, already validated; for the CLIs a loopback listener on a port of its
+/// own). Browsers apply `form-action` to the redirects a submission follows too, so with
+/// `'self'` alone the approval would stop at the redirect; the callback's origin is allowed
+/// next to it. A `redirect_uri` that is not a plain `http(s)://host[:port]` keeps `'self'`.
+pub fn form_page(
+    product: Product,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+    redirect_uri: &str,
+) -> HttpResponse {
+    let mut r = page(product, status, title, body);
+    if let Some(origin) = origin(redirect_uri) {
+        if let Ok(v) = HeaderValue::from_str(&csp(&format!("'self' {origin}"))) {
+            r.headers_mut()
+                .insert(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    r
+}
+
+/// `scheme://host[:port]` of an http(s) URI, as a CSP source; `None` for anything else
+/// (user info, IP-literal brackets and characters a source expression cannot hold).
+fn origin(uri: &str) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let ok = !authority.is_empty()
+        && authority
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b));
+    ok.then(|| format!("{scheme}://{authority}"))
 }
 
 /// A status badge (`ok` or `bad`) with its text.
@@ -140,6 +183,56 @@ mod tests {
             esc("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    fn csp_of(r: &HttpResponse) -> &str {
+        r.headers()[http::header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+    }
+
+    #[test]
+    fn form_pages_allow_the_callback_origin_only() {
+        let r = form_page(
+            Product::IdentityCenter,
+            StatusCode::OK,
+            "Allow access",
+            "<form></form>",
+            "http://127.0.0.1:41583/oauth/callback",
+        );
+        assert!(
+            csp_of(&r).contains("; form-action 'self' http://127.0.0.1:41583; "),
+            "{}",
+            csp_of(&r)
+        );
+        // Only the origin: what follows the authority never reaches the header.
+        let r = form_page(
+            Product::SignIn,
+            StatusCode::OK,
+            "t",
+            "b",
+            "http://localhost:9/cb; script-src *",
+        );
+        assert!(
+            csp_of(&r).contains("; form-action 'self' http://localhost:9; "),
+            "{}",
+            csp_of(&r)
+        );
+        for odd in [
+            "http://127.0.0.1:1;script-src",
+            "http://a b/",
+            "http://u@127.0.0.1:1/",
+            "javascript:alert(1)",
+            "http://[::1]:1/",
+            "",
+        ] {
+            let r = form_page(Product::SignIn, StatusCode::OK, "t", "b", odd);
+            assert!(
+                csp_of(&r).contains("; form-action 'self'; "),
+                "{odd}: {}",
+                csp_of(&r)
+            );
+        }
     }
 
     fn futures_body(r: HttpResponse) -> String {

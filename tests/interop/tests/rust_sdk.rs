@@ -692,7 +692,7 @@ async fn assume_role_with_every_optional_member() {
             .policy(policy)
             .policy_arns(
                 PolicyDescriptorType::builder()
-                    .arn("arn:aws:iam::aws:policy/ReadOnlyAccess")
+                    .arn("arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
                     .build(),
             )
             .tags(Tag::builder().key("team").value("interop").build().unwrap())

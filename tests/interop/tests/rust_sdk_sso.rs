@@ -53,7 +53,7 @@ fn login(home: &Home) {
 }
 
 fn reserved_readonly(plane: &Plane, account: &str) -> String {
-    let w = &plane.server.state.world;
+    let w = &plane.server.state.world();
     let inst = w
         .sso_instance("https://my-sso-portal.awsapps.com/start")
         .expect("the seed instance");

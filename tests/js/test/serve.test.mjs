@@ -557,7 +557,7 @@ describe("awsid serve (default world + an expired session and a taggable role)",
       RoleSessionName: "everything",
       DurationSeconds: 900,
       Policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:GetObject", Resource: "*" }] }),
-      PolicyArns: [{ arn: "arn:aws:iam::aws:policy/ReadOnlyAccess" }],
+      PolicyArns: [{ arn: "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess" }],
       Tags: [
         { Key: "team", Value: "interop" },
         { Key: "project", Value: "awsid" },

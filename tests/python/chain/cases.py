@@ -49,6 +49,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     argv: list[str] = field(default_factory=list)  # global options for both tools
     imds_mode: str = "disabled"  # disabled | ok | v1 | no-role
+    imds_zone: str | None = "eu-west-2a"  # the fake instance's availability zone (None: 404)
+    region_choice: str | None = None  # how region() gave the STS client a region ("none": not)
     ecs_token: str | None = ECS_TOKEN
     differences: list[str] = field(default_factory=list)
     note: str = ""
@@ -88,6 +90,8 @@ class Case:
             env.pop("AWS_DEFAULT_PROFILE", None)
         if "v2-aws-region" in self.differences and "--region" not in self.argv:
             env["AWS_DEFAULT_REGION"] = env["AWS_REGION"]
+        if "v2-imds-region" in self.differences and self.imds_zone is not None:
+            env["AWS_DEFAULT_REGION"] = self.imds_zone[:-1]
         return env
 
     def describe(self) -> str:
@@ -201,6 +205,7 @@ def region(case: Case, rng: random.Random, selected: str | None, *, allow_none: 
     choice = rng.choice(options)
     if choice == "profile" and selected is None:
         choice = "env-default"
+    case.region_choice = choice
     r = rng.choice(REGIONS)
     if choice == "flag":
         case.argv += ["--region", r]
@@ -616,6 +621,38 @@ def build_endpoint(case: Case, rng: random.Random, i: int) -> None:
     sts_endpoint(case, rng, p)
 
 
+def build_imds_region(case: Case, rng: random.Random, i: int) -> None:
+    """No region anywhere: v2 asks the instance metadata service for the region of every
+    credential STS client it creates (one lookup per hop), in each IMDS mode; or IMDS has no
+    zone, and there is no region."""
+    shape = rotate(i, ["chain-1", "chain-2", "chain-3", "web-identity", "web-as-source", "v1",
+                        "v2-only", "no-role", "no-zone", "no-zone-web"])
+    case.imds_mode = {"v1": "v1", "v2-only": "v2-only", "no-role": "no-role"}.get(shape, "ok")
+    if shape.startswith("no-zone"):
+        case.imds_zone = None
+    if shape.startswith("web") or shape == "no-zone-web":
+        case.files["tokens/web-token"] = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhcHAifQ.sig"
+        p, s = names(rng, 2)
+        web = [("web_identity_token_file", "{home}/tokens/web-token"), ("role_arn", role_arn(rng))]
+        if shape == "web-as-source":
+            case.conf(s, *web)
+            case.conf(p, *role_keys(rng, allow_invalid=False), ("source_profile", s))
+        else:
+            case.conf(p, *web)
+        chain = [p]
+    else:
+        depth = {"chain-2": 2, "chain-3": 3}.get(shape, 1)
+        chain = names(rng, depth + 1)
+        static_keys(case, rng, chain[-1], "credentials")
+        for k in range(depth - 1, -1, -1):
+            case.conf(chain[k], *role_keys(rng, allow_invalid=False), ("source_profile", chain[k + 1]))
+    select(case, rng, chain[0])
+    case.region_choice = "none"
+    sts_endpoint(case, rng, chain[0])
+    case.differences.append("v2-imds-region")
+    case.note = f"imds-region {shape}"
+
+
 BUILDERS = {
     "static": (build_static, 30),
     "partial": (build_partial, 18),
@@ -631,6 +668,7 @@ BUILDERS = {
     "env": (build_env, 26),
     "selection": (build_selection, 20),
     "endpoint": (build_endpoint, 16),
+    "imds-region": (build_imds_region, 20),
 }
 
 

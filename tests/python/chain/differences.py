@@ -103,6 +103,17 @@ DIFFERENCES: dict[str, Difference] = {
             "v2 is the reference.",
         ),
         Difference(
+            "v2-imds-region",
+            "v1 has no region source after the profile's `region`: the credential STS client "
+            "has no region (a custom endpoint then cannot sign).",
+            "with no region configured, each credential STS client asks IMDS for the "
+            "instance's zone (v2 `IMDSRegionProvider`; token PUT, then GET "
+            "placement/availability-zone/). The reference runs with AWS_DEFAULT_REGION set to "
+            "the fake instance's region, and those IMDS requests are left out of awsid's "
+            "request log when comparing.",
+            "v2 is the reference (COMPATIBILITY.md, 'Region from instance metadata').",
+        ),
+        Difference(
             "process-output-not-json",
             "Raw `JSONDecodeError` text, e.g. `Expecting value: line 1 column 1 (char 0)`.",
             "`Error when retrieving credentials from custom-process: output is not valid JSON: …`.",
@@ -145,3 +156,89 @@ class KnownBug:
 # web identity needing no region for its unsigned call, no file cache for a web-identity
 # source hop) were fixed in crates/credentials; their cases now pass as plain comparisons.
 KNOWN_BUGS: dict[str, KnownBug] = {}
+
+
+# ------------------------------------------------------------------------------------------------
+# Where Debian's v2 (2.9.19) differs from the current v2 sources (2.36.7)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class V2Exception:
+    """A behaviour of 2.9.19 that a later v2 release changed; awsid follows the current
+    sources. `applies(case)` decides which cases carry it (shown in the test id); `check(case,
+    v2, awsid)` returns None when the case did not reach the changed behaviour (everything is
+    then compared as usual), else the problems (empty when the disagreement is exactly this
+    one, and nothing else is compared)."""
+
+    name: str
+    release: str
+    description: str
+    applies: Callable
+    check: Callable
+
+
+NO_REGION = "You must specify a region."
+
+
+def _custom_sts_endpoint(case) -> bool:
+    settings = {k for _, keys in case.config for k, _ in keys}
+    return bool({"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"} & set(case.env)) or bool(
+        {"endpoint_url", "services"} & {k.strip() for k in settings})
+
+
+def _no_region(case) -> bool:
+    return case.region_choice in (None, "none") and (case.imds_mode == "disabled" or case.imds_zone is None)
+
+
+def _global_endpoint_check(case, v2, got):
+    if got.ok or got.message != NO_REGION:
+        return None  # no signed call without a region (static keys, an unsigned web identity call)
+    problems = []
+    if got.phase != "fetch" or got.exit_code != 253:
+        problems.append(f"awsid: {NO_REGION!r} should be an unwrapped NoRegionError (253)")
+    if not v2.sts_calls or any(c.get("region") not in (None, "us-east-1") for c in v2.sts_calls):
+        problems.append(f"2.9.19 did not use the global endpoint: {v2.sts_calls}")
+    return problems
+
+
+def _container_token_file_check(case, v2, got):
+    if v2.ok or "Received non 200 response (401) from ECS metadata" not in (v2.message or ""):
+        return [f"2.9.19 did not fail without the token of the token file: {v2.message!r}"]
+    if not (got.ok or got.phase):
+        return ["awsid produced neither credentials nor an error"]
+    return []
+
+
+V2_EXCEPTIONS: dict[str, V2Exception] = {
+    e.name: e
+    for e in [
+        V2Exception(
+            "endpoint-url-settings",
+            "2.13.0",
+            "2.9.19 has no AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_STS / endpoint_url / services "
+            "sections (v2 2.13.0, botocore configprovider `ignore_configured_endpoint_urls`): "
+            "it calls the real STS endpoint (through the test tunnel), and without a region the "
+            "global one, signed for us-east-1. With a configured endpoint and no region, the "
+            "current sources (client.py `_pick_region_values`: a custom endpoint keeps the "
+            "client's region, None) and awsid fail with NoRegionError.",
+            lambda c: _no_region(c) and _custom_sts_endpoint(c),
+            _global_endpoint_check,
+        ),
+        V2Exception(
+            "container-token-file",
+            "2.15.0",
+            "2.9.19 does not read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (v2 2.15.0, "
+            "credentials.py `ContainerProvider`): it calls the container endpoint without the "
+            "token and gets 401.",
+            lambda c: "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" in c.env
+            and "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in c.env,
+            _container_token_file_check,
+        ),
+    ]
+}
+
+
+def v2_exceptions(case) -> list[str]:
+    """The names of the 2.9.19 exceptions that apply to `case`."""
+    return [name for name, e in V2_EXCEPTIONS.items() if e.applies(case)]

@@ -9,6 +9,11 @@ three roles, told apart by request path:
 * `CONNECT host:443` or an absolute-form request line — a client trying to reach a real host
   through the proxy the runs configure (`HTTPS_PROXY`/`HTTP_PROXY` point here, `NO_PROXY`
   exempts 127.0.0.1): refused and recorded, so a case that would leave the machine fails.
+  Except, in worlds with `tunnels` (the runs of Debian's v2 2.9.19, which predates
+  `AWS_ENDPOINT_URL_STS`), `CONNECT sts….amazonaws.com:443`: the fake terminates TLS with
+  the test authority's certificate (`tls_intercept.py`) and plays STS inside the tunnel.
+* `GET /latest/meta-data/placement/availability-zone/` — the instance's zone (`imds_zone`),
+  which v2 reads as the region when none is configured.
 
 Every answer is a deterministic function of the request and of the fake's `anchor` time, so the
 same profile setup resolved by two clients against two fakes with the same anchor yields the same
@@ -30,6 +35,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
+
+from tls_intercept import open_tunnel
 
 ACCOUNT = "123456789012"
 ECS_PATH = "/ecs/credentials"
@@ -95,6 +102,9 @@ class World:
 
     anchor: int  # epoch seconds; expiries are anchor + lifetime
     imds_mode: str = "ok"  # ok | v1 (token PUT answers 404) | no-role (listing 404) | v2-only
+    imds_zone: str | None = "eu-west-2a"  # placement/availability-zone (None: 404)
+    tunnels: bool = False  # accept CONNECT to STS host names (TLS terminated here)
+    tunnelled: list[str] = field(default_factory=list)  # hosts of the tunnels opened
     ecs_token: str | None = "ecs-auth-token"  # required Authorization value (None: not checked)
     sts_calls: list[StsCall] = field(default_factory=list)
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, method, path)
@@ -149,6 +159,11 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def do_CONNECT(self) -> None:  # noqa: N802
+        world = self.server.world
+        if world.tunnels and open_tunnel(self):
+            with world.lock:
+                world.tunnelled.append(self.tunnel_host)
+            return
         self._proxied()
 
     def do_PUT(self) -> None:  # noqa: N802
@@ -197,7 +212,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, "", "text/plain")
             return
         prefix = "/latest/meta-data/iam/security-credentials/"
-        if path == prefix:
+        if path == "/latest/meta-data/placement/availability-zone/":
+            if world.imds_zone is None:
+                self._send(404, "", "text/plain")
+            else:
+                self._send(200, world.imds_zone, "text/plain")
+        elif path == prefix:
             if world.imds_mode == "no-role":
                 self._send(404, "", "text/plain")
             else:

@@ -124,9 +124,9 @@ def read_cache(home: Path) -> dict[str, str | None]:
     return out
 
 
-def _world(case: Case, anchor: int) -> World:
+def _world(case: Case, anchor: int, *, tunnels: bool = False) -> World:
     return World(anchor=anchor, imds_mode="ok" if case.imds_mode == "disabled" else case.imds_mode,
-                 ecs_token=case.ecs_token)
+                 ecs_token=case.ecs_token, imds_zone=case.imds_zone, tunnels=tunnels)
 
 
 def _finish(outcome: Outcome, fake: FakeEndpoints, home: Path) -> Outcome:
@@ -214,6 +214,45 @@ def parse_awsid(stdout: str, stderr: str, code: int) -> Outcome:
                 body = body.removeprefix(f"An error occurred ({code_name}): ")
             out.message = body.removesuffix(NO_REGION_HINT)
     return out
+
+
+def parse_v2(stdout: str, stderr: str, code: int) -> Outcome:
+    """`aws configure export-credentials` of Debian's v2 (2.9.19, before the 2.34 error
+    writer): the process document, or `\\n<message>\\n` — `Unable to retrieve credentials:
+    <message>\\n` (exit 253) for errors of `get_credentials()`, the bare exception text for
+    errors of the deferred fetch (with `NoRegionErrorHandler`'s hint)."""
+    if code == 0:
+        out = parse_awsid(stdout, "", 0)
+        out.stderr = stderr
+        return out
+    out = Outcome(ok=False, exit_code=code, stdout=stdout, stderr=stderr)
+    body = stderr.strip("\n")
+    if code == 253 and body.startswith(AWSID_PREFIX):
+        out.phase, out.message = "resolve", body[len(AWSID_PREFIX):].strip()
+    else:
+        out.phase, out.message = "fetch", body.removesuffix(NO_REGION_HINT)
+    return out
+
+
+def run_v2(case: Case, home: Path, anchor: int, *, server=None, aws_v2: Path | None = None) -> Outcome:
+    """Debian's aws CLI v2 (`configure export-credentials`) on the case, in a fork of `server`
+    (`v2_forkserver.ForkServer`) or as the binary `aws_v2`. Its STS calls reach the fake
+    through the TLS tunnel (2.9.19 has no `AWS_ENDPOINT_URL_STS`)."""
+    from tls_intercept import authority
+    from v2_forkserver import run_binary
+
+    with FakeEndpoints(_world(case, anchor, tunnels=True)) as fake:
+        prepare_home(case, home, fake)
+        env = child_env(case.env, case, home, fake)
+        env["AWS_CA_BUNDLE"] = str(authority().ca_file)
+        argv = ["configure", "export-credentials", *case.argv]
+        if server is not None:
+            stdout, stderr, code = server.run(argv, env, home, home.parent)
+        else:
+            assert aws_v2 is not None
+            stdout, stderr, code = run_binary(aws_v2, argv, env, home)
+        out = parse_v2(_scrub(stdout, home, fake), _scrub(stderr, home, fake), code)
+        return _finish(out, fake, home)
 
 
 class ForkServer:

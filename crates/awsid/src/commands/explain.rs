@@ -80,7 +80,11 @@ fn resolve(session: &Session, global: &GlobalArgs, report: &Explanation) -> Reso
         error: None,
     };
     if report.region.value.is_none() {
-        r.imds_region = session.imds_region();
+        // v2's lookup can fail outright (no token while IMDSv1 is disabled).
+        match session.imds_region() {
+            Ok(region) => r.imds_region = region,
+            Err(e) => r.error = Some(e.to_string()),
+        }
     }
     match session.resolve_reporting(&options) {
         Err(e) => {

@@ -543,12 +543,7 @@ fn add(global: &GlobalArgs, a: AddArgs, env: &awsid_profile::Env) -> Result<u8, 
         .clone()
         .or_else(|| a.from_profile.clone())
         .or_else(|| global.profile.clone())
-        .ok_or_else(|| {
-            CliError::new(
-                ExitKind::Usage,
-                "awsid vault add: name the PROFILE to store keys for",
-            )
-        })?;
+        .ok_or_else(|| crate::error::usage::required(&["profile"]))?;
     let mut pass = Passphrases::new(a.pass.passphrase_stdin);
     let idle = idle(&a.pass, env)?;
     // Read the keys before anything is written.
@@ -1007,7 +1002,7 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         .profile
         .clone()
         .or_else(|| global.profile.clone())
-        .ok_or_else(|| CliError::new(ExitKind::Usage, "awsid vault rotate: name the PROFILE"))?;
+        .ok_or_else(|| crate::error::usage::required(&["profile"]))?;
     let locs = locations(env)?;
     let vault = load_existing(&locs)?;
     if vault.entry(&profile).is_none() {

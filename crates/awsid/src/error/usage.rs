@@ -143,8 +143,45 @@ pub(crate) fn from_clap(err: &clap::Error, root: &clap::Command, argv: &[OsStrin
                 _ => argparse_error(&format!("argument {name}: invalid value '{value}'")),
             }
         }
+        ErrorKind::ValueValidation => {
+            // argparse: `argument --x: invalid <type> value: '<v>'`; awsid keeps the reason.
+            let name = argparse_name(&context_str(ContextKind::InvalidArg).unwrap_or_default());
+            let value = context_str(ContextKind::InvalidValue).unwrap_or_default();
+            let reason = std::error::Error::source(err)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            argparse_error(&format!(
+                "argument {name}: invalid value: '{value}'{reason}"
+            ))
+        }
+        ErrorKind::ArgumentConflict => {
+            // argparse's mutually exclusive group: `argument A: not allowed with argument B`.
+            let name = argparse_name(&context_str(ContextKind::InvalidArg).unwrap_or_default());
+            let prior = match err.get(ContextKind::PriorArg) {
+                Some(ContextValue::String(s)) => argparse_name(s),
+                Some(ContextValue::Strings(v)) => v
+                    .iter()
+                    .map(|s| argparse_name(s))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => String::new(),
+            };
+            argparse_error(&format!(
+                "argument {name}: not allowed with argument {prior}"
+            ))
+        }
         _ => argparse_error(&clap_message(err)),
     }
+}
+
+/// A required argument that clap cannot require (a positional that an option may stand in
+/// for, like `vault add [PROFILE]` or `--profile`), missing: argparse's
+/// `the following arguments are required: <names>` with the usage (252).
+pub(crate) fn required(names: &[&str]) -> CliError {
+    argparse_error(&format!(
+        "the following arguments are required: {}",
+        names.join(", ")
+    ))
 }
 
 /// The first line of clap's own rendering, without its `error: ` prefix (for the rare kinds
@@ -294,6 +331,196 @@ mod tests {
         assert_eq!(
             invalid_choice("--format", "proces", &["process", "env"]),
             "argument --format: Found invalid choice 'proces'\n\nMaybe you meant:\n\n  * process"
+        );
+    }
+
+    /// Every visible command below the root, as its path of names (clap's `help` left out).
+    fn command_paths(cmd: &clap::Command, prefix: &[String], out: &mut Vec<Vec<String>>) {
+        for sub in cmd.get_subcommands() {
+            if sub.is_hide_set() || sub.get_name() == "help" {
+                continue;
+            }
+            let mut path = prefix.to_vec();
+            path.push(sub.get_name().to_owned());
+            out.push(path.clone());
+            command_paths(sub, &path, out);
+        }
+    }
+
+    /// The legacy rendering of parsing `words` (awsid's name first) as an error, with its
+    /// exit status; panics when the command line parses.
+    fn usage_error(words: &[String]) -> (u8, String) {
+        let argv: Vec<OsString> = std::iter::once("awsid".to_owned())
+            .chain(words.iter().cloned())
+            .map(OsString::from)
+            .collect();
+        match crate::cli::parse(argv) {
+            Ok(_) => panic!("`awsid {}` parsed; expected a usage error", words.join(" ")),
+            Err(e) => (e.kind().code(), e.render(crate::error::ErrorFormat::Legacy)),
+        }
+    }
+
+    /// What v2's `ArgParseException` handler writes for `message` (legacy form).
+    fn argparse_text(message: &str) -> String {
+        format!("\nawsid: [ERROR]: {message}\n\nusage: {USAGE}")
+    }
+
+    /// Every command and subcommand answers a usage error the way v2's argparse does, exit
+    /// 252, with awsid's name: a missing or unknown subcommand, missing required arguments,
+    /// an unknown option, an option without its value, a value outside its choices.
+    #[test]
+    fn every_command_has_v2_usage_errors() {
+        let mut root = crate::cli::command();
+        root.build();
+        let mut paths = Vec::new();
+        command_paths(&root, &[], &mut paths);
+        assert!(paths.len() > 25, "the tree: {paths:?}");
+        let mut checked = 0;
+        for path in &paths {
+            let mut cmd = &root;
+            for name in path {
+                cmd = cmd.find_subcommand(name).expect("a path of the tree");
+            }
+            let names: Vec<&str> = path.iter().map(String::as_str).collect();
+            let at = |what: &str| format!("`awsid {}`: {what}", path.join(" "));
+            if cmd.has_subcommands() {
+                let dest = subcommand_dest(&names);
+                if cmd.is_subcommand_required_set() {
+                    let got = usage_error(path);
+                    let want =
+                        argparse_text(&format!("the following arguments are required: {dest}"));
+                    assert_eq!(got, (252, want), "{}", at("no subcommand"));
+                }
+                let mut words = path.clone();
+                words.push("no-such-subcommand".into());
+                let got = usage_error(&words);
+                let want = argparse_text(&format!(
+                    "argument {dest}: Found invalid choice 'no-such-subcommand'\n"
+                ));
+                assert_eq!(got, (252, want), "{}", at("unknown subcommand"));
+                checked += 2;
+                continue;
+            }
+            // The command line with every required argument given a valid value.
+            let mut base = path.clone();
+            let mut required = Vec::new();
+            let first_value = |a: &clap::Arg| {
+                a.get_possible_values()
+                    .first()
+                    .map(|v| v.get_name().to_owned())
+                    .unwrap_or_else(|| "x".to_owned())
+            };
+            for a in cmd.get_arguments().filter(|a| a.is_required_set()) {
+                if a.is_positional() {
+                    required.push(a.get_id().as_str().to_owned());
+                    base.push(first_value(a));
+                } else {
+                    let long = format!("--{}", a.get_long().expect("a long name"));
+                    required.push(long.clone());
+                    base.push(long);
+                    base.push(first_value(a));
+                }
+            }
+            if !required.is_empty() {
+                let got = usage_error(path);
+                let want = argparse_text(&format!(
+                    "the following arguments are required: {}",
+                    required.join(", ")
+                ));
+                assert_eq!(got, (252, want), "{}", at("missing required arguments"));
+                checked += 1;
+            }
+            let mut words = base.clone();
+            words.push("--no-such-option".into());
+            // A command whose last positional takes every word from the first one on, hyphens
+            // included (`exec`'s COMMAND), has no unknown options: the word is that argument.
+            let takes_any_word = cmd.get_arguments().any(|a| {
+                a.is_positional() && a.is_trailing_var_arg_set() && a.is_allow_hyphen_values_set()
+            });
+            if takes_any_word {
+                let argv = std::iter::once("awsid".to_owned()).chain(words.iter().cloned());
+                assert!(
+                    crate::cli::parse(argv.map(OsString::from)).is_ok(),
+                    "{}",
+                    at("a hyphenated word is the command")
+                );
+                checked += 1;
+            } else {
+                let got = usage_error(&words);
+                let want = match grammar(&names) {
+                    Grammar::Operation => format!(
+                        "\nusage: {USAGE}\n\nawsid: [ERROR]: Unknown options: --no-such-option\n"
+                    ),
+                    Grammar::Customization => {
+                        "\nawsid: [ERROR]: Unknown options: --no-such-option\n".to_owned()
+                    }
+                };
+                assert_eq!(got, (252, want), "{}", at("unknown option"));
+                checked += 1;
+            }
+            let options = cmd.get_arguments().filter(|a| {
+                !a.is_positional() && !a.is_global_set() && a.get_action().takes_values()
+            });
+            for a in options {
+                let long = format!("--{}", a.get_long().expect("a long name"));
+                let mut words = base.clone();
+                words.push(long.clone());
+                let got = usage_error(&words);
+                let want = argparse_text(&format!("argument {long}: expected one argument"));
+                assert_eq!(
+                    got,
+                    (252, want),
+                    "{}",
+                    at(&format!("{long} without a value"))
+                );
+                checked += 1;
+                if !a.get_possible_values().is_empty() {
+                    words.push("no-such-value".into());
+                    let got = usage_error(&words);
+                    let want = argparse_text(&format!(
+                        "argument {long}: Found invalid choice 'no-such-value'\n"
+                    ));
+                    assert_eq!(got, (252, want), "{}", at(&format!("{long} no-such-value")));
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 60, "{checked} usage errors checked");
+    }
+
+    #[test]
+    fn global_output_takes_v2s_choices() {
+        let words: Vec<String> = ["sts", "get-caller-identity", "--output", "jsn"]
+            .map(String::from)
+            .to_vec();
+        let got = usage_error(&words);
+        let want = argparse_text(
+            "argument --output: Found invalid choice 'jsn'\n\nMaybe you meant:\n\n  * json",
+        );
+        assert_eq!(got, (252, want));
+    }
+
+    #[test]
+    fn conflicts_and_bad_values_read_like_argparse() {
+        let words: Vec<String> = ["vault", "add", "--env", "--from-profile", "a"]
+            .map(String::from)
+            .to_vec();
+        let (code, text) = usage_error(&words);
+        assert_eq!(code, 252);
+        assert!(
+            text.contains(
+                "\nawsid: [ERROR]: argument --from-profile: not allowed with argument --env\n"
+            ) || text.contains(
+                "\nawsid: [ERROR]: argument --env: not allowed with argument --from-profile\n"
+            ),
+            "{text}"
+        );
+        let words: Vec<String> = ["serve", "--api", "nonsense"].map(String::from).to_vec();
+        let (code, text) = usage_error(&words);
+        assert_eq!(code, 252);
+        assert!(
+            text.starts_with("\nawsid: [ERROR]: argument --api: invalid value: 'nonsense' ("),
+            "{text}"
         );
     }
 

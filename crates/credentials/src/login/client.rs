@@ -103,14 +103,11 @@ impl<'a> SigninClient<'a> {
             .header("User-Agent", crate::user_agent())
             .header("DPoP", proof)
             .body(input.to_string());
-        let resp =
-            self.services
-                .transport()
-                .send(&req)
-                .map_err(|source| CredentialsError::Connect {
-                    url: url.clone(),
-                    source,
-                })?;
+        let resp = self
+            .services
+            .transport()
+            .send(&req)
+            .map_err(|source| CredentialsError::transport(&url, source))?;
         if !(200..300).contains(&resp.status) {
             let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
             return Err(SigninError::Service {

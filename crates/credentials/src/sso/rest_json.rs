@@ -60,7 +60,7 @@ pub(crate) fn send(
     )?;
     let resp = attempts
         .outcome
-        .map_err(|source| CredentialsError::Connect { url, source })?;
+        .map_err(|source| CredentialsError::transport(url, source))?;
     if !(200..300).contains(&resp.status) {
         let mut e = rest_json_error(&resp, operation);
         e.retries = attempts.retries;

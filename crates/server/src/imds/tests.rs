@@ -309,7 +309,7 @@ fn credentials_are_stable_until_rotation() {
     // Advance to just before the rotation point: same set; past it: a new set, while the old
     // one still has at least the rotation margin (≥ 15 min) left.
     let now = s.state.clock.now();
-    let margin = s.state.world.instances[0].rotation_margin;
+    let margin = s.state.world().instances[0].rotation_margin;
     assert!(margin >= 900);
     s.state.clock.advance(expires - margin - now - 1);
     assert_eq!(get(a, path, &[]).body, first);
@@ -416,10 +416,7 @@ fn my_uid() -> u32 {
 #[test]
 fn uid_allow_list_serves_listed_users_and_refuses_others_with_403() {
     let world = crate::World::default_world();
-    let state = Arc::new(crate::State::new(
-        Arc::new(world),
-        Arc::new(crate::Issuer::random()),
-    ));
+    let state = Arc::new(crate::State::new(world, Arc::new(crate::Issuer::random())));
     let me = my_uid();
     for (uids, expect_ok) in [(vec![me], true), (vec![me.wrapping_add(1)], false)] {
         let listen = crate::Listen {

@@ -66,7 +66,7 @@ fn verify(
         field("sessionKey")?,
         field("sessionToken")?,
     );
-    let world = &svc.state.world;
+    let world = svc.state.world();
     let refused = || "The credentials are invalid or expired".to_string();
     for s in world.pre_issued(key_id) {
         if !bool::from(s.session_token.as_bytes().ct_eq(token.as_bytes()))

@@ -140,14 +140,20 @@ impl SigninService {
     }
 
     /// The world user with this ARN.
-    fn user_by_arn(&self, arn: &str) -> Option<&User> {
-        self.state.world.users.iter().find(|u| u.arn == arn)
+    fn user_by_arn(&self, arn: &str) -> Option<User> {
+        self.state
+            .world()
+            .users
+            .iter()
+            .find(|u| u.arn == arn)
+            .cloned()
     }
 
     /// Whether `user`'s identity policies allow `action` on the public-client resource, with
     /// the statement that decided.
     fn allowed(&self, user: &User, action: &str, mfa: bool) -> Evaluation {
-        let settings = &self.state.world.settings;
+        let world = self.state.world();
+        let settings = &world.settings;
         let resource = format!(
             "arn:{}:signin:{}:{}:oauth2/public-client/localhost",
             settings.partition, settings.region, user.account

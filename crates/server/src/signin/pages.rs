@@ -11,7 +11,7 @@ use super::grants::{self, AuthCode, Kind};
 use super::{SigninService, CONFIRMATION, CROSS_DEVICE, SAME_DEVICE};
 use crate::http::{HttpResponse, RequestData};
 use crate::sso::{encode, pair, parse_pairs, query};
-use crate::web::{badge, esc, page as web_page, Product};
+use crate::web::{badge, esc, form_page, page as web_page, Product};
 use crate::world::User;
 
 /// How long an authorization code may be redeemed.
@@ -128,7 +128,7 @@ fn form(
          <div class=\"actions\"><button class=\"primary\" type=\"submit\" name=\"action\" value=\"approve\">Allow</button>\
          <button type=\"submit\" name=\"action\" value=\"deny\">Cancel</button></div></form>",
         path = super::AUTHORIZE,
-        options = user_options(&svc.state.world.users, chosen),
+        options = user_options(&svc.state.world().users, chosen),
     )
 }
 
@@ -158,6 +158,10 @@ pub(super) fn authorize(svc: &SigninService, req: &RequestData) -> HttpResponse 
             "<p>redirect_uri is not allowed for this client.</p>",
         );
     }
+    // The sign-in form goes back to the client's redirect URI once allowed (web::form_page).
+    let page = |status: StatusCode, title: &str, body: &str| {
+        form_page(Product::SignIn, status, title, body, &redirect_uri)
+    };
     let state = get("state");
     let fail = |error: &str| redirect(&redirect_uri, &[("error", error), ("state", &state)]);
     if get("response_type") != "code" {
@@ -218,7 +222,7 @@ pub(super) fn authorize(svc: &SigninService, req: &RequestData) -> HttpResponse 
         }
     }
     let action = "signin:AuthorizeOAuth2Access";
-    let decision = svc.allowed(user, action, mfa);
+    let decision = svc.allowed(&user, action, mfa);
     if decision.decision != crate::policy::Decision::Allow {
         return page(
             StatusCode::FORBIDDEN,

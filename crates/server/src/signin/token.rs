@@ -161,7 +161,7 @@ fn exchange(
     {
         return Err(SigninError::bad_grant());
     }
-    let user = svc
+    let user = &svc
         .user_by_arn(&code.user_arn)
         .ok_or_else(SigninError::bad_grant)?;
     permitted(svc, user, code.mfa)?;
@@ -213,7 +213,7 @@ fn refresh(
             "The login session has expired",
         ));
     }
-    let user = svc
+    let user = &svc
         .user_by_arn(&old.user_arn)
         .ok_or_else(SigninError::bad_grant)?;
     permitted(svc, user, old.mfa)?;

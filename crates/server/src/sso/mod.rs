@@ -20,6 +20,7 @@ use std::sync::Arc;
 use http::{Method, StatusCode};
 use serde_json::Value;
 
+use crate::decisions::{Entry, Outcome};
 use crate::http::{HttpResponse, RequestData};
 use crate::state::State;
 use errors::{Service, SsoError};
@@ -162,6 +163,34 @@ impl SsoService {
             Endpoint::ListAccountRoles => portal::list_account_roles(self, req),
             Endpoint::Logout => portal::logout(self, req),
         };
+        let (outcome, reason) = match &result {
+            Ok(_) => (Outcome::Allowed, "token or client verified".to_string()),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED || e.status == StatusCode::FORBIDDEN => {
+                (Outcome::Denied, format!("{}: {}", e.shape, e.message))
+            }
+            Err(e) => (Outcome::Failed, format!("{}: {}", e.shape, e.message)),
+        };
+        let resource = match endpoint {
+            Endpoint::GetRoleCredentials | Endpoint::ListAccountRoles => {
+                let q = parse_pairs(req.uri.query().unwrap_or(""));
+                let get = |k: &str| {
+                    q.iter()
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                };
+                format!("account {} role {}", get("account_id"), get("role_name"))
+            }
+            _ => "*".to_string(),
+        };
+        self.state.decide(Entry::new(
+            "sso",
+            format!("sso:{endpoint:?}"),
+            "bearer of an SSO token or client",
+            resource,
+            outcome,
+            reason,
+        ));
         match result {
             // Logout answers an empty body.
             Ok(Value::Null) => errors::json_response(StatusCode::OK, "", &rid),

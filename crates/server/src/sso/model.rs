@@ -4,17 +4,18 @@
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::policy::{Policy, PolicyKind};
-use crate::world::Role;
+use crate::world::error::{At, InvalidEntry, Problem};
+use crate::world::{PolicySource, Role};
 
 /// The IAM path of every role an Identity Center assignment creates.
 pub const RESERVED_ROLE_PATH: &str = "/aws-reserved/sso.amazonaws.com/";
 
 /// `[[sso_instances]]` as written in a world file.
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSsoInstance {
     start_url: String,
@@ -25,31 +26,37 @@ pub(crate) struct RawSsoInstance {
     permission_sets: Vec<RawPermissionSet>,
     #[serde(default)]
     assignments: Vec<RawAssignment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     auto_approve: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "is_zero")]
     auto_approve_after_polls: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     access_token_lifetime_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     device_code_lifetime_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     device_poll_interval_seconds: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct RawSsoUser {
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     display_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct RawPermissionSet {
     name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     session_duration_seconds: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     policies: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 struct RawAssignment {
     user: String,
@@ -156,7 +163,9 @@ pub(crate) struct WorldParts<'a> {
     pub unique_ids: &'a mut HashSet<String>,
 }
 
-type Invalid = (String, String);
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
 
 fn is_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
@@ -240,7 +249,7 @@ fn trust_policy(partition: &str, account: &str, start_url: &str) -> String {
 pub(crate) fn validate(
     raw: Vec<RawSsoInstance>,
     parts: WorldParts<'_>,
-) -> Result<Vec<SsoInstance>, Invalid> {
+) -> Result<Vec<SsoInstance>, InvalidEntry> {
     let WorldParts {
         partition,
         accounts,
@@ -249,8 +258,8 @@ pub(crate) fn validate(
     } = parts;
     let mut out: Vec<SsoInstance> = Vec::new();
     for (i, inst) in raw.into_iter().enumerate() {
-        let at = format!("sso_instances[{i}] \"{}\"", inst.start_url);
-        let fail = |m: String| (at.clone(), m);
+        let at = At::entry("sso_instances", i, &inst.start_url);
+        let fail = |m: String| at.msg(m);
         let is_url = inst
             .start_url
             .strip_prefix("https://")
@@ -292,7 +301,8 @@ pub(crate) fn validate(
 
         let mut users: Vec<SsoUser> = Vec::new();
         for (k, u) in inst.users.into_iter().enumerate() {
-            let fail = |m: String| (format!("{at}: users[{k}] \"{}\"", u.name), m);
+            let uat = at.field(format!("users[{k}] \"{}\"", u.name));
+            let fail = |m: String| uat.msg(m);
             check_user_name(&u.name).map_err(fail)?;
             if users.iter().any(|x| x.name.eq_ignore_ascii_case(&u.name)) {
                 return Err(fail("duplicate user name".into()));
@@ -305,8 +315,8 @@ pub(crate) fn validate(
 
         let mut sets: Vec<(PermissionSet, Vec<Policy>)> = Vec::new();
         for (k, p) in inst.permission_sets.into_iter().enumerate() {
-            let pat = format!("{at}: permission_sets[{k}] \"{}\"", p.name);
-            let fail = |m: String| (pat.clone(), m);
+            let pat = at.field(format!("permission_sets[{k}] \"{}\"", p.name));
+            let fail = |m: String| pat.msg(m);
             check_set_name(&p.name).map_err(fail)?;
             if sets.iter().any(|(x, _)| x.name == p.name) {
                 return Err(fail("duplicate permission set name".into()));
@@ -322,7 +332,7 @@ pub(crate) fn validate(
             for (n, doc) in p.policies.iter().enumerate() {
                 policies.push(
                     Policy::parse(doc, PolicyKind::Identity)
-                        .map_err(|e| (format!("{pat}: policies[{n}]"), e.to_string()))?,
+                        .map_err(|e| pat.field(format!("policies[{n}]")).err(e))?,
                 );
             }
             sets.push((
@@ -341,16 +351,14 @@ pub(crate) fn validate(
 
         let mut assignments: Vec<Assignment> = Vec::new();
         for (k, a) in inst.assignments.into_iter().enumerate() {
-            let fail = |m: String| (format!("{at}: assignments[{k}]"), m);
+            let aat = at.field(format!("assignments[{k}]"));
+            let fail = |m: String| aat.msg(m);
             let user = users
                 .iter()
                 .position(|u| u.name == a.user)
                 .ok_or_else(|| fail(format!("user \"{}\" is not in users", a.user)))?;
             if !accounts.contains(&a.account) {
-                return Err(fail(format!(
-                    "account \"{}\" is not declared in [[accounts]]",
-                    a.account
-                )));
+                return Err(aat.err(Problem::UnknownAccount(a.account.clone())));
             }
             let set = sets
                 .iter()
@@ -396,9 +404,16 @@ pub(crate) fn validate(
                         arn,
                         trust_policy: Policy::parse(&trust, PolicyKind::Trust)
                             .map_err(|e| fail(format!("materialised trust policy: {e}")))?,
+                        trust_document: trust.clone(),
+                        description: None,
+                        reserved: true,
+                        policy_sources: (1..=policies.len())
+                            .map(|n| PolicySource::Inline(format!("policy-{n}")))
+                            .collect(),
                         policies: policies.clone(),
                         max_session_duration: ps.session_duration,
                         tags: Default::default(),
+                        created: crate::world::ids::EPOCH_DATE.into(),
                     });
                     roles.len() - 1
                 }

@@ -217,7 +217,7 @@ pub(super) fn register_client(svc: &SsoService, req: &RequestData) -> Result<Val
     }
     let issuer_url = opt_str(&m, "issuerUrl")?.map(str::to_string);
     if let Some(u) = &issuer_url {
-        if svc.state.world.sso_instance(u).is_none() {
+        if svc.state.world().sso_instance(u).is_none() {
             return Err(bad_request(format!("Unknown issuerUrl: {u}")));
         }
     }
@@ -271,9 +271,8 @@ pub(super) fn start_device_authorization(
     if !client.allows(DEVICE_GRANT) {
         return Err(unauthorized_client(DEVICE_GRANT));
     }
-    let inst = svc
-        .state
-        .world
+    let world = svc.state.world();
+    let inst = world
         .sso_instance(start_url)
         .ok_or_else(|| bad_request(format!("Invalid start URL: {start_url}")))?;
     let now = svc.now();
@@ -468,9 +467,8 @@ fn issue(
     user: &str,
     sid: Option<&str>,
 ) -> Result<Value, SsoError> {
-    let inst: &SsoInstance = svc
-        .state
-        .world
+    let world = svc.state.world();
+    let inst: &SsoInstance = world
         .sso_instance(start_url)
         .filter(|i| i.user(user).is_some())
         .ok_or_else(|| SsoError::invalid_grant("The user or instance no longer exists"))?;

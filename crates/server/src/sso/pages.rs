@@ -88,10 +88,11 @@ pub(super) fn device(svc: &SsoService, req: &RequestData) -> HttpResponse {
         );
     };
     let now = svc.now();
+    let world = svc.state.world();
     let found = svc
         .flows
         .device(&code, now)
-        .and_then(|d| Some((svc.state.world.sso_instance(&d.start_url)?, d)));
+        .and_then(|d| Some((world.sso_instance(&d.start_url)?, d)));
     let Some((inst, d)) = found else {
         return page(
             StatusCode::BAD_REQUEST,
@@ -232,10 +233,11 @@ pub(super) fn authorize(svc: &SsoService, req: &RequestData) -> HttpResponse {
     if get("code_challenge_method") != "S256" || challenge.len() < 43 {
         return fail("invalid_request");
     }
+    let world = svc.state.world();
     let Some(inst) = client
         .issuer_url
         .as_deref()
-        .and_then(|u| svc.state.world.sso_instance(u))
+        .and_then(|u| world.sso_instance(u))
     else {
         return fail("invalid_request");
     };
@@ -302,7 +304,13 @@ pub(super) fn authorize(svc: &SsoService, req: &RequestData) -> HttpResponse {
         path = super::AUTHORIZE,
         users = user_select(inst),
     );
-    page(StatusCode::OK, "Allow access", &body)
+    crate::web::form_page(
+        Product::IdentityCenter,
+        StatusCode::OK,
+        "Allow access",
+        &body,
+        redirect_uri,
+    )
 }
 
 #[cfg(test)]

@@ -17,14 +17,21 @@ use crate::http::RequestData;
 const DEFAULT_PAGE: usize = 20;
 
 /// The caller: instance, user index and the token's claims.
-struct Caller<'w> {
-    inst: &'w SsoInstance,
+struct Caller {
+    world: std::sync::Arc<crate::world::World>,
+    inst: usize,
     user: usize,
     grant: Grant,
 }
 
+impl Caller {
+    fn inst(&self) -> &SsoInstance {
+        &self.world.sso_instances[self.inst]
+    }
+}
+
 /// The access token of the request, valid, unexpired and not logged out (401 otherwise).
-fn authenticate<'s>(svc: &'s SsoService, req: &RequestData) -> Result<Caller<'s>, SsoError> {
+fn authenticate(svc: &SsoService, req: &RequestData) -> Result<Caller, SsoError> {
     let token = req
         .headers
         .get("x-amz-sso_bearer_token")
@@ -35,13 +42,21 @@ fn authenticate<'s>(svc: &'s SsoService, req: &RequestData) -> Result<Caller<'s>
     if grant.expires <= svc.now() || svc.flows.is_revoked(&grant.sid) {
         return Err(SsoError::unauthorized());
     }
-    let inst = svc
-        .state
-        .world
-        .sso_instance(&grant.start_url)
+    let world = svc.state.world();
+    let inst = world
+        .sso_instances
+        .iter()
+        .position(|i| i.matches_start_url(&grant.start_url))
         .ok_or_else(SsoError::unauthorized)?;
-    let user = inst.user(&grant.user).ok_or_else(SsoError::unauthorized)?;
-    Ok(Caller { inst, user, grant })
+    let user = world.sso_instances[inst]
+        .user(&grant.user)
+        .ok_or_else(SsoError::unauthorized)?;
+    Ok(Caller {
+        world,
+        inst,
+        user,
+        grant,
+    })
 }
 
 fn bad_request(message: impl Into<String>) -> SsoError {
@@ -85,17 +100,17 @@ pub(super) fn get_role_credentials(svc: &SsoService, req: &RequestData) -> Resul
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad_request("account_id is required"))?;
     let a = caller
-        .inst
+        .inst()
         .assignment(caller.user, account, role_name)
         .ok_or_else(|| {
             SsoError::portal(StatusCode::FORBIDDEN, "ForbiddenException", "No access")
         })?;
-    let set = &caller.inst.permission_sets[a.permission_set];
-    let role = &svc.state.world.roles[a.role];
+    let set = &caller.inst().permission_sets[a.permission_set];
+    let role = &caller.world.roles[a.role];
     let now = svc.now();
     let claims = crate::sessions::role_claims(
         role,
-        &caller.inst.users[caller.user].name,
+        &caller.inst().users[caller.user].name,
         now,
         now + set.session_duration,
         true,
@@ -116,7 +131,7 @@ pub(super) fn list_accounts(svc: &SsoService, req: &RequestData) -> Result<Value
     let caller = authenticate(svc, req)?;
     let mut accounts: Vec<&str> = Vec::new();
     for a in caller
-        .inst
+        .inst()
         .assignments
         .iter()
         .filter(|a| a.user == caller.user)
@@ -129,7 +144,7 @@ pub(super) fn list_accounts(svc: &SsoService, req: &RequestData) -> Result<Value
     let list: Vec<Value> = items
         .iter()
         .map(|id| {
-            let info = svc.state.world.account_info(id);
+            let info = svc.state.world().account_info(id);
             json!({
                 "accountId": id,
                 "accountName": info.name.unwrap_or_else(|| id.to_string()),
@@ -149,11 +164,15 @@ pub(super) fn list_account_roles(svc: &SsoService, req: &RequestData) -> Result<
         .filter(|s| !s.is_empty())
         .ok_or_else(|| bad_request("account_id is required"))?;
     let roles: Vec<&str> = caller
-        .inst
+        .inst()
         .assignments
         .iter()
         .filter(|a| a.user == caller.user && a.account == account)
-        .map(|a| caller.inst.permission_sets[a.permission_set].name.as_str())
+        .map(|a| {
+            caller.inst().permission_sets[a.permission_set]
+                .name
+                .as_str()
+        })
         .collect();
     let (items, next) = page(&roles, req)?;
     let list: Vec<Value> = items

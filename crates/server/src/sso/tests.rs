@@ -530,7 +530,7 @@ fn role_credentials_are_sessions_of_the_reserved_role() {
         rc["sessionToken"].as_str().unwrap(),
     );
     assert_eq!(who.status, 200, "{}", who.body);
-    let w = &s.state.world;
+    let w = &s.state.world();
     let inst = &w.sso_instances[0];
     let a = inst.assignment(0, "444455556666", "readOnly").unwrap();
     let role = &w.roles[a.role];
@@ -950,7 +950,7 @@ fn tokens_survive_a_restart_with_the_same_key() {
     let key = [42u8; 32];
     let state = |k| {
         std::sync::Arc::new(crate::State::new(
-            std::sync::Arc::new(World::default_world()),
+            World::default_world(),
             std::sync::Arc::new(crate::Issuer::new(k, &[])),
         ))
     };

@@ -5,14 +5,16 @@ use http::StatusCode;
 
 use super::context::{base_context, check_mfa, identity_policies};
 use super::params::{Params, Pattern, Violations};
-use super::policy_arns::{check_managed_session_policies, validate_policy_arns};
+use super::policy_arns::{check_managed_session_policies, combine, validate_policy_arns};
 use super::xml::{self, StsError};
 use super::{credentials_xml, not_authorized, packed_policy_size, parse_session_policy, Caller};
+use crate::decisions::explain;
 use crate::http::{HttpResponse, RequestData};
 use crate::issuer::SessionClaims;
+use crate::policy::AssumeRoleDenial;
 use crate::policy::{self, AssumeRoleInputs, Policy, PolicyKind, Request};
 use crate::sessions::role_claims;
-use crate::state::State;
+use crate::state::View;
 use crate::world::Role;
 
 /// One `AssumeRole` call's parameters, checked against the model.
@@ -165,22 +167,31 @@ pub(super) fn validate_tags(v: &mut Violations, tags: &[(String, String)], trans
 
 /// Answers `AssumeRole` for `caller`.
 pub(super) fn assume_role(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     p: &Params,
     req: &RequestData,
     rid: &str,
+    note: &mut super::Note,
 ) -> Result<HttpResponse, StsError> {
     let r = AssumeRoleRequest::parse(p)?;
     let denied = || not_authorized(&caller.arn, "sts:AssumeRole", r.role_arn);
-    let role_idx = state.world.role_by_arn(r.role_arn).ok_or_else(denied)?;
-    let role: &Role = &state.world.roles[role_idx];
-    check_managed_session_policies(state, p, &role.account)?;
-    let mfa_now = check_mfa(state, caller, r.serial_number, r.token_code)?;
-    if !authorized(state, caller, req, &r, role, mfa_now.is_some()) {
+    let Some(role_idx) = state.world.role_by_arn(r.role_arn) else {
+        note.reason = Some("no role has this ARN".into());
         return Err(denied());
+    };
+    let role: &Role = &state.world.roles[role_idx];
+    let managed = check_managed_session_policies(state, p, &role.account)?;
+    let mfa_now = check_mfa(state, caller, r.serial_number, r.token_code)?;
+    match authorized(state, caller, req, &r, role, mfa_now.is_some()) {
+        Ok(why) => note.reason = Some(why),
+        Err(why) => {
+            note.reason = Some(why);
+            return Err(denied());
+        }
     }
-    let claims = session_claims(state, caller, &r, role, mfa_now)?;
+    let mut claims = session_claims(state, caller, &r, role, mfa_now)?;
+    claims.policy = combine(claims.policy.take(), managed);
     let creds = state.issuer.issue(claims.clone());
     let packed = packed_policy_size(r.policy.as_deref(), &r.tags);
     Ok(xml::success("AssumeRole", rid, |x| {
@@ -195,15 +206,16 @@ pub(super) fn assume_role(
 }
 
 /// Whether the role's trust policy and the caller's identity (and session) policies allow
-/// every action of the call (`docs/spec/iam-policy.md` §4.3).
+/// every action of the call (`docs/spec/iam-policy.md` §4.3); the deciding statement (or the
+/// refusal) in words, for the decision log.
 fn authorized(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     req: &RequestData,
     r: &AssumeRoleRequest<'_>,
     role: &Role,
     with_mfa: bool,
-) -> bool {
+) -> Result<String, String> {
     let mut ctx = base_context(state, caller, req, &caller.region);
     if with_mfa {
         ctx.set("aws:MultiFactorAuthPresent", "true")
@@ -246,7 +258,8 @@ fn authorized(
         session: &session_refs,
         role_account: &role.account,
     };
-    r.actions().into_iter().all(|action| {
+    let mut reason = String::new();
+    for action in r.actions() {
         let decision = policy::authorize_assume_role(
             &inputs,
             &Request {
@@ -256,18 +269,49 @@ fn authorized(
                 context: &ctx,
             },
         );
-        if let Err(why) = &decision {
-            tracing::debug!(?why, action, role = %role.arn, caller = %caller.arn, "AssumeRole denied");
+        match decision {
+            Err(why) => {
+                tracing::debug!(?why, action, role = %role.arn, caller = %caller.arn, "AssumeRole denied");
+                return Err(denial_reason(&why, role, action));
+            }
+            Ok(trust) if reason.is_empty() => {
+                reason = explain(&trust, &[format!("trust policy of {}", role.name)]);
+            }
+            Ok(_) => {}
         }
-        decision.is_ok()
-    })
+    }
+    Ok(reason)
+}
+
+/// Words for an AssumeRole refusal, for the decision log (never for the client).
+fn denial_reason(why: &AssumeRoleDenial, role: &Role, action: &str) -> String {
+    match why {
+        AssumeRoleDenial::TrustExplicitDeny => format!(
+            "explicitly denied by a Deny statement of the trust policy of {}",
+            role.name
+        ),
+        AssumeRoleDenial::TrustNoAllow => format!(
+            "implicit deny: no statement of the trust policy of {} allows this caller to {action}",
+            role.name
+        ),
+        AssumeRoleDenial::IdentityExplicitDeny => {
+            format!("explicitly denied by an identity or session policy of the caller ({action})")
+        }
+        AssumeRoleDenial::IdentityNoAllow => format!(
+            "the trust policy of {} trusts the caller's account only (or the caller is in another account), and no identity policy of the caller allows {action} on it",
+            role.name
+        ),
+        AssumeRoleDenial::SessionNoAllow => format!(
+            "implicit deny: the session policy of the calling session does not allow {action}"
+        ),
+    }
 }
 
 /// The new session: duration caps (role maximum, one hour when chained), the source identity
 /// (inherited, never changed), MFA time, session policy and tags (the calling session's
 /// transitive tags first, then the passed ones).
 fn session_claims(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     r: &AssumeRoleRequest<'_>,
     role: &Role,

@@ -12,7 +12,7 @@ use super::xml::StsError;
 use crate::http::RequestData;
 use crate::issuer::{SessionClaims, SessionKind};
 use crate::policy::Principal;
-use crate::state::State;
+use crate::state::View;
 use crate::world::SessionPrincipal;
 
 /// How the caller authenticated.
@@ -99,7 +99,7 @@ fn is_region(r: &str) -> bool {
             .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn check_scope_and_time(state: &State, a: &AuthInfo) -> Result<(), StsError> {
+fn check_scope_and_time(state: &View<'_>, a: &AuthInfo, service: &str) -> Result<(), StsError> {
     let allowed = &state.world.settings.allowed_regions;
     let region = &a.scope.region;
     if !is_region(region) || (!allowed.is_empty() && !allowed.contains(region)) {
@@ -107,10 +107,10 @@ fn check_scope_and_time(state: &State, a: &AuthInfo) -> Result<(), StsError> {
             "Credential should be scoped to a valid region, not '{region}'. "
         )));
     }
-    if a.scope.service != "sts" {
-        return Err(StsError::signature(
-            "Credential should be scoped to correct service: 'sts'. ",
-        ));
+    if a.scope.service != service {
+        return Err(StsError::signature(format!(
+            "Credential should be scoped to correct service: '{service}'. "
+        )));
     }
     let now = UNIX_EPOCH + Duration::from_secs(state.clock.now().max(0) as u64);
     let skew = Duration::from_secs(state.world.settings.sts_clock_skew_seconds as u64);
@@ -126,7 +126,7 @@ fn expired() -> StsError {
 }
 
 /// Finds who owns the key (and token) and the secret the request must be signed with.
-fn resolve(state: &State, a: &AuthInfo) -> Result<(Caller, String), StsError> {
+fn resolve(state: &View<'_>, a: &AuthInfo) -> Result<(Caller, String), StsError> {
     let world = &state.world;
     let now = state.clock.now();
     let user_caller = |user: usize, session: Option<SessionClaims>| {
@@ -246,7 +246,7 @@ fn resolve(state: &State, a: &AuthInfo) -> Result<(Caller, String), StsError> {
     Ok((caller, secret))
 }
 
-fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &State) -> Caller {
+fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &View<'_>) -> Caller {
     let r = &state.world.roles[role];
     Caller {
         principal: Principal::assumed_role(&r.account, &claims.arn, &r.arn),
@@ -259,8 +259,18 @@ fn role_caller(role: usize, claims: SessionClaims, region: &str, state: &State) 
     }
 }
 
-/// Verifies the request's SigV4 signature and returns the caller.
-pub(super) fn authenticate(state: &State, req: &RequestData) -> Result<Caller, StsError> {
+/// Verifies the request's SigV4 signature (scoped to STS) and returns the caller.
+pub(super) fn authenticate(state: &View<'_>, req: &RequestData) -> Result<Caller, StsError> {
+    authenticate_for(state, req, "sts")
+}
+
+/// Verifies the request's SigV4 signature, scoped to `service` (`sts`, `iam`, `ec2`,
+/// `autoscaling`), and returns the caller.
+pub(crate) fn authenticate_for(
+    state: &View<'_>,
+    req: &RequestData,
+    service: &str,
+) -> Result<Caller, StsError> {
     // An Authorization header outside printable ASCII is a malformed signature, not a missing
     // one (it used to be dropped below and answered MissingAuthenticationToken).
     if req
@@ -296,7 +306,7 @@ pub(super) fn authenticate(state: &State, req: &RequestData) -> Result<Caller, S
         &req.body,
     );
     let auth = awsid_sigv4::parse_authorization(&signable).map_err(verify_error)?;
-    check_scope_and_time(state, &auth)?;
+    check_scope_and_time(state, &auth, service)?;
     let (caller, secret) = resolve(state, &auth)?;
     let key = state.signing_keys.key_for(&secret, &auth.scope);
     awsid_sigv4::verify_with_key(

@@ -5,11 +5,11 @@ use super::xml::StsError;
 use super::{Caller, CallerKind};
 use crate::http::RequestData;
 use crate::policy::{Context, Policy};
-use crate::state::{context_at, iso8601, State};
+use crate::state::{context_at, iso8601, View};
 
 /// The request context every policy evaluation of `caller` starts from.
-pub(super) fn base_context(
-    state: &State,
+pub(crate) fn base_context(
+    state: &View<'_>,
     caller: &Caller,
     req: &RequestData,
     region: &str,
@@ -58,7 +58,7 @@ pub(super) fn base_context(
 }
 
 /// Principal tags: the user's or role's tags, overridden by session tags (keys ignore case).
-fn caller_tags(state: &State, caller: &Caller) -> Vec<(String, String)> {
+fn caller_tags(state: &View<'_>, caller: &Caller) -> Vec<(String, String)> {
     let mut tags: Vec<(String, String)> = match &caller.kind {
         CallerKind::LongTerm { user } | CallerKind::UserSession { user } => {
             state.world.users[*user].tags.clone().into_iter().collect()
@@ -77,7 +77,7 @@ fn caller_tags(state: &State, caller: &Caller) -> Vec<(String, String)> {
 }
 
 /// The caller's identity policies.
-pub(super) fn identity_policies<'w>(state: &'w State, caller: &Caller) -> Vec<&'w Policy> {
+pub(crate) fn identity_policies<'w>(state: &'w View<'_>, caller: &Caller) -> Vec<&'w Policy> {
     match &caller.kind {
         CallerKind::LongTerm { user } | CallerKind::UserSession { user } => {
             state.world.users[*user].policies.iter().collect()
@@ -89,7 +89,7 @@ pub(super) fn identity_policies<'w>(state: &'w State, caller: &Caller) -> Vec<&'
 /// Checks `SerialNumber` + `TokenCode` against the caller's MFA devices: `Ok(Some(now))` when
 /// a code was given and is right, `Ok(None)` when neither was given.
 pub(super) fn check_mfa(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     serial: Option<&str>,
     code: Option<&str>,

@@ -13,11 +13,11 @@ use super::{
 use crate::http::{HttpResponse, RequestData};
 use crate::issuer::{SessionClaims, SessionKind};
 use crate::policy::{self, Request};
-use crate::state::State;
+use crate::state::View;
 
 /// Answers `GetFederationToken`.
 pub(super) fn get_federation_token(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     p: &Params,
     req: &RequestData,

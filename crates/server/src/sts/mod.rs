@@ -3,8 +3,8 @@
 //! trust and identity policy evaluation, MFA, duration caps and the service's exact errors.
 
 mod assume_role;
-mod auth;
-mod context;
+pub(crate) mod auth;
+pub(crate) mod context;
 mod federation_token;
 pub mod params;
 mod policy_arns;
@@ -17,9 +17,10 @@ mod tests;
 
 use http::{Method, StatusCode};
 
+use crate::decisions::{Entry, Outcome};
 use crate::http::{HttpResponse, RequestData};
 use crate::policy::{Policy, PolicyKind};
-use crate::state::{iso8601, State};
+use crate::state::{iso8601, State, View};
 
 use assume_role::assume_role;
 pub use auth::{Caller, CallerKind};
@@ -62,13 +63,54 @@ pub fn action_name(req: &RequestData) -> &'static str {
     }
 }
 
-/// Answers one STS request.
+/// What a call tells the decision log beyond its outcome.
+#[derive(Debug, Default)]
+struct Note {
+    action: String,
+    caller: Option<String>,
+    resource: Option<String>,
+    reason: Option<String>,
+}
+
+/// Answers one STS request (on one snapshot of the world) and logs the decision.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     let rid = request_id();
-    match dispatch(state, req, &rid) {
+    let view = state.view();
+    let mut note = Note::default();
+    let result = dispatch(&view, req, &rid, &mut note);
+    let (outcome, reason) = match &result {
+        Ok(_) => (
+            Outcome::Allowed,
+            note.reason.take().unwrap_or_else(|| "authenticated".into()),
+        ),
+        Err(e) => (
+            if e.status == StatusCode::FORBIDDEN {
+                Outcome::Denied
+            } else {
+                Outcome::Failed
+            },
+            match note.reason.take() {
+                Some(r) => format!("{r} ({}: {})", e.code, e.message),
+                None => format!("{}: {}", e.code, e.message),
+            },
+        ),
+    };
+    state.decide(Entry::new(
+        "sts",
+        if note.action.is_empty() {
+            "sts:?".to_string()
+        } else {
+            format!("sts:{}", note.action)
+        },
+        note.caller.unwrap_or_else(|| "anonymous".into()),
+        note.resource.unwrap_or_else(|| "*".into()),
+        outcome,
+        reason,
+    ));
+    match result {
         Ok(r) => r,
         Err(e) => {
-            tracing::debug!(code = e.code, status = e.status.as_u16(), "sts error");
+            tracing::debug!(code = %e.code, status = e.status.as_u16(), "sts error");
             e.response(&rid)
         }
     }
@@ -77,7 +119,7 @@ pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
 /// The form body as text. Bytes that are not UTF-8 are replaced (U+FFFD) rather than losing the
 /// whole body, so the action is still found and the parameter at fault fails its validation
 /// (a non-UTF-8 byte used to drop every parameter and answer `MissingAction`).
-fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
+pub fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
     let is_form = req
         .headers
         .get(http::header::CONTENT_TYPE)
@@ -93,9 +135,15 @@ fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
     }
 }
 
-fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse, StsError> {
+fn dispatch(
+    state: &View<'_>,
+    req: &RequestData,
+    rid: &str,
+    note: &mut Note,
+) -> Result<HttpResponse, StsError> {
     let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
     let action = params.get("Action").unwrap_or("");
+    note.action = action.to_string();
     let signed = match action {
         "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo"
         | "GetFederationToken" => true,
@@ -125,9 +173,12 @@ fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse,
         }
     }
     if !signed {
+        note.resource = params.get("RoleArn").map(str::to_string);
+        note.caller = Some("web identity".into());
         return assume_role_with_web_identity(state, &params, rid);
     }
     let caller = auth::authenticate(state, req)?;
+    note.caller = Some(caller.arn.clone());
     let federated = caller
         .session
         .as_ref()
@@ -146,7 +197,10 @@ fn dispatch(state: &State, req: &RequestData, rid: &str) -> Result<HttpResponse,
                 .leaf("UserId", &caller.user_id)
                 .leaf("Account", &caller.account);
         })),
-        "AssumeRole" => assume_role(state, &caller, &params, req, rid),
+        "AssumeRole" => {
+            note.resource = params.get("RoleArn").map(str::to_string);
+            assume_role(state, &caller, &params, req, rid, note)
+        }
         "GetSessionToken" => get_session_token(state, &caller, &params, rid),
         "GetFederationToken" => get_federation_token(state, &caller, &params, req, rid),
         "GetAccessKeyInfo" => get_access_key_info(state, &params, rid),

@@ -47,6 +47,21 @@ impl Params {
             .collect()
     }
 
+    /// `Name.1`, `Name.2`, … (the EC2 protocol's flattened lists).
+    pub fn flat_list(&self, name: &str) -> Vec<&str> {
+        (1..)
+            .map_while(|i| self.get(&format!("{name}.{i}")))
+            .collect()
+    }
+
+    /// Whether any parameter starts with `prefix`.
+    pub fn has_prefix(&self, prefix: &str) -> bool {
+        self.map
+            .range(prefix.to_string()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(prefix))
+    }
+
     /// The `field` of each structure in the list `Name` (`Name.member.N.field`), in order.
     /// A member given without its field (`Name.member.N=…` or another field only) is `None`,
     /// so the caller can report it instead of dropping it.

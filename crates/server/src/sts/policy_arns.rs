@@ -5,7 +5,7 @@ use http::StatusCode;
 
 use super::params::{Params, Violations};
 use super::xml::StsError;
-use crate::state::State;
+use crate::state::View;
 
 /// Most managed session policies per request (the parameter's documentation).
 const MAX_POLICY_ARNS: usize = 10;
@@ -41,14 +41,14 @@ pub(super) fn validate_policy_arns(v: &mut Violations, p: &Params) {
 }
 
 /// Checks the managed session policies named by `PolicyArns` for a session of a role in
-/// `role_account`. An ARN that names no managed policy is refused rather than ignored:
-/// ignoring a session policy would widen the session. The world declares no managed policies,
-/// so every well-formed ARN is answered `NoSuchEntity`.
+/// `role_account` and returns their documents. An ARN that names no managed policy of the
+/// world (customer managed in the role's account, or AWS managed) is refused rather than
+/// ignored: ignoring a session policy would widen the session.
 pub(super) fn check_managed_session_policies(
-    state: &State,
+    state: &View<'_>,
     p: &Params,
     role_account: &str,
-) -> Result<(), StsError> {
+) -> Result<Vec<String>, StsError> {
     let partition = &state.world.settings.partition;
     let arns: Vec<&str> = p
         .struct_field("PolicyArns", "arn")
@@ -78,12 +78,40 @@ pub(super) fn check_managed_session_policies(
             )));
         }
     }
-    match arns.first() {
-        Some(arn) => Err(StsError::new(
-            StatusCode::NOT_FOUND,
-            "NoSuchEntity",
-            format!("Policy {arn} does not exist or is not attachable."),
-        )),
-        None => Ok(()),
+    arns.iter()
+        .map(|arn| {
+            state
+                .world
+                .managed_policy(arn)
+                .filter(|m| m.account.as_deref().is_none_or(|a| a == role_account))
+                .map(|m| m.document.clone())
+                .ok_or_else(|| {
+                    StsError::new(
+                        StatusCode::NOT_FOUND,
+                        "NoSuchEntity",
+                        format!("Policy {arn} does not exist or is not attachable."),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The session policy of a session: the inline `Policy` and the managed session policies
+/// together, as one document whose statements are all of theirs (a session may do what any
+/// of its session policies allows and none denies).
+pub(super) fn combine(inline: Option<String>, managed: Vec<String>) -> Option<String> {
+    if managed.is_empty() {
+        return inline;
     }
+    let mut statements = Vec::new();
+    for doc in inline.iter().chain(managed.iter()) {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(doc) {
+            match v.get("Statement") {
+                Some(serde_json::Value::Array(items)) => statements.extend(items.iter().cloned()),
+                Some(one) => statements.push(one.clone()),
+                None => {}
+            }
+        }
+    }
+    Some(serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string())
 }

@@ -5,11 +5,11 @@ use super::xml::{self, StsError};
 use super::{context::check_mfa, credentials_xml, Caller, CallerKind};
 use crate::http::HttpResponse;
 use crate::issuer::{SessionClaims, SessionKind};
-use crate::state::State;
+use crate::state::View;
 
 /// Answers `GetSessionToken`: long-term user keys only, 12 hours by default.
 pub(super) fn get_session_token(
-    state: &State,
+    state: &View<'_>,
     caller: &Caller,
     p: &Params,
     rid: &str,
@@ -69,7 +69,7 @@ pub(super) fn get_session_token(
 
 /// Answers `GetAccessKeyInfo`: the account of a world key or a pre-issued session key.
 pub(super) fn get_access_key_info(
-    state: &State,
+    state: &View<'_>,
     p: &Params,
     rid: &str,
 ) -> Result<HttpResponse, StsError> {

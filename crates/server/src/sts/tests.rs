@@ -497,7 +497,8 @@ fn external_id_and_mfa() {
 #[test]
 fn web_identity() {
     let s = server();
-    let key = &s.state.world.oidc_providers[0].keys[0];
+    let world = s.state.world();
+    let key = &world.oidc_providers[0].keys[0];
     let t = s.state.clock.now();
     let token = |aud: &str, exp: i64| {
         key.sign(&serde_json::json!({"iss": "https://oidc.awsid.example", "sub": "system:serviceaccount:default:app", "aud": aud, "exp": exp, "iat": t}))

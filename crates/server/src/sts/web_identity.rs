@@ -4,14 +4,14 @@
 use http::StatusCode;
 
 use super::params::{Params, Pattern, Violations};
-use super::policy_arns::{check_managed_session_policies, validate_policy_arns};
+use super::policy_arns::{check_managed_session_policies, combine, validate_policy_arns};
 use super::xml::{self, StsError};
 use super::{credentials_xml, packed_policy_size, parse_session_policy};
 use crate::http::HttpResponse;
 use crate::jwt;
 use crate::policy::{self, AssumeRoleInputs, Principal, Request};
 use crate::sessions::role_claims;
-use crate::state::{context_at, iso8601, State};
+use crate::state::{context_at, iso8601, View};
 use crate::world::{OidcProvider, Role};
 
 /// One call's parameters, checked against the model.
@@ -71,7 +71,7 @@ fn invalid(message: &str) -> StsError {
 /// Verifies `token` for `role`: its issuer is an OIDC provider of the role's account, the
 /// signature is one of its keys, the audience one of its client ids, and it is current.
 fn verify_token<'w>(
-    state: &'w State,
+    state: &'w View<'_>,
     role: &Role,
     token: &str,
     now: i64,
@@ -167,7 +167,7 @@ fn trusted(role: &Role, session_name: &str, t: &VerifiedToken<'_>, now: i64) -> 
 
 /// Answers `AssumeRoleWithWebIdentity`.
 pub(super) fn assume_role_with_web_identity(
-    state: &State,
+    state: &View<'_>,
     p: &Params,
     rid: &str,
 ) -> Result<HttpResponse, StsError> {
@@ -175,7 +175,7 @@ pub(super) fn assume_role_with_web_identity(
     let denied =
         || StsError::access_denied("Not authorized to perform sts:AssumeRoleWithWebIdentity");
     let role = &state.world.roles[state.world.role_by_arn(r.role_arn).ok_or_else(denied)?];
-    check_managed_session_policies(state, p, &role.account)?;
+    let managed = check_managed_session_policies(state, p, &role.account)?;
     let now = state.clock.now();
     let token = verify_token(state, role, r.token, now)?;
     if !trusted(role, r.session_name, &token, now) {
@@ -189,7 +189,7 @@ pub(super) fn assume_role_with_web_identity(
     }
     let expires = state.world.settings.session_expiry(now, duration);
     let mut session = role_claims(role, r.session_name, now, expires, true);
-    session.policy = r.policy.clone();
+    session.policy = combine(r.policy.clone(), managed);
     let creds = state.issuer.issue(session.clone());
     let packed = packed_policy_size(r.policy.as_deref(), &[]);
     Ok(xml::success("AssumeRoleWithWebIdentity", rid, |x| {

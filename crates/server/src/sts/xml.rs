@@ -15,6 +15,7 @@ pub fn escape(s: &str) -> String {
 
 /// Appends `s` to `out`, escaped for XML element content.
 pub fn escape_into(out: &mut String, s: &str) {
+    // (also used by the EC2 writer)
     if !s
         .bytes()
         .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
@@ -42,6 +43,22 @@ pub struct Xml {
 }
 
 impl Xml {
+    /// A writer whose document starts with `prefix` at nesting `depth`.
+    pub fn starting(prefix: String, depth: usize) -> Xml {
+        Xml { out: prefix, depth }
+    }
+
+    /// The document so far.
+    pub fn into_string(self) -> String {
+        self.out
+    }
+
+    /// Appends raw text (already XML).
+    pub fn raw(&mut self, text: &str) -> &mut Xml {
+        self.out.push_str(text);
+        self
+    }
+
     /// Opens `<name>`.
     pub fn open(&mut self, name: &str) -> &mut Xml {
         self.indent();
@@ -100,18 +117,31 @@ fn with_request_id(mut r: HttpResponse, request_id: &str) -> HttpResponse {
 /// `<ActionResponse><ActionResult>…</ActionResult><ResponseMetadata>…` with `body` (already
 /// indented two levels) as the result members.
 pub fn success(action: &str, request_id: &str, result: impl FnOnce(&mut Xml)) -> HttpResponse {
+    success_in(NS, action, request_id, Some(result))
+}
+
+/// [`success`] for any Query-protocol service namespace; `None` writes no `…Result` element
+/// (actions without output).
+pub fn success_in(
+    ns: &str,
+    action: &str,
+    request_id: &str,
+    result: Option<impl FnOnce(&mut Xml)>,
+) -> HttpResponse {
     // One allocation for a whole AssumeRole answer (~1.3 kB) in the common case.
     let mut out = String::with_capacity(2048);
     out.push('<');
     out.push_str(action);
     out.push_str("Response xmlns=\"");
-    out.push_str(NS);
+    out.push_str(ns);
     out.push_str("\">\n");
     let mut x = Xml { out, depth: 1 };
-    let result_tag = [action, "Result"].concat();
-    x.open(&result_tag);
-    result(&mut x);
-    x.close(&result_tag);
+    if let Some(result) = result {
+        let result_tag = [action, "Result"].concat();
+        x.open(&result_tag);
+        result(&mut x);
+        x.close(&result_tag);
+    }
     x.open("ResponseMetadata")
         .leaf("RequestId", request_id)
         .close("ResponseMetadata");
@@ -127,17 +157,21 @@ pub struct StsError {
     /// HTTP status.
     pub status: StatusCode,
     /// Error code (`AccessDenied`, `ValidationError`, …).
-    pub code: &'static str,
+    pub code: std::borrow::Cow<'static, str>,
     /// Message.
     pub message: String,
 }
 
 impl StsError {
     /// An error with any status.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> StsError {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<std::borrow::Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> StsError {
         StsError {
             status,
-            code,
+            code: code.into(),
             message: message.into(),
         }
     }
@@ -168,13 +202,32 @@ impl StsError {
 
     /// Renders the `ErrorResponse` document.
     pub fn response(&self, request_id: &str) -> HttpResponse {
+        self.response_in(NS, request_id)
+    }
+
+    /// Renders the EC2 protocol's error document (`<Response><Errors><Error>…`).
+    pub fn ec2_response(&self, request_id: &str) -> HttpResponse {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{}</RequestID></Response>",
+            escape(&self.code),
+            escape(&self.message),
+            escape(request_id)
+        );
+        with_request_id(
+            text(self.status, "text/xml;charset=UTF-8", body),
+            request_id,
+        )
+    }
+
+    /// Renders the `ErrorResponse` document in the namespace `ns`.
+    pub fn response_in(&self, ns: &str, request_id: &str) -> HttpResponse {
         let kind = if self.status.is_server_error() {
             "Receiver"
         } else {
             "Sender"
         };
         let body = format!(
-            "<ErrorResponse xmlns=\"{NS}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
+            "<ErrorResponse xmlns=\"{ns}\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
             self.code,
             escape(&self.message),
             escape(request_id)

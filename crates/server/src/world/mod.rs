@@ -1,50 +1,27 @@
-//! The world: accounts, users, roles, instance profiles, instances, ECS tasks, OIDC providers
-//! and pre-issued sessions, loaded from one TOML file (format in `crates/server/WORLD.md`) and
-//! validated with errors naming the entry at fault.
+//! The world: accounts, users, roles, managed policies, instance profiles, instances, launch
+//! configurations and templates, Auto Scaling groups, ECS tasks, OIDC providers and pre-issued
+//! sessions, loaded from one TOML file (format in `crates/server/WORLD.md`) and validated with
+//! errors naming the section, entry and field at fault. A [`World`] is an immutable snapshot;
+//! changes go through [`crate::live::LiveWorld`], which validates a new one.
 
+pub(crate) mod error;
+pub mod ids;
+pub mod managed;
 mod raw;
+mod validate;
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::jwt::RsaKey;
-use crate::policy::{Policy, PolicyKind};
+use crate::policy::Policy;
 
-pub use raw::{EndpointState, HttpTokens};
+pub use error::{InvalidEntry, Location, Problem, WorldError};
+pub(crate) use raw::*;
+pub use raw::{EndpointState, HttpTokens, InstanceState, RawWorld};
 
 /// The embedded default world in which every configuration example of the seed documents
 /// works verbatim.
 pub const DEFAULT_WORLD: &str = include_str!("default_world.toml");
-
-/// Why a world file was rejected; the message names the entry (`roles[3] "x": …`).
-#[derive(Debug, thiserror::Error)]
-pub enum WorldError {
-    /// The file is not valid TOML or has unknown/mistyped fields.
-    #[error("{file}: {message}")]
-    Syntax {
-        /// The file name (or `<default world>`).
-        file: String,
-        /// The parser's message, which names line and column.
-        message: String,
-    },
-    /// An entry is invalid.
-    #[error("{file}: {entry}: {message}")]
-    Invalid {
-        /// The file name.
-        file: String,
-        /// The entry at fault, e.g. `roles[3] "x"`.
-        entry: String,
-        /// What is wrong.
-        message: String,
-    },
-    /// The file could not be read.
-    #[error("{file}: {source}")]
-    Io {
-        /// The file name.
-        file: String,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-}
 
 /// Server-wide settings of a world.
 #[derive(Clone, Debug)]
@@ -84,6 +61,8 @@ pub struct AccessKey {
     pub secret: String,
     /// Whether the key is `Active`.
     pub active: bool,
+    /// CreateDate (ISO 8601).
+    pub created: String,
 }
 
 impl std::fmt::Debug for AccessKey {
@@ -130,10 +109,14 @@ pub struct User {
     pub access_keys: Vec<AccessKey>,
     /// Virtual MFA devices.
     pub mfa_devices: Vec<MfaDevice>,
-    /// Identity policies.
+    /// Identity policies: inline ones, then attached managed ones.
     pub policies: Vec<Policy>,
+    /// What each of `policies` is.
+    pub policy_sources: Vec<PolicySource>,
     /// Tags (`aws:PrincipalTag/*`).
     pub tags: BTreeMap<String, String>,
+    /// CreateDate (ISO 8601).
+    pub created: String,
 }
 
 /// An IAM role.
@@ -151,12 +134,64 @@ pub struct Role {
     pub arn: String,
     /// The trust policy.
     pub trust_policy: Policy,
-    /// Permission (identity) policies.
+    /// The trust policy as written.
+    pub trust_document: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Whether the role is managed by a service (Identity Center's reserved roles): IAM
+    /// refuses to change it.
+    pub reserved: bool,
+    /// Permission (identity) policies: inline ones, then attached managed ones.
     pub policies: Vec<Policy>,
+    /// What each of `policies` is (for decision logs).
+    pub policy_sources: Vec<PolicySource>,
     /// MaxSessionDuration in seconds (3600–43200).
     pub max_session_duration: i64,
     /// Tags.
     pub tags: BTreeMap<String, String>,
+    /// CreateDate (ISO 8601).
+    pub created: String,
+}
+
+/// Where an identity policy of a user or role comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PolicySource {
+    /// An inline policy with this name.
+    Inline(String),
+    /// An attached managed policy with this ARN.
+    Managed(String),
+}
+
+impl std::fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PolicySource::Inline(n) => write!(f, "inline policy {n}"),
+            PolicySource::Managed(a) => write!(f, "managed policy {a}"),
+        }
+    }
+}
+
+/// A managed policy: customer managed (in an account) or AWS managed (built in).
+#[derive(Clone, Debug)]
+pub struct ManagedPolicy {
+    /// The owning account; `None` for AWS managed policies.
+    pub account: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Path.
+    pub path: String,
+    /// `ANPA…`.
+    pub id: String,
+    /// `arn:<partition>:iam::<acct|aws>:policy<path><name>`.
+    pub arn: String,
+    /// The parsed document.
+    pub policy: Policy,
+    /// The document as written.
+    pub document: String,
+    /// Description.
+    pub description: Option<String>,
+    /// CreateDate (ISO 8601).
+    pub created: String,
 }
 
 /// An instance profile holding one role.
@@ -170,8 +205,12 @@ pub struct InstanceProfile {
     pub id: String,
     /// ARN.
     pub arn: String,
-    /// Index of the role in [`World::roles`].
-    pub role: usize,
+    /// Path.
+    pub path: String,
+    /// Index of the role in [`World::roles`] (IAM allows one; none after CreateInstanceProfile).
+    pub role: Option<usize>,
+    /// CreateDate (ISO 8601).
+    pub created: String,
 }
 
 /// IMDS options and metadata of one EC2 instance.
@@ -181,8 +220,18 @@ pub struct Instance {
     pub id: String,
     /// The owning account.
     pub account: String,
+    /// Running or terminated.
+    pub state: InstanceState,
     /// Index of the instance profile, if any.
     pub instance_profile: Option<usize>,
+    /// `iip-assoc-…` of the instance profile association.
+    pub association_id: String,
+    /// The Auto Scaling group that launched it, if any.
+    pub auto_scaling_group: Option<String>,
+    /// The launch configuration or template it came from, if any.
+    pub launched_from: Option<String>,
+    /// The key pair name, if any.
+    pub key_name: Option<String>,
     /// Listen address of its IMDS listener when not given on the command line.
     pub listen: Option<String>,
     /// `HttpTokens`.
@@ -317,6 +366,14 @@ pub struct World {
     pub sessions: Vec<PreIssuedSession>,
     /// IAM Identity Center instances (their assignments' roles are in `roles`).
     pub sso_instances: Vec<crate::sso::model::SsoInstance>,
+    /// Customer managed policies of every account, then the AWS managed policies.
+    pub managed_policies: Vec<ManagedPolicy>,
+    /// The file form this snapshot was validated from (what the store keeps and export writes).
+    pub raw: RawWorld,
+    /// Incremented by every change (0 for a world fresh from a file).
+    pub generation: u64,
+    /// The fault switchboard's settings at start (`[faults]`; off when empty).
+    pub faults: Vec<(crate::faults::Target, crate::faults::FaultSpec)>,
     account_info: HashMap<String, AccountInfo>,
     access_keys: HashMap<String, (usize, usize)>,
     roles_by_arn: HashMap<String, usize>,
@@ -340,16 +397,64 @@ impl World {
 
     /// Parses and validates world text; `file` names it in errors.
     pub fn parse(text: &str, file: &str) -> Result<World, WorldError> {
-        let raw: raw::RawWorld = toml::from_str(text).map_err(|e| WorldError::Syntax {
+        World::from_raw(World::parse_raw(text, file)?, file)
+    }
+
+    /// Parses world text without validating it.
+    pub fn parse_raw(text: &str, file: &str) -> Result<RawWorld, WorldError> {
+        RawWorld::from_toml(text).map_err(|e| WorldError::Syntax {
             file: file.to_string(),
             message: syntax_message(text, &e),
-        })?;
-        raw.validate()
-            .map_err(|(entry, message)| WorldError::Invalid {
-                file: file.to_string(),
-                entry,
-                message,
-            })
+        })
+    }
+
+    /// Validates a world in file form; `file` names it in errors.
+    pub fn from_raw(raw: RawWorld, file: &str) -> Result<World, WorldError> {
+        validate::validate(raw).map_err(|source| WorldError::Invalid {
+            file: file.to_string(),
+            source,
+        })
+    }
+
+    /// The world as a world file (TOML).
+    pub fn to_toml(&self) -> String {
+        self.raw.to_toml()
+    }
+
+    /// The managed policy with this ARN (customer or AWS managed).
+    pub fn managed_policy(&self, arn: &str) -> Option<&ManagedPolicy> {
+        self.managed_policies.iter().find(|p| p.arn == arn)
+    }
+
+    /// The user `name` of `account`.
+    pub fn user(&self, account: &str, name: &str) -> Option<usize> {
+        self.users
+            .iter()
+            .position(|u| u.account == account && u.name == name)
+    }
+
+    /// The role `name` of `account` (names are case-insensitive in IAM).
+    pub fn role(&self, account: &str, name: &str) -> Option<usize> {
+        self.roles
+            .iter()
+            .position(|r| r.account == account && r.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The instance profile `name` of `account`.
+    pub fn instance_profile(&self, account: &str, name: &str) -> Option<usize> {
+        self.instance_profiles
+            .iter()
+            .position(|p| p.account == account && p.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The instance with this id.
+    pub fn instance(&self, id: &str) -> Option<&Instance> {
+        self.instances.iter().find(|i| i.id == id)
+    }
+
+    /// Whether `id` is a declared account.
+    pub fn has_account(&self, id: &str) -> bool {
+        self.accounts.iter().any(|a| a == id)
     }
 
     /// Finds a long-term access key: `(user, key)`.
@@ -402,7 +507,7 @@ impl World {
     /// The role of an instance (through its instance profile), if any.
     pub fn instance_role(&self, instance: &Instance) -> Option<&Role> {
         let profile = &self.instance_profiles[instance.instance_profile?];
-        Some(&self.roles[profile.role])
+        Some(&self.roles[profile.role?])
     }
 }
 

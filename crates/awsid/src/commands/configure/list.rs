@@ -78,7 +78,7 @@ pub(super) fn run(global: &GlobalArgs, _args: ListArgs, env: &Env) -> Result<u8,
     }
     out.flush()?;
 
-    let region = region_row(env, &locations, &set, &selection, &session)?;
+    let region = region_row(env, &locations, &set, &selection, &session, global)?;
     out.write_all(line("region", &region.value, &region.kind, &region.location).as_bytes())?;
     out.flush()?;
     Ok(0)
@@ -104,14 +104,16 @@ fn credentials_rows(session: &awsid_credentials::Session) -> Result<(Row, Row), 
     })
 }
 
-/// Region: `AWS_REGION` then `AWS_DEFAULT_REGION` (v2), else the profile's `region` labelled
-/// with the config-file setting as written.
+/// Region (v2 `list.py` `_lookup_region`): `AWS_REGION` then `AWS_DEFAULT_REGION`, else the
+/// profile's `region` labelled with the config-file setting as written, else whatever the
+/// CLI's region chain gives — `--region` or IMDS — which v2 labels `imds` in both cases.
 fn region_row(
     env: &Env,
     locations: &Locations,
     set: &ProfileSet,
     selection: &ProfileSelection,
     session: &awsid_credentials::Session,
+    global: &GlobalArgs,
 ) -> Result<Row, CliError> {
     if let Some(region) = env
         .get("AWS_REGION")
@@ -130,8 +132,16 @@ fn region_row(
             kind: "config-file".to_owned(),
             location: locations.config_file_setting.clone(),
         },
-        // v2's last region source; the location column stays empty, as in the reference.
-        None => match session.imds_region() {
+        // v2's region chain: `--region` (an instance variable), then IMDS; either way the
+        // row says `imds` with an empty location, as in the reference.
+        None => match global
+            .region
+            .clone()
+            .filter(|r| !r.is_empty())
+            .map(Some)
+            .map_or_else(|| session.imds_region(), Ok)
+            .map_err(CliError::from_credentials)?
+        {
             Some(r) => Row {
                 value: r,
                 kind: "imds".to_owned(),

@@ -142,11 +142,13 @@ fn mask(value: Option<&str>) -> String {
     }
 }
 
-/// The credentials-file keys of v2 `configure set` (v1 also routes `aws_security_token`).
-const CREDENTIALS_FILE_KEYS: [&str; 3] = [
+/// The credentials-file keys of v2 `configure set` (`set.py` `_WRITE_TO_CREDS_FILE`;
+/// `aws_security_token` since 2.34.37, as in v1).
+const CREDENTIALS_FILE_KEYS: [&str; 4] = [
     "aws_access_key_id",
     "aws_secret_access_key",
     "aws_session_token",
+    "aws_security_token",
 ];
 
 /// v2's warning after writing secrets into a file other users can read.

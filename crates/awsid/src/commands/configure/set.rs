@@ -264,7 +264,7 @@ mod tests {
         );
         assert_eq!(
             target("aws_security_token", Some("dev")),
-            t(Config, "profile dev", "aws_security_token", scalar())
+            t(Credentials, "dev", "aws_security_token", scalar())
         );
     }
 

@@ -291,7 +291,7 @@ mod tests {
     }
 
     fn role_name(server: &awsid_server::LocalServer, account: &str, set: &str) -> String {
-        let w = &server.state.world;
+        let w = &server.state.world();
         let inst = w.sso_instance(START).unwrap();
         w.roles[inst.assignment(0, account, set).unwrap().role]
             .name

@@ -1,0 +1,195 @@
+//! The decision log: every STS, IAM, EC2, Auto Scaling, IMDS, ECS and SSO call records who
+//! called, what, on which resource, the outcome and the statement that decided it (or that
+//! none did), in a bounded in-memory ring the console page shows.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::policy::{Decision as PolicyDecision, Evaluation};
+
+/// How a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Authorized and answered.
+    Allowed,
+    /// Refused by a policy, a trust policy or an authentication check.
+    Denied,
+    /// Failed for another reason (validation, missing entity, an injected fault).
+    Failed,
+}
+
+impl Outcome {
+    /// `allowed`, `denied` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One logged decision.
+#[derive(Clone, Debug)]
+pub struct Decision {
+    /// Sequence number (1, 2, …), for "since" queries.
+    pub seq: u64,
+    /// Epoch seconds.
+    pub time: i64,
+    /// `sts`, `iam`, `ec2`, `autoscaling`, `imds`, `ecs`, `sso`.
+    pub service: &'static str,
+    /// The action (`iam:CreateRole`, `sts:AssumeRole`, `imds:GetCredentials`).
+    pub action: Arc<str>,
+    /// Who called (an ARN, an instance, a token holder), or `anonymous`.
+    pub caller: Arc<str>,
+    /// The resource acted on (an ARN or id), or `*`.
+    pub resource: Arc<str>,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why: the deciding statement, its absence, or the error.
+    pub reason: Arc<str>,
+}
+
+/// A decision before it gets its number and time.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// Service.
+    pub service: &'static str,
+    /// Action.
+    pub action: Arc<str>,
+    /// Caller.
+    pub caller: Arc<str>,
+    /// Resource.
+    pub resource: Arc<str>,
+    /// Outcome.
+    pub outcome: Outcome,
+    /// Reason.
+    pub reason: Arc<str>,
+}
+
+impl Entry {
+    /// An entry from plain strings.
+    pub fn new(
+        service: &'static str,
+        action: impl Into<Arc<str>>,
+        caller: impl Into<Arc<str>>,
+        resource: impl Into<Arc<str>>,
+        outcome: Outcome,
+        reason: impl Into<Arc<str>>,
+    ) -> Entry {
+        Entry {
+            service,
+            action: action.into(),
+            caller: caller.into(),
+            resource: resource.into(),
+            outcome,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The bounded log (oldest entries drop out first).
+#[derive(Debug)]
+pub struct DecisionLog {
+    entries: Mutex<VecDeque<Decision>>,
+    next: AtomicU64,
+    capacity: usize,
+}
+
+impl Default for DecisionLog {
+    fn default() -> DecisionLog {
+        DecisionLog::with_capacity(2000)
+    }
+}
+
+impl DecisionLog {
+    /// A log keeping the last `capacity` decisions.
+    pub fn with_capacity(capacity: usize) -> DecisionLog {
+        DecisionLog {
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            next: AtomicU64::new(1),
+            capacity: capacity.max(1),
+        }
+    }
+
+    /// Records a decision at `time` (epoch seconds); returns its sequence number.
+    pub fn record(&self, time: i64, e: Entry) -> u64 {
+        let seq = self.next.fetch_add(1, Ordering::Relaxed);
+        let d = Decision {
+            seq,
+            time,
+            service: e.service,
+            action: e.action,
+            caller: e.caller,
+            resource: e.resource,
+            outcome: e.outcome,
+            reason: e.reason,
+        };
+        let mut q = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() == self.capacity {
+            q.pop_front();
+        }
+        q.push_back(d);
+        seq
+    }
+
+    /// Decisions with a sequence number above `after`, oldest first, at most `limit`
+    /// (the newest ones when there are more).
+    pub fn since(&self, after: u64, limit: usize) -> Vec<Decision> {
+        let q = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let newer: Vec<&Decision> = q.iter().filter(|d| d.seq > after).collect();
+        let skip = newer.len().saturating_sub(limit);
+        newer.into_iter().skip(skip).cloned().collect()
+    }
+
+    /// The number of the last decision recorded (0 when none).
+    pub fn last_seq(&self) -> u64 {
+        self.next.load(Ordering::Relaxed) - 1
+    }
+}
+
+/// Words for an evaluation: which statement of which policy decided, or that none did.
+/// `labels[i]` names policy `i` of the evaluation (`roles/x: inline policy policy-1`).
+pub fn explain(eval: &Evaluation, labels: &[String]) -> String {
+    let statement = |(p, s, sid): &(usize, usize, Option<String>)| {
+        let label = labels.get(*p).map(String::as_str).unwrap_or("policy");
+        match sid {
+            Some(sid) => format!("{label} Statement[{s}] (Sid \"{sid}\")"),
+            None => format!("{label} Statement[{s}]"),
+        }
+    };
+    match (&eval.decision, &eval.decided_by) {
+        (PolicyDecision::Allow, Some(d)) => format!("allowed by {}", statement(d)),
+        (PolicyDecision::ExplicitDeny, Some(d)) => format!("explicitly denied by {}", statement(d)),
+        _ if labels.is_empty() => "implicit deny: the caller has no policies".to_string(),
+        _ => format!(
+            "implicit deny: no statement of {} allows it",
+            labels.join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_is_bounded_and_ordered() {
+        let log = DecisionLog::with_capacity(3);
+        for i in 0..5 {
+            log.record(
+                i,
+                Entry::new("sts", "sts:AssumeRole", "c", "r", Outcome::Allowed, "why"),
+            );
+        }
+        let all = log.since(0, 100);
+        assert_eq!(all.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(log.since(4, 100).len(), 1);
+        assert_eq!(
+            log.since(0, 2).iter().map(|d| d.seq).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
+        assert_eq!(log.last_seq(), 5);
+    }
+}

@@ -1,0 +1,1100 @@
+//! EC2 (EC2 Query protocol, API version 2016-11-15): RunInstances with an instance profile
+//! (each instance gets its own IMDS listener), DescribeInstances (with the `awsid:imds-endpoint`
+//! tag), TerminateInstances, the instance profile associations (IMDS switches roles on the next
+//! request), ModifyInstanceMetadataOptions (applied immediately) and launch templates.
+
+use std::collections::BTreeMap;
+
+use http::StatusCode;
+
+use crate::http::{text, HttpResponse, RequestData};
+use crate::launch::{self, invalid_parameter, LaunchSpec};
+use crate::query::{Call, QueryError, Service};
+use crate::state::{iso8601, State};
+use crate::sts::params::Params;
+use crate::sts::xml::Xml;
+use crate::world::{
+    ids, EndpointState, HttpTokens, Instance, InstanceState, RawLaunchTemplate,
+    RawLaunchTemplateVersion, RawMetadataOptions, World,
+};
+
+/// The EC2 XML namespace.
+pub const NS: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
+
+/// The tag DescribeInstances adds: the instance's metadata endpoint.
+pub const IMDS_TAG: &str = "awsid:imds-endpoint";
+
+/// Answers one EC2 request.
+pub fn handle(state: &State, req: &RequestData, params: Params) -> HttpResponse {
+    let rid = crate::sts::request_id();
+    let call = match Call::authenticate(state, req, params, Service::Ec2, rid.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            state.decide(crate::decisions::Entry::new(
+                "ec2",
+                "ec2:?",
+                "unauthenticated",
+                "*",
+                crate::decisions::Outcome::Denied,
+                format!("{}: {}", e.code, e.message),
+            ));
+            // EC2 reports authentication failures as AuthFailure.
+            let e = match e.code.as_ref() {
+                "InvalidClientTokenId" => QueryError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "AuthFailure",
+                    "AWS was not able to validate the provided access credentials",
+                ),
+                _ => e,
+            };
+            return e.ec2_response(&rid);
+        }
+    };
+    match dispatch(&call) {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status != StatusCode::FORBIDDEN {
+                call.log_failure(&e);
+            }
+            e.ec2_response(&rid)
+        }
+    }
+}
+
+/// Every action `dispatch` answers (the metrics labels).
+pub const ACTIONS: &[&str] = &[
+    "RunInstances",
+    "DescribeInstances",
+    "TerminateInstances",
+    "AssociateIamInstanceProfile",
+    "ReplaceIamInstanceProfileAssociation",
+    "DisassociateIamInstanceProfile",
+    "DescribeIamInstanceProfileAssociations",
+    "ModifyInstanceMetadataOptions",
+    "CreateLaunchTemplate",
+    "DescribeLaunchTemplates",
+    "DescribeLaunchTemplateVersions",
+    "DeleteLaunchTemplate",
+];
+
+fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    match call.action.as_str() {
+        "RunInstances" => run_instances(call),
+        "DescribeInstances" => describe_instances(call),
+        "TerminateInstances" => terminate_instances(call),
+        "AssociateIamInstanceProfile" => associate(call),
+        "ReplaceIamInstanceProfileAssociation" => replace_association(call),
+        "DisassociateIamInstanceProfile" => disassociate(call),
+        "DescribeIamInstanceProfileAssociations" => describe_associations(call),
+        "ModifyInstanceMetadataOptions" => modify_metadata_options(call),
+        "CreateLaunchTemplate" => create_launch_template(call),
+        "DescribeLaunchTemplates" => describe_launch_templates(call),
+        "DescribeLaunchTemplateVersions" => describe_launch_template_versions(call),
+        "DeleteLaunchTemplate" => delete_launch_template(call),
+        "" => Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingAction",
+            "The request must contain the parameter Action",
+        )),
+        other => Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            format!("The action {other} is not valid for this web service."),
+        )),
+    }
+}
+
+/// `<ActionResponse xmlns=…><requestId>…</requestId>…</ActionResponse>`.
+fn respond(call: &Call<'_>, body: impl FnOnce(&mut Xml)) -> Result<HttpResponse, QueryError> {
+    let mut x = Xml::starting(
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{}Response xmlns=\"{NS}\">\n",
+            call.action
+        ),
+        1,
+    );
+    x.leaf("requestId", &call.rid);
+    body(&mut x);
+    let mut out = x.into_string();
+    out.push_str(&format!("</{}Response>\n", call.action));
+    Ok(text(StatusCode::OK, "text/xml;charset=UTF-8", out))
+}
+
+fn instance_arn(call: &Call<'_>, id: &str) -> String {
+    format!(
+        "arn:{}:ec2:{}:{}:instance/{id}",
+        call.partition(),
+        call.view.world.settings.region,
+        call.account()
+    )
+}
+
+fn not_found(id: &str) -> QueryError {
+    QueryError::new(
+        StatusCode::BAD_REQUEST,
+        "InvalidInstanceID.NotFound",
+        format!("The instance ID '{id}' does not exist"),
+    )
+}
+
+fn check_instance_id(id: &str) -> Result<(), QueryError> {
+    if !id.starts_with("i-") || id.len() < 10 {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidInstanceID.Malformed",
+            format!("Invalid id: \"{id}\""),
+        ));
+    }
+    Ok(())
+}
+
+/// The caller's instance `id` (terminated ones included).
+fn instance<'w>(call: &Call<'_>, world: &'w World, id: &str) -> Result<&'w Instance, QueryError> {
+    check_instance_id(id)?;
+    world
+        .instances
+        .iter()
+        .find(|i| i.id == id && i.account == call.account())
+        .ok_or_else(|| not_found(id))
+}
+
+/// Tag specifications of resource type `instance`.
+fn instance_tags(p: &Params) -> BTreeMap<String, String> {
+    let mut tags = BTreeMap::new();
+    for i in 1.. {
+        let Some(kind) = p.get(&format!("TagSpecification.{i}.ResourceType")) else {
+            break;
+        };
+        if kind != "instance" {
+            continue;
+        }
+        for j in 1.. {
+            let Some(k) = p.get(&format!("TagSpecification.{i}.Tag.{j}.Key")) else {
+                break;
+            };
+            let v = p
+                .get(&format!("TagSpecification.{i}.Tag.{j}.Value"))
+                .unwrap_or("");
+            tags.insert(k.to_string(), v.to_string());
+        }
+    }
+    tags
+}
+
+/// `Prefix.HttpTokens`, `.HttpPutResponseHopLimit`, `.HttpEndpoint`.
+fn metadata_options(p: &Params, prefix: &str) -> Result<RawMetadataOptions, QueryError> {
+    let key = |k: &str| {
+        if prefix.is_empty() {
+            k.to_string()
+        } else {
+            format!("{prefix}.{k}")
+        }
+    };
+    let http_tokens = match p.get(&key("HttpTokens")) {
+        None => None,
+        Some("optional") => Some(HttpTokens::Optional),
+        Some("required") => Some(HttpTokens::Required),
+        Some(v) => {
+            return Err(invalid_parameter(format!(
+                "Value ({v}) for parameter HttpTokens is invalid. Valid values are optional and required"
+            )))
+        }
+    };
+    let hop_limit = match p.get(&key("HttpPutResponseHopLimit")) {
+        None => None,
+        Some(v) => Some(
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| {
+                    invalid_parameter(format!(
+                        "Value ({v}) for parameter HttpPutResponseHopLimit is invalid. Valid values are 1 to 64"
+                    ))
+                })?,
+        ),
+    };
+    let endpoint = match p.get(&key("HttpEndpoint")) {
+        None => None,
+        Some("enabled") => Some(EndpointState::Enabled),
+        Some("disabled") => Some(EndpointState::Disabled),
+        Some(v) => {
+            return Err(invalid_parameter(format!(
+                "Value ({v}) for parameter HttpEndpoint is invalid. Valid values are enabled and disabled"
+            )))
+        }
+    };
+    Ok(RawMetadataOptions {
+        http_tokens,
+        hop_limit,
+        endpoint,
+    })
+}
+
+fn count(p: &Params, name: &str) -> Result<usize, QueryError> {
+    let v = p.get(name).ok_or_else(|| {
+        QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            format!("The request must contain the parameter {name}"),
+        )
+    })?;
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| invalid_parameter(format!("Value ({v}) for parameter {name} is invalid.")))
+}
+
+/// A launch template version as a launch spec (`$Latest`, `$Default` or a number).
+pub(crate) fn template_spec(
+    world: &World,
+    account: &str,
+    id: Option<&str>,
+    name: Option<&str>,
+    version: Option<&str>,
+) -> Result<(LaunchSpec, String), QueryError> {
+    let lt = world
+        .raw
+        .launch_templates
+        .iter()
+        .find(|t| {
+            t.account == account
+                && (id.is_some_and(|i| i == t.id) || name.is_some_and(|n| n == t.name))
+        })
+        .ok_or_else(|| {
+            QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.NotFound",
+                format!(
+                    "The specified launch template, with template ID {}, does not exist.",
+                    id.or(name).unwrap_or("")
+                ),
+            )
+        })?;
+    let number = match version.unwrap_or("$Default") {
+        "$Latest" => lt.versions.len() as u32,
+        "$Default" => lt.default_version.unwrap_or(1),
+        v => v.parse().map_err(|_| {
+            QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.VersionNotFound",
+                format!(
+                    "Could not find launch template version {v} for template {}",
+                    lt.id
+                ),
+            )
+        })?,
+    };
+    let v = lt
+        .versions
+        .iter()
+        .find(|v| v.number == number)
+        .ok_or_else(|| {
+            QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.VersionNotFound",
+                format!(
+                    "Could not find launch template version {number} for template {}",
+                    lt.id
+                ),
+            )
+        })?;
+    Ok((
+        LaunchSpec {
+            image_id: v.image_id.clone().unwrap_or_default(),
+            instance_type: v.instance_type.clone(),
+            instance_profile: v.iam_instance_profile.clone(),
+            key_name: v.key_name.clone(),
+            user_data: v.user_data.clone(),
+            metadata: v.metadata_options.clone(),
+            launched_from: Some(format!("{}:{number}", lt.id)),
+            ..LaunchSpec::default()
+        },
+        lt.id.clone(),
+    ))
+}
+
+fn run_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let p = &call.params;
+    let min = count(p, "MinCount")?;
+    let max = count(p, "MaxCount")?;
+    if min > max {
+        return Err(invalid_parameter(format!(
+            "MinCount ({min}) must be less than or equal to MaxCount ({max})"
+        )));
+    }
+    const LIMIT: usize = 20;
+    if min > LIMIT {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InstanceLimitExceeded",
+            format!(
+                "You have requested more instances ({min}) than your current instance limit of {LIMIT} allows for the specified instance type. Please visit http://aws.amazon.com/contact-us/ec2-request to request an adjustment to this limit."
+            ),
+        ));
+    }
+    let n = max.min(LIMIT);
+    let world = &call.view.world;
+    let mut spec = if p.has_prefix("LaunchTemplate.") {
+        template_spec(
+            world,
+            call.account(),
+            p.get("LaunchTemplate.LaunchTemplateId"),
+            p.get("LaunchTemplate.LaunchTemplateName"),
+            p.get("LaunchTemplate.Version"),
+        )?
+        .0
+    } else {
+        LaunchSpec::default()
+    };
+    if let Some(i) = p.get("ImageId") {
+        spec.image_id = i.to_string();
+    }
+    if spec.image_id.is_empty() {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            "The request must contain the parameter ImageId",
+        ));
+    }
+    if !spec.image_id.starts_with("ami-") {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAMIID.Malformed",
+            format!("Invalid id: \"{}\" (expecting \"ami-...\")", spec.image_id),
+        ));
+    }
+    if let Some(t) = p.get("InstanceType") {
+        spec.instance_type = Some(t.to_string());
+    }
+    if let Some(k) = p.get("KeyName") {
+        spec.key_name = Some(k.to_string());
+    }
+    if let Some(u) = p.get("UserData") {
+        spec.user_data = Some(u.to_string());
+    }
+    match (p.get("IamInstanceProfile.Name"), p.get("IamInstanceProfile.Arn")) {
+        (Some(n), None) => spec.instance_profile = Some(n.to_string()),
+        (None, Some(a)) => spec.instance_profile = Some(a.to_string()),
+        (Some(_), Some(_)) => {
+            return Err(invalid_parameter(
+                "The parameter 'iamInstanceProfile.name' may not be used in combination with 'iamInstanceProfile.arn'",
+            ))
+        }
+        (None, None) => {}
+    }
+    let opts = metadata_options(p, "MetadataOptions")?;
+    spec.metadata = RawMetadataOptions {
+        http_tokens: opts.http_tokens.or(spec.metadata.http_tokens),
+        hop_limit: opts.hop_limit.or(spec.metadata.hop_limit),
+        endpoint: opts.endpoint.or(spec.metadata.endpoint),
+    };
+    spec.tags.extend(instance_tags(p));
+    spec.availability_zone = p.get("Placement.AvailabilityZone").map(str::to_string);
+    call.authorize("ec2:RunInstances", &instance_arn(call, "*"))?;
+    if let Some(profile) = &spec.instance_profile {
+        if let (_, Some(role)) = launch::resolve_profile(world, call.account(), profile)? {
+            launch::check_pass_role(call, &role)?;
+        }
+    }
+    if p.get("DryRun") == Some("true") {
+        return Err(dry_run());
+    }
+    let (ids, world) = call
+        .state
+        .live
+        .change(|raw, world| launch::launch(call.state, raw, world, call.account(), &spec, n))?;
+    let reservation = world
+        .instance(&ids[0])
+        .and_then(|i| i.metadata.get("reservation-id").cloned())
+        .unwrap_or_default();
+    respond(call, |x| {
+        x.leaf("reservationId", &reservation)
+            .leaf("ownerId", call.account());
+        x.open("groupSet").close("groupSet");
+        x.open("instancesSet");
+        for id in &ids {
+            if let Some(i) = world.instance(id) {
+                instance_xml(call, x, &world, i);
+            }
+        }
+        x.close("instancesSet");
+    })
+}
+
+fn dry_run() -> QueryError {
+    QueryError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "DryRunOperation",
+        "Request would have succeeded, but DryRun flag is set.",
+    )
+}
+
+fn instance_xml(call: &Call<'_>, x: &mut Xml, world: &World, i: &Instance) {
+    let m = &i.metadata;
+    let (state, code) = i.state.name_and_code();
+    x.open("item")
+        .leaf("instanceId", &i.id)
+        .leaf("imageId", &m["ami-id"]);
+    x.open("instanceState")
+        .leaf("code", &code.to_string())
+        .leaf("name", state)
+        .close("instanceState");
+    x.leaf("privateDnsName", &m["local-hostname"])
+        .leaf("dnsName", &m["public-hostname"])
+        .leaf("reason", "")
+        .opt("keyName", i.key_name.as_deref())
+        .leaf("amiLaunchIndex", &m["ami-launch-index"])
+        .leaf("instanceType", &m["instance-type"])
+        .leaf("launchTime", &i.pending_time);
+    x.open("placement")
+        .leaf("availabilityZone", &m["placement/availability-zone"])
+        .leaf("groupName", "")
+        .leaf("tenancy", "default")
+        .close("placement");
+    x.open("monitoring")
+        .leaf("state", "disabled")
+        .close("monitoring");
+    x.leaf("privateIpAddress", &m["local-ipv4"]);
+    if i.state == InstanceState::Running {
+        x.leaf("ipAddress", &m["public-ipv4"]);
+    }
+    x.leaf("architecture", &i.architecture)
+        .leaf("rootDeviceType", "ebs")
+        .leaf("rootDeviceName", "/dev/xvda")
+        .leaf("virtualizationType", "hvm")
+        .leaf("hypervisor", "xen");
+    if let Some(p) = i.instance_profile {
+        let p = &world.instance_profiles[p];
+        x.open("iamInstanceProfile")
+            .leaf("arn", &p.arn)
+            .leaf("id", &p.id)
+            .close("iamInstanceProfile");
+    }
+    let mut tags: Vec<(String, String)> = i.tags.clone().into_iter().collect();
+    if i.state == InstanceState::Running {
+        if let Some(addr) = call.state.imds_endpoint(world, &i.id) {
+            tags.push((IMDS_TAG.to_string(), format!("http://{addr}/")));
+        }
+    }
+    if !tags.is_empty() {
+        x.open("tagSet");
+        for (k, v) in &tags {
+            x.open("item").leaf("key", k).leaf("value", v).close("item");
+        }
+        x.close("tagSet");
+    }
+    metadata_options_xml(x, "metadataOptions", i);
+    x.close("item");
+}
+
+fn metadata_options_xml(x: &mut Xml, element: &str, i: &Instance) {
+    x.open(element)
+        .leaf("state", "applied")
+        .leaf("httpTokens", i.http_tokens.as_str())
+        .leaf("httpPutResponseHopLimit", &i.hop_limit.to_string())
+        .leaf("httpEndpoint", i.endpoint.as_str())
+        .leaf("httpProtocolIpv6", "disabled")
+        .leaf(
+            "instanceMetadataTags",
+            if i.metadata_tags {
+                "enabled"
+            } else {
+                "disabled"
+            },
+        )
+        .close(element);
+}
+
+/// `Filter.N.Name` / `Filter.N.Value.M`.
+fn filters(p: &Params) -> Vec<(String, Vec<String>)> {
+    let mut out = Vec::new();
+    for i in 1.. {
+        let Some(name) = p.get(&format!("Filter.{i}.Name")) else {
+            break;
+        };
+        let values = p
+            .flat_list(&format!("Filter.{i}.Value"))
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        out.push((name.to_string(), values));
+    }
+    out
+}
+
+/// EC2 filter values: `*` and `?` wildcards.
+fn filter_match(pattern: &str, value: &str) -> bool {
+    crate::policy::glob::matches(&crate::policy::glob::compile(pattern), value, false)
+}
+
+fn instance_matches(world: &World, i: &Instance, filters: &[(String, Vec<String>)]) -> bool {
+    filters.iter().all(|(name, values)| {
+        let any = |v: &str| values.iter().any(|p| filter_match(p, v));
+        match name.as_str() {
+            "instance-id" => any(&i.id),
+            "instance-state-name" => any(i.state.name_and_code().0),
+            "instance-state-code" => any(&i.state.name_and_code().1.to_string()),
+            "image-id" => any(&i.metadata["ami-id"]),
+            "instance-type" => any(&i.metadata["instance-type"]),
+            "availability-zone" => any(&i.metadata["placement/availability-zone"]),
+            "iam-instance-profile.arn" => i
+                .instance_profile
+                .is_some_and(|p| any(&world.instance_profiles[p].arn)),
+            "tag-key" => i.tags.keys().any(|k| any(k)),
+            n if n.starts_with("tag:") => i.tags.get(&n[4..]).is_some_and(|v| any(v)),
+            _ => true,
+        }
+    })
+}
+
+fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    call.authorize("ec2:DescribeInstances", "*")?;
+    let world = &call.view.world;
+    let wanted = call.params.flat_list("InstanceId");
+    for id in &wanted {
+        instance(call, world, id)?;
+    }
+    let filters = filters(&call.params);
+    let instances: Vec<&Instance> = world
+        .instances
+        .iter()
+        .filter(|i| i.account == call.account())
+        .filter(|i| wanted.is_empty() || wanted.contains(&i.id.as_str()))
+        .filter(|i| instance_matches(world, i, &filters))
+        .collect();
+    // One reservation per launch (instances launched together share it).
+    let mut reservations: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
+    for i in instances {
+        reservations
+            .entry(i.metadata["reservation-id"].clone())
+            .or_default()
+            .push(i);
+    }
+    respond(call, |x| {
+        x.open("reservationSet");
+        for (r, items) in &reservations {
+            x.open("item")
+                .leaf("reservationId", r)
+                .leaf("ownerId", call.account());
+            x.open("groupSet").close("groupSet");
+            x.open("instancesSet");
+            for i in items {
+                instance_xml(call, x, world, i);
+            }
+            x.close("instancesSet");
+            x.close("item");
+        }
+        x.close("reservationSet");
+    })
+}
+
+fn terminate_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let ids: Vec<String> = call
+        .params
+        .flat_list("InstanceId")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if ids.is_empty() {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "MissingParameter",
+            "The request must contain the parameter InstanceId",
+        ));
+    }
+    for id in &ids {
+        call.authorize("ec2:TerminateInstances", &instance_arn(call, id))?;
+    }
+    let (before, _) = call.state.live.change(|raw, world| {
+        let mut before = Vec::new();
+        for id in &ids {
+            before.push(instance(call, world, id)?.state);
+        }
+        launch::terminate(raw, &ids);
+        // A group whose instance was terminated by hand replaces it: lower the capacity the
+        // way `--should-decrement-desired-capacity` does not; Auto Scaling relaunches.
+        crate::autoscaling::reconcile(call.state, raw, world)?;
+        Ok::<_, QueryError>(before)
+    })?;
+    respond(call, |x| {
+        x.open("instancesSet");
+        for (id, prev) in ids.iter().zip(before) {
+            let (pn, pc) = prev.name_and_code();
+            x.open("item").leaf("instanceId", id);
+            x.open("currentState")
+                .leaf("code", "48")
+                .leaf("name", "terminated")
+                .close("currentState");
+            x.open("previousState")
+                .leaf("code", &pc.to_string())
+                .leaf("name", pn)
+                .close("previousState");
+            x.close("item");
+        }
+        x.close("instancesSet");
+    })
+}
+
+fn association_xml(x: &mut Xml, world: &World, i: &Instance, state: &str, now: &str) {
+    x.open("iamInstanceProfileAssociation")
+        .leaf("associationId", &i.association_id)
+        .leaf("instanceId", &i.id);
+    if let Some(p) = i.instance_profile {
+        let p = &world.instance_profiles[p];
+        x.open("iamInstanceProfile")
+            .leaf("arn", &p.arn)
+            .leaf("id", &p.id)
+            .close("iamInstanceProfile");
+    }
+    x.leaf("state", state).leaf("timestamp", now);
+    x.close("iamInstanceProfileAssociation");
+}
+
+/// `IamInstanceProfile.Name` or `.Arn`, required.
+fn profile_param(call: &Call<'_>) -> Result<String, QueryError> {
+    call.get("IamInstanceProfile.Arn")
+        .or(call.get("IamInstanceProfile.Name"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "MissingParameter",
+                "The request must contain the parameter IamInstanceProfile",
+            )
+        })
+}
+
+/// Sets a running instance's profile; `None` removes it.
+fn set_profile(
+    call: &Call<'_>,
+    instance_id: &str,
+    profile: Option<&str>,
+    new_association: bool,
+) -> Result<std::sync::Arc<World>, QueryError> {
+    let (_, world) = call.state.live.change(|raw, world| {
+        let name = match profile {
+            Some(p) => Some(launch::resolve_profile(world, call.account(), p)?.0),
+            None => None,
+        };
+        let inst = raw
+            .instances
+            .iter_mut()
+            .find(|i| i.id == instance_id)
+            .ok_or_else(|| not_found(instance_id))?;
+        inst.instance_profile = name;
+        if new_association {
+            inst.association_id = Some(ids::ec2_id("iip-assoc"));
+        }
+        Ok::<_, QueryError>(())
+    })?;
+    Ok(world)
+}
+
+fn pass_profile_role(call: &Call<'_>, profile: &str) -> Result<(), QueryError> {
+    if let (_, Some(role)) = launch::resolve_profile(&call.view.world, call.account(), profile)? {
+        launch::check_pass_role(call, &role)?;
+    }
+    Ok(())
+}
+
+fn associate(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let id = crate::query::required(&call.params, "InstanceId", Service::Ec2)?.to_string();
+    let profile = profile_param(call)?;
+    call.authorize("ec2:AssociateIamInstanceProfile", &instance_arn(call, &id))?;
+    pass_profile_role(call, &profile)?;
+    let inst = instance(call, &call.view.world, &id)?;
+    if inst.state != InstanceState::Running {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "IncorrectInstanceState",
+            format!("The instance '{id}' is not in a state from which it can be associated."),
+        ));
+    }
+    if inst.instance_profile.is_some() {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "IncorrectState",
+            format!("There is an existing association for instance {id}"),
+        ));
+    }
+    let world = set_profile(call, &id, Some(&profile), true)?;
+    let i = world.instance(&id).ok_or_else(|| not_found(&id))?;
+    let now = iso8601(call.state.clock.now());
+    respond(call, |x| association_xml(x, &world, i, "associating", &now))
+}
+
+/// The running instance holding association `aid`.
+fn by_association<'w>(
+    call: &Call<'_>,
+    world: &'w World,
+    aid: &str,
+) -> Result<&'w Instance, QueryError> {
+    world
+        .instances
+        .iter()
+        .find(|i| {
+            i.account == call.account()
+                && i.state == InstanceState::Running
+                && i.instance_profile.is_some()
+                && i.association_id == aid
+        })
+        .ok_or_else(|| {
+            QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidAssociationID.NotFound",
+                format!("An association with ID {aid} does not exist."),
+            )
+        })
+}
+
+fn replace_association(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let aid = crate::query::required(&call.params, "AssociationId", Service::Ec2)?.to_string();
+    let profile = profile_param(call)?;
+    let id = by_association(call, &call.view.world, &aid)?.id.clone();
+    call.authorize(
+        "ec2:ReplaceIamInstanceProfileAssociation",
+        &instance_arn(call, &id),
+    )?;
+    pass_profile_role(call, &profile)?;
+    let world = set_profile(call, &id, Some(&profile), true)?;
+    let i = world.instance(&id).ok_or_else(|| not_found(&id))?;
+    let now = iso8601(call.state.clock.now());
+    respond(call, |x| association_xml(x, &world, i, "associating", &now))
+}
+
+fn disassociate(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let aid = crate::query::required(&call.params, "AssociationId", Service::Ec2)?.to_string();
+    let before = by_association(call, &call.view.world, &aid)?;
+    let id = before.id.clone();
+    call.authorize(
+        "ec2:DisassociateIamInstanceProfile",
+        &instance_arn(call, &id),
+    )?;
+    let world_before = call.view.world.clone();
+    set_profile(call, &id, None, false)?;
+    let now = iso8601(call.state.clock.now());
+    respond(call, |x| {
+        association_xml(x, &world_before, before, "disassociating", &now)
+    })
+}
+
+fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    call.authorize("ec2:DescribeIamInstanceProfileAssociations", "*")?;
+    let world = &call.view.world;
+    let wanted = call.params.flat_list("AssociationId");
+    let filters = filters(&call.params);
+    let now = iso8601(call.state.clock.now());
+    let items: Vec<&Instance> = world
+        .instances
+        .iter()
+        .filter(|i| {
+            i.account == call.account()
+                && i.state == InstanceState::Running
+                && i.instance_profile.is_some()
+        })
+        .filter(|i| wanted.is_empty() || wanted.contains(&i.association_id.as_str()))
+        .filter(|i| {
+            filters.iter().all(|(n, vs)| match n.as_str() {
+                "instance-id" => vs.contains(&i.id),
+                "state" => vs.iter().any(|v| v == "associated"),
+                _ => true,
+            })
+        })
+        .collect();
+    respond(call, |x| {
+        x.open("iamInstanceProfileAssociationSet");
+        for i in items {
+            let p = &world.instance_profiles[i.instance_profile.expect("filtered")];
+            x.open("item")
+                .leaf("associationId", &i.association_id)
+                .leaf("instanceId", &i.id);
+            x.open("iamInstanceProfile")
+                .leaf("arn", &p.arn)
+                .leaf("id", &p.id)
+                .close("iamInstanceProfile");
+            x.leaf("state", "associated").leaf("timestamp", &now);
+            x.close("item");
+        }
+        x.close("iamInstanceProfileAssociationSet");
+    })
+}
+
+fn modify_metadata_options(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let id = crate::query::required(&call.params, "InstanceId", Service::Ec2)?.to_string();
+    let opts = metadata_options(&call.params, "")?;
+    call.authorize(
+        "ec2:ModifyInstanceMetadataOptions",
+        &instance_arn(call, &id),
+    )?;
+    let tags = match call.get("InstanceMetadataTags") {
+        None => None,
+        Some("enabled") => Some(true),
+        Some("disabled") => Some(false),
+        Some(v) => {
+            return Err(invalid_parameter(format!(
+                "Value ({v}) for parameter InstanceMetadataTags is invalid. Valid values are enabled and disabled"
+            )))
+        }
+    };
+    let (_, world) = call.state.live.change(|raw, world| {
+        let i = instance(call, world, &id)?;
+        if i.state != InstanceState::Running {
+            return Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "IncorrectInstanceState",
+                format!("The instance '{id}' is not in a state from which its metadata options can be modified."),
+            ));
+        }
+        let inst = raw
+            .instances
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or_else(|| not_found(&id))?;
+        if let Some(t) = opts.http_tokens {
+            inst.http_tokens = t;
+        }
+        if let Some(h) = opts.hop_limit {
+            inst.hop_limit = Some(h);
+        }
+        if let Some(e) = opts.endpoint {
+            inst.endpoint = e;
+        }
+        if let Some(t) = tags {
+            inst.metadata_tags = t;
+        }
+        Ok::<_, QueryError>(())
+    })?;
+    let i = world.instance(&id).ok_or_else(|| not_found(&id))?;
+    respond(call, |x| {
+        x.leaf("instanceId", &id);
+        metadata_options_xml(x, "instanceMetadataOptions", i);
+    })
+}
+
+fn template_data(p: &Params, prefix: &str) -> Result<RawLaunchTemplateVersion, QueryError> {
+    let get = |k: &str| p.get(&format!("{prefix}.{k}")).map(str::to_string);
+    Ok(RawLaunchTemplateVersion {
+        number: 1,
+        description: p.get("VersionDescription").map(str::to_string),
+        image_id: get("ImageId"),
+        instance_type: get("InstanceType"),
+        iam_instance_profile: get("IamInstanceProfile.Arn").or(get("IamInstanceProfile.Name")),
+        key_name: get("KeyName"),
+        user_data: get("UserData"),
+        metadata_options: metadata_options(p, &format!("{prefix}.MetadataOptions"))?,
+        created: None,
+    })
+}
+
+fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, arn_of_creator: &str) {
+    x.open(element)
+        .leaf("launchTemplateId", &t.id)
+        .leaf("launchTemplateName", &t.name)
+        .leaf(
+            "createTime",
+            t.created.as_deref().unwrap_or(ids::EPOCH_DATE),
+        )
+        .leaf("createdBy", arn_of_creator)
+        .leaf(
+            "defaultVersionNumber",
+            &t.default_version.unwrap_or(1).to_string(),
+        )
+        .leaf("latestVersionNumber", &t.versions.len().to_string())
+        .close(element);
+}
+
+fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let name =
+        crate::query::required(&call.params, "LaunchTemplateName", Service::Ec2)?.to_string();
+    let mut data = template_data(&call.params, "LaunchTemplateData")?;
+    let arn = format!(
+        "arn:{}:ec2:{}:{}:launch-template/*",
+        call.partition(),
+        call.view.world.settings.region,
+        call.account()
+    );
+    call.authorize("ec2:CreateLaunchTemplate", &arn)?;
+    let created = iso8601(call.state.clock.now());
+    data.created = Some(created.clone());
+    let (t, _) = call.state.live.change(|raw, world| {
+        if let Some(p) = &data.iam_instance_profile {
+            launch::resolve_profile(world, call.account(), p)?;
+        }
+        if raw
+            .launch_templates
+            .iter()
+            .any(|t| t.account == call.account() && t.name == name)
+        {
+            return Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateName.AlreadyExistsException",
+                "Launch template name already in use.",
+            ));
+        }
+        let t = RawLaunchTemplate {
+            account: call.account().to_string(),
+            name: name.clone(),
+            id: ids::ec2_id("lt"),
+            default_version: Some(1),
+            created: Some(created.clone()),
+            versions: vec![data.clone()],
+        };
+        raw.launch_templates.push(t.clone());
+        Ok::<_, QueryError>(t)
+    })?;
+    let creator = call.caller.arn.clone();
+    respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+}
+
+fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    call.authorize("ec2:DescribeLaunchTemplates", "*")?;
+    let ids_wanted = call.params.flat_list("LaunchTemplateId");
+    let names = call.params.flat_list("LaunchTemplateName");
+    let world = &call.view.world;
+    let creator = call.caller.arn.clone();
+    respond(call, |x| {
+        x.open("launchTemplates");
+        for t in world.raw.launch_templates.iter().filter(|t| {
+            t.account == call.account()
+                && (ids_wanted.is_empty() || ids_wanted.contains(&t.id.as_str()))
+                && (names.is_empty() || names.contains(&t.name.as_str()))
+        }) {
+            template_xml(x, "item", t, &creator);
+        }
+        x.close("launchTemplates");
+    })
+}
+
+fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    call.authorize("ec2:DescribeLaunchTemplateVersions", "*")?;
+    let world = &call.view.world;
+    let id = call.get("LaunchTemplateId");
+    let name = call.get("LaunchTemplateName");
+    let t = world
+        .raw
+        .launch_templates
+        .iter()
+        .find(|t| {
+            t.account == call.account()
+                && (id.is_some_and(|i| i == t.id) || name.is_some_and(|n| n == t.name))
+        })
+        .ok_or_else(|| {
+            QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.NotFound",
+                format!(
+                    "The specified launch template, with template ID {}, does not exist.",
+                    id.or(name).unwrap_or("")
+                ),
+            )
+        })?;
+    let default = t.default_version.unwrap_or(1);
+    respond(call, |x| {
+        x.open("launchTemplateVersionSet");
+        for v in &t.versions {
+            x.open("item")
+                .leaf("launchTemplateId", &t.id)
+                .leaf("launchTemplateName", &t.name)
+                .leaf("versionNumber", &v.number.to_string())
+                .opt("versionDescription", v.description.as_deref())
+                .leaf(
+                    "createTime",
+                    v.created.as_deref().unwrap_or(ids::EPOCH_DATE),
+                )
+                .leaf(
+                    "defaultVersion",
+                    if v.number == default { "true" } else { "false" },
+                );
+            x.open("launchTemplateData")
+                .opt("imageId", v.image_id.as_deref())
+                .opt("instanceType", v.instance_type.as_deref())
+                .opt("keyName", v.key_name.as_deref());
+            if let Some(p) = &v.iam_instance_profile {
+                x.open("iamInstanceProfile");
+                if p.starts_with("arn:") {
+                    x.leaf("arn", p);
+                } else {
+                    x.leaf("name", p);
+                }
+                x.close("iamInstanceProfile");
+            }
+            let o = &v.metadata_options;
+            if o != &RawMetadataOptions::default() {
+                x.open("metadataOptions")
+                    .opt("httpTokens", o.http_tokens.map(HttpTokens::as_str))
+                    .opt(
+                        "httpPutResponseHopLimit",
+                        o.hop_limit.map(|h| h.to_string()).as_deref(),
+                    )
+                    .opt("httpEndpoint", o.endpoint.map(EndpointState::as_str))
+                    .close("metadataOptions");
+            }
+            x.close("launchTemplateData");
+            x.close("item");
+        }
+        x.close("launchTemplateVersionSet");
+    })
+}
+
+fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
+    let id = call.get("LaunchTemplateId").map(str::to_string);
+    let name = call.get("LaunchTemplateName").map(str::to_string);
+    call.authorize("ec2:DeleteLaunchTemplate", "*")?;
+    let creator = call.caller.arn.clone();
+    let (t, _) = call.state.live.change(|raw, _| {
+        let pos = raw
+            .launch_templates
+            .iter()
+            .position(|t| {
+                t.account == call.account()
+                    && (id.as_deref() == Some(&t.id) || name.as_deref() == Some(&t.name))
+            })
+            .ok_or_else(|| {
+                QueryError::new(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidLaunchTemplateId.NotFound",
+                    format!(
+                        "The specified launch template, with template ID {}, does not exist.",
+                        id.clone().or(name.clone()).unwrap_or_default()
+                    ),
+                )
+            })?;
+        let t = raw.launch_templates[pos].clone();
+        if raw.auto_scaling_groups.iter().any(|g| {
+            g.launch_template.as_ref().is_some_and(|r| {
+                r.id.as_deref() == Some(&t.id) || r.name.as_deref() == Some(&t.name)
+            })
+        }) {
+            return Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.InUse",
+                format!(
+                    "The launch template {} is in use by an Auto Scaling group.",
+                    t.id
+                ),
+            ));
+        }
+        raw.launch_templates.remove(pos);
+        Ok::<_, QueryError>(t)
+    })?;
+    respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+}
+
+#[cfg(test)]
+mod actions_tests {
+    /// `ACTIONS` names exactly the actions `dispatch` matches.
+    #[test]
+    fn actions_list_matches_dispatch() {
+        let src = include_str!("ec2.rs");
+        let body = &src[src.find("fn dispatch(call").unwrap()..];
+        let body = &body[..body.find("\n}\n").unwrap()];
+        let arms: Vec<&str> = body
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('"'))
+            .filter_map(|l| l.split_once("\" =>"))
+            .map(|(name, _)| name)
+            .filter(|name| !name.is_empty())
+            .collect();
+        assert_eq!(arms, super::ACTIONS);
+    }
+}

@@ -1,0 +1,339 @@
+//! What the IAM, EC2 and Auto Scaling handlers share: a signed call (the caller, its
+//! parameters, one world snapshot), authorization of each action by the policy engine with the
+//! deciding statement logged, and the services' AccessDenied wording.
+
+use std::net::IpAddr;
+
+use http::StatusCode;
+
+use crate::decisions::{explain, Entry, Outcome};
+use crate::http::RequestData;
+use crate::policy::{self, Decision, Policy, PolicyKind, Request};
+use crate::state::{State, View};
+use crate::sts::auth::{authenticate_for, Caller, CallerKind};
+use crate::sts::context::{base_context, identity_policies};
+use crate::sts::params::Params;
+use crate::sts::xml::StsError;
+
+/// An error of any Query-protocol service (status, code, message).
+pub type QueryError = StsError;
+
+/// The services that share this machinery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    /// IAM (2010-05-08).
+    Iam,
+    /// EC2 (2016-11-15).
+    Ec2,
+    /// Auto Scaling (2011-01-01).
+    AutoScaling,
+}
+
+impl Service {
+    /// The SigV4 signing name and IAM action prefix.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Service::Iam => "iam",
+            Service::Ec2 => "ec2",
+            Service::AutoScaling => "autoscaling",
+        }
+    }
+
+    /// The API version the service's requests carry.
+    pub fn version(self) -> &'static str {
+        match self {
+            Service::Iam => "2010-05-08",
+            Service::Ec2 => "2016-11-15",
+            Service::AutoScaling => "2011-01-01",
+        }
+    }
+}
+
+impl Service {
+    /// The action of a request as a metrics label: a known operation's name, else
+    /// `MissingAction` or `InvalidAction` (labels come from fixed lists).
+    pub fn action_name(self, params: &Params) -> &'static str {
+        let known: &[&'static str] = match self {
+            Service::Iam => crate::iam::ACTIONS,
+            Service::Ec2 => crate::ec2::ACTIONS,
+            Service::AutoScaling => crate::autoscaling::ACTIONS,
+        };
+        match params.get("Action") {
+            None | Some("") => "MissingAction",
+            Some(a) => known
+                .iter()
+                .find(|k| **k == a)
+                .copied()
+                .unwrap_or("InvalidAction"),
+        }
+    }
+}
+
+/// The outcome of authorizing one action.
+#[derive(Clone, Debug)]
+pub struct Authz {
+    /// Allowed.
+    pub allowed: bool,
+    /// The decision (Allow, explicit or implicit deny).
+    pub decision: Decision,
+    /// Whether a session policy (not the identity policies) refused.
+    pub by_session: bool,
+    /// The deciding statement or its absence, in words.
+    pub reason: String,
+}
+
+/// Evaluates `action` on `resource` for `caller`'s identity and session policies.
+pub fn evaluate(
+    view: &View<'_>,
+    caller: &Caller,
+    ctx: &crate::policy::Context,
+    action: &str,
+    resource: &str,
+) -> Authz {
+    let identity = identity_policies(view, caller);
+    let who = match &caller.kind {
+        CallerKind::LongTerm { user } | CallerKind::UserSession { user } => {
+            let u = &view.world.users[*user];
+            u.policy_sources
+                .iter()
+                .map(|s| format!("user/{} {s}", u.name))
+                .collect::<Vec<_>>()
+        }
+        CallerKind::RoleSession { role } => {
+            let r = &view.world.roles[*role];
+            r.policy_sources
+                .iter()
+                .map(|s| format!("role/{} {s}", r.name))
+                .collect()
+        }
+    };
+    let session: Vec<Policy> = caller
+        .session
+        .as_ref()
+        .and_then(|s| s.policy.as_deref())
+        .and_then(|t| Policy::parse(t, PolicyKind::Identity).ok())
+        .into_iter()
+        .collect();
+    let request = Request {
+        principal: &caller.principal,
+        action,
+        resource,
+        context: ctx,
+    };
+    let id_eval = policy::evaluate(&identity, &request);
+    let session_refs: Vec<&Policy> = session.iter().collect();
+    let s_eval = (!session.is_empty()).then(|| policy::evaluate(&session_refs, &request));
+    if let Some(s) = &s_eval {
+        if s.decision == Decision::ExplicitDeny
+            || (s.decision != Decision::Allow && id_eval.decision != Decision::ExplicitDeny)
+        {
+            return Authz {
+                allowed: false,
+                decision: s.decision,
+                by_session: true,
+                reason: explain(s, &["session policy".to_string()]),
+            };
+        }
+    }
+    Authz {
+        allowed: id_eval.decision == Decision::Allow,
+        decision: id_eval.decision,
+        by_session: false,
+        reason: explain(&id_eval, &who),
+    }
+}
+
+/// One authenticated Query-protocol call.
+pub struct Call<'a> {
+    /// The shared state.
+    pub state: &'a State,
+    /// The world as of authentication.
+    pub view: View<'a>,
+    /// Who called.
+    pub caller: Caller,
+    /// The request parameters.
+    pub params: Params,
+    /// The request id.
+    pub rid: String,
+    /// The service.
+    pub service: Service,
+    /// The action name (`CreateRole`).
+    pub action: String,
+    /// The caller's address.
+    pub peer: IpAddr,
+    ctx: crate::policy::Context,
+}
+
+impl<'a> Call<'a> {
+    /// Authenticates a request for `service` (SigV4 scoped to it).
+    pub fn authenticate(
+        state: &'a State,
+        req: &RequestData,
+        params: Params,
+        service: Service,
+        rid: String,
+    ) -> Result<Call<'a>, QueryError> {
+        let view = state.view();
+        let caller = authenticate_for(&view, req, service.prefix())?;
+        let region = caller.region.clone();
+        let ctx = base_context(&view, &caller, req, &region);
+        let action = params.get("Action").unwrap_or("").to_string();
+        Ok(Call {
+            state,
+            view,
+            caller,
+            params,
+            rid,
+            service,
+            action,
+            peer: req.peer.ip(),
+            ctx,
+        })
+    }
+
+    /// The caller's account.
+    pub fn account(&self) -> &str {
+        &self.caller.account
+    }
+
+    /// A parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name)
+    }
+
+    /// Evaluates `action` on `resource` without logging.
+    pub fn check(&self, action: &str, resource: &str) -> Authz {
+        evaluate(&self.view, &self.caller, &self.ctx, action, resource)
+    }
+
+    /// Authorizes `action` (`iam:CreateRole`) on `resource` and logs the decision; a refusal
+    /// is the service's AccessDenied naming the action and resource.
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<(), QueryError> {
+        self.authorize_with(action, resource, &[])
+    }
+
+    /// [`Call::authorize`] with extra context keys (`iam:PassedToService`).
+    pub fn authorize_with(
+        &self,
+        action: &str,
+        resource: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<(), QueryError> {
+        let a = if extra.is_empty() {
+            self.check(action, resource)
+        } else {
+            let mut ctx = self.ctx.clone();
+            for (k, v) in extra {
+                ctx.set(k, *v);
+            }
+            evaluate(&self.view, &self.caller, &ctx, action, resource)
+        };
+        self.state.decide(Entry::new(
+            self.service.prefix(),
+            action,
+            self.caller.arn.as_str(),
+            resource,
+            if a.allowed {
+                Outcome::Allowed
+            } else {
+                Outcome::Denied
+            },
+            a.reason.as_str(),
+        ));
+        if a.allowed {
+            return Ok(());
+        }
+        Err(self.denied(action, resource, &a))
+    }
+
+    /// The refusal of `action` on `resource` in the service's words.
+    fn denied(&self, action: &str, resource: &str, a: &Authz) -> QueryError {
+        let why = match (a.decision, a.by_session) {
+            (Decision::ExplicitDeny, false) => {
+                "with an explicit deny in an identity-based policy".to_string()
+            }
+            (Decision::ExplicitDeny, true) => {
+                "with an explicit deny in a session policy".to_string()
+            }
+            (_, true) => format!("because no session policy allows the {action} action"),
+            _ => format!("because no identity-based policy allows the {action} action"),
+        };
+        let core = format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
+            self.caller.arn
+        );
+        match self.service {
+            Service::Ec2 => QueryError::new(
+                StatusCode::FORBIDDEN,
+                "UnauthorizedOperation",
+                format!(
+                    "You are not authorized to perform this operation. {core}. Encoded authorization failure message: {}",
+                    encoded_failure(&self.rid)
+                ),
+            ),
+            _ => QueryError::new(StatusCode::FORBIDDEN, "AccessDenied", core),
+        }
+    }
+
+    /// Logs a call that failed for a reason other than authorization.
+    pub fn log_failure(&self, e: &QueryError) {
+        self.state.decide(Entry::new(
+            self.service.prefix(),
+            format!("{}:{}", self.service.prefix(), self.action),
+            self.caller.arn.as_str(),
+            "*",
+            Outcome::Failed,
+            format!("{}: {}", e.code, e.message),
+        ));
+    }
+
+    /// The partition of the world.
+    pub fn partition(&self) -> &str {
+        &self.view.world.settings.partition
+    }
+
+    /// The region of the request's signature scope.
+    pub fn region(&self) -> &str {
+        &self.caller.region
+    }
+}
+
+/// An opaque stand-in for EC2's encoded authorization message: the request id, base64url.
+fn encoded_failure(rid: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("awsid request {rid}"))
+}
+
+/// A required parameter, or the service's missing-parameter error.
+pub fn required<'p>(
+    params: &'p Params,
+    name: &str,
+    service: Service,
+) -> Result<&'p str, QueryError> {
+    match params.get(name) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err(match service {
+            Service::Ec2 => QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "MissingParameter",
+                format!("The request must contain the parameter {name}"),
+            ),
+            _ => QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationError",
+                format!(
+                    "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+                    lower_first(name)
+                ),
+            ),
+        }),
+    }
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
