@@ -127,6 +127,12 @@ fn awsid_keeps_instance_credentials_through_a_ten_minute_imds_outage() {
 /// itself serves expired). Recorded here so that RELIABILITY.md states what was seen.
 #[tokio::test]
 async fn rust_sdk_imds_provider_through_the_same_outage() {
+    // The SDK's IMDS provider reads `AWS_EC2_METADATA_DISABLED` from the process environment
+    // (`ProviderConfig::with_env` is private to aws-config), and `scripts/test` sets it so that
+    // nothing reaches a real metadata service. This provider is pointed at the plane on
+    // loopback, so the guard is lifted for this test binary (the other test here builds its
+    // environment explicitly).
+    std::env::remove_var("AWS_EC2_METADATA_DISABLED");
     let plane = Plane::start();
     let shifted = Shifted::default();
     let config = ProviderConfig::without_region()
