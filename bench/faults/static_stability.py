@@ -43,7 +43,9 @@ def main() -> int:
         proc, info = start_server(Path(args.bin), work, world)
         try:
             url = f"http://{info['imds'][INSTANCE]}"
-            fetcher = InstanceMetadataFetcher(timeout=1, num_attempts=1, base_url=url)
+            # env={}: the fetcher otherwise reads AWS_EC2_METADATA_DISABLED from the process
+            # (scripts/test sets it); this fetcher only ever talks to the plane on loopback.
+            fetcher = InstanceMetadataFetcher(timeout=1, num_attempts=1, base_url=url, env={})
             creds = InstanceMetadataProvider(iam_role_fetcher=fetcher).load()
             first = creds.get_frozen_credentials()
             expiry = creds._expiry_time

@@ -100,7 +100,7 @@ def main() -> None:
         base = {"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"}
         ready = workdir / "ready.json"
         serve = subprocess.Popen(
-            [awsid, "serve", "--api", f"{GATEWAY}:0", "--imds", "127.0.0.1:0",
+            [awsid, "serve", "--allow-non-loopback", "--api", f"{GATEWAY}:0", "--imds", "127.0.0.1:0",
              "--ecs", "127.0.0.1:0", "--world", str(workdir / "world.toml"), "--quiet",
              "--ready-file", str(ready)],
             stdout=subprocess.DEVNULL, stderr=open(workdir / "serve.err", "w"),

@@ -63,7 +63,7 @@ def start_serve(awsid: str, workdir: Path, *extra: str) -> subprocess.Popen:
         ready.unlink()
     env = dict(os.environ, AWSID_MASTER_KEY="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
     proc = subprocess.Popen(
-        [awsid, "serve", "--api", "127.0.0.1:0", "--ecs", "169.254.170.2:8080",
+        [awsid, "serve", "--allow-non-loopback", "--api", "127.0.0.1:0", "--ecs", "169.254.170.2:8080",
          "--imds", "[::]:80", "--quiet", "--ready-file", str(ready), *extra],
         stdout=subprocess.DEVNULL, stderr=open(workdir / "serve.err", "w"), env=env,
     )

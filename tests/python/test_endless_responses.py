@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -80,16 +81,30 @@ class EndlessServer:
         self._sock.close()
 
 
+# Linux records the pre-exec memory of a forked child in its peak RSS, so a child forked
+# straight from a pytest process that has grown to 80+ MiB reports at least that much. A small
+# launcher forks the measured program instead and reports that grandchild's own peak RSS.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status) & 0xFF)
+"""
+
+
 def run_measured(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, int, float]:
-    """Runs argv; returns (exit status, stderr, peak RSS in KiB, seconds)."""
+    """Runs argv; returns (exit status, stderr, peak RSS in KiB of argv's process, seconds)."""
     err = cwd / "stderr.txt"
+    rss = cwd / "maxrss.txt"
     start = time.monotonic()
     with open(err, "wb") as ef:
-        proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=ef)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, err.read_text(), usage.ru_maxrss, time.monotonic() - start
+        proc = subprocess.run([sys.executable, "-c", _LAUNCHER, str(rss), *argv], env=env, cwd=cwd,
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=ef)
+    return proc.returncode, err.read_text(), int(rss.read_text()), time.monotonic() - start
 
 
 def _files(home: Path, config: str, extra: dict[str, str] | None = None) -> None:

@@ -155,7 +155,13 @@ def test_remote_login_with_the_pasted_code(served, awsid_bin: Path, aws_bin: Pat
     page = request(served, "GET", f"{loc.path}?{loc.query}")
     assert page.status == 200
     code = html.unescape(re.search(r'id="verification-code">([^<]+)<', page.text).group(1))
-    out, err = proc.communicate(code + "\n", timeout=60)
+    # Not communicate(): it reads the pipe's descriptor and would miss what readline() above
+    # already buffered (the prompt, when it arrives together with the URL).
+    proc.stdin.write(code + "\n")
+    proc.stdin.close()
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
     assert proc.returncode == 0, err
     assert out == (
         "\nEnter the authorization code displayed in your browser: \n"
