@@ -23,30 +23,14 @@ pub const NS: &str = "http://autoscaling.amazonaws.com/doc/2011-01-01/";
 
 /// Answers one Auto Scaling request.
 pub fn handle(state: &State, req: &RequestData, params: Params) -> HttpResponse {
-    let rid = crate::sts::request_id();
-    let call = match Call::authenticate(state, req, params, Service::AutoScaling, rid.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            state.decide(crate::decisions::Entry::new(
-                "autoscaling",
-                "autoscaling:?",
-                "unauthenticated",
-                "*",
-                crate::decisions::Outcome::Denied,
-                format!("{}: {}", e.code, e.message),
-            ));
-            return e.response_in(NS, &rid);
-        }
-    };
-    match dispatch(&call) {
-        Ok(r) => r,
-        Err(e) => {
-            if e.status != StatusCode::FORBIDDEN {
-                call.log_failure(&e);
-            }
-            e.response_in(NS, &rid)
-        }
-    }
+    crate::query::serve(
+        state,
+        req,
+        params,
+        Service::AutoScaling,
+        dispatch,
+        |e, rid, _| e.response_in(NS, rid),
+    )
 }
 
 /// Every action `dispatch` answers (the metrics labels).

@@ -26,39 +26,20 @@ pub const IMDS_TAG: &str = "awsid:imds-endpoint";
 
 /// Answers one EC2 request.
 pub fn handle(state: &State, req: &RequestData, params: Params) -> HttpResponse {
-    let rid = crate::sts::request_id();
-    let call = match Call::authenticate(state, req, params, Service::Ec2, rid.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            state.decide(crate::decisions::Entry::new(
-                "ec2",
-                "ec2:?",
-                "unauthenticated",
-                "*",
-                crate::decisions::Outcome::Denied,
-                format!("{}: {}", e.code, e.message),
-            ));
-            // EC2 reports authentication failures as AuthFailure.
-            let e = match e.code.as_ref() {
-                "InvalidClientTokenId" => QueryError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "AuthFailure",
-                    "AWS was not able to validate the provided access credentials",
-                ),
-                _ => e,
-            };
-            return e.ec2_response(&rid);
-        }
+    crate::query::serve(state, req, params, Service::Ec2, dispatch, render)
+}
+
+/// EC2's error document; authentication failures are reported as AuthFailure, as EC2 does.
+fn render(e: QueryError, rid: &str, auth: bool) -> HttpResponse {
+    let e = match e.code.as_ref() {
+        "InvalidClientTokenId" if auth => QueryError::new(
+            StatusCode::UNAUTHORIZED,
+            "AuthFailure",
+            "AWS was not able to validate the provided access credentials",
+        ),
+        _ => e,
     };
-    match dispatch(&call) {
-        Ok(r) => r,
-        Err(e) => {
-            if e.status != StatusCode::FORBIDDEN {
-                call.log_failure(&e);
-            }
-            e.ec2_response(&rid)
-        }
-    }
+    e.ec2_response(rid)
 }
 
 /// Every action `dispatch` answers (the metrics labels).

@@ -143,6 +143,44 @@ pub fn evaluate(
     }
 }
 
+/// Answers one Query-protocol request of `service`: authenticates it (a refusal goes to the
+/// decision log), runs `dispatch`, logs failures other than AccessDenied (already decided),
+/// and renders any error with `render` (`true` for an authentication failure).
+pub fn serve(
+    state: &State,
+    req: &RequestData,
+    params: Params,
+    service: Service,
+    dispatch: fn(&Call<'_>) -> Result<crate::http::HttpResponse, QueryError>,
+    render: fn(QueryError, &str, bool) -> crate::http::HttpResponse,
+) -> crate::http::HttpResponse {
+    let rid = crate::sts::request_id();
+    let call = match Call::authenticate(state, req, params, service, rid.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            let prefix = service.prefix();
+            state.decide(crate::decisions::Entry::new(
+                prefix,
+                format!("{prefix}:?"),
+                "unauthenticated",
+                "*",
+                crate::decisions::Outcome::Denied,
+                format!("{}: {}", e.code, e.message),
+            ));
+            return render(e, &rid, true);
+        }
+    };
+    match dispatch(&call) {
+        Ok(r) => r,
+        Err(e) => {
+            if e.status != StatusCode::FORBIDDEN {
+                call.log_failure(&e);
+            }
+            render(e, &rid, false)
+        }
+    }
+}
+
 /// One authenticated Query-protocol call.
 pub struct Call<'a> {
     /// The shared state.
