@@ -279,6 +279,31 @@ def test_exit_codes_pass_through(served, awsid_bin: Path, exec_home: Path, mode:
     assert "no-such-command-awsid" in r.stderr
 
 
+def test_an_unknown_option_is_a_usage_error_not_the_command(served, awsid_bin: Path,
+                                                            exec_home: Path, tmp_path: Path):
+    """`awsid exec --typo` is v2's usage error (252) and runs nothing; a command whose name
+    starts with `-` follows `--`, and the command's own options stay the command's."""
+    weird = tmp_path / "--weird-cmd"
+    weird.write_text("#!/bin/sh\nprintf '%s|' \"$@\"\nexit 7\n")
+    weird.chmod(0o755)
+    env = served.client_env(exec_home)
+    env["PATH"] = f"{tmp_path}:{env.get('PATH', os.defpath)}"
+    r = subprocess.run([str(awsid_bin), "exec", "--profile", "p-env", "--weird-cmd", "-x"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        252, "",
+        "\nawsid: [ERROR]: An error occurred (ParamValidation): Unknown options: --weird-cmd,-x\n"), r
+    for mode in ("env", "ecs"):
+        r = subprocess.run([str(awsid_bin), "exec", "--profile", "p-env", "--server", mode, "--",
+                            "--weird-cmd", "--flag", "--profile", "x"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (7, "--flag|--profile|x|"), (mode, r.stderr)
+        r = subprocess.run([str(awsid_bin), "exec", "--profile", "p-env", "--server", mode,
+                            "sh", "-c", "echo \"$0 $1\"", "--weird", "-x"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (0, "--weird -x\n"), (mode, r.stderr)
+
+
 SIGNALLED = """
     import os, signal, sys, time
     got = []
