@@ -88,7 +88,7 @@ table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;
 th{font-weight:600;color:#545b64;font-size:12px}
 code,pre{font:12px/1.35 ui-monospace,monospace}pre{margin:2px 0;white-space:pre-wrap;word-break:break-all;background:#f6f7f9;padding:4px 6px;border-radius:4px}
 details summary{cursor:pointer}
-.allowed{color:#1d8102;font-weight:600}.denied{color:#d13212;font-weight:600}.failed{color:#8d6605;font-weight:600}
+.allowed{color:#1d8102;font-weight:600}.denied{color:#d13212;font-weight:600}.failed{color:#8d6605;font-weight:600}.injected{color:#8a3ffc;font-weight:600}
 tr.denied td{background:#fdf3f1}.muted{color:#687078}
 ";
 

@@ -19,7 +19,14 @@ fn spec(target: &Target, v: serde_json::Value) -> Result<FaultSpec, String> {
 
 #[test]
 fn targets_parse_and_print() {
-    for name in ["sts", "sso", "ecs", "imds", "imds:i-0fedcba9876543210"] {
+    for name in [
+        "sts",
+        "iam",
+        "sso",
+        "ecs",
+        "imds",
+        "imds:i-0fedcba9876543210",
+    ] {
         assert_eq!(Target::parse(name).unwrap().name(), name);
     }
     for bad in ["", "STS", "imds:", "imds:x", "imds:i-", "imds:i-a/b", "ec2"] {
@@ -50,6 +57,21 @@ fn specs_are_checked_with_the_key_at_fault() {
             "sts.error: expected internal (500), unavailable (503) or throttling (400 for sts)",
         ),
         (&imds, json!({"error": 400}), "throttling (429 for imds)"),
+        (
+            &Target::Iam,
+            json!({"error": 429}),
+            "iam.error: expected internal (500), unavailable (503) or throttling (400 for iam)",
+        ),
+        (
+            &Target::Iam,
+            json!({"expired_credentials": true}),
+            "iam.expired_credentials: only IMDS and ECS",
+        ),
+        (
+            &Target::Iam,
+            json!({"outage": {"seconds": 5, "mode": "refused"}}),
+            "iam.outage.mode: \"refused\" closes a listener",
+        ),
         (
             &sts,
             json!({"latency_ms": {"min": 9, "max": 3}}),
@@ -463,9 +485,9 @@ fn imds_errors_throttling_and_resets_are_the_real_services() {
         ]
     );
     assert!(
-        log[0]
-            .reason
-            .contains(&format!("(imds:{OPTIONAL}): answered 503: error_rate 1")),
+        log[0].reason.contains(&format!(
+            "(imds:{OPTIONAL}): answered 503 503 - Service Unavailable: error_rate 1"
+        )),
         "{}",
         log[0].reason
     );
@@ -708,4 +730,207 @@ fn the_admin_api_refuses_what_it_should() {
         StatusCode::FORBIDDEN
     );
     assert!(!s.state.faults.is_on());
+}
+
+fn iam_call(s: &crate::LocalServer) -> crate::testutil::Reply {
+    send(
+        s.bound.api.unwrap(),
+        "POST",
+        "/",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"Action=ListRoles&Version=2010-05-08",
+    )
+}
+
+#[test]
+fn iam_errors_are_iams_own() {
+    let text = format!(
+        "{}\n[faults.iam]\nerror_rate = 1.0\n",
+        crate::world::DEFAULT_WORLD
+    );
+    let s = crate::spawn_local(World::parse(&text, "w.toml").unwrap()).unwrap();
+    // The world file's [faults.iam]: IAM's own 500, in IAM's namespace.
+    let r = iam_call(&s);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">")
+            && r.body.contains("<Code>ServiceFailure</Code>")
+            && r.body.contains("<Type>Receiver</Type>"),
+        "{}",
+        r.body
+    );
+    // STS on the same listener is not affected (unsigned: its own 403).
+    assert_eq!(sts_call(&s).status, 403);
+    let (st, v) = admin(
+        &s,
+        "PUT",
+        "iam",
+        json!({"error_rate": 1, "error": "throttling"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let r = iam_call(&s);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("<Code>Throttling</Code>")
+            && r.body.contains("<Message>Rate exceeded</Message>")
+            && r.body.contains("<Type>Sender</Type>"),
+        "{}",
+        r.body
+    );
+    admin(&s, "PUT", "iam", json!({"error_rate": 1, "error": 503}));
+    let r = iam_call(&s);
+    assert_eq!(r.status, 503);
+    assert!(
+        r.body.contains("<Code>ServiceUnavailable</Code>"),
+        "{}",
+        r.body
+    );
+    // A signed IAM request is routed by its credential scope too.
+    let signed = send(
+        s.bound.api.unwrap(),
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
+            ),
+        ],
+        b"Action=ListRoles",
+    );
+    assert_eq!(signed.status, 503);
+    admin(&s, "PUT", "iam", json!({"reset_rate": 1}));
+    let mut c = TcpStream::connect(s.bound.api.unwrap()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = "Action=ListRoles&Version=2010-05-08";
+    c.write_all(
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        c.read_to_end(&mut out).map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+    let (_, all) = admin(&s, "GET", "", serde_json::Value::Null);
+    // Counts are per spec: the last PUT started afresh.
+    assert_eq!(all["faults"]["iam"]["injected"]["reset"], 1);
+    assert_eq!(all["faults"]["iam"]["injected"]["error"], 0);
+    let log = fault_log(&s);
+    assert!(log.iter().all(|d| d.service == "iam"), "{log:?}");
+    assert!(
+        log[0].reason.starts_with(
+            "injected by the fault switchboard (iam): answered 500 ServiceFailure: error_rate 1"
+        ),
+        "{}",
+        log[0].reason
+    );
+    assert!(log[1].reason.contains("(iam): answered 400 Throttling"));
+}
+
+#[test]
+fn every_injected_fault_is_in_the_decision_log() {
+    let s = crate::spawn_local(World::default_world()).unwrap();
+    let api = s.bound.api.unwrap();
+    let before = s.state.decisions.last_seq();
+    admin(&s, "PUT", "iam", json!({"error_rate": 1, "error": 500}));
+    admin(
+        &s,
+        "PUT",
+        "sts",
+        json!({"error_rate": 1, "error": "throttling"}),
+    );
+    admin(&s, "PUT", "imds", json!({"reset_rate": 1}));
+    admin(&s, "PUT", "ecs", json!({"latency_ms": 1}));
+    assert_eq!(iam_call(&s).status, 500);
+    assert_eq!(sts_call(&s).status, 400);
+    assert_eq!(
+        read_error(imds(&s, OPTIONAL), CREDS),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+    assert_eq!(
+        get(
+            s.bound.ecs.unwrap(),
+            &format!("/v2/credentials/{ECS_ID}"),
+            &[]
+        )
+        .status,
+        200
+    );
+    admin(&s, "DELETE", "", serde_json::Value::Null);
+    // The decision log (the console's) has every change and every injected fault, in order,
+    // the same entries as the switchboard's own list.
+    let injected: Vec<_> = s
+        .state
+        .decisions
+        .since(before, 1000)
+        .into_iter()
+        .filter(|d| d.outcome == crate::decisions::Outcome::Injected)
+        .collect();
+    let rows: Vec<(&str, String, String)> = injected
+        .iter()
+        .map(|d| (d.service, d.action.to_string(), d.resource.to_string()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("awsid", "faults:set".into(), "iam".into()),
+            ("awsid", "faults:set".into(), "sts".into()),
+            ("awsid", "faults:set".into(), "imds".into()),
+            ("awsid", "faults:set".into(), "ecs".into()),
+            ("iam", "fault:error".into(), "POST /".into()),
+            ("sts", "fault:throttling".into(), "POST /".into()),
+            ("imds", "fault:reset".into(), format!("GET {CREDS}")),
+            (
+                "ecs",
+                "fault:latency".into(),
+                format!("GET /v2/credentials/{ECS_ID}")
+            ),
+            ("awsid", "faults:clear".into(), "*".into()),
+        ]
+    );
+    let reasons: Vec<&str> = injected.iter().map(|d| &*d.reason).collect();
+    assert!(
+        reasons[4].contains("(iam): answered 500 ServiceFailure"),
+        "{}",
+        reasons[4]
+    );
+    assert!(
+        reasons[5].contains("(sts): answered 400 Throttling"),
+        "{}",
+        reasons[5]
+    );
+    assert!(
+        reasons[6].contains("(imds): connection reset, no answer"),
+        "{}",
+        reasons[6]
+    );
+    assert!(reasons[7].contains("(ecs): latency 1 ms"), "{}", reasons[7]);
+    let recent: Vec<String> = s
+        .state
+        .faults
+        .recent()
+        .iter()
+        .map(|e| e.reason.clone())
+        .collect();
+    assert_eq!(recent, reasons);
+    // The console's live feed serves them.
+    let feed: serde_json::Value =
+        serde_json::from_str(&get(api, &format!("/console/decisions?after={before}"), &[]).body)
+            .unwrap();
+    let shown: Vec<&str> = feed["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["outcome"] == "injected")
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 9);
+    assert!(shown.contains(&"fault:throttling"));
 }
