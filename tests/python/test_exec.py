@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -209,14 +210,15 @@ def test_container_endpoint_refusals(served, awsid_bin: Path, exec_home: Path, t
     probe = script(tmp_path, "probe.py", REFUSALS)
     tmp_path.chmod(0o755)
     got = _refusals(awsid_bin, served.client_env(exec_home), "ecs", probe)
-    assert got["none"][0] == 401, got
-    assert "Authorization header is missing" in got["none"][1], got
-    assert got["wrong"][0] == 403, got
-    assert "The authorization token is not valid" in got["wrong"][1], got
+    # The EKS Pod Identity Agent's plain-text refusals (docs/spec/container-client.md §5).
+    assert got["none"] == [400, "Service account token cannot be empty\n"], got
+    assert got["wrong"][0] == 400 and re.fullmatch(
+        r"\[[0-9a-f-]{36}\]: \(InvalidTokenException\): The authorization token is not valid, "
+        r"fault: client\n", got["wrong"][1]), got
     assert got["right"] == 200
     if os.geteuid() == 0:
-        assert got["other-user"].startswith("403 "), got
-        assert "AccessDenied" in got["other-user"], got
+        assert got["other-user"] == ("403 Access Denied. This endpoint does not serve the "
+                                     "caller's address or OS user\n\n"), got
 
 
 def test_imds_refusals(served, awsid_bin: Path, exec_home: Path, tmp_path: Path):
