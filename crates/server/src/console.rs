@@ -2,8 +2,8 @@
 //! `GET /`; `/console` itself is Sign-In's landing page after a console sign-in) showing
 //! the world — accounts, users, roles with their trust and permission policies, instance
 //! profiles, instances with their IMDS addresses and options, Auto Scaling, ECS tasks and
-//! Identity Center assignments — and the live decision log, so "why was I denied?" is
-//! answered on one page. No assets from outside the machine; no secret is ever shown.
+//! Identity Center assignments — the live decision log, so "why was I denied?" is answered on
+//! one page, and the fault switchboard's controls ([`crate::faults::console`]). No assets from outside the machine; no secret is ever shown.
 
 use std::fmt::Write as _;
 
@@ -19,18 +19,20 @@ pub const PATH: &str = "/console/world";
 /// The JSON feed of decisions (`?after=<seq>`).
 pub const DECISIONS_PATH: &str = "/console/decisions";
 
-/// Whether a request is for the console.
+/// Whether a request is for the console (its page, its feed, or a post of its fault form).
 pub fn is_console(req: &RequestData) -> bool {
     let p = req.uri.path();
-    req.method == http::Method::GET
-        && (p == PATH || p == DECISIONS_PATH || (p == "/" && req.uri.query().is_none()))
+    (req.method == http::Method::GET
+        && (p == PATH || p == DECISIONS_PATH || (p == "/" && req.uri.query().is_none())))
+        || (req.method == http::Method::POST && p == crate::faults::console::PATH)
 }
 
 /// Answers a console request.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     match req.uri.path() {
         DECISIONS_PATH => feed(state, req),
-        _ => page(state),
+        crate::faults::console::PATH => crate::faults::console::handle(state, req),
+        _ => page(state, req),
     }
 }
 
@@ -114,7 +116,7 @@ async function poll() {
 setTimeout(poll, 1000);
 ";
 
-fn page(state: &State) -> HttpResponse {
+fn page(state: &State, req: &RequestData) -> HttpResponse {
     let world = state.world();
     let decisions = state.decisions.since(0, 200);
     let last = state.decisions.last_seq();
@@ -130,6 +132,7 @@ fn page(state: &State) -> HttpResponse {
         esc(&state.live.describe()),
     );
     decisions_section(&mut h, &decisions);
+    crate::faults::console::section(&mut h, state, &world, req.peer.ip().is_loopback());
     accounts(&mut h, &world);
     users(&mut h, &world);
     roles(&mut h, &world);
@@ -146,7 +149,7 @@ fn page(state: &State) -> HttpResponse {
     );
     let mut r = text(StatusCode::OK, "text/html; charset=utf-8", h);
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; img-src 'self'"
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; img-src 'self'; form-action 'self'"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         r.headers_mut().insert("content-security-policy", v);

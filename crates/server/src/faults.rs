@@ -26,6 +26,7 @@ use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Gate, Handler, HttpResponse, RequestData};
 use crate::state::{iso8601, State};
 
+pub mod console;
 #[cfg(test)]
 mod tests;
 
@@ -692,9 +693,24 @@ pub struct Switchboard {
     any: AtomicBool,
     /// The last [`RECENT`] injected faults and changes, oldest first.
     log: Mutex<std::collections::VecDeque<Injected>>,
+    /// The console form's anti-forgery token (random, per process).
+    form_token: std::sync::OnceLock<String>,
 }
 
 impl Switchboard {
+    /// The token the console's fault form carries (random, made on first use, never logged):
+    /// a page elsewhere cannot read it, so it cannot post the form.
+    pub fn form_token(&self) -> &str {
+        self.form_token
+            .get_or_init(|| hex::encode(rand::random::<[u8; 16]>()))
+    }
+
+    /// Whether `token` is the form token (compared in constant time).
+    pub fn form_token_matches(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        bool::from(self.form_token().as_bytes().ct_eq(token.as_bytes()))
+    }
+
     /// Records an injected fault or a change (the switchboard's log, and `tracing`).
     pub fn note(&self, entry: Injected) {
         tracing::info!(

@@ -934,3 +934,284 @@ fn every_injected_fault_is_in_the_decision_log() {
     assert_eq!(shown.len(), 9);
     assert!(shown.contains(&"fault:throttling"));
 }
+
+/// Posts the console's fault form with `fields` (and the page's token unless `fields` has one).
+fn post_form(
+    s: &crate::LocalServer,
+    fields: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> crate::testutil::Reply {
+    let mut body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace('*', "%2A")))
+        .collect();
+    if !fields.iter().any(|(k, _)| *k == "token") {
+        body.push(format!("token={}", s.state.faults.form_token()));
+    }
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    headers.extend_from_slice(extra);
+    send(
+        s.bound.api.unwrap(),
+        "POST",
+        console::PATH,
+        &headers,
+        body.join("&").as_bytes(),
+    )
+}
+
+fn console_request(peer: &str, host: &str, body: &str) -> RequestData {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, host.parse().unwrap());
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    RequestData {
+        method: http::Method::POST,
+        uri: console::PATH.parse().unwrap(),
+        headers,
+        body: Bytes::from(body.to_string()),
+        peer: peer.parse().unwrap(),
+        local: "127.0.0.1:1".parse().unwrap(),
+        ttl: crate::http::TtlControl::detached(),
+    }
+}
+
+#[test]
+fn the_console_sets_and_clears_faults() {
+    let s = crate::spawn_local(World::default_world()).unwrap();
+    let api = s.bound.api.unwrap();
+    let page = get(api, crate::console::PATH, &[]);
+    assert_eq!(page.status, 200);
+    let token = s.state.faults.form_token().to_string();
+    assert_eq!(token.len(), 32);
+    // One form per endpoint, each carrying the token, posting to the console's own route.
+    for name in [
+        "sts",
+        "iam",
+        "sso",
+        "ecs",
+        "imds",
+        "imds:i-1234567890abcdef0",
+        "imds:i-0fedcba9876543210",
+    ] {
+        assert!(
+            page.body
+                .contains(&format!("<input type=hidden name=target value=\"{name}\">")),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        page.body
+            .matches(&format!("<form method=post action=\"/console/faults\"><input type=hidden name=token value=\"{token}\">"))
+            .count(),
+        7
+    );
+    assert!(page
+        .body
+        .contains("<option value=internal selected>500 ServiceFailure</option>"));
+    assert!(page
+        .body
+        .contains("<option value=throttling>400 Throttling</option>"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("form-action 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+
+    // Set: IAM throttles every call.
+    let r = post_form(
+        &s,
+        &[
+            ("target", "iam"),
+            ("op", "set"),
+            ("error_rate", "1"),
+            ("error", "throttling"),
+            ("latency_ms", ""),
+        ],
+        &[("Origin", &format!("http://{api}"))],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/console/world#faults"));
+    assert_eq!(iam_call(&s).status, 400);
+    let (_, all) = admin(&s, "GET", "", serde_json::Value::Null);
+    assert_eq!(
+        all["faults"]["iam"]["spec"],
+        json!({"error_rate": 1.0, "error": "throttling"})
+    );
+    // The page shows it in force, what it injected, and the form filled in.
+    let page = get(api, crate::console::PATH, &[]).body;
+    assert!(
+        page.contains("&quot;error&quot;:&quot;throttling&quot;")
+            && page.contains("&quot;error_rate&quot;:1.0"),
+        "spec not shown"
+    );
+    assert!(page.contains("throttled 1"), "count not shown");
+    assert!(page.contains("<option value=throttling selected>400 Throttling</option>"));
+    assert!(page.contains("<button name=op value=clear>clear all faults</button>"));
+    // An IMDS outage and expired credentials through the same form.
+    let r = post_form(
+        &s,
+        &[
+            ("target", "imds:i-1234567890abcdef0"),
+            ("op", "set"),
+            ("outage_seconds", "600"),
+            ("outage_mode", "hang"),
+            ("expired_credentials", "true"),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, all) = admin(
+        &s,
+        "GET",
+        "imds:i-1234567890abcdef0",
+        serde_json::Value::Null,
+    );
+    assert_eq!(
+        all["spec"],
+        json!({"outage": {"after_seconds": 0, "seconds": 600, "mode": "hang"}, "expired_credentials": true})
+    );
+    assert_eq!(all["outage_window"]["active"], true);
+
+    // Refusals: each names what is wrong, and nothing changes.
+    let bad = post_form(
+        &s,
+        &[("target", "iam"), ("op", "set"), ("error_rate", "2")],
+        &[],
+    );
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("iam.error_rate: 2 is not a fraction between 0 and 1"),
+        "{}",
+        bad.body
+    );
+    let bad = post_form(
+        &s,
+        &[("target", "iam"), ("op", "set"), ("error_rate", "half")],
+        &[],
+    );
+    assert!(
+        bad.body
+            .contains("error_rate: &quot;half&quot; is not a number"),
+        "{}",
+        bad.body
+    );
+    let bad = post_form(&s, &[("target", "iam"), ("op", "set")], &[]);
+    assert!(bad.body.contains("iam: nothing to set"), "{}", bad.body);
+    let bad = post_form(
+        &s,
+        &[("target", "ec2"), ("op", "set"), ("error_rate", "1")],
+        &[],
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("unknown fault target"));
+    let forged = post_form(
+        &s,
+        &[
+            ("target", "*"),
+            ("op", "clear"),
+            ("token", "0123456789abcdef0123456789abcdef"),
+        ],
+        &[],
+    );
+    assert_eq!(forged.status, 403);
+    assert!(forged.body.contains("token is missing or stale"));
+    let cross = post_form(
+        &s,
+        &[("target", "*"), ("op", "clear")],
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(cross.status, 403);
+    assert!(cross.body.contains("another origin"));
+    let csrf_form = send(
+        api,
+        "POST",
+        console::PATH,
+        &[("Content-Type", "text/plain")],
+        format!("target=*&op=clear&token={token}").as_bytes(),
+    );
+    assert_eq!(csrf_form.status, 415);
+    let body = format!("target=%2A&op=clear&token={token}");
+    let rebound = crate::console::handle(
+        &s.state,
+        &console_request("127.0.0.1:5000", "evil.example:4590", &body),
+    );
+    assert_eq!(
+        rebound.status(),
+        StatusCode::FORBIDDEN,
+        "DNS rebinding: a foreign Host"
+    );
+    let remote = crate::console::handle(
+        &s.state,
+        &console_request("192.0.2.7:5000", "127.0.0.1:4590", &body),
+    );
+    assert_eq!(remote.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin(&s, "GET", "", serde_json::Value::Null).1["faults"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2,
+        "the refusals changed nothing"
+    );
+    // Loopback names in other spellings are accepted.
+    for host in ["localhost:4590", "[::1]:4590", "127.0.0.1"] {
+        let ok = crate::console::handle(
+            &s.state,
+            &console_request(
+                "127.0.0.1:5000",
+                host,
+                &format!("target=sso&op=clear&token={token}"),
+            ),
+        );
+        assert_eq!(ok.status(), StatusCode::SEE_OTHER, "{host}");
+    }
+    // A page served to a remote client has no controls (and no token).
+    let remote_page = crate::console::handle(
+        &s.state,
+        &RequestData {
+            method: http::Method::GET,
+            uri: crate::console::PATH.parse().unwrap(),
+            ..console_request("192.0.2.7:5000", "127.0.0.1:4590", "")
+        },
+    );
+    let body = futures_now(http_body_util::BodyExt::collect(remote_page.into_body()))
+        .unwrap()
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("id=faults") && body.contains("loopback client only"));
+    assert!(!body.contains(&token) && !body.contains("<form"));
+
+    // Clear one, then all.
+    assert_eq!(
+        post_form(&s, &[("target", "iam"), ("op", "clear")], &[]).status,
+        303
+    );
+    assert_eq!(iam_call(&s).status, 403, "unsigned: IAM's own answer again");
+    assert_eq!(
+        post_form(&s, &[("target", "*"), ("op", "clear")], &[]).status,
+        303
+    );
+    assert!(!s.state.faults.is_on());
+    // Every change is in the decision log, marked as the console's.
+    let changes: Vec<(String, String)> = s
+        .state
+        .decisions
+        .since(0, 1000)
+        .iter()
+        .filter(|d| d.action.starts_with("faults:"))
+        .map(|d| (d.action.to_string(), d.resource.to_string()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("faults:set".into(), "iam".into()),
+            ("faults:set".into(), "imds:i-1234567890abcdef0".into()),
+            ("faults:clear".into(), "iam".into()),
+            ("faults:clear".into(), "*".into()),
+        ]
+    );
+}
