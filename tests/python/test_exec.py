@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -209,14 +210,15 @@ def test_container_endpoint_refusals(served, awsid_bin: Path, exec_home: Path, t
     probe = script(tmp_path, "probe.py", REFUSALS)
     tmp_path.chmod(0o755)
     got = _refusals(awsid_bin, served.client_env(exec_home), "ecs", probe)
-    assert got["none"][0] == 401, got
-    assert "Authorization header is missing" in got["none"][1], got
-    assert got["wrong"][0] == 403, got
-    assert "The authorization token is not valid" in got["wrong"][1], got
+    # The EKS Pod Identity Agent's plain-text refusals (docs/spec/container-client.md §5).
+    assert got["none"] == [400, "Service account token cannot be empty\n"], got
+    assert got["wrong"][0] == 400 and re.fullmatch(
+        r"\[[0-9a-f-]{36}\]: \(InvalidTokenException\): The authorization token is not valid, "
+        r"fault: client\n", got["wrong"][1]), got
     assert got["right"] == 200
     if os.geteuid() == 0:
-        assert got["other-user"].startswith("403 "), got
-        assert "AccessDenied" in got["other-user"], got
+        assert got["other-user"] == ("403 Access Denied. This endpoint does not serve the "
+                                     "caller's address or OS user\n\n"), got
 
 
 def test_imds_refusals(served, awsid_bin: Path, exec_home: Path, tmp_path: Path):
@@ -277,6 +279,31 @@ def test_exit_codes_pass_through(served, awsid_bin: Path, exec_home: Path, mode:
                        timeout=60)
     assert r.returncode == 127, (mode, r.stderr)
     assert "no-such-command-awsid" in r.stderr
+
+
+def test_an_unknown_option_is_a_usage_error_not_the_command(served, awsid_bin: Path,
+                                                            exec_home: Path, tmp_path: Path):
+    """`awsid exec --typo` is v2's usage error (252) and runs nothing; a command whose name
+    starts with `-` follows `--`, and the command's own options stay the command's."""
+    weird = tmp_path / "--weird-cmd"
+    weird.write_text("#!/bin/sh\nprintf '%s|' \"$@\"\nexit 7\n")
+    weird.chmod(0o755)
+    env = served.client_env(exec_home)
+    env["PATH"] = f"{tmp_path}:{env.get('PATH', os.defpath)}"
+    r = subprocess.run([str(awsid_bin), "exec", "--profile", "p-env", "--weird-cmd", "-x"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        252, "",
+        "\nawsid: [ERROR]: An error occurred (ParamValidation): Unknown options: --weird-cmd,-x\n"), r
+    for mode in ("env", "ecs"):
+        r = subprocess.run([str(awsid_bin), "exec", "--profile", "p-env", "--server", mode, "--",
+                            "--weird-cmd", "--flag", "--profile", "x"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (7, "--flag|--profile|x|"), (mode, r.stderr)
+        r = subprocess.run([str(awsid_bin), "exec", "--profile", "p-env", "--server", mode,
+                            "sh", "-c", "echo \"$0 $1\"", "--weird", "-x"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (0, "--weird -x\n"), (mode, r.stderr)
 
 
 SIGNALLED = """

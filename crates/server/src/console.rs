@@ -2,8 +2,8 @@
 //! `GET /`; `/console` itself is Sign-In's landing page after a console sign-in) showing
 //! the world — accounts, users, roles with their trust and permission policies, instance
 //! profiles, instances with their IMDS addresses and options, Auto Scaling, ECS tasks and
-//! Identity Center assignments — and the live decision log, so "why was I denied?" is
-//! answered on one page. No assets from outside the machine; no secret is ever shown.
+//! Identity Center assignments — the live decision log, so "why was I denied?" is answered on
+//! one page, and the fault switchboard's controls ([`crate::faults::console`]). No assets from outside the machine; no secret is ever shown.
 
 use std::fmt::Write as _;
 
@@ -19,18 +19,20 @@ pub const PATH: &str = "/console/world";
 /// The JSON feed of decisions (`?after=<seq>`).
 pub const DECISIONS_PATH: &str = "/console/decisions";
 
-/// Whether a request is for the console.
+/// Whether a request is for the console (its page, its feed, or a post of its fault form).
 pub fn is_console(req: &RequestData) -> bool {
     let p = req.uri.path();
-    req.method == http::Method::GET
-        && (p == PATH || p == DECISIONS_PATH || (p == "/" && req.uri.query().is_none()))
+    (req.method == http::Method::GET
+        && (p == PATH || p == DECISIONS_PATH || (p == "/" && req.uri.query().is_none())))
+        || (req.method == http::Method::POST && p == crate::faults::console::PATH)
 }
 
 /// Answers a console request.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
     match req.uri.path() {
         DECISIONS_PATH => feed(state, req),
-        _ => page(state),
+        crate::faults::console::PATH => crate::faults::console::handle(state, req),
+        _ => page(state, req),
     }
 }
 
@@ -82,13 +84,13 @@ header{background:#232f3e;color:#fff;padding:10px 20px;display:flex;gap:16px;ali
 header h1{font-size:18px;margin:0}header span{opacity:.8}
 main{padding:12px 20px;display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px}
 section{background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:10px 14px;overflow:auto}
-section.wide{grid-column:1/-1}
+section.wide{grid-column:1/-1}table.fixed{table-layout:fixed}
 h2{font-size:15px;margin:4px 0 8px}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;vertical-align:top}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;vertical-align:top;overflow-wrap:anywhere}
 th{font-weight:600;color:#545b64;font-size:12px}
 code,pre{font:12px/1.35 ui-monospace,monospace}pre{margin:2px 0;white-space:pre-wrap;word-break:break-all;background:#f6f7f9;padding:4px 6px;border-radius:4px}
 details summary{cursor:pointer}
-.allowed{color:#1d8102;font-weight:600}.denied{color:#d13212;font-weight:600}.failed{color:#8d6605;font-weight:600}
+.allowed{color:#1d8102;font-weight:600}.denied{color:#d13212;font-weight:600}.failed{color:#8d6605;font-weight:600}.injected{color:#8a3ffc;font-weight:600}
 tr.denied td{background:#fdf3f1}.muted{color:#687078}
 ";
 
@@ -114,7 +116,7 @@ async function poll() {
 setTimeout(poll, 1000);
 ";
 
-fn page(state: &State) -> HttpResponse {
+fn page(state: &State, req: &RequestData) -> HttpResponse {
     let world = state.world();
     let decisions = state.decisions.since(0, 200);
     let last = state.decisions.last_seq();
@@ -130,6 +132,7 @@ fn page(state: &State) -> HttpResponse {
         esc(&state.live.describe()),
     );
     decisions_section(&mut h, &decisions);
+    crate::faults::console::section(&mut h, state, &world, req.peer.ip().is_loopback());
     accounts(&mut h, &world);
     users(&mut h, &world);
     roles(&mut h, &world);
@@ -146,7 +149,7 @@ fn page(state: &State) -> HttpResponse {
     );
     let mut r = text(StatusCode::OK, "text/html; charset=utf-8", h);
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; img-src 'self'"
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; img-src 'self'; form-action 'self'"
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
         r.headers_mut().insert("content-security-policy", v);
@@ -159,7 +162,7 @@ fn page(state: &State) -> HttpResponse {
 }
 
 fn decisions_section(h: &mut String, decisions: &[Decision]) {
-    h.push_str("<section class=wide><h2>Decisions (newest first, live)</h2><table><thead><tr><th>#</th><th>time</th><th>action</th><th>caller</th><th>resource</th><th>outcome</th><th>why</th></tr></thead><tbody id=log>");
+    h.push_str("<section class=wide id=decisions><h2>Decisions (newest first, live)</h2><table class=fixed><colgroup><col style=\"width:3em\"><col style=\"width:6.5em\"><col style=\"width:14%\"><col style=\"width:20%\"><col style=\"width:22%\"><col style=\"width:5.5em\"><col></colgroup><thead><tr><th>#</th><th>time</th><th>action</th><th>caller</th><th>resource</th><th>outcome</th><th>why</th></tr></thead><tbody id=log>");
     for d in decisions.iter().rev() {
         let cls = d.outcome.as_str();
         let _ = write!(
@@ -235,7 +238,7 @@ fn users(h: &mut String, w: &World) {
 }
 
 fn roles(h: &mut String, w: &World) {
-    h.push_str("<section class=wide><h2>Roles</h2><table><tr><th>role</th><th>trust policy</th><th>permission policies</th></tr>");
+    h.push_str("<section class=wide id=roles><h2>Roles</h2><table class=fixed><colgroup><col style=\"width:26%\"><col style=\"width:37%\"><col></colgroup><tr><th>role</th><th>trust policy</th><th>permission policies</th></tr>");
     for r in &w.roles {
         let raw = w
             .raw
@@ -254,6 +257,9 @@ fn roles(h: &mut String, w: &World) {
                         raw.policies.get(k.checked_sub(1)?).cloned()
                     })
                 }
+                (crate::world::PolicySource::Inline(n), None) if r.reserved => {
+                    permission_set_policy(w, &r.name, n)
+                }
                 _ => None,
             };
             let _ = write!(
@@ -266,7 +272,7 @@ fn roles(h: &mut String, w: &World) {
         }
         let _ = write!(
             h,
-            "<tr><td><code>{}</code>{}</td><td><details><summary>trust</summary><pre>{}</pre></details></td><td>{}</td></tr>",
+            "<tr><td><code>{}</code>{}</td><td><details open><summary>trust</summary><pre>{}</pre></details></td><td>{}</td></tr>",
             esc(&r.arn),
             if r.reserved { "<br><span class=muted>Identity Center</span>" } else { "" },
             esc(&pretty(&r.trust_document)),
@@ -274,6 +280,24 @@ fn roles(h: &mut String, w: &World) {
         );
     }
     h.push_str("</table></section>");
+}
+
+/// The `policy-N` document of the Identity Center permission set whose reserved role is
+/// `role_name`.
+fn permission_set_policy(w: &World, role_name: &str, policy: &str) -> Option<String> {
+    let k: usize = policy.strip_prefix("policy-")?.parse().ok()?;
+    w.sso_instances.iter().enumerate().find_map(|(i, inst)| {
+        let set = inst
+            .permission_sets
+            .iter()
+            .find(|p| p.role_name == role_name)?;
+        let docs = w
+            .raw
+            .sso_instances
+            .get(i)?
+            .permission_set_policies(&set.name)?;
+        docs.get(k.checked_sub(1)?).cloned()
+    })
 }
 
 fn instances(h: &mut String, state: &State, w: &World) {

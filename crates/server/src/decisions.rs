@@ -15,17 +15,20 @@ pub enum Outcome {
     Allowed,
     /// Refused by a policy, a trust policy or an authentication check.
     Denied,
-    /// Failed for another reason (validation, missing entity, an injected fault).
+    /// Failed for another reason (validation, missing entity).
     Failed,
+    /// A fault the switchboard injected (`crates/server/src/faults.rs`), or a change of it.
+    Injected,
 }
 
 impl Outcome {
-    /// `allowed`, `denied` or `failed`.
+    /// `allowed`, `denied`, `failed` or `injected`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Allowed => "allowed",
             Outcome::Denied => "denied",
             Outcome::Failed => "failed",
+            Outcome::Injected => "injected",
         }
     }
 }

@@ -27,10 +27,29 @@ impl EcsHandler {
     }
 }
 
-/// `{"code": …, "message": …}` with lower-case keys, as the ECS agent sends errors.
+/// An error of the relative-URI form, as the ECS agent writes it: its whole `ErrorMessage`
+/// struct marshalled, `{"code": …, "message": …, "HTTPErrorCode": <status>}` (the last field
+/// has no JSON tag, so Go names it by its field name; docs/spec/container-client.md §5).
 pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> HttpResponse {
-    let body = serde_json::json!({ "code": code, "message": message }).to_string();
+    let body = serde_json::json!({
+        "code": code,
+        "message": message,
+        "HTTPErrorCode": status.as_u16(),
+    })
+    .to_string();
     text(status, "application/json", body)
+}
+
+/// A refusal of the full-URI form, as the EKS Pod Identity Agent (the AWS service speaking
+/// that form) writes it through Go's `http.Error`: plain text, the message and a newline
+/// (docs/spec/container-client.md §5).
+pub(crate) fn agent_error(status: StatusCode, message: &str) -> HttpResponse {
+    let mut r = text(status, "text/plain; charset=utf-8", format!("{message}\n"));
+    r.headers_mut().insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        http::HeaderValue::from_static("nosniff"),
+    );
+    r
 }
 
 impl Handler for EcsHandler {
@@ -210,22 +229,32 @@ impl EcsHandler {
     }
 }
 
-/// The full-URI form's answer to a request without an `Authorization` header.
+/// The full-URI form's answer to a request without an `Authorization` header: the Pod
+/// Identity Agent's `400` "Service account token cannot be empty".
 pub(crate) fn missing_token() -> HttpResponse {
-    error(
-        StatusCode::UNAUTHORIZED,
-        "Unauthorized",
-        "Authorization header is missing",
+    agent_error(
+        StatusCode::BAD_REQUEST,
+        "Service account token cannot be empty",
     )
 }
 
-/// The full-URI form's answer to an `Authorization` header that matches no token.
+/// The full-URI form's answer to an `Authorization` header that matches no token: the Pod
+/// Identity Agent's rendering of EKS Auth's `InvalidTokenException` (`400`, sender fault),
+/// `[<request id>]: (<code>): <message>, fault: client`, with awsid's message.
 pub(crate) fn invalid_token() -> HttpResponse {
-    error(
-        StatusCode::FORBIDDEN,
-        "AccessDenied",
-        "The authorization token is not valid",
+    agent_error(
+        StatusCode::BAD_REQUEST,
+        &format!(
+            "[{}]: (InvalidTokenException): The authorization token is not valid, fault: client",
+            crate::world::ids::uuid()
+        ),
     )
+}
+
+/// The full-URI form's answer to a peer it does not serve (another OS user or network): the
+/// Pod Identity Agent's `403` `Access Denied. <reason>`.
+pub(crate) fn access_denied(reason: &str) -> HttpResponse {
+    agent_error(StatusCode::FORBIDDEN, &format!("Access Denied. {reason}"))
 }
 
 #[cfg(test)]

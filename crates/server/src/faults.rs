@@ -1,4 +1,4 @@
-//! The fault switchboard: faults `awsid serve` injects on purpose, per endpoint (STS, the
+//! The fault switchboard: faults `awsid serve` injects on purpose, per endpoint (STS, IAM, the
 //! SSO portal and OIDC, ECS, IMDS of every instance or of one), so that clients can be tried
 //! against failing credential endpoints. Off by default; set in the world file's `[faults]`
 //! table and changed at run time through the admin API ([`admin`]); every injected fault is
@@ -22,9 +22,11 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Map, Value};
 
+use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Gate, Handler, HttpResponse, RequestData};
 use crate::state::{iso8601, State};
 
+pub mod console;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +42,8 @@ pub const EXPIRED_BY_SECONDS: i64 = 60;
 pub enum Target {
     /// STS on the API listener.
     Sts,
+    /// IAM on the API listener.
+    Iam,
     /// The SSO portal and SSO-OIDC on the API listener (not their browser pages).
     Sso,
     /// The ECS container-credentials listener.
@@ -51,10 +55,11 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses `sts`, `sso`, `ecs`, `imds` or `imds:<instance id>`.
+    /// Parses `sts`, `iam`, `sso`, `ecs`, `imds` or `imds:<instance id>`.
     pub fn parse(s: &str) -> Result<Target, String> {
         match s {
             "sts" => Ok(Target::Sts),
+            "iam" => Ok(Target::Iam),
             "sso" => Ok(Target::Sso),
             "ecs" => Ok(Target::Ecs),
             "imds" => Ok(Target::Imds),
@@ -67,7 +72,7 @@ impl Target {
                     Ok(Target::Instance(id.to_string()))
                 }
                 _ => Err(format!(
-                    "unknown fault target \"{s}\": expected sts, sso, ecs, imds or imds:<instance id>"
+                    "unknown fault target \"{s}\": expected sts, iam, sso, ecs, imds or imds:<instance id>"
                 )),
             },
         }
@@ -77,6 +82,7 @@ impl Target {
     pub fn name(&self) -> String {
         match self {
             Target::Sts => "sts".into(),
+            Target::Iam => "iam".into(),
             Target::Sso => "sso".into(),
             Target::Ecs => "ecs".into(),
             Target::Imds => "imds".into(),
@@ -88,6 +94,7 @@ impl Target {
     fn service(&self) -> &'static str {
         match self {
             Target::Sts => "sts",
+            Target::Iam => "iam",
             Target::Sso => "sso",
             Target::Ecs => "ecs",
             Target::Imds | Target::Instance(_) => "imds",
@@ -107,8 +114,9 @@ impl Target {
     /// The HTTP status answering a throttled request.
     fn throttling_status(&self) -> u16 {
         match self {
-            // Query protocol: `Throttling` is a 400 (docs/spec/sts-server.md §4).
-            Target::Sts => 400,
+            // Query protocol: `Throttling` is a 400 (docs/spec/sts-server.md §4,
+            // docs/spec/faults.md §1).
+            Target::Sts | Target::Iam => 400,
             _ => 429,
         }
     }
@@ -660,7 +668,7 @@ pub struct Plan {
 pub struct Injected {
     /// Epoch seconds.
     pub time: i64,
-    /// `sts`, `sso`, `ecs`, `imds`, or `awsid` for changes of the switchboard.
+    /// `sts`, `iam`, `sso`, `ecs`, `imds`, or `awsid` for changes of the switchboard.
     pub service: &'static str,
     /// `fault:error`, `fault:throttling`, `fault:reset`, `fault:hang`, `fault:latency`,
     /// `fault:expired-credentials`, `fault:listener-closed`, `fault:listener-reopened`,
@@ -685,9 +693,24 @@ pub struct Switchboard {
     any: AtomicBool,
     /// The last [`RECENT`] injected faults and changes, oldest first.
     log: Mutex<std::collections::VecDeque<Injected>>,
+    /// The console form's anti-forgery token (random, per process).
+    form_token: std::sync::OnceLock<String>,
 }
 
 impl Switchboard {
+    /// The token the console's fault form carries (random, made on first use, never logged):
+    /// a page elsewhere cannot read it, so it cannot post the form.
+    pub fn form_token(&self) -> &str {
+        self.form_token
+            .get_or_init(|| hex::encode(rand::random::<[u8; 16]>()))
+    }
+
+    /// Whether `token` is the form token (compared in constant time).
+    pub fn form_token_matches(&self, token: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        bool::from(self.form_token().as_bytes().ct_eq(token.as_bytes()))
+    }
+
     /// Records an injected fault or a change (the switchboard's log, and `tracing`).
     pub fn note(&self, entry: Injected) {
         tracing::info!(
@@ -894,81 +917,131 @@ impl Switchboard {
     }
 }
 
+/// The error an endpoint answers for one [`ErrorKind`]: status, code (the service's error
+/// code, or what identifies the answer where the service has none) and message
+/// (`docs/spec/faults.md` §1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorShape {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The error code (`Throttling`, `ServiceFailure`, …); for IMDS the page's title, for
+    /// ECS's rate limiter `text/plain`.
+    pub code: &'static str,
+    /// The message.
+    pub message: &'static str,
+}
+
+/// The [`ErrorShape`] of `target` for `kind` (SSO's portal and OIDC share their shapes; OIDC
+/// adds an `error` member, see [`error_response`]).
+pub fn error_shape(target: &Target, kind: ErrorKind) -> ErrorShape {
+    let shape = |status, code, message| ErrorShape {
+        status,
+        code,
+        message,
+    };
+    match (target, kind) {
+        (Target::Sts, ErrorKind::Internal) => shape(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+        // IAM's own 500 (`ServiceFailureException` in v2's IAM model).
+        (Target::Iam, ErrorKind::Internal) => shape(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ServiceFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+        (Target::Sts | Target::Iam, ErrorKind::Unavailable) => shape(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "The request has failed due to a temporary failure of the server.",
+        ),
+        (Target::Sts | Target::Iam, ErrorKind::Throttling) => {
+            shape(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
+        }
+        (Target::Sso, ErrorKind::Internal) => shape(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerException",
+            "An internal error occurred",
+        ),
+        (Target::Sso, ErrorKind::Unavailable) => shape(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailableException",
+            "The service is unavailable",
+        ),
+        (Target::Sso, ErrorKind::Throttling) => shape(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Too many requests",
+        ),
+        (Target::Ecs, ErrorKind::Internal) => shape(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal server error",
+        ),
+        (Target::Ecs, ErrorKind::Unavailable) => shape(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "CredentialsUninitialized",
+            "CredentialsV2Request: Credentials uninitialized for ID",
+        ),
+        // The agent's rate limiter (tollbooth's default message), plain text.
+        (Target::Ecs, ErrorKind::Throttling) => shape(
+            StatusCode::TOO_MANY_REQUESTS,
+            "text/plain",
+            "You have reached maximum request limit.",
+        ),
+        (Target::Imds | Target::Instance(_), kind) => {
+            let status = match kind {
+                ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Throttling => StatusCode::TOO_MANY_REQUESTS,
+            };
+            let title = match kind {
+                ErrorKind::Internal => "500 - Internal Server Error",
+                ErrorKind::Unavailable => "503 - Service Unavailable",
+                ErrorKind::Throttling => "429 - Too Many Requests",
+            };
+            shape(status, title, title)
+        }
+    }
+}
+
+/// Whether a request on the API listener is for SSO-OIDC (not the portal).
+fn is_oidc(req: &RequestData) -> bool {
+    crate::sso::Endpoint::from_path(req.uri.path()).is_some_and(|e| e.service_name() == "sso-oidc")
+}
+
 /// The error answer of `target` for `kind`, as the real endpoint shapes it
 /// (`docs/spec/faults.md`).
 pub fn error_response(target: &Target, kind: ErrorKind, req: &RequestData) -> HttpResponse {
     use crate::sso::errors::SsoError;
     use crate::sts::xml::StsError;
+    let oidc = is_oidc(req);
+    let e = error_shape(target, kind);
     match target {
         Target::Sts => {
-            let (status, code, message) = match kind {
-                ErrorKind::Internal => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalFailure",
-                    "The request processing has failed because of an unknown error, exception or failure.",
-                ),
-                ErrorKind::Unavailable => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailable",
-                    "The request has failed due to a temporary failure of the server.",
-                ),
-                ErrorKind::Throttling => (StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded"),
-            };
-            StsError::new(status, code, message).response(&crate::sts::request_id())
+            StsError::new(e.status, e.code, e.message).response(&crate::sts::request_id())
         }
+        Target::Iam => StsError::new(e.status, e.code, e.message)
+            .response_in(crate::iam::NS, &crate::sts::request_id()),
         Target::Sso => {
-            let oidc = crate::sso::Endpoint::from_path(req.uri.path())
-                .is_some_and(|e| e.service_name() == "sso-oidc");
-            let (status, shape, code, message) = match kind {
-                ErrorKind::Internal => (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "InternalServerException",
-                    "server_error",
-                    "An internal error occurred",
-                ),
-                ErrorKind::Unavailable => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailableException",
-                    "temporarily_unavailable",
-                    "The service is unavailable",
-                ),
-                ErrorKind::Throttling => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "TooManyRequestsException",
-                    "slow_down",
-                    "Too many requests",
-                ),
-            };
-            let e = if oidc {
-                SsoError::oidc(status, shape, code, message)
+            let err = if oidc {
+                let code = match kind {
+                    ErrorKind::Internal => "server_error",
+                    ErrorKind::Unavailable => "temporarily_unavailable",
+                    ErrorKind::Throttling => "slow_down",
+                };
+                SsoError::oidc(e.status, e.code, code, e.message)
             } else {
-                SsoError::portal(status, shape, message)
+                SsoError::portal(e.status, e.code, e.message)
             };
-            e.response(&crate::sts::request_id())
+            err.response(&crate::sts::request_id())
         }
-        Target::Ecs => match kind {
-            ErrorKind::Internal => ecs_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                "Internal server error",
-            ),
-            ErrorKind::Unavailable => ecs_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "CredentialsUninitialized",
-                "CredentialsV2Request: Credentials uninitialized for ID",
-            ),
-            // The agent's rate limiter (tollbooth's default message).
-            ErrorKind::Throttling => text(
-                StatusCode::TOO_MANY_REQUESTS,
-                "text/plain; charset=utf-8",
-                "You have reached maximum request limit.",
-            ),
-        },
-        Target::Imds | Target::Instance(_) => crate::imds::error_page(match kind {
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Throttling => StatusCode::TOO_MANY_REQUESTS,
-        }),
+        Target::Ecs if kind == ErrorKind::Throttling => {
+            text(e.status, "text/plain; charset=utf-8", e.message)
+        }
+        Target::Ecs => ecs_error(e.status, e.code, e.message),
+        Target::Imds | Target::Instance(_) => crate::imds::error_page(e.status),
     }
 }
 
@@ -1019,6 +1092,24 @@ fn futures_now<F: std::future::Future>(f: F) -> Option<F::Output> {
     }
 }
 
+/// Records an injected fault or a change of the switchboard in the switchboard's own list
+/// (the admin API's `recent`) and in the decision log the console shows (outcome
+/// [`Outcome::Injected`]; a request that went on after latency logs its own decision too).
+pub fn record(state: &State, entry: Injected) {
+    state.decisions.record(
+        entry.time,
+        Entry::new(
+            entry.service,
+            entry.action.as_str(),
+            entry.caller.as_str(),
+            entry.resource.as_str(),
+            Outcome::Injected,
+            entry.reason.as_str(),
+        ),
+    );
+    state.faults.note(entry);
+}
+
 /// Which listener a [`Faulty`] handler serves.
 #[derive(Clone, Debug)]
 pub enum Listener {
@@ -1055,6 +1146,7 @@ impl<H: Handler> Faulty<H> {
         match &self.listener {
             Listener::Api => match crate::api::route(req) {
                 Route::Sts => vec![Target::Sts],
+                Route::Query(crate::query::Service::Iam) => vec![Target::Iam],
                 Route::Sso(Endpoint::Authorize | Endpoint::DevicePage) => vec![],
                 Route::Sso(_) => vec![Target::Sso],
                 _ => vec![],
@@ -1083,23 +1175,28 @@ impl<H: Handler> Faulty<H> {
         };
         let status = match plan.action {
             Action::Error(kind) => {
-                let r = error_response(&plan.target, kind, req);
-                format!(": answered {}", r.status().as_u16())
+                let e = error_shape(&plan.target, kind);
+                format!(": answered {} {}", e.status.as_u16(), e.code)
             }
-            _ => String::new(),
+            Action::Reset => ": connection reset, no answer".into(),
+            Action::Hang(_) => ": no answer, then the connection reset".into(),
+            Action::Proceed => String::new(),
         };
-        self.state.faults.note(Injected {
-            time: self.state.clock.now(),
-            service: plan.target.service(),
-            action: format!("fault:{what}"),
-            caller: req.peer.ip().to_string(),
-            resource: format!("{} {}", req.method, req.uri.path()),
-            reason: format!(
-                "injected by the fault switchboard ({}){status}: {}",
-                plan.target.name(),
-                plan.reasons.join("; ")
-            ),
-        });
+        record(
+            &self.state,
+            Injected {
+                time: self.state.clock.now(),
+                service: plan.target.service(),
+                action: format!("fault:{what}"),
+                caller: req.peer.ip().to_string(),
+                resource: format!("{} {}", req.method, req.uri.path()),
+                reason: format!(
+                    "injected by the fault switchboard ({}){status}: {}",
+                    plan.target.name(),
+                    plan.reasons.join("; ")
+                ),
+            },
+        );
     }
 }
 
@@ -1128,7 +1225,7 @@ impl<H: Handler> Handler for Faulty<H> {
         let targets = self.listener_targets();
         let now = self.state.clock.now();
         sb.gate(&targets, now, |t, closed| {
-            sb.note(Injected {
+            record(&self.state, Injected {
                 time: now,
                 service: t.service(),
                 action: if closed {
@@ -1242,14 +1339,17 @@ pub mod admin {
         };
         let now = state.clock.now();
         let log = |action: &str, resource: String, reason: String| {
-            state.faults.note(Injected {
-                time: now,
-                service: "awsid",
-                action: format!("faults:{action}"),
-                caller: req.peer.ip().to_string(),
-                resource,
-                reason,
-            });
+            record(
+                state,
+                Injected {
+                    time: now,
+                    service: "awsid",
+                    action: format!("faults:{action}"),
+                    caller: req.peer.ip().to_string(),
+                    resource,
+                    reason,
+                },
+            );
         };
         match (&req.method, target) {
             (&http::Method::GET, None) => reply(

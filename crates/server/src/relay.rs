@@ -10,7 +10,8 @@
 //! host is served when its socket belongs to an allowed OS user (read from the kernel's socket
 //! tables, [`crate::peer`]); a peer elsewhere only when its network was allowed, and then only
 //! the token-protected container protocol. Everyone else gets the refusal of the protocol they
-//! spoke: IMDS's `403 - Forbidden` page, or the container endpoint's `403` JSON.
+//! spoke: IMDS's `403 - Forbidden` page, or the container endpoint's `403` `Access Denied.`
+//! text (the EKS Pod Identity Agent's, docs/spec/container-client.md §5).
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -250,9 +251,7 @@ impl<S: CredentialSource> RelayHandler<S> {
     fn refusal(&self, protocol: Protocol) -> HttpResponse {
         match protocol {
             Protocol::Imds => error_page(StatusCode::FORBIDDEN),
-            Protocol::Container => crate::ecs::error(
-                StatusCode::FORBIDDEN,
-                "AccessDenied",
+            Protocol::Container => crate::ecs::access_denied(
                 "This endpoint does not serve the caller's address or OS user",
             ),
         }
@@ -375,15 +374,14 @@ impl<S: CredentialSource> RelayHandler<S> {
     }
 
     async fn container(&self, req: &RequestData) -> HttpResponse {
+        // The Pod Identity Agent's plain-text answers throughout (docs/spec/container-client.md
+        // §5); Go's `ServeMux` answers an unknown path `404 page not found`.
         if req.method != Method::GET && req.method != Method::HEAD {
-            return crate::ecs::error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "MethodNotAllowed",
-                "Only GET is supported",
-            );
+            return crate::ecs::agent_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
         }
+        let not_found = || crate::ecs::agent_error(StatusCode::NOT_FOUND, "404 page not found");
         let Some(expected) = &self.options.container_token else {
-            return crate::ecs::error(StatusCode::NOT_FOUND, "NotFound", "Not found");
+            return not_found();
         };
         let Some(given) = req.headers.get(http::header::AUTHORIZATION) else {
             return crate::ecs::missing_token();
@@ -392,17 +390,14 @@ impl<S: CredentialSource> RelayHandler<S> {
             return crate::ecs::invalid_token();
         }
         if req.uri.path() != CONTAINER_PATH {
-            return crate::ecs::error(StatusCode::NOT_FOUND, "NotFound", "Not found");
+            return not_found();
         }
         match self.source.credentials().await {
             Ok(c) => text(StatusCode::OK, "application/json", container_document(&c)),
             Err(e) => {
+                // The agent's answer to a failure that is no service error: 500, its text.
                 tracing::warn!(error = %e, "credential relay: no credentials to serve");
-                crate::ecs::error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "CredentialsUnavailable",
-                    &e.0,
-                )
+                crate::ecs::agent_error(StatusCode::INTERNAL_SERVER_ERROR, &e.0)
             }
         }
     }

@@ -3,7 +3,8 @@
 //! clean environment.
 //!
 //! The tests themselves live in `tests/`: `rust_sdk.rs` drives the unmodified AWS SDK for Rust
-//! against an in-process `awsid_server::spawn_local`, `own_client.rs` drives awsid's own client (the
+//! against an in-process `awsid_server::spawn_local` (`rust_sdk_iam.rs`: its IAM API with
+//! `aws-sdk-iam`), `own_client.rs` drives awsid's own client (the
 //! built binary) against the same server.
 
 use std::path::{Path, PathBuf};
@@ -37,6 +38,13 @@ pub mod seed {
     pub const SHORT_DEFAULT_ID: &str = "ASIAIOSFODNN7EXAMPLE";
     /// Seed 004's short-term `[user1]` key id (pre-issued session of `user1`).
     pub const SHORT_USER1_ID: &str = "ASIAI44QH8DHBEXAMPLE";
+
+    /// The default world's administrator (AWS managed `AdministratorAccess`): the key of the
+    /// `[profile admin]` sample `awsid serve` prints (a throw-away development key).
+    pub const ADMIN_KEY: (&str, &str) = (
+        "AKIAAWSIDADMIN000001",
+        "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001",
+    );
 
     /// `user1`'s ARN.
     pub const USER1_ARN: &str = "arn:aws:iam::123456789012:user/user1";

@@ -263,6 +263,12 @@ impl<'a> Walk<'a> {
             }
             let slots: Vec<&clap::Arg> = leaf.get_positionals().collect();
             match slots.get(positionals) {
+                // A trailing positional (`exec`'s COMMAND) takes this word and every later
+                // one, options included: they are the command's, not leftovers.
+                Some(arg) if arg.is_trailing_var_arg_set() => {
+                    given.insert(arg.get_id().as_str());
+                    break;
+                }
                 Some(arg) => {
                     given.insert(arg.get_id().as_str());
                     positionals += 1;
@@ -432,32 +438,17 @@ mod tests {
             }
             let mut words = base.clone();
             words.push("--no-such-option".into());
-            // A command whose last positional takes every word from the first one on, hyphens
-            // included (`exec`'s COMMAND), has no unknown options: the word is that argument.
-            let takes_any_word = cmd.get_arguments().any(|a| {
-                a.is_positional() && a.is_trailing_var_arg_set() && a.is_allow_hyphen_values_set()
-            });
-            if takes_any_word {
-                let argv = std::iter::once("awsid".to_owned()).chain(words.iter().cloned());
-                assert!(
-                    crate::cli::parse(argv.map(OsString::from)).is_ok(),
-                    "{}",
-                    at("a hyphenated word is the command")
-                );
-                checked += 1;
-            } else {
-                let got = usage_error(&words);
-                let want = match grammar(&names) {
-                    Grammar::Operation => format!(
-                        "\nusage: {USAGE}\n\nawsid: [ERROR]: Unknown options: --no-such-option\n"
-                    ),
-                    Grammar::Customization => {
-                        "\nawsid: [ERROR]: Unknown options: --no-such-option\n".to_owned()
-                    }
-                };
-                assert_eq!(got, (252, want), "{}", at("unknown option"));
-                checked += 1;
-            }
+            let got = usage_error(&words);
+            let want = match grammar(&names) {
+                Grammar::Operation => format!(
+                    "\nusage: {USAGE}\n\nawsid: [ERROR]: Unknown options: --no-such-option\n"
+                ),
+                Grammar::Customization => {
+                    "\nawsid: [ERROR]: Unknown options: --no-such-option\n".to_owned()
+                }
+            };
+            assert_eq!(got, (252, want), "{}", at("unknown option"));
+            checked += 1;
             let options = cmd.get_arguments().filter(|a| {
                 !a.is_positional() && !a.is_global_set() && a.get_action().takes_values()
             });
@@ -522,6 +513,49 @@ mod tests {
             text.starts_with("\nawsid: [ERROR]: argument --api: invalid value: 'nonsense' ("),
             "{text}"
         );
+    }
+
+    /// `exec`'s COMMAND takes every word from the command's name on, hyphens included, but an
+    /// unknown option before it is a usage error, not a command to run (issue 13).
+    #[test]
+    fn exec_unknown_option_before_the_command_is_a_usage_error() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let (code, text) = usage_error(&words(&["exec", "--typo"]));
+        assert_eq!(
+            (code, text.as_str()),
+            (252, "\nawsid: [ERROR]: Unknown options: --typo\n")
+        );
+        // The words after the command's name are the command's, not leftovers.
+        let (code, text) = usage_error(&words(&["exec", "--typo", "cmd", "-x", "--flag"]));
+        assert_eq!(
+            (code, text.as_str()),
+            (252, "\nawsid: [ERROR]: Unknown options: --typo\n")
+        );
+        let parsed = |w: &[&str]| {
+            let argv = std::iter::once("awsid").chain(w.iter().copied());
+            match crate::cli::parse(argv.map(OsString::from)) {
+                Ok(crate::cli::Cli {
+                    command: crate::cli::Command::Exec(args),
+                    global,
+                }) => (args.command, global.profile),
+                Ok(other) => panic!("not exec: {other:?}"),
+                Err(e) => panic!("`{w:?}`: {}", e.render(crate::error::ErrorFormat::Legacy)),
+            }
+        };
+        let os = |w: &[&str]| w.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            parsed(&["exec", "--", "--weird-cmd", "-x"]),
+            (os(&["--weird-cmd", "-x"]), None)
+        );
+        assert_eq!(
+            parsed(&["exec", "cmd", "--flag", "--profile", "p"]),
+            (os(&["cmd", "--flag", "--profile", "p"]), None)
+        );
+        assert_eq!(
+            parsed(&["exec", "--profile", "p", "--server", "ecs", "cmd", "-x"]),
+            (os(&["cmd", "-x"]), Some("p".to_owned()))
+        );
+        assert_eq!(parsed(&["exec"]), (Vec::new(), None));
     }
 
     #[test]

@@ -33,14 +33,18 @@ fn relative_uri_form() {
     let e: serde_json::Value = serde_json::from_str(&none.body).unwrap();
     assert_eq!(
         e,
-        serde_json::json!({"code": "NoIdInRequest", "message": "CredentialsV2Request: No Credential ID in the request"})
+        serde_json::json!({"code": "NoIdInRequest", "message": "CredentialsV2Request: No Credential ID in the request", "HTTPErrorCode": 400})
     );
+    // The agent's whole ErrorMessage struct, in its field order (docs/spec/container-client.md §5).
     let bad = get(a, "/v2/credentials/nope", &[]);
-    assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("\"code\":\"InvalidIdInRequest\""));
-    assert!(bad
-        .body
-        .contains("CredentialsV2Request: Credentials not found"));
+    assert_eq!(
+        (bad.status, bad.header("content-type"), bad.body.as_str()),
+        (
+            400,
+            Some("application/json"),
+            r#"{"code":"InvalidIdInRequest","message":"CredentialsV2Request: Credentials not found","HTTPErrorCode":400}"#
+        )
+    );
     assert_eq!(get(a, "/v1/credentials", &[]).status, 400);
 }
 
@@ -48,10 +52,26 @@ fn relative_uri_form() {
 fn full_uri_form_needs_the_token() {
     let s = crate::spawn_local(World::default_world()).unwrap();
     let a = s.bound.ecs.unwrap();
-    assert_eq!(get(a, "/credentials", &[]).status, 401);
+    // The EKS Pod Identity Agent's plain-text refusals (docs/spec/container-client.md §5).
+    let none = get(a, "/credentials", &[]);
+    assert_eq!(
+        (none.status, none.header("content-type"), none.body.as_str()),
+        (
+            400,
+            Some("text/plain; charset=utf-8"),
+            "Service account token cannot be empty\n"
+        )
+    );
     let wrong = get(a, "/credentials", &[("Authorization", "nope")]);
-    assert_eq!(wrong.status, 403);
-    assert!(wrong.body.contains("\"code\":\"AccessDenied\""));
+    assert_eq!(wrong.status, 400);
+    assert!(
+        wrong.body.starts_with('[')
+            && wrong.body.ends_with(
+                "]: (InvalidTokenException): The authorization token is not valid, fault: client\n"
+            ),
+        "{}",
+        wrong.body
+    );
     let ok = get(
         a,
         "/credentials",

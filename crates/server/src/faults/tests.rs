@@ -19,7 +19,14 @@ fn spec(target: &Target, v: serde_json::Value) -> Result<FaultSpec, String> {
 
 #[test]
 fn targets_parse_and_print() {
-    for name in ["sts", "sso", "ecs", "imds", "imds:i-0fedcba9876543210"] {
+    for name in [
+        "sts",
+        "iam",
+        "sso",
+        "ecs",
+        "imds",
+        "imds:i-0fedcba9876543210",
+    ] {
         assert_eq!(Target::parse(name).unwrap().name(), name);
     }
     for bad in ["", "STS", "imds:", "imds:x", "imds:i-", "imds:i-a/b", "ec2"] {
@@ -50,6 +57,21 @@ fn specs_are_checked_with_the_key_at_fault() {
             "sts.error: expected internal (500), unavailable (503) or throttling (400 for sts)",
         ),
         (&imds, json!({"error": 400}), "throttling (429 for imds)"),
+        (
+            &Target::Iam,
+            json!({"error": 429}),
+            "iam.error: expected internal (500), unavailable (503) or throttling (400 for iam)",
+        ),
+        (
+            &Target::Iam,
+            json!({"expired_credentials": true}),
+            "iam.expired_credentials: only IMDS and ECS",
+        ),
+        (
+            &Target::Iam,
+            json!({"outage": {"seconds": 5, "mode": "refused"}}),
+            "iam.outage.mode: \"refused\" closes a listener",
+        ),
         (
             &sts,
             json!({"latency_ms": {"min": 9, "max": 3}}),
@@ -463,9 +485,9 @@ fn imds_errors_throttling_and_resets_are_the_real_services() {
         ]
     );
     assert!(
-        log[0]
-            .reason
-            .contains(&format!("(imds:{OPTIONAL}): answered 503: error_rate 1")),
+        log[0].reason.contains(&format!(
+            "(imds:{OPTIONAL}): answered 503 503 - Service Unavailable: error_rate 1"
+        )),
         "{}",
         log[0].reason
     );
@@ -708,4 +730,488 @@ fn the_admin_api_refuses_what_it_should() {
         StatusCode::FORBIDDEN
     );
     assert!(!s.state.faults.is_on());
+}
+
+fn iam_call(s: &crate::LocalServer) -> crate::testutil::Reply {
+    send(
+        s.bound.api.unwrap(),
+        "POST",
+        "/",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"Action=ListRoles&Version=2010-05-08",
+    )
+}
+
+#[test]
+fn iam_errors_are_iams_own() {
+    let text = format!(
+        "{}\n[faults.iam]\nerror_rate = 1.0\n",
+        crate::world::DEFAULT_WORLD
+    );
+    let s = crate::spawn_local(World::parse(&text, "w.toml").unwrap()).unwrap();
+    // The world file's [faults.iam]: IAM's own 500, in IAM's namespace.
+    let r = iam_call(&s);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert!(
+        r.body
+            .contains("<ErrorResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">")
+            && r.body.contains("<Code>ServiceFailure</Code>")
+            && r.body.contains("<Type>Receiver</Type>"),
+        "{}",
+        r.body
+    );
+    // STS on the same listener is not affected (unsigned: its own 403).
+    assert_eq!(sts_call(&s).status, 403);
+    let (st, v) = admin(
+        &s,
+        "PUT",
+        "iam",
+        json!({"error_rate": 1, "error": "throttling"}),
+    );
+    assert_eq!(st, 200, "{v}");
+    let r = iam_call(&s);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body.contains("<Code>Throttling</Code>")
+            && r.body.contains("<Message>Rate exceeded</Message>")
+            && r.body.contains("<Type>Sender</Type>"),
+        "{}",
+        r.body
+    );
+    admin(&s, "PUT", "iam", json!({"error_rate": 1, "error": 503}));
+    let r = iam_call(&s);
+    assert_eq!(r.status, 503);
+    assert!(
+        r.body.contains("<Code>ServiceUnavailable</Code>"),
+        "{}",
+        r.body
+    );
+    // A signed IAM request is routed by its credential scope too.
+    let signed = send(
+        s.bound.api.unwrap(),
+        "POST",
+        "/",
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261207/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=00",
+            ),
+        ],
+        b"Action=ListRoles",
+    );
+    assert_eq!(signed.status, 503);
+    admin(&s, "PUT", "iam", json!({"reset_rate": 1}));
+    let mut c = TcpStream::connect(s.bound.api.unwrap()).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let body = "Action=ListRoles&Version=2010-05-08";
+    c.write_all(
+        format!(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    assert_eq!(
+        c.read_to_end(&mut out).map_err(|e| e.kind()).err(),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+    let (_, all) = admin(&s, "GET", "", serde_json::Value::Null);
+    // Counts are per spec: the last PUT started afresh.
+    assert_eq!(all["faults"]["iam"]["injected"]["reset"], 1);
+    assert_eq!(all["faults"]["iam"]["injected"]["error"], 0);
+    let log = fault_log(&s);
+    assert!(log.iter().all(|d| d.service == "iam"), "{log:?}");
+    assert!(
+        log[0].reason.starts_with(
+            "injected by the fault switchboard (iam): answered 500 ServiceFailure: error_rate 1"
+        ),
+        "{}",
+        log[0].reason
+    );
+    assert!(log[1].reason.contains("(iam): answered 400 Throttling"));
+}
+
+#[test]
+fn every_injected_fault_is_in_the_decision_log() {
+    let s = crate::spawn_local(World::default_world()).unwrap();
+    let api = s.bound.api.unwrap();
+    let before = s.state.decisions.last_seq();
+    admin(&s, "PUT", "iam", json!({"error_rate": 1, "error": 500}));
+    admin(
+        &s,
+        "PUT",
+        "sts",
+        json!({"error_rate": 1, "error": "throttling"}),
+    );
+    admin(&s, "PUT", "imds", json!({"reset_rate": 1}));
+    admin(&s, "PUT", "ecs", json!({"latency_ms": 1}));
+    assert_eq!(iam_call(&s).status, 500);
+    assert_eq!(sts_call(&s).status, 400);
+    assert_eq!(
+        read_error(imds(&s, OPTIONAL), CREDS),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+    assert_eq!(
+        get(
+            s.bound.ecs.unwrap(),
+            &format!("/v2/credentials/{ECS_ID}"),
+            &[]
+        )
+        .status,
+        200
+    );
+    admin(&s, "DELETE", "", serde_json::Value::Null);
+    // The decision log (the console's) has every change and every injected fault, in order,
+    // the same entries as the switchboard's own list.
+    let injected: Vec<_> = s
+        .state
+        .decisions
+        .since(before, 1000)
+        .into_iter()
+        .filter(|d| d.outcome == crate::decisions::Outcome::Injected)
+        .collect();
+    let rows: Vec<(&str, String, String)> = injected
+        .iter()
+        .map(|d| (d.service, d.action.to_string(), d.resource.to_string()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("awsid", "faults:set".into(), "iam".into()),
+            ("awsid", "faults:set".into(), "sts".into()),
+            ("awsid", "faults:set".into(), "imds".into()),
+            ("awsid", "faults:set".into(), "ecs".into()),
+            ("iam", "fault:error".into(), "POST /".into()),
+            ("sts", "fault:throttling".into(), "POST /".into()),
+            ("imds", "fault:reset".into(), format!("GET {CREDS}")),
+            (
+                "ecs",
+                "fault:latency".into(),
+                format!("GET /v2/credentials/{ECS_ID}")
+            ),
+            ("awsid", "faults:clear".into(), "*".into()),
+        ]
+    );
+    let reasons: Vec<&str> = injected.iter().map(|d| &*d.reason).collect();
+    assert!(
+        reasons[4].contains("(iam): answered 500 ServiceFailure"),
+        "{}",
+        reasons[4]
+    );
+    assert!(
+        reasons[5].contains("(sts): answered 400 Throttling"),
+        "{}",
+        reasons[5]
+    );
+    assert!(
+        reasons[6].contains("(imds): connection reset, no answer"),
+        "{}",
+        reasons[6]
+    );
+    assert!(reasons[7].contains("(ecs): latency 1 ms"), "{}", reasons[7]);
+    let recent: Vec<String> = s
+        .state
+        .faults
+        .recent()
+        .iter()
+        .map(|e| e.reason.clone())
+        .collect();
+    assert_eq!(recent, reasons);
+    // The console's live feed serves them.
+    let feed: serde_json::Value =
+        serde_json::from_str(&get(api, &format!("/console/decisions?after={before}"), &[]).body)
+            .unwrap();
+    let shown: Vec<&str> = feed["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["outcome"] == "injected")
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown.len(), 9);
+    assert!(shown.contains(&"fault:throttling"));
+}
+
+/// Posts the console's fault form with `fields` (and the page's token unless `fields` has one).
+fn post_form(
+    s: &crate::LocalServer,
+    fields: &[(&str, &str)],
+    extra: &[(&str, &str)],
+) -> crate::testutil::Reply {
+    let mut body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace('*', "%2A")))
+        .collect();
+    if !fields.iter().any(|(k, _)| *k == "token") {
+        body.push(format!("token={}", s.state.faults.form_token()));
+    }
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    headers.extend_from_slice(extra);
+    send(
+        s.bound.api.unwrap(),
+        "POST",
+        console::PATH,
+        &headers,
+        body.join("&").as_bytes(),
+    )
+}
+
+fn console_request(peer: &str, host: &str, body: &str) -> RequestData {
+    let mut headers = http::HeaderMap::new();
+    headers.insert(http::header::HOST, host.parse().unwrap());
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    RequestData {
+        method: http::Method::POST,
+        uri: console::PATH.parse().unwrap(),
+        headers,
+        body: Bytes::from(body.to_string()),
+        peer: peer.parse().unwrap(),
+        local: "127.0.0.1:1".parse().unwrap(),
+        ttl: crate::http::TtlControl::detached(),
+    }
+}
+
+#[test]
+fn the_console_sets_and_clears_faults() {
+    let s = crate::spawn_local(World::default_world()).unwrap();
+    let api = s.bound.api.unwrap();
+    let page = get(api, crate::console::PATH, &[]);
+    assert_eq!(page.status, 200);
+    let token = s.state.faults.form_token().to_string();
+    assert_eq!(token.len(), 32);
+    // One form per endpoint, each carrying the token, posting to the console's own route.
+    for name in [
+        "sts",
+        "iam",
+        "sso",
+        "ecs",
+        "imds",
+        "imds:i-1234567890abcdef0",
+        "imds:i-0fedcba9876543210",
+    ] {
+        assert!(
+            page.body
+                .contains(&format!("<input type=hidden name=target value=\"{name}\">")),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        page.body
+            .matches(&format!("<form method=post action=\"/console/faults\"><input type=hidden name=token value=\"{token}\">"))
+            .count(),
+        7
+    );
+    assert!(page
+        .body
+        .contains("<option value=internal selected>500 ServiceFailure</option>"));
+    assert!(page
+        .body
+        .contains("<option value=throttling>400 Throttling</option>"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("form-action 'self'") && csp.contains("default-src 'none'"),
+        "{csp}"
+    );
+
+    // Set: IAM throttles every call.
+    let r = post_form(
+        &s,
+        &[
+            ("target", "iam"),
+            ("op", "set"),
+            ("error_rate", "1"),
+            ("error", "throttling"),
+            ("latency_ms", ""),
+        ],
+        &[("Origin", &format!("http://{api}"))],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/console/world#faults"));
+    assert_eq!(iam_call(&s).status, 400);
+    let (_, all) = admin(&s, "GET", "", serde_json::Value::Null);
+    assert_eq!(
+        all["faults"]["iam"]["spec"],
+        json!({"error_rate": 1.0, "error": "throttling"})
+    );
+    // The page shows it in force, what it injected, and the form filled in.
+    let page = get(api, crate::console::PATH, &[]).body;
+    assert!(
+        page.contains("&quot;error&quot;:&quot;throttling&quot;")
+            && page.contains("&quot;error_rate&quot;:1.0"),
+        "spec not shown"
+    );
+    assert!(page.contains("throttled 1"), "count not shown");
+    assert!(page.contains("<option value=throttling selected>400 Throttling</option>"));
+    assert!(page.contains("<button name=op value=clear>clear all faults</button>"));
+    // An IMDS outage and expired credentials through the same form.
+    let r = post_form(
+        &s,
+        &[
+            ("target", "imds:i-1234567890abcdef0"),
+            ("op", "set"),
+            ("outage_seconds", "600"),
+            ("outage_mode", "hang"),
+            ("expired_credentials", "true"),
+        ],
+        &[],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let (_, all) = admin(
+        &s,
+        "GET",
+        "imds:i-1234567890abcdef0",
+        serde_json::Value::Null,
+    );
+    assert_eq!(
+        all["spec"],
+        json!({"outage": {"after_seconds": 0, "seconds": 600, "mode": "hang"}, "expired_credentials": true})
+    );
+    assert_eq!(all["outage_window"]["active"], true);
+
+    // Refusals: each names what is wrong, and nothing changes.
+    let bad = post_form(
+        &s,
+        &[("target", "iam"), ("op", "set"), ("error_rate", "2")],
+        &[],
+    );
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body
+            .contains("iam.error_rate: 2 is not a fraction between 0 and 1"),
+        "{}",
+        bad.body
+    );
+    let bad = post_form(
+        &s,
+        &[("target", "iam"), ("op", "set"), ("error_rate", "half")],
+        &[],
+    );
+    assert!(
+        bad.body
+            .contains("error_rate: &quot;half&quot; is not a number"),
+        "{}",
+        bad.body
+    );
+    let bad = post_form(&s, &[("target", "iam"), ("op", "set")], &[]);
+    assert!(bad.body.contains("iam: nothing to set"), "{}", bad.body);
+    let bad = post_form(
+        &s,
+        &[("target", "ec2"), ("op", "set"), ("error_rate", "1")],
+        &[],
+    );
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("unknown fault target"));
+    let forged = post_form(
+        &s,
+        &[
+            ("target", "*"),
+            ("op", "clear"),
+            ("token", "0123456789abcdef0123456789abcdef"),
+        ],
+        &[],
+    );
+    assert_eq!(forged.status, 403);
+    assert!(forged.body.contains("token is missing or stale"));
+    let cross = post_form(
+        &s,
+        &[("target", "*"), ("op", "clear")],
+        &[("Origin", "http://evil.example")],
+    );
+    assert_eq!(cross.status, 403);
+    assert!(cross.body.contains("another origin"));
+    let csrf_form = send(
+        api,
+        "POST",
+        console::PATH,
+        &[("Content-Type", "text/plain")],
+        format!("target=*&op=clear&token={token}").as_bytes(),
+    );
+    assert_eq!(csrf_form.status, 415);
+    let body = format!("target=%2A&op=clear&token={token}");
+    let rebound = crate::console::handle(
+        &s.state,
+        &console_request("127.0.0.1:5000", "evil.example:4590", &body),
+    );
+    assert_eq!(
+        rebound.status(),
+        StatusCode::FORBIDDEN,
+        "DNS rebinding: a foreign Host"
+    );
+    let remote = crate::console::handle(
+        &s.state,
+        &console_request("192.0.2.7:5000", "127.0.0.1:4590", &body),
+    );
+    assert_eq!(remote.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        admin(&s, "GET", "", serde_json::Value::Null).1["faults"]
+            .as_object()
+            .unwrap()
+            .len(),
+        2,
+        "the refusals changed nothing"
+    );
+    // Loopback names in other spellings are accepted.
+    for host in ["localhost:4590", "[::1]:4590", "127.0.0.1"] {
+        let ok = crate::console::handle(
+            &s.state,
+            &console_request(
+                "127.0.0.1:5000",
+                host,
+                &format!("target=sso&op=clear&token={token}"),
+            ),
+        );
+        assert_eq!(ok.status(), StatusCode::SEE_OTHER, "{host}");
+    }
+    // A page served to a remote client has no controls (and no token).
+    let remote_page = crate::console::handle(
+        &s.state,
+        &RequestData {
+            method: http::Method::GET,
+            uri: crate::console::PATH.parse().unwrap(),
+            ..console_request("192.0.2.7:5000", "127.0.0.1:4590", "")
+        },
+    );
+    let body = futures_now(http_body_util::BodyExt::collect(remote_page.into_body()))
+        .unwrap()
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("id=faults") && body.contains("loopback client only"));
+    assert!(!body.contains(&token) && !body.contains("<form"));
+
+    // Clear one, then all.
+    assert_eq!(
+        post_form(&s, &[("target", "iam"), ("op", "clear")], &[]).status,
+        303
+    );
+    assert_eq!(iam_call(&s).status, 403, "unsigned: IAM's own answer again");
+    assert_eq!(
+        post_form(&s, &[("target", "*"), ("op", "clear")], &[]).status,
+        303
+    );
+    assert!(!s.state.faults.is_on());
+    // Every change is in the decision log, marked as the console's.
+    let changes: Vec<(String, String)> = s
+        .state
+        .decisions
+        .since(0, 1000)
+        .iter()
+        .filter(|d| d.action.starts_with("faults:"))
+        .map(|d| (d.action.to_string(), d.resource.to_string()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            ("faults:set".into(), "iam".into()),
+            ("faults:set".into(), "imds:i-1234567890abcdef0".into()),
+            ("faults:clear".into(), "iam".into()),
+            ("faults:clear".into(), "*".into()),
+        ]
+    );
 }

@@ -141,14 +141,24 @@ pub(super) fn delete(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             ));
         }
         let (acct, real) = (call.account().to_string(), p.name.clone());
+        let holds = |account: &str, profile: Option<&str>| {
+            account == acct && profile.is_some_and(|n| n.eq_ignore_ascii_case(&real))
+        };
         if raw.instances.iter().any(|i| {
-            i.account == acct
+            holds(&i.account, i.instance_profile.as_deref())
                 && i.state == crate::world::InstanceState::Running
-                && i.instance_profile.as_deref() == Some(real.as_str())
-        }) {
+        })
+        {
             return Err(conflict(
                 "Cannot delete entity, a running instance is associated with this instance profile.",
             ));
+        }
+        // Terminated instances keep no association (DescribeIamInstanceProfileAssociations
+        // no longer lists them): their reference goes with the profile.
+        for i in raw.instances.iter_mut() {
+            if holds(&i.account, i.instance_profile.as_deref()) {
+                i.instance_profile = None;
+            }
         }
         raw.instance_profiles
             .retain(|x| !(x.account == acct && x.name == real));

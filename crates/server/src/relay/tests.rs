@@ -261,18 +261,46 @@ fn container_protocol_needs_the_token() {
     );
     let a = relay.addr;
     let json = |r: &Reply| serde_json::from_str::<serde_json::Value>(&r.body).unwrap();
+    // The EKS Pod Identity Agent's refusals: Go's `http.Error`, plain text.
+    let plain = |r: &Reply| {
+        (
+            r.status,
+            r.header("content-type").map(str::to_owned),
+            r.header("x-content-type-options").map(str::to_owned),
+            r.body.clone(),
+        )
+    };
+    let text_of = |status: u16, body: &str| {
+        (
+            status,
+            Some("text/plain; charset=utf-8".to_owned()),
+            Some("nosniff".to_owned()),
+            body.to_owned(),
+        )
+    };
     let r = get(a, "/credentials", &[]);
-    assert_eq!(r.status, 401);
     assert_eq!(
-        json(&r),
-        serde_json::json!({"code": "Unauthorized", "message": "Authorization header is missing"})
+        plain(&r),
+        text_of(400, "Service account token cannot be empty\n")
     );
     let r = get(a, "/credentials", &[("Authorization", "wrong")]);
-    assert_eq!(r.status, 403);
+    let (status, _, _, body) = plain(&r);
+    let request_id = body
+        .strip_prefix('[')
+        .and_then(|b| b.split_once("]: "))
+        .map(|(id, _)| id.to_owned())
+        .unwrap_or_default();
+    assert_eq!(request_id.len(), 36, "{body}");
     assert_eq!(
-        json(&r),
-        serde_json::json!({"code": "AccessDenied", "message": "The authorization token is not valid"})
+        plain(&r),
+        text_of(
+            400,
+            &format!(
+                "[{request_id}]: (InvalidTokenException): The authorization token is not valid, fault: client\n"
+            )
+        )
     );
+    assert_eq!(status, 400);
     assert_eq!(source.calls.load(Ordering::SeqCst), 0);
     let r = get(a, "/credentials", &[("Authorization", TOKEN)]);
     assert_eq!(r.status, 200);
@@ -290,12 +318,9 @@ fn container_protocol_needs_the_token() {
     );
     // Only the advertised path; IMDS paths are not served by a container-only relay.
     let r = get(a, "/latest/api/token", &[("Authorization", TOKEN)]);
-    assert_eq!(
-        (r.status, json(&r)["code"].as_str()),
-        (404, Some("NotFound"))
-    );
+    assert_eq!(plain(&r), text_of(404, "404 page not found\n"));
     let r = send(a, "POST", "/credentials", &[("Authorization", TOKEN)], b"");
-    assert_eq!(r.status, 405);
+    assert_eq!(plain(&r), text_of(405, "Method Not Allowed\n"));
 }
 
 #[test]
@@ -330,8 +355,13 @@ fn a_failing_source_is_reported_in_each_protocols_terms() {
     );
     assert!(doc.get("AccessKeyId").is_none());
     let r = get(a, "/credentials", &[("Authorization", TOKEN)]);
-    assert_eq!(r.status, 503);
-    assert!(r.body.contains("\"code\":\"CredentialsUnavailable\""));
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (
+            500,
+            "cannot refresh profile dev: the SSO session has expired\n"
+        )
+    );
 }
 
 #[test]
@@ -354,8 +384,14 @@ fn other_os_users_get_each_protocols_refusal() {
     assert!(is_page(&r, 403), "{r:?}");
     assert_eq!(r.header("connection"), Some("close"));
     let r = get(a, "/credentials", &[("Authorization", TOKEN)]);
-    assert_eq!(r.status, 403);
-    assert!(r.body.contains("\"code\":\"AccessDenied\""));
+    assert_eq!(
+        (r.status, r.header("content-type"), r.body.as_str()),
+        (
+            403,
+            Some("text/plain; charset=utf-8"),
+            "Access Denied. This endpoint does not serve the caller's address or OS user\n"
+        )
+    );
     assert_eq!(source.calls.load(Ordering::SeqCst), 0);
 }
 

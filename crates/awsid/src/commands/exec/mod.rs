@@ -68,12 +68,10 @@ pub(crate) struct ExecArgs {
     /// the session of long-term keys in server modes): 3600, 90m, 1h30m; 15m to 36h.
     #[arg(long, value_name = "DURATION")]
     pub duration: Option<SessionDuration>,
-    /// The command and its arguments (default: $SHELL).
-    #[arg(
-        trailing_var_arg = true,
-        allow_hyphen_values = true,
-        value_name = "COMMAND"
-    )]
+    /// The command and its arguments (default: $SHELL). Every word from the command's name on
+    /// is the command's, hyphens included; a command whose name starts with `-` follows `--`.
+    /// An unknown option before the command is a usage error, not a command to run.
+    #[arg(trailing_var_arg = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
 }
 

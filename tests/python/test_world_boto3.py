@@ -1,0 +1,248 @@
+"""boto3/botocore (1.43.11) create and use a role through `awsid serve`'s IAM, EC2 and STS APIs
+(issue 12): the default world's administrator creates a role trusting EC2 and `user1`, gives it
+an inline and a customer managed policy, puts it in an instance profile and launches an
+instance with that profile through boto3's ec2 client; then the role is used — `user1`
+assumes it with STS, and botocore's own `InstanceMetadataProvider` and a plain boto3 Session on
+the instance (its metadata address from the `awsid:imds-endpoint` tag) get the role's
+credentials — and refused where it should be (IAM's AccessDenied naming the action, EC2's
+UnauthorizedOperation); finally every delete path, after which the role is gone."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.credentials import InstanceMetadataProvider
+from botocore.exceptions import ClientError
+from botocore.utils import InstanceMetadataFetcher
+
+from serve_fixtures import ACCOUNT, USER1_KEY, start_server, stop_server
+
+ADMIN_KEY = ("AKIAAWSIDADMIN000001", "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001")
+NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+ROLE = "boto3-app-role"
+PROFILE = "boto3-app-profile"
+INLINE = "boto3-s3-read"
+MANAGED = "boto3-list-buckets"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"
+USER1_ARN = f"arn:aws:iam::{ACCOUNT}:user/user1"
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": USER1_ARN}, "Action": "sts:AssumeRole"},
+    ],
+}
+S3_READ = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::examplebucket/*"]}],
+}
+LIST_BUCKETS = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """No AWS settings from the outside; a throw-away HOME; no real metadata service."""
+    for k in list(os.environ):
+        if k.startswith(("AWS_", "BOTO_")):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+
+
+@pytest.fixture(scope="module")
+def plane(awsid_bin: Path, tmp_path_factory):
+    """`awsid serve` on the default world (its own state directory) for the module."""
+    s = start_server(awsid_bin, tmp_path_factory.mktemp("world-boto3"))
+    yield s
+    stop_server(s)
+
+
+def client(plane, service: str, key_id: str, secret: str, token: str | None = None,
+           region: str = "us-west-2"):
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=plane.sts_url,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
+        aws_session_token=token,
+        config=NO_RETRY,
+    )
+
+
+def admin(plane, service: str):
+    return client(plane, service, *ADMIN_KEY, region="us-east-1" if service == "iam" else "us-west-2")
+
+
+def error_of(excinfo) -> tuple[int, str, str]:
+    e = excinfo.value.response
+    return e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Code"], e["Error"]["Message"]
+
+
+def test_boto3_creates_a_role_launches_an_instance_with_it_and_uses_it(plane, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    iam = admin(plane, "iam")
+    ec2 = admin(plane, "ec2")
+
+    role = iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(TRUST),
+                           Description="made by boto3")["Role"]
+    assert role["Arn"] == ROLE_ARN and role["RoleId"].startswith("AROA")
+    # botocore decodes IAM's URL-encoded policy documents into dicts.
+    assert role["AssumeRolePolicyDocument"] == TRUST
+    iam.put_role_policy(RoleName=ROLE, PolicyName=INLINE, PolicyDocument=json.dumps(S3_READ))
+    assert iam.get_role_policy(RoleName=ROLE, PolicyName=INLINE)["PolicyDocument"] == S3_READ
+    policy_arn = iam.create_policy(PolicyName=MANAGED, PolicyDocument=json.dumps(LIST_BUCKETS))["Policy"]["Arn"]
+    assert policy_arn == f"arn:aws:iam::{ACCOUNT}:policy/{MANAGED}"
+    iam.attach_role_policy(RoleName=ROLE, PolicyArn=policy_arn)
+    attached = iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [policy_arn]
+
+    profile = iam.create_instance_profile(InstanceProfileName=PROFILE)["InstanceProfile"]
+    assert profile["Arn"] == f"arn:aws:iam::{ACCOUNT}:instance-profile/{PROFILE}" and profile["Roles"] == []
+    iam.add_role_to_instance_profile(InstanceProfileName=PROFILE, RoleName=ROLE)
+    for_role = iam.list_instance_profiles_for_role(RoleName=ROLE)["InstanceProfiles"]
+    assert [(p["InstanceProfileName"], [r["RoleName"] for r in p["Roles"]]) for p in for_role] == [(PROFILE, [ROLE])]
+
+    # The instance, launched with the profile through boto3's ec2 client.
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1,
+                            IamInstanceProfile={"Name": PROFILE})
+    instance = run["Instances"][0]["InstanceId"]
+    assert run["Instances"][0]["IamInstanceProfile"]["Arn"] == profile["Arn"]
+    described = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert described["State"]["Name"] == "running"
+    imds = {t["Key"]: t["Value"] for t in described["Tags"]}["awsid:imds-endpoint"]
+    assert imds.startswith("http://127.0.0.1:") and imds.endswith("/")
+    assoc = ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [instance]}])["IamInstanceProfileAssociations"]
+    assert [(a["State"], a["IamInstanceProfile"]["Arn"]) for a in assoc] == [("associated", profile["Arn"])]
+
+    # Use 1: user1 assumes the role with STS; the assumed credentials are the role's session.
+    out = client(plane, "sts", *USER1_KEY).assume_role(RoleArn=ROLE_ARN, RoleSessionName="boto3-session")
+    assumed_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/boto3-session"
+    assert out["AssumedRoleUser"]["Arn"] == assumed_arn
+    c = out["Credentials"]
+    as_role = (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
+    assert client(plane, "sts", *as_role).get_caller_identity()["Arn"] == assumed_arn
+
+    # Use 2: botocore's own InstanceMetadataProvider on the instance's metadata address.
+    fetcher = InstanceMetadataFetcher(timeout=5, num_attempts=1, base_url=imds, env={})
+    creds = InstanceMetadataProvider(iam_role_fetcher=fetcher).load()
+    assert creds is not None and creds.method == "iam-role"
+    frozen = creds.get_frozen_credentials()
+    on_instance_arn = f"arn:aws:sts::{ACCOUNT}:assumed-role/{ROLE}/{instance}"
+    assert client(plane, "sts", frozen.access_key, frozen.secret_key,
+                  frozen.token).get_caller_identity()["Arn"] == on_instance_arn
+
+    # Use 3: a plain boto3 Session on the instance (no keys, no profile): the default chain
+    # reaches IMDS at the endpoint the tag names.
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "false")
+    monkeypatch.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", plane.sts_url)
+    session = boto3.Session(region_name="us-west-2")
+    assert session.get_credentials().method == "iam-role"
+    assert session.client("sts", config=NO_RETRY).get_caller_identity()["Arn"] == on_instance_arn
+
+    # Refusals: neither of the role's policies allows IAM or EC2 calls.
+    role_iam = client(plane, "iam", frozen.access_key, frozen.secret_key, frozen.token, region="us-east-1")
+    with pytest.raises(ClientError) as e:
+        role_iam.list_roles()
+    status, code, message = error_of(e)
+    assert (status, code) == (403, "AccessDenied")
+    assert message.startswith(f"User: {on_instance_arn} is not authorized to perform: iam:ListRoles on resource: ")
+    assert message.endswith(" because no identity-based policy allows the iam:ListRoles action")
+    with pytest.raises(ClientError) as e:
+        client(plane, "ec2", *as_role).terminate_instances(InstanceIds=[instance])
+    status, code, message = error_of(e)
+    assert (status, code) == (403, "UnauthorizedOperation")
+    assert f"User: {assumed_arn} is not authorized to perform: ec2:TerminateInstances" in message
+    # A caller the trust policy does not name.
+    with pytest.raises(ClientError) as e:
+        client(plane, "sts", "AKIAIOSFODNN7EXAMPLE",
+               "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").assume_role(RoleArn=ROLE_ARN, RoleSessionName="not-trusted")
+    assert error_of(e)[:2] == (403, "AccessDenied")
+
+    # Delete paths. A role in an instance profile cannot be deleted (IAM's DeleteConflict).
+    with pytest.raises(ClientError) as e:
+        iam.delete_role(RoleName=ROLE)
+    assert error_of(e)[:2] == (409, "DeleteConflict")
+    iam.remove_role_from_instance_profile(InstanceProfileName=PROFILE, RoleName=ROLE)
+    # awsid refuses to delete a profile a running instance holds (COMPATIBILITY.md).
+    with pytest.raises(ClientError) as e:
+        iam.delete_instance_profile(InstanceProfileName=PROFILE)
+    assert error_of(e) == (409, "DeleteConflict",
+                           "Cannot delete entity, a running instance is associated with this instance profile.")
+    ec2.terminate_instances(InstanceIds=[instance])
+    described = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert described["State"]["Name"] == "terminated"
+    # The terminated instance's metadata service is gone with it.
+    gone = InstanceMetadataProvider(
+        iam_role_fetcher=InstanceMetadataFetcher(timeout=2, num_attempts=1, base_url=imds, env={})).load()
+    assert gone is None
+    # Once it is terminated, the profile it held can go (it once failed: the terminated
+    # instance's reference made the world invalid).
+    iam.delete_instance_profile(InstanceProfileName=PROFILE)
+    assert ec2.describe_iam_instance_profile_associations(
+        Filters=[{"Name": "instance-id", "Values": [instance]}])["IamInstanceProfileAssociations"] == []
+    iam.detach_role_policy(RoleName=ROLE, PolicyArn=policy_arn)
+    iam.delete_policy(PolicyArn=policy_arn)
+    iam.delete_role_policy(RoleName=ROLE, PolicyName=INLINE)
+    iam.delete_role(RoleName=ROLE)
+    for call in (lambda: iam.get_role(RoleName=ROLE),
+                 lambda: iam.get_instance_profile(InstanceProfileName=PROFILE),
+                 lambda: iam.get_policy(PolicyArn=policy_arn)):
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_of(e)[:2] == (404, "NoSuchEntity")
+    with pytest.raises(ClientError) as e:
+        client(plane, "sts", *USER1_KEY).assume_role(RoleArn=ROLE_ARN, RoleSessionName="after-delete")
+    assert error_of(e)[:2] == (403, "AccessDenied")
+
+
+def test_boto3_iam_refuses_a_user_without_permission(plane):
+    """user1 may only assume roles: CreateRole is refused with IAM's text, nothing is created."""
+    with pytest.raises(ClientError) as e:
+        client(plane, "iam", *USER1_KEY, region="us-east-1").create_role(
+            RoleName="not-allowed", AssumeRolePolicyDocument=json.dumps(TRUST))
+    assert error_of(e) == (
+        403, "AccessDenied",
+        f"User: {USER1_ARN} is not authorized to perform: iam:CreateRole on resource: "
+        f"arn:aws:iam::{ACCOUNT}:role/not-allowed because no identity-based policy allows the iam:CreateRole action")
+    with pytest.raises(ClientError) as e:
+        admin(plane, "iam").get_role(RoleName="not-allowed")
+    assert error_of(e)[:2] == (404, "NoSuchEntity")
+
+
+def test_boto3_run_instances_needs_pass_role(plane):
+    """A caller allowed ec2:RunInstances but not iam:PassRole cannot launch with a profile."""
+    iam = admin(plane, "iam")
+    iam.create_user(UserName="launcher")
+    iam.put_user_policy(UserName="launcher", PolicyName="run", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="launcher")["AccessKey"]
+    ec2 = client(plane, "ec2", key["AccessKeyId"], key["SecretAccessKey"])
+    with pytest.raises(ClientError) as e:
+        ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1,
+                          IamInstanceProfile={"Name": "my-instance-profile"})
+    status, code, message = error_of(e)
+    assert (status, code) == (403, "UnauthorizedOperation")
+    assert f"User: arn:aws:iam::{ACCOUNT}:user/launcher is not authorized to perform: iam:PassRole" in message
+    # Without a profile the same caller may launch.
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1)
+    instance = run["Instances"][0]["InstanceId"]
+    assert "IamInstanceProfile" not in run["Instances"][0]
+    admin(plane, "ec2").terminate_instances(InstanceIds=[instance])
+    iam.delete_access_key(UserName="launcher", AccessKeyId=key["AccessKeyId"])
+    iam.delete_user_policy(UserName="launcher", PolicyName="run")
+    iam.delete_user(UserName="launcher")
