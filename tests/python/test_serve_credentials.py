@@ -254,3 +254,43 @@ def test_container_recipe_on_a_bridge(awsid_bin: Path, tmp_path: Path):
     assert got["outsider"]["right"] == ("403 Access Denied. This endpoint does not serve the "
                                         "caller's address or OS user"), got
     assert got["standing_rc"] == 0 and got["token_file_after"] is False
+
+
+def test_docker_recipe_with_a_real_daemon(awsid_bin: Path, tmp_path: Path):
+    """The README's recipe with Docker itself: dockerd in a private network namespace, boto3 in
+    a container on the default bridge through 169.254.170.2 and the token file, three expiries
+    (tests/python/docker_recipe.py)."""
+    if os.geteuid() != 0:
+        pytest.fail("the Docker recipe test needs root (dockerd)", pytrace=False)
+    for tool, package in (("dockerd", "docker.io"), ("docker", "docker.io"),
+                          ("unshare", "util-linux"), ("ip", "iproute2")):
+        if shutil.which(tool) is None:
+            pytest.fail(f"'{tool}' is required (apt-get install {package})", pytrace=False)
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"the kernel refuses network namespaces here: {probe.stderr.strip()}")
+    write_home(tmp_path / "home", "ctr")
+    short_lived_world(tmp_path / "world.toml", LIFETIME)
+    (tmp_path / "loop.py").write_text(textwrap.dedent(BOTO3_LOOP))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCKER_"))}
+    r = subprocess.run(["unshare", "-n", "--", sys.executable, str(HERE / "docker_recipe.py"),
+                        str(awsid_bin), str(tmp_path), str(SECONDS)],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, f"scenario failed:\n{r.stdout}\n{r.stderr}"
+    got = json.loads(r.stdout)
+    assert got["server_version"], got
+    assert got["lines"]["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == \
+        "http://169.254.170.2:4592/credentials", got
+    loop = got["loop"]
+    assert loop["rc"] == 0, loop
+    fields = dict(f.split("=", 1) for f in loop["stdout"].split())
+    assert fields["arn"] == assumed("ctr") and fields["method"] == "container-role", loop
+    assert int(fields["calls"]) >= 40 and int(fields["keys"]) >= 4, loop
+    assert got["probe"]["rc"] == 0, got["probe"]
+    probe = json.loads(got["probe"]["stdout"])
+    assert probe["none"] == [400, "Service account token cannot be empty\n"], probe
+    assert probe["wrong"][0] == 400 and "(InvalidTokenException)" in probe["wrong"][1], probe
+    assert probe["right"] == [200, "credentials"], probe
+    v2 = got["aws_v2_2_9"]
+    assert v2["rc"] == 0 and json.loads(v2["stdout"])["Arn"] == assumed("ctr"), v2
+    assert got["standing_rc"] == 0
