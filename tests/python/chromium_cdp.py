@@ -148,9 +148,20 @@ class Chromium:
         self.js(f"document.querySelector({json.dumps(selector)}).click()")
         self._wait_event("Page.loadEventFired")
 
-    def screenshot(self, name: str) -> Path:
-        """A PNG of the page, kept under target/test-screenshots/ (its path is printed)."""
-        data = self.call("Page.captureScreenshot", session=True, format="png")["data"]
+    def screenshot(self, name: str, selector: str | None = None, full_page: bool = False) -> Path:
+        """A PNG of the viewport (or of the element `selector`, or of the whole page, beyond
+        the viewport), kept under target/test-screenshots/ (its path is printed)."""
+        params: dict = {"format": "png"}
+        if selector is not None or full_page:
+            box = self.js(
+                "(() => { const e = " + (f"document.querySelector({json.dumps(selector)})" if selector
+                                         else "document.documentElement") + ";"
+                " if (!e) return null; const r = e.getBoundingClientRect();"
+                " return {x: r.left + scrollX, y: r.top + scrollY,"
+                " width: Math.max(r.width, e.scrollWidth), height: Math.max(r.height, e.scrollHeight)}; })()")
+            assert box is not None, f"no element {selector} on the page"
+            params.update(captureBeyondViewport=True, clip={**box, "scale": 1})
+        data = self.call("Page.captureScreenshot", session=True, **params)["data"]
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
         path.write_bytes(base64.b64decode(data))

@@ -84,9 +84,9 @@ header{background:#232f3e;color:#fff;padding:10px 20px;display:flex;gap:16px;ali
 header h1{font-size:18px;margin:0}header span{opacity:.8}
 main{padding:12px 20px;display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:16px}
 section{background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:10px 14px;overflow:auto}
-section.wide{grid-column:1/-1}
+section.wide{grid-column:1/-1}table.fixed{table-layout:fixed}
 h2{font-size:15px;margin:4px 0 8px}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;vertical-align:top}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid #eef0f3;vertical-align:top;overflow-wrap:anywhere}
 th{font-weight:600;color:#545b64;font-size:12px}
 code,pre{font:12px/1.35 ui-monospace,monospace}pre{margin:2px 0;white-space:pre-wrap;word-break:break-all;background:#f6f7f9;padding:4px 6px;border-radius:4px}
 details summary{cursor:pointer}
@@ -162,7 +162,7 @@ fn page(state: &State, req: &RequestData) -> HttpResponse {
 }
 
 fn decisions_section(h: &mut String, decisions: &[Decision]) {
-    h.push_str("<section class=wide><h2>Decisions (newest first, live)</h2><table><thead><tr><th>#</th><th>time</th><th>action</th><th>caller</th><th>resource</th><th>outcome</th><th>why</th></tr></thead><tbody id=log>");
+    h.push_str("<section class=wide id=decisions><h2>Decisions (newest first, live)</h2><table class=fixed><colgroup><col style=\"width:3em\"><col style=\"width:6.5em\"><col style=\"width:14%\"><col style=\"width:20%\"><col style=\"width:22%\"><col style=\"width:5.5em\"><col></colgroup><thead><tr><th>#</th><th>time</th><th>action</th><th>caller</th><th>resource</th><th>outcome</th><th>why</th></tr></thead><tbody id=log>");
     for d in decisions.iter().rev() {
         let cls = d.outcome.as_str();
         let _ = write!(
@@ -238,7 +238,7 @@ fn users(h: &mut String, w: &World) {
 }
 
 fn roles(h: &mut String, w: &World) {
-    h.push_str("<section class=wide><h2>Roles</h2><table><tr><th>role</th><th>trust policy</th><th>permission policies</th></tr>");
+    h.push_str("<section class=wide id=roles><h2>Roles</h2><table class=fixed><colgroup><col style=\"width:26%\"><col style=\"width:37%\"><col></colgroup><tr><th>role</th><th>trust policy</th><th>permission policies</th></tr>");
     for r in &w.roles {
         let raw = w
             .raw
@@ -257,6 +257,9 @@ fn roles(h: &mut String, w: &World) {
                         raw.policies.get(k.checked_sub(1)?).cloned()
                     })
                 }
+                (crate::world::PolicySource::Inline(n), None) if r.reserved => {
+                    permission_set_policy(w, &r.name, n)
+                }
                 _ => None,
             };
             let _ = write!(
@@ -269,7 +272,7 @@ fn roles(h: &mut String, w: &World) {
         }
         let _ = write!(
             h,
-            "<tr><td><code>{}</code>{}</td><td><details><summary>trust</summary><pre>{}</pre></details></td><td>{}</td></tr>",
+            "<tr><td><code>{}</code>{}</td><td><details open><summary>trust</summary><pre>{}</pre></details></td><td>{}</td></tr>",
             esc(&r.arn),
             if r.reserved { "<br><span class=muted>Identity Center</span>" } else { "" },
             esc(&pretty(&r.trust_document)),
@@ -277,6 +280,24 @@ fn roles(h: &mut String, w: &World) {
         );
     }
     h.push_str("</table></section>");
+}
+
+/// The `policy-N` document of the Identity Center permission set whose reserved role is
+/// `role_name`.
+fn permission_set_policy(w: &World, role_name: &str, policy: &str) -> Option<String> {
+    let k: usize = policy.strip_prefix("policy-")?.parse().ok()?;
+    w.sso_instances.iter().enumerate().find_map(|(i, inst)| {
+        let set = inst
+            .permission_sets
+            .iter()
+            .find(|p| p.role_name == role_name)?;
+        let docs = w
+            .raw
+            .sso_instances
+            .get(i)?
+            .permission_set_policies(&set.name)?;
+        docs.get(k.checked_sub(1)?).cloned()
+    })
 }
 
 fn instances(h: &mut String, state: &State, w: &World) {

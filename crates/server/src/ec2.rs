@@ -325,7 +325,10 @@ fn run_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         )?
         .0
     } else {
-        LaunchSpec::default()
+        LaunchSpec {
+            launched_from: Some("RunInstances".into()),
+            ..LaunchSpec::default()
+        }
     };
     if let Some(i) = p.get("ImageId") {
         spec.image_id = i.to_string();

@@ -33,7 +33,7 @@ pub(crate) struct LaunchSpec {
     pub tags: BTreeMap<String, String>,
     /// The Auto Scaling group launching it.
     pub group: Option<String>,
-    /// The launch configuration or template it came from.
+    /// The launch configuration or template it came from (`RunInstances` for a plain launch).
     pub launched_from: Option<String>,
     /// The availability zone (the region's `a` zone when absent).
     pub availability_zone: Option<String>,

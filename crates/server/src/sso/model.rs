@@ -123,6 +123,16 @@ pub struct SsoInstance {
     pub poll_interval: i64,
 }
 
+impl RawSsoInstance {
+    /// The policy documents of the permission set `name`, as written (for the console).
+    pub(crate) fn permission_set_policies(&self, name: &str) -> Option<&[String]> {
+        self.permission_sets
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.policies.as_slice())
+    }
+}
+
 impl SsoInstance {
     /// Whether `url` names this instance (trailing `/` and `#/` are ignored, as the portal
     /// accepts both spellings).

@@ -228,7 +228,8 @@ pub struct Instance {
     pub association_id: String,
     /// The Auto Scaling group that launched it, if any.
     pub auto_scaling_group: Option<String>,
-    /// The launch configuration or template it came from, if any.
+    /// The launch configuration or template it came from (`RunInstances` for a plain
+    /// launch), if any.
     pub launched_from: Option<String>,
     /// The key pair name, if any.
     pub key_name: Option<String>,

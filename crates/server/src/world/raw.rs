@@ -309,7 +309,8 @@ pub(crate) struct RawInstance {
     /// The Auto Scaling group that launched it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_scaling_group: Option<String>,
-    /// The launch configuration or `lt-…:version` it was launched from.
+    /// The launch configuration or `lt-…:version` it was launched from (`RunInstances`
+    /// without either).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub launched_from: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
