@@ -84,6 +84,9 @@ pub struct ImdsHandler {
 struct Req<'w> {
     world: &'w World,
     inst: &'w Instance,
+    /// The request's time (epoch seconds), read once: token check, rotation window and
+    /// decision log all use it.
+    now: i64,
 }
 
 impl ImdsHandler {
@@ -240,6 +243,7 @@ impl ImdsHandler {
         let r = Req {
             world: &world,
             inst,
+            now: self.state.clock.now(),
         };
         if inst.endpoint == EndpointState::Disabled {
             self.decide(
@@ -265,7 +269,7 @@ impl ImdsHandler {
         if req.method != Method::GET && req.method != Method::HEAD {
             return method_not_allowed("GET, HEAD");
         }
-        let now = self.state.clock.now();
+        let now = r.now;
         match req.headers.get(TOKEN_HEADER) {
             Some(token) => {
                 let valid = token.to_str().is_ok_and(|t| {
@@ -325,10 +329,7 @@ impl ImdsHandler {
                 inst.hop_limit
             ),
         );
-        let token = self
-            .state
-            .issuer
-            .imds_token(&inst.id, self.state.clock.now(), ttl);
+        let token = self.state.issuer.imds_token(&inst.id, r.now, ttl);
         // The token response must not cross more than `hop_limit` routers.
         req.ttl.set(inst.hop_limit);
         token_response(token, ttl)
@@ -505,11 +506,8 @@ impl ImdsHandler {
         let inst = r.inst;
         let profile =
             &r.world.instance_profiles[inst.instance_profile.expect("role implies profile")];
-        let (_, issued, _) = sessions::window(
-            self.state.clock.now(),
-            inst.credential_lifetime,
-            inst.rotation_margin,
-        );
+        let (_, issued, _) =
+            sessions::window(r.now, inst.credential_lifetime, inst.rotation_margin);
         imds_json(&[
             ("Code", "Success"),
             ("LastUpdated", &iso8601(issued)),
@@ -520,16 +518,13 @@ impl ImdsHandler {
 
     fn credentials(&self, r: &Req<'_>, extended: bool) -> Bytes {
         let inst = r.inst;
-        let (k, issued, _) = sessions::window(
-            self.state.clock.now(),
-            inst.credential_lifetime,
-            inst.rotation_margin,
-        );
+        let (k, issued, _) =
+            sessions::window(r.now, inst.credential_lifetime, inst.rotation_margin);
         {
             let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(c) = cache.as_ref() {
                 if c.window == k && c.generation == r.world.generation {
-                    self.state.decide(c.decision.clone());
+                    self.state.decide_at(r.now, c.decision.clone());
                     return if extended {
                         c.extended.clone()
                     } else {

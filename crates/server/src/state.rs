@@ -147,6 +147,11 @@ impl State {
     pub fn decide(&self, entry: Entry) {
         self.decisions.record(self.clock.now(), entry);
     }
+
+    /// [`State::decide`] at a time the caller already read from [`State::clock`].
+    pub fn decide_at(&self, now: i64, entry: Entry) {
+        self.decisions.record(now, entry);
+    }
 }
 
 /// One request's view of the state: a fixed world snapshot (`view.world`) and everything else
@@ -175,7 +180,7 @@ impl<'a> View<'a> {
 /// A policy request context holding the time keys every evaluation has: `aws:CurrentTime`
 /// and `aws:EpochTime` for `now` (epoch seconds).
 pub fn context_at(now: i64) -> crate::policy::Context {
-    let mut ctx = crate::policy::Context::new();
+    let mut ctx = crate::policy::Context::with_capacity(16);
     ctx.set("aws:CurrentTime", iso8601(now))
         .set("aws:EpochTime", now.to_string());
     ctx
@@ -185,6 +190,25 @@ pub fn context_at(now: i64) -> crate::policy::Context {
 pub fn iso8601(epoch: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    if (0..=9999).contains(&t.year()) {
+        // Every field fits its width: digits written directly (several per STS answer).
+        let mut out = *b"0000-00-00T00:00:00Z";
+        let fields = [
+            (0, 4, t.year() as u32),
+            (5, 2, u32::from(t.month() as u8)),
+            (8, 2, u32::from(t.day())),
+            (11, 2, u32::from(t.hour())),
+            (14, 2, u32::from(t.minute())),
+            (17, 2, u32::from(t.second())),
+        ];
+        for (at, width, mut v) in fields {
+            for slot in out[at..at + width].iter_mut().rev() {
+                *slot = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        }
+        return String::from_utf8(out.to_vec()).expect("ASCII digits");
+    }
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
         t.year(),
@@ -201,5 +225,38 @@ mod tests {
     #[test]
     fn iso8601_has_no_fraction() {
         assert_eq!(super::iso8601(1_795_413_600), "2026-11-23T06:00:00Z");
+    }
+
+    #[test]
+    fn iso8601_digits_match_the_formatter() {
+        let formatted = |epoch: i64| {
+            let t = time::OffsetDateTime::from_unix_timestamp(epoch)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+            format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+                t.year(),
+                t.month() as u8,
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            )
+        };
+        let mut epochs = vec![
+            0,
+            -1,
+            59,
+            951_782_400,
+            253_402_300_799,
+            253_402_300_800,
+            -62_135_596_800,
+            -62_135_596_801,
+            i64::MAX,
+            i64::MIN,
+        ];
+        epochs.extend((0..2000).map(|i| i * 1_234_567 - 1_000_000_000));
+        for e in epochs {
+            assert_eq!(super::iso8601(e), formatted(e), "{e}");
+        }
     }
 }

@@ -21,12 +21,31 @@ pub fn format_amz_date(t: SystemTime) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    if !(0..=9999).contains(&y) {
+        return format!(
+            "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
+            rem / 3600,
+            (rem / 60) % 60,
+            rem % 60
+        );
+    }
+    // Every field fits its width: digits written directly (this runs on every verification).
+    let mut out = [0u8; 16];
+    let digits = |out: &mut [u8], mut v: i64| {
+        for slot in out.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    digits(&mut out[0..4], y);
+    digits(&mut out[4..6], m as i64);
+    digits(&mut out[6..8], d as i64);
+    out[8] = b'T';
+    digits(&mut out[9..11], rem / 3600);
+    digits(&mut out[11..13], (rem / 60) % 60);
+    digits(&mut out[13..15], rem % 60);
+    out[15] = b'Z';
+    String::from_utf8(out.to_vec()).expect("ASCII digits")
 }
 
 /// Parses exactly `YYYYMMDDTHHMMSSZ` (UTC) into a `SystemTime`; anything else is an error.

@@ -121,6 +121,13 @@ impl Context {
         Context::default()
     }
 
+    /// An empty context with room for `n` keys (a request's base context sets about a dozen).
+    pub fn with_capacity(n: usize) -> Context {
+        Context {
+            keys: HashMap::with_capacity(n),
+        }
+    }
+
     /// Sets a single-valued key (replacing any previous value).
     pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Context {
         self.keys

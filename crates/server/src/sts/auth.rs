@@ -295,7 +295,14 @@ pub(crate) fn authenticate_for(
     let owned: Vec<(&str, std::borrow::Cow<'_, str>)> = req
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str(), String::from_utf8_lossy(v.as_bytes())))
+        .map(|(n, v)| {
+            // `from_utf8` first: it is much faster than `from_utf8_lossy` on valid text.
+            let text = match std::str::from_utf8(v.as_bytes()) {
+                Ok(t) => std::borrow::Cow::Borrowed(t),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()),
+            };
+            (n.as_str(), text)
+        })
         .collect();
     let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (*n, v.as_ref())).collect();
     let signable = awsid_sigv4::SignableRequest::new(
