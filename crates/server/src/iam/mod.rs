@@ -260,6 +260,26 @@ fn tags_xml(x: &mut Xml, tags: &std::collections::BTreeMap<String, String>) {
     x.close("Tags");
 }
 
+/// A list response: the `Marker`/`MaxItems` page of `items` as `<list><member>…</member>…
+/// </list>` (each written by `member`), then `IsTruncated` and the next `Marker`.
+fn paged<T>(
+    call: &Call<'_>,
+    list: &str,
+    items: Vec<T>,
+    member: impl Fn(&mut Xml, &T),
+) -> Result<HttpResponse, QueryError> {
+    let (items, next) = page(call, items)?;
+    ok(call, |x| {
+        x.open(list);
+        for item in &items {
+            member(x, item);
+        }
+        x.close(list);
+        x.leaf("IsTruncated", if next.is_some() { "true" } else { "false" });
+        x.opt("Marker", next.as_deref());
+    })
+}
+
 /// The `Marker`/`MaxItems` page of `items`: the page and the next marker.
 fn page<T>(call: &Call<'_>, items: Vec<T>) -> Result<(Vec<T>, Option<String>), QueryError> {
     let start: usize = match call.get("Marker") {
@@ -282,12 +302,6 @@ fn page<T>(call: &Call<'_>, items: Vec<T>) -> Result<(Vec<T>, Option<String>), Q
     let out: Vec<T> = items.into_iter().skip(start).take(max).collect();
     let next = (start + max < total).then(|| (start + max).to_string());
     Ok((out, next))
-}
-
-/// `IsTruncated` and `Marker`.
-fn truncation(x: &mut Xml, next: &Option<String>) {
-    x.leaf("IsTruncated", if next.is_some() { "true" } else { "false" });
-    x.opt("Marker", next.as_deref());
 }
 
 /// Now, ISO 8601.
