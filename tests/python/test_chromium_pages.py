@@ -171,3 +171,50 @@ def test_login_authorization_page_in_chromium(served, awsid_bin: Path, home: Pat
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["Arn"] == DEVELOPER
+
+
+def test_console_fault_controls_in_chromium(served, tmp_path: Path):
+    """The console's fault controls as a person uses them: the IAM row's form (error rate 1,
+    throttling) → Set → back on the page with the fault in force; an IAM call is throttled;
+    Clear → the fault is gone. Every change and the injected fault are in the decisions."""
+    import urllib.error
+    import urllib.request
+
+    base = served.sts_url
+    iam = "form:has(input[name=target][value=iam])"
+
+    def iam_status() -> int:
+        req = urllib.request.Request(base, data=b"Action=ListRoles&Version=2010-05-08",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            body = e.read().decode()
+            return e.code if e.code != 400 or "<Code>Throttling</Code>" in body else -1
+
+    try:
+        with Chromium(tmp_path) as b:
+            b.goto(f"{base}console/world")
+            assert "Faults (the switchboard; off unless set)" in b.text()
+            b.js(f"document.querySelector({json.dumps(iam + ' input[name=error_rate]')}).value = '1';"
+                 f"document.querySelector({json.dumps(iam + ' select[name=error]')}).value = 'throttling'")
+            b.click(f"{iam} button[value=set]")
+            assert b.url() == f"{base}console/world#faults"
+            row = b.js(f"document.querySelector({json.dumps(iam)}).closest('tr').innerText")
+            assert '"error":"throttling"' in row and '"error_rate":1.0' in row, row
+            b.screenshot("console-faults-set")
+            assert iam_status() == 400
+            b.goto(f"{base}console/world")
+            row = b.js(f"document.querySelector({json.dumps(iam)}).closest('tr').innerText")
+            assert "throttled 1" in row, row
+            log = b.js("document.querySelector('#log').innerText")
+            assert "fault:throttling" in log and "faults:set" in log, log
+            b.click(f"{iam} button[value=clear]")
+            row = b.js(f"document.querySelector({json.dumps(iam)}).closest('tr').innerText")
+            assert row.split("\t")[1].strip() == "none", row
+            b.screenshot("console-faults-cleared")
+        assert iam_status() == 403, "unsigned: IAM's own answer again"
+    finally:
+        urllib.request.urlopen(urllib.request.Request(f"{base}awsid/faults", method="DELETE"),
+                               timeout=30).read()

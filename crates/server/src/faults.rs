@@ -931,6 +931,18 @@ pub struct ErrorShape {
     pub message: &'static str,
 }
 
+impl ErrorShape {
+    /// `400 Throttling`; IMDS's pages by their title alone (`503 - Service Unavailable`).
+    pub fn describe(&self) -> String {
+        let status = self.status.as_u16().to_string();
+        if self.code.starts_with(&status) {
+            self.code.to_string()
+        } else {
+            format!("{status} {}", self.code)
+        }
+    }
+}
+
 /// The [`ErrorShape`] of `target` for `kind` (SSO's portal and OIDC share their shapes; OIDC
 /// adds an `error` member, see [`error_response`]).
 pub fn error_shape(target: &Target, kind: ErrorKind) -> ErrorShape {
@@ -1175,8 +1187,7 @@ impl<H: Handler> Faulty<H> {
         };
         let status = match plan.action {
             Action::Error(kind) => {
-                let e = error_shape(&plan.target, kind);
-                format!(": answered {} {}", e.status.as_u16(), e.code)
+                format!(": answered {}", error_shape(&plan.target, kind).describe())
             }
             Action::Reset => ": connection reset, no answer".into(),
             Action::Hang(_) => ": no answer, then the connection reset".into(),

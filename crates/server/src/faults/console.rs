@@ -152,15 +152,14 @@ fn form(h: &mut String, state: &State, t: &Target, spec: Option<&Value>) {
         let e = error_shape(t, kind);
         let _ = write!(
             h,
-            "<option value={}{}>{} {}</option>",
+            "<option value={}{}>{}</option>",
             kind.name(),
             if kind.name() == error {
                 " selected"
             } else {
                 ""
             },
-            e.status.as_u16(),
-            esc(e.code)
+            esc(&e.describe())
         );
     }
     h.push_str("</select></label> ");
@@ -175,7 +174,7 @@ fn form(h: &mut String, state: &State, t: &Target, spec: Option<&Value>) {
             .map(|v| v.to_string()),
     );
     input(h, "outage s", "outage_seconds", None);
-    h.push_str("<select name=outage_mode><option value=\"\">default</option>");
+    h.push_str("<label>mode <select name=outage_mode><option value=\"\">default</option>");
     let modes: &[&str] = if t.own_listener() {
         &["refused", "reset", "error", "hang"]
     } else {
@@ -184,7 +183,7 @@ fn form(h: &mut String, state: &State, t: &Target, spec: Option<&Value>) {
     for m in modes {
         let _ = write!(h, "<option>{m}</option>");
     }
-    h.push_str("</select> ");
+    h.push_str("</select></label> ");
     if t.serves_credentials() {
         let _ = write!(
             h,

@@ -486,7 +486,7 @@ fn imds_errors_throttling_and_resets_are_the_real_services() {
     );
     assert!(
         log[0].reason.contains(&format!(
-            "(imds:{OPTIONAL}): answered 503 503 - Service Unavailable: error_rate 1"
+            "(imds:{OPTIONAL}): answered 503 - Service Unavailable: error_rate 1"
         )),
         "{}",
         log[0].reason
