@@ -25,7 +25,8 @@ import sys
 import time
 from pathlib import Path
 
-MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+from netns_scenario import BASE_ENV, host_address_up, start_plane, start_standing, stop_all
+
 GATEWAY, CONTAINER, OUTSIDER = "10.213.0.1", "10.213.0.2", "10.214.0.2"
 
 # One HTTP request, as small as an SDK's: prints `STATUS BODY` or `error CLASS`.
@@ -78,52 +79,21 @@ def request(pid: int, host: str, port: int, method: str, path: str, *headers: st
               timeout=30).stdout.strip()
 
 
-def wait_for(path: Path, proc: subprocess.Popen, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while not path.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit(f"{what} did not start")
-        time.sleep(0.05)
-
-
 def main() -> None:
     awsid, workdir, seconds = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     report: dict = {}
-    sh("ip", "link", "set", "lo", "up")
-    sh("ip", "addr", "add", "169.254.170.2/32", "dev", "lo")
+    host_address_up()
     container, outsider = namespace(), namespace()
     procs: list[subprocess.Popen] = [container, outsider]
     try:
         wire(container.pid, "veth-ctr", GATEWAY, CONTAINER)
         wire(outsider.pid, "veth-out", "10.214.0.1", OUTSIDER)
-        base = {"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"}
-        ready = workdir / "ready.json"
-        serve = subprocess.Popen(
-            [awsid, "serve", "--allow-non-loopback", "--api", f"{GATEWAY}:0", "--imds", "127.0.0.1:0",
-             "--ecs", "127.0.0.1:0", "--world", str(workdir / "world.toml"), "--quiet",
-             "--ready-file", str(ready)],
-            stdout=subprocess.DEVNULL, stderr=open(workdir / "serve.err", "w"),
-            env=dict(base, HOME=str(workdir), AWSID_MASTER_KEY=MASTER_KEY))
-        procs.append(serve)
-        wait_for(ready, serve, "awsid serve")
-        sts = f"http://{json.loads(ready.read_text())['api']}/"
+        sts = start_plane(awsid, workdir, GATEWAY, procs)
         token_file = workdir / "run" / "awsid" / "ctr" / "token"
-        standing = subprocess.Popen(
-            [awsid, "serve-credentials", "--profile", "ctr", "--listen", "169.254.170.2:0",
-             "--allow-network", "10.213.0.0/24", "--token-file", str(token_file)],
-            stdout=subprocess.PIPE, stderr=open(workdir / "standing.err", "w"), text=True,
-            env=dict(base, HOME=str(workdir / "home"), AWS_ENDPOINT_URL_STS=sts))
-        procs.append(standing)
-        lines: dict[str, str] = {}
-        while "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" not in lines:
-            line = standing.stdout.readline()
-            if not line:
-                raise SystemExit("serve-credentials exited: "
-                                 + (workdir / "standing.err").read_text())
-            if "=" in line and not line.startswith("#"):
-                k, v = line.strip().split("=", 1)
-                lines.setdefault(k, v)
+        standing, lines = start_standing(
+            awsid, workdir, ["--listen", "169.254.170.2:0", "--allow-network", "10.213.0.0/24",
+                             "--token-file", str(token_file)],
+            {"AWS_ENDPOINT_URL_STS": sts}, procs)
         report["lines"] = lines
         uri = lines["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
         hostport, path = uri.removeprefix("http://").split("/", 1)
@@ -132,7 +102,7 @@ def main() -> None:
         report["token_file"] = {"newline": token.endswith("\n"),
                                 "mode": oct(token_file.stat().st_mode & 0o777)}
         # The SDK in the container, for SECONDS (several expiries of the world's sessions).
-        client_env = dict(base, HOME=str(workdir / "container-home"),
+        client_env = dict(BASE_ENV, HOME=str(workdir / "container-home"),
                           AWS_CONTAINER_CREDENTIALS_FULL_URI=uri,
                           AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=lines[
                               "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"],
@@ -161,13 +131,7 @@ def main() -> None:
         report["standing_rc"] = standing.wait(timeout=30)
         report["token_file_after"] = token_file.exists()
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_all(procs)
     print(json.dumps(report))
 
 

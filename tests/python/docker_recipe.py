@@ -33,10 +33,10 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
-MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+from netns_scenario import host_address_up, start_plane, start_standing, stop_all, wait_for
+
 GATEWAY = "172.17.0.1"
 IMAGE = "awsid-recipe-scaffold:1"
 
@@ -53,14 +53,6 @@ def call(headers):
 print(json.dumps({"none": call({}), "wrong": call({"Authorization": "x" + token[1:]}),
                                 "right": call({"Authorization": token})}))
 """
-
-
-def wait_for(check, proc: subprocess.Popen, what: str, log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit(f"{what} did not start: {log.read_text()[-3000:]}")
-        time.sleep(0.1)
 
 
 def scaffold(path: Path) -> None:
@@ -82,8 +74,7 @@ def scaffold(path: Path) -> None:
 def main() -> None:
     awsid, workdir, seconds = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
     report: dict = {}
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    subprocess.run(["ip", "addr", "add", "169.254.170.2/32", "dev", "lo"], check=True)
+    host_address_up()
     docker_dir = workdir / "docker"
     docker_dir.mkdir()
     # containerd's sockets live under the exec root: a Unix socket path must stay under 108
@@ -91,7 +82,6 @@ def main() -> None:
     exec_root = Path(tempfile.mkdtemp(prefix="awsid-dockerd-"))
     sock = exec_root / "docker.sock"
     denv = dict(os.environ, DOCKER_HOST=f"unix://{sock}")
-    base = {"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8"}
     procs: list[subprocess.Popen] = []
     dockerd_log = workdir / "dockerd.log"
     try:
@@ -106,7 +96,7 @@ def main() -> None:
         def daemon_up() -> bool:
             return subprocess.run(["docker", "version"], env=denv,
                                   capture_output=True).returncode == 0
-        wait_for(daemon_up, dockerd, "dockerd", dockerd_log)
+        wait_for(daemon_up, dockerd, "dockerd", dockerd_log, seconds=60)
         version = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"],
                                  env=denv, capture_output=True, text=True, check=True)
         report["server_version"] = version.stdout.strip()
@@ -114,35 +104,14 @@ def main() -> None:
         subprocess.run(["docker", "import", str(workdir / "rootfs.tar"), IMAGE], env=denv,
                        check=True, capture_output=True)
 
-        ready = workdir / "ready.json"
-        serve = subprocess.Popen(
-            [awsid, "serve", "--allow-non-loopback", "--api", f"{GATEWAY}:0", "--imds",
-             "127.0.0.1:0", "--ecs", "127.0.0.1:0", "--world", str(workdir / "world.toml"),
-             "--quiet", "--ready-file", str(ready)],
-            stdout=subprocess.DEVNULL, stderr=open(workdir / "serve.err", "w"),
-            env=dict(base, HOME=str(workdir), AWSID_MASTER_KEY=MASTER_KEY))
-        procs.append(serve)
-        wait_for(ready.exists, serve, "awsid serve", workdir / "serve.err")
-        sts = f"http://{json.loads(ready.read_text())['api']}/"
+        sts = start_plane(awsid, workdir, GATEWAY, procs)
         xdg = workdir / "xdg"
         xdg.mkdir(mode=0o700)
         # The README's command, as written (STS pointed at the test's plane).
-        standing = subprocess.Popen(
-            [awsid, "serve-credentials", "--profile", "ctr", "--protocol", "container",
-             "--listen", "169.254.170.2:4592", "--allow-network", "172.17.0.0/16"],
-            stdout=subprocess.PIPE, stderr=open(workdir / "standing.err", "w"), text=True,
-            env=dict(base, HOME=str(workdir / "home"), XDG_RUNTIME_DIR=str(xdg),
-                     AWS_ENDPOINT_URL_STS=sts))
-        procs.append(standing)
-        lines: dict[str, str] = {}
-        while "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" not in lines:
-            line = standing.stdout.readline()
-            if not line:
-                raise SystemExit("serve-credentials exited: "
-                                 + (workdir / "standing.err").read_text())
-            if "=" in line and not line.startswith("#"):
-                k, v = line.strip().split("=", 1)
-                lines.setdefault(k, v)
+        standing, lines = start_standing(
+            awsid, workdir, ["--protocol", "container", "--listen", "169.254.170.2:4592",
+                             "--allow-network", "172.17.0.0/16"],
+            {"XDG_RUNTIME_DIR": str(xdg), "AWS_ENDPOINT_URL_STS": sts}, procs)
         report["lines"] = lines
         token_file = Path(lines["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"])
 
@@ -174,14 +143,7 @@ def main() -> None:
         standing.send_signal(signal.SIGTERM)
         report["standing_rc"] = standing.wait(timeout=30)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        stop_all(procs, seconds=30)
         # A daemon that died early leaves its mounts (the data root is bind-mounted on itself).
         for d in (docker_dir, exec_root):
             for m in reversed(mounts_under(d)):

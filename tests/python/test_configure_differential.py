@@ -523,3 +523,35 @@ def test_v2_fork_server_matches_the_binary(aws_v2_bin, tmp_path):
                 case.describe(), fork.summary(), binary.summary())
     finally:
         server.close()
+
+
+def test_v2_profile_named_like_part_of_plugins(aws_v2_bin, aws_bin, awsid_bin, tmp_path):
+    """v2's `PREDEFINED_SECTION_NAMES` is the string `'plugins'` (2.36.7 and 2.9.19
+    `configure/__init__.py`), so `profile in PREDEFINED_SECTION_NAMES` is a substring test:
+    `set --profile gin` writes `[gin]`, which the reader does not take for the profile — the
+    value is lost (COMPATIBILITY.md). v1's tuple does not have it; awsid writes `[profile gin]`,
+    which 2.9.19 itself reads back."""
+    from configure_cases import child_env as run_env
+
+    for name in ("gin", "s"):
+        homes = {}
+        for who in ("v2", "v1", "awsid"):
+            home = tmp_path / name / who
+            home.mkdir(parents=True)
+            write_files(home, {".aws/config": "[default]\n"})
+            argv = ["configure", "set", "region", "eu-west-1", "--profile", name]
+            if who == "v2":
+                out, err, code = run_binary(aws_v2_bin, argv, run_env(home, {}), home)
+            else:
+                r = run_in_home(str(aws_bin if who == "v1" else awsid_bin), argv, home, {})
+                out, err, code = r.stdout, r.stderr, r.code
+            assert (code, out, err) == (0, "", ""), (who, name, err)
+            homes[who] = home
+        config = {who: (h / ".aws" / "config").read_text() for who, h in homes.items()}
+        assert config["v2"] == f"[default]\n[{name}]\nregion = eu-west-1\n", config
+        assert config["v1"] == config["awsid"] == f"[default]\n[profile {name}]\nregion = eu-west-1\n", config
+        get = ["configure", "get", "region", "--profile", name]
+        out, err, code = run_binary(aws_v2_bin, get, run_env(homes["v2"], {}), homes["v2"])
+        assert (code, f"The config profile ({name}) could not be found" in err) == (255, True), err
+        out, err, code = run_binary(aws_v2_bin, get, run_env(homes["awsid"], {}), homes["awsid"])
+        assert (code, out) == (0, "eu-west-1\n"), err

@@ -17,92 +17,39 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import clean_env
-from serve_fixtures import (  # noqa: F401  (served: a fixture)
-    USER1_KEY,
-    served,
-    short_lived_world,
-    start_server,
-    stop_server,
-    write_aws_files,
+from relay_fixtures import (  # noqa: F401  (short: a fixture)
+    BOTO3_LOOP,
+    SECONDS,
+    assumed,
+    loop_fields,
+    port_open,
+    script,
+    short,
+    write_role_home,
 )
-
-LIFETIME = 6
-ROLE = "arn:aws:iam::123456789012:role/defaultrole"
-
-
-def assumed(session: str) -> str:
-    return f"arn:aws:sts::123456789012:assumed-role/defaultrole/{session}"
-
-
-@pytest.fixture(scope="module")
-def short(awsid_bin: Path, tmp_path_factory: pytest.TempPathFactory):
-    """`awsid serve` whose STS sessions expire after LIFETIME seconds."""
-    d = tmp_path_factory.mktemp("serve-short")
-    s = start_server(awsid_bin, d, short_lived_world(d / "world.toml", LIFETIME))
-    yield s
-    stop_server(s)
-
-
-def profiles(*sessions: str) -> str:
-    text = "[profile user1]\nregion = us-east-1\n"
-    for s in sessions:
-        text += (
-            f"\n[profile {s}]\nrole_arn = {ROLE}\nsource_profile = user1\n"
-            f"role_session_name = {s}\nregion = us-east-1\n"
-        )
-    return text
+from serve_fixtures import served  # noqa: F401  (a fixture)
 
 
 @pytest.fixture
 def exec_home(home: Path) -> Path:
-    write_aws_files(
-        home,
-        config=profiles("p-ecs", "p-imds", "p-env", *[f"p{i:02d}" for i in range(20)]),
-        credentials=f"[user1]\naws_access_key_id = {USER1_KEY[0]}\n"
-        f"aws_secret_access_key = {USER1_KEY[1]}\n",
-    )
+    write_role_home(home, "p-ecs", "p-imds", "p-env", *[f"p{i:02d}" for i in range(20)])
     return home
-
-
-def script(tmp_path: Path, name: str, body: str) -> Path:
-    p = tmp_path / name
-    p.write_text(textwrap.dedent(body))
-    return p
-
-
-BOTO3_LOOP = """
-    import sys, time, boto3
-    end = time.monotonic() + float(sys.argv[1])
-    session = boto3.Session()
-    sts = session.client("sts")
-    calls, keys, arn = 0, set(), ""
-    while time.monotonic() < end:
-        arn = sts.get_caller_identity()["Arn"]
-        calls += 1
-        keys.add(session.get_credentials().get_frozen_credentials().access_key)
-        time.sleep(0.1)
-    print(f"calls={calls} keys={len(keys)} arn={arn}")
-"""
 
 
 def test_boto3_keeps_working_across_expiries(short, awsid_bin: Path, exec_home: Path, tmp_path: Path):
     loop = script(tmp_path, "loop.py", BOTO3_LOOP)
-    seconds = 3 * LIFETIME + 3
     env = short.client_env(exec_home)
     procs = {
         mode: subprocess.Popen(
             [str(awsid_bin), "exec", "--profile", f"p-{mode}", "--server", mode, "--",
-             sys.executable, str(loop), str(seconds)],
+             sys.executable, str(loop), str(SECONDS)],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for mode in ("ecs", "imds")
@@ -110,8 +57,9 @@ def test_boto3_keeps_working_across_expiries(short, awsid_bin: Path, exec_home: 
     for mode, p in procs.items():
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, f"--server {mode}: exit {p.returncode}\n{out}\n{err}"
-        fields = dict(f.split("=", 1) for f in out.split())
+        fields = loop_fields(out)
         assert fields["arn"] == assumed(f"p-{mode}"), out
+        assert fields["method"] == ("container-role" if mode == "ecs" else "iam-role"), out
         assert int(fields["calls"]) >= 40, out
         # A new session at each half-life: at least one per expiry.
         assert int(fields["keys"]) >= 4, out
@@ -323,16 +271,6 @@ SIGNALLED = """
 """
 
 
-def _port_open(url: str) -> bool:
-    hostport = url.split("//", 1)[1].split("/", 1)[0]
-    host, port = hostport.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.mark.parametrize("mode", ["ecs", "imds"])
 def test_signals_reach_the_child_and_the_server_stops_with_it(served, awsid_bin: Path,
                                                               exec_home: Path, tmp_path: Path,
@@ -344,7 +282,7 @@ def test_signals_reach_the_child_and_the_server_stops_with_it(served, awsid_bin:
                          start_new_session=True)
     url = p.stdout.readline().strip()
     assert url.startswith("http://127.0.0.1:"), url
-    assert _port_open(url)
+    assert port_open(url)
     # Sent to awsid alone (not its process group): awsid must pass them on.
     p.send_signal(signal.SIGINT)
     time.sleep(0.2)
@@ -353,7 +291,7 @@ def test_signals_reach_the_child_and_the_server_stops_with_it(served, awsid_bin:
     out, err = p.communicate(timeout=30)
     assert out.strip() == "SIGINT SIGTERM", (out, err)
     assert p.returncode == 42, err
-    assert not _port_open(url), "the server must stop with the child"
+    assert not port_open(url), "the server must stop with the child"
 
 
 @pytest.mark.parametrize("mode", ["ecs", "imds"])

@@ -13,14 +13,10 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import textwrap
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -28,60 +24,19 @@ from pathlib import Path
 import pytest
 
 from conftest import clean_env
-from serve_fixtures import (  # noqa: F401  (served: a fixture)
-    USER1_KEY,
-    served,
-    short_lived_world,
-    start_server,
-    stop_server,
-    write_aws_files,
+from relay_fixtures import (  # noqa: F401  (short: a fixture)
+    BOTO3_LOOP,
+    ROLE,
+    SECONDS,
+    assumed,
+    loop_fields,
+    port_open,
+    run_namespace_scenario,
+    script,
+    short,
+    write_role_home,
 )
-
-LIFETIME = 6
-SECONDS = 3 * LIFETIME + 3
-ROLE = "arn:aws:iam::123456789012:role/defaultrole"
-HERE = Path(__file__).resolve().parent
-
-BOTO3_LOOP = """
-    import sys, time, boto3
-    end = time.monotonic() + float(sys.argv[1])
-    session = boto3.Session()
-    sts = session.client("sts")
-    calls, keys, arn = 0, set(), ""
-    while time.monotonic() < end:
-        arn = sts.get_caller_identity()["Arn"]
-        calls += 1
-        keys.add(session.get_credentials().get_frozen_credentials().access_key)
-        time.sleep(0.1)
-    print(f"calls={calls} keys={len(keys)} arn={arn} method={session.get_credentials().method}")
-"""
-
-
-def assumed(session: str) -> str:
-    return f"arn:aws:sts::123456789012:assumed-role/defaultrole/{session}"
-
-
-def profiles(*names: str) -> str:
-    text = "[profile user1]\nregion = us-east-1\n"
-    for n in names:
-        text += (f"\n[profile {n}]\nrole_arn = {ROLE}\nsource_profile = user1\n"
-                 f"role_session_name = {n}\nregion = us-east-1\n")
-    return text
-
-
-def write_home(home: Path, *names: str) -> None:
-    write_aws_files(home, config=profiles(*names),
-                    credentials=f"[user1]\naws_access_key_id = {USER1_KEY[0]}\n"
-                    f"aws_secret_access_key = {USER1_KEY[1]}\n")
-
-
-@pytest.fixture(scope="module")
-def short(awsid_bin: Path, tmp_path_factory: pytest.TempPathFactory):
-    """`awsid serve` whose STS sessions expire after LIFETIME seconds."""
-    d = tmp_path_factory.mktemp("serve-short")
-    s = start_server(awsid_bin, d, short_lived_world(d / "world.toml", LIFETIME))
-    yield s
-    stop_server(s)
+from serve_fixtures import served  # noqa: F401  (a fixture)
 
 
 def start_standing(awsid_bin: Path, env: dict, *args: str) -> tuple[subprocess.Popen, dict]:
@@ -110,19 +65,9 @@ def start_standing(awsid_bin: Path, env: dict, *args: str) -> tuple[subprocess.P
     return p, lines
 
 
-def port_open(url: str) -> bool:
-    hostport = url.split("//", 1)[1].split("/", 1)[0]
-    host, port = hostport.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 def test_boto3_through_the_standing_server_across_expiries(short, awsid_bin: Path, home: Path,
                                                           tmp_path: Path):
-    write_home(home, "standing")
+    write_role_home(home, "standing")
     token_file = tmp_path / "run" / "token"
     server_env = short.client_env(home)
     p, lines = start_standing(awsid_bin, server_env, "--profile", "standing",
@@ -130,8 +75,7 @@ def test_boto3_through_the_standing_server_across_expiries(short, awsid_bin: Pat
     try:
         assert token_file.read_text() and not token_file.read_text().endswith("\n")
         assert token_file.stat().st_mode & 0o777 == 0o600
-        loop = tmp_path / "loop.py"
-        loop.write_text(textwrap.dedent(BOTO3_LOOP))
+        loop = script(tmp_path, "loop.py", BOTO3_LOOP)
         # Clients with no profile files: the default chain reaches the server.
         client_home = tmp_path / "client-home"
         client_home.mkdir()
@@ -158,7 +102,7 @@ def test_boto3_through_the_standing_server_across_expiries(short, awsid_bin: Pat
         for name, proc in procs.items():
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, f"{name}: exit {proc.returncode}\n{out}\n{err}"
-            fields = dict(f.split("=", 1) for f in out.split())
+            fields = loop_fields(out)
             assert fields["arn"] == assumed("standing"), out
             assert fields["method"] == ("iam-role" if name == "imds" else "container-role"), out
             assert int(fields["calls"]) >= 40, out
@@ -181,7 +125,7 @@ def call(method: str, url: str, headers: dict | None = None) -> tuple[int, str]:
 
 
 def test_standing_server_refusals(served, awsid_bin: Path, home: Path, tmp_path: Path):
-    write_home(home, "standing")
+    write_role_home(home, "standing")
     token_file = tmp_path / "token"
     p, lines = start_standing(awsid_bin, served.client_env(home), "--profile", "standing",
                               "--listen", "127.0.0.1:0", "--token-file", str(token_file))
@@ -218,29 +162,14 @@ def test_standing_server_refusals(served, awsid_bin: Path, home: Path, tmp_path:
 
 
 def test_container_recipe_on_a_bridge(awsid_bin: Path, tmp_path: Path):
-    if os.geteuid() != 0:
-        pytest.fail("the container recipe test needs root (network namespaces)", pytrace=False)
-    for tool in ("unshare", "nsenter", "ip"):
-        if shutil.which(tool) is None:
-            pytest.fail(f"'{tool}' is required (util-linux, iproute2)", pytrace=False)
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"the kernel refuses network namespaces here: {probe.stderr.strip()}")
-    write_home(tmp_path / "home", "ctr")
-    short_lived_world(tmp_path / "world.toml", LIFETIME)
-    (tmp_path / "loop.py").write_text(textwrap.dedent(BOTO3_LOOP))
     (tmp_path / "container-home").mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    r = subprocess.run(["unshare", "-n", "--", sys.executable, str(HERE / "container_netns.py"),
-                        str(awsid_bin), str(tmp_path), str(SECONDS)],
-                       capture_output=True, text=True, timeout=300, env=env)
-    assert r.returncode == 0, f"scenario failed:\n{r.stdout}\n{r.stderr}"
-    got = json.loads(r.stdout)
+    got = run_namespace_scenario("container_netns.py", awsid_bin, tmp_path,
+                                 {"nsenter": "util-linux"}, timeout=300)
     assert got["lines"]["AWS_CONTAINER_CREDENTIALS_FULL_URI"].startswith("http://169.254.170.2:")
     assert got["token_file"] == {"newline": False, "mode": "0o600"}
     loop = got["loop"]
     assert loop["rc"] == 0, loop
-    fields = dict(f.split("=", 1) for f in loop["stdout"].split())
+    fields = loop_fields(loop["stdout"])
     assert fields["arn"] == assumed("ctr") and fields["method"] == "container-role", loop
     assert int(fields["calls"]) >= 40 and int(fields["keys"]) >= 4, loop
     ctr = got["container"]
@@ -260,30 +189,14 @@ def test_docker_recipe_with_a_real_daemon(awsid_bin: Path, tmp_path: Path):
     """The README's recipe with Docker itself: dockerd in a private network namespace, boto3 in
     a container on the default bridge through 169.254.170.2 and the token file, three expiries
     (tests/python/docker_recipe.py)."""
-    if os.geteuid() != 0:
-        pytest.fail("the Docker recipe test needs root (dockerd)", pytrace=False)
-    for tool, package in (("dockerd", "docker.io"), ("docker", "docker.io"),
-                          ("unshare", "util-linux"), ("ip", "iproute2")):
-        if shutil.which(tool) is None:
-            pytest.fail(f"'{tool}' is required (apt-get install {package})", pytrace=False)
-    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"the kernel refuses network namespaces here: {probe.stderr.strip()}")
-    write_home(tmp_path / "home", "ctr")
-    short_lived_world(tmp_path / "world.toml", LIFETIME)
-    (tmp_path / "loop.py").write_text(textwrap.dedent(BOTO3_LOOP))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOCKER_"))}
-    r = subprocess.run(["unshare", "-n", "--", sys.executable, str(HERE / "docker_recipe.py"),
-                        str(awsid_bin), str(tmp_path), str(SECONDS)],
-                       capture_output=True, text=True, timeout=600, env=env)
-    assert r.returncode == 0, f"scenario failed:\n{r.stdout}\n{r.stderr}"
-    got = json.loads(r.stdout)
+    got = run_namespace_scenario("docker_recipe.py", awsid_bin, tmp_path,
+                                 {"dockerd": "docker.io", "docker": "docker.io"}, timeout=600)
     assert got["server_version"], got
     assert got["lines"]["AWS_CONTAINER_CREDENTIALS_FULL_URI"] == \
         "http://169.254.170.2:4592/credentials", got
     loop = got["loop"]
     assert loop["rc"] == 0, loop
-    fields = dict(f.split("=", 1) for f in loop["stdout"].split())
+    fields = loop_fields(loop["stdout"])
     assert fields["arn"] == assumed("ctr") and fields["method"] == "container-role", loop
     assert int(fields["calls"]) >= 40 and int(fields["keys"]) >= 4, loop
     assert got["probe"]["rc"] == 0, got["probe"]

@@ -168,6 +168,25 @@ fn bare_file_name_is_created_in_the_current_directory() {
     );
 }
 
+/// v2's `PREDEFINED_SECTION_NAMES` is the string `'plugins'`, so `--profile gin` (any substring)
+/// writes `[gin]`, which the reader does not take for profile `gin` (COMPATIBILITY.md). awsid
+/// writes the profile's section, and only `plugins` itself names `[plugins]`.
+#[test]
+fn a_profile_named_like_part_of_plugins_is_a_profile() {
+    let h = Home::new();
+    h.write("config", "[default]\n");
+    for name in ["gin", "s", "in", "plug", "plugin"] {
+        set(&h, &["region", "r", "--profile", name]);
+        let r = h.run(&["configure", "get", "region", "--profile", name]);
+        assert_eq!((r.code, r.stdout.as_str()), (0, "r\n"), "{name}");
+    }
+    assert_eq!(
+        h.read("config"),
+        "[default]\n[profile gin]\nregion = r\n[profile s]\nregion = r\n[profile in]\nregion = r\n\
+         [profile plug]\nregion = r\n[profile plugin]\nregion = r\n"
+    );
+}
+
 #[test]
 fn cli_corruptions_are_avoided() {
     // Indented header: the CLI appends a second [default], and the file no longer parses.

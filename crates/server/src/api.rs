@@ -41,17 +41,16 @@ pub enum Route {
 /// The Query-protocol service of a request: by its `Version` parameter, else by the service
 /// its SigV4 credential scope names, else STS.
 fn query_service(req: &RequestData) -> Route {
-    fn has(hay: &[u8], needle: &[u8]) -> bool {
-        hay.windows(needle.len()).any(|w| w == needle)
-    }
+    // Whether `Version=<version>` occurs anywhere in the body or the query string (a plain
+    // substring test, as before; found by scanning each text once for `Version=`).
     let query = req.uri.query().unwrap_or("").as_bytes();
+    let named = |version: &str| has_version(&req.body, version) || has_version(query, version);
     for svc in [Service::Iam, Service::Ec2, Service::AutoScaling] {
-        let v = format!("Version={}", svc.version());
-        if has(&req.body, v.as_bytes()) || has(query, v.as_bytes()) {
+        if named(svc.version()) {
             return Route::Query(svc);
         }
     }
-    if has(&req.body, b"Version=2011-06-15") || has(query, b"Version=2011-06-15") {
+    if named("2011-06-15") {
         return Route::Sts;
     }
     let scope = req
@@ -65,6 +64,20 @@ fn query_service(req: &RequestData) -> Route {
         }
     }
     Route::Sts
+}
+
+/// Whether `hay` contains `Version=<version>`.
+fn has_version(hay: &[u8], version: &str) -> bool {
+    const KEY: &[u8] = b"Version=";
+    let mut rest = hay;
+    while let Some(i) = rest.iter().position(|&b| b == b'V') {
+        let tail = &rest[i..];
+        if tail.starts_with(KEY) && tail[KEY.len()..].starts_with(version.as_bytes()) {
+            return true;
+        }
+        rest = &rest[i + 1..];
+    }
+    false
 }
 
 /// Routes a request.
@@ -126,11 +139,15 @@ impl Handler for ApiHandler {
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
         let (service, action, response) = match route(&req) {
-            Route::Sts => (
-                "sts",
-                sts::action_name(&req),
-                sts::handle(&self.state, &req),
-            ),
+            Route::Sts => {
+                // Parsed once, for the metrics label and the call.
+                let params = sts::request_params(&req);
+                (
+                    "sts",
+                    sts::action_label(&params),
+                    sts::handle_params(&self.state, &req, &params),
+                )
+            }
             Route::Query(svc) => {
                 let body = sts::form_body(&req);
                 let params = Params::parse(req.uri.query().unwrap_or(""), body.as_deref());
@@ -168,5 +185,25 @@ impl Handler for ApiHandler {
             status: response.status().as_u16(),
         });
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_version;
+
+    #[test]
+    fn version_is_found_as_a_substring_anywhere() {
+        assert!(has_version(b"Action=X&Version=2011-06-15", "2011-06-15"));
+        assert!(has_version(b"Version=2011-06-15&Action=X", "2011-06-15"));
+        // A plain substring test, as the router always did: a prefix of a longer value and a
+        // longer parameter name ending in `Version` both count.
+        assert!(has_version(b"Version=2011-06-15x", "2011-06-15"));
+        assert!(has_version(b"XVersion=2011-06-15", "2011-06-15"));
+        assert!(has_version(b"VVersion=2011-06-15", "2011-06-15"));
+        assert!(!has_version(b"Version=2011-06-1", "2011-06-15"));
+        assert!(!has_version(b"Version%3D2011-06-15", "2011-06-15"));
+        assert!(!has_version(b"", "2011-06-15"));
+        assert!(!has_version(b"V", "2011-06-15"));
     }
 }

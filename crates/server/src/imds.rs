@@ -11,6 +11,7 @@ use http::{HeaderValue, Method, StatusCode};
 
 use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
+use crate::issuer::VerifiedTokens;
 use crate::peer::{PeerVerdict, UidAllowList};
 use crate::sessions;
 use crate::state::{iso8601, State};
@@ -74,6 +75,9 @@ pub struct ImdsHandler {
     cache: Mutex<Option<Rendered>>,
     /// When set, only loopback peers whose socket belongs to one of these UIDs are served.
     allowed: Option<Arc<UidAllowList>>,
+    /// Tokens of this instance whose MAC was already checked (with `state.issuer`, which a
+    /// `State` never replaces), so a client re-presenting its token skips the HMAC.
+    verified: VerifiedTokens,
 }
 
 /// One request's instance and world.
@@ -90,6 +94,7 @@ impl ImdsHandler {
             instance: instance.to_string(),
             cache: Mutex::new(None),
             allowed: None,
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -263,9 +268,12 @@ impl ImdsHandler {
         let now = self.state.clock.now();
         match req.headers.get(TOKEN_HEADER) {
             Some(token) => {
-                let valid = token
-                    .to_str()
-                    .is_ok_and(|t| self.state.issuer.verify_imds_token(t, &inst.id, now));
+                let valid = token.to_str().is_ok_and(|t| {
+                    // The cache is per handler, so per instance id; `inst.id` is that id.
+                    self.state
+                        .issuer
+                        .verify_imds_token_cached(t, &inst.id, now, &self.verified)
+                });
                 if !valid {
                     self.decide(
                         "imds:Request",

@@ -1,6 +1,8 @@
 //! Canonical request, string to sign and credential scope.
 
 use crate::encode::{self, PATH_DOUBLE, PATH_SINGLE, UNRESERVED};
+use crate::key::SigningKey;
+use hmac::Mac;
 use sha2::{Digest, Sha256};
 use std::fmt;
 
@@ -225,6 +227,64 @@ pub fn canonical_request(
     s
 }
 
+/// SHA-256 of the canonical request [`canonical_request`] would assemble from these parts,
+/// hashed as the parts are fed in instead of built first.
+pub(crate) fn canonical_request_digest(
+    method: &str,
+    canonical_uri: &str,
+    canonical_query: &str,
+    canonical_headers: &str,
+    signed_headers: &str,
+    payload_hash: &str,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    if method.bytes().any(|b| b.is_ascii_lowercase()) {
+        h.update(method.to_ascii_uppercase());
+    } else {
+        h.update(method);
+    }
+    for part in [
+        canonical_uri,
+        canonical_query,
+        canonical_headers,
+        signed_headers,
+        payload_hash,
+    ] {
+        h.update(b"\n");
+        h.update(part);
+    }
+    h.finalize().into()
+}
+
+/// Lower-hex HMAC of the string to sign [`string_to_sign`] would build for a canonical
+/// request whose SHA-256 is `cr_digest`, fed to the pre-keyed HMAC piece by piece.
+pub(crate) fn signature_of_digest(
+    key: &SigningKey,
+    amz_date: &str,
+    scope: &Scope,
+    cr_digest: &[u8; 32],
+) -> [u8; 64] {
+    let mut mac = key.mac();
+    for part in [
+        ALGORITHM.as_bytes(),
+        b"\n",
+        amz_date.as_bytes(),
+        b"\n",
+        scope.date.as_bytes(),
+        b"/",
+        scope.region.as_bytes(),
+        b"/",
+        scope.service.as_bytes(),
+        b"/",
+        TERMINATOR.as_bytes(),
+        b"\n",
+        &encode::hex32(cr_digest),
+    ] {
+        mac.update(part);
+    }
+    encode::hex32(&mac.finalize().into_bytes())
+}
+
 /// The string to sign: algorithm, `amz_date`, scope and the hex SHA-256 of the canonical
 /// request, separated by `\n`.
 pub fn string_to_sign(amz_date: &str, scope: &Scope, canonical_request: &str) -> String {
@@ -352,5 +412,33 @@ mod tests {
              bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63"
         );
         assert_eq!(sha256_hex(b""), EMPTY_SHA256);
+    }
+
+    #[test]
+    fn incremental_digest_and_signature_match_the_built_strings() {
+        let key = crate::key::signing_key("secret", "20150830", "us-east-1", "service");
+        let scope = Scope::new("20150830T123600Z", "us-east-1", "service");
+        for (method, query) in [("get", ""), ("POST", "a=1&b=2"), ("gEt\u{e9}", "x=")] {
+            let parts = (
+                method,
+                "/p",
+                query,
+                "host:example.amazonaws.com\nx-amz-date:20150830T123600Z\n",
+                "host;x-amz-date",
+                EMPTY_SHA256,
+            );
+            let cr = canonical_request(parts.0, parts.1, parts.2, parts.3, parts.4, parts.5);
+            let digest =
+                canonical_request_digest(parts.0, parts.1, parts.2, parts.3, parts.4, parts.5);
+            assert_eq!(
+                encode::hex32(&digest).as_slice(),
+                sha256_hex(cr.as_bytes()).as_bytes()
+            );
+            let sts = string_to_sign("20150830T123600Z", &scope, &cr);
+            assert_eq!(
+                signature_of_digest(&key, "20150830T123600Z", &scope, &digest).as_slice(),
+                crate::key::signature(&key, &sts).as_bytes()
+            );
+        }
     }
 }

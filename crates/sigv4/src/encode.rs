@@ -67,6 +67,17 @@ pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     s
 }
 
+/// Lower-case hex of a 32-byte digest, on the stack.
+pub(crate) fn hex32(bytes: &[u8]) -> [u8; 64] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (i, &b) in bytes.iter().take(32).enumerate() {
+        out[2 * i] = DIGITS[usize::from(b >> 4)];
+        out[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +115,7 @@ mod tests {
     #[test]
     fn hex_is_lower_case() {
         assert_eq!(hex_lower(&[0x00, 0xAB, 0xff]), "00abff");
+        let digest: Vec<u8> = (0u8..32).map(|i| i.wrapping_mul(37)).collect();
+        assert_eq!(hex32(&digest).as_slice(), hex_lower(&digest).as_bytes());
     }
 }

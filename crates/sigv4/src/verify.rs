@@ -1,17 +1,18 @@
 //! Verification of SigV4-signed requests (the server side).
 
 use crate::canonical::{
-    canonical_query, canonical_request, canonical_uri, sha256_hex, string_to_sign,
-    write_canonical_headers, Scope, ALGORITHM, TERMINATOR,
+    canonical_query, canonical_request, canonical_request_digest, canonical_uri,
+    signature_of_digest, string_to_sign, write_canonical_headers, Scope, ALGORITHM, TERMINATOR,
 };
 use crate::encode;
-use crate::key::{signature, signing_key, SigningKey};
+use crate::key::{signing_key, SigningKey};
 use crate::request::SignableRequest;
 use crate::sign::{
     redact_canonical, CONTENT_SHA256_HEADER, MAX_EXPIRES_SECS, SECURITY_TOKEN_HEADER,
     SECURITY_TOKEN_PARAM, SIGNATURE_PARAM,
 };
 use crate::time::{format_amz_date, parse_amz_date, parse_http_date};
+use sha2::{Digest, Sha256};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 use subtle::ConstantTimeEq;
@@ -636,9 +637,10 @@ pub fn verify_with_key(
     {
         return Err(VerifyError::SignedHeaderMissing(echo(name)));
     }
-    let body_hash = sha256_hex(req.body);
+    let body_hash = encode::hex32(&Sha256::digest(req.body));
+    let body_hash = std::str::from_utf8(&body_hash).expect("hex is ASCII");
     let payload = match req.header(CONTENT_SHA256_HEADER).map(str::trim) {
-        None => body_hash.as_str(),
+        None => body_hash,
         Some(v) if v == body_hash => v,
         Some(v) if v == "UNSIGNED-PAYLOAD" && settings.allow_unsigned_payload => v,
         Some(_) => return Err(VerifyError::ContentSha256Mismatch),
@@ -649,8 +651,10 @@ pub fn verify_with_key(
         settings.double_encode_path,
     );
 
-    let attempt = |exclude: &[&str]| {
-        let cr = canonical_request(
+    // The canonical request is hashed as it is assembled and the string to sign is fed to the
+    // signing key's pre-keyed HMAC: neither text is built unless the signature does not match.
+    let matches = |exclude: &[&str]| -> bool {
+        let digest = canonical_request_digest(
             req.method,
             &uri,
             &canonical_query(req.query, exclude),
@@ -658,28 +662,35 @@ pub fn verify_with_key(
             &auth.signed_headers,
             payload,
         );
-        let sts = string_to_sign(&auth.amz_date, &auth.scope, &cr);
-        let ok: bool = signature(key, &sts)
-            .as_bytes()
+        signature_of_digest(key, &auth.amz_date, &auth.scope, &digest)
+            .as_slice()
             .ct_eq(auth.signature.as_bytes())
-            .into();
-        (ok, cr, sts)
+            .into()
     };
-    let (ok, cr, sts) = match auth.form {
-        AuthForm::Header => attempt(&[]),
-        AuthForm::Query => attempt(&[SIGNATURE_PARAM]),
+    let first: &[&str] = match auth.form {
+        AuthForm::Header => &[],
+        AuthForm::Query => &[SIGNATURE_PARAM],
     };
-    if ok {
+    if matches(first) {
         return Ok(());
     }
     if auth.form == AuthForm::Query
         && settings.accept_unsigned_query_token
         && query_pairs(req.query).any(|(n, _)| SECURITY_TOKEN_PARAM.as_bytes() == &*n)
+        && matches(&[SIGNATURE_PARAM, SECURITY_TOKEN_PARAM])
     {
-        if let (true, _, _) = attempt(&[SIGNATURE_PARAM, SECURITY_TOKEN_PARAM]) {
-            return Ok(());
-        }
+        return Ok(());
     }
+    // The texts of the first attempt, for the error's debug mode.
+    let cr = canonical_request(
+        req.method,
+        &uri,
+        &canonical_query(req.query, first),
+        &block,
+        &auth.signed_headers,
+        payload,
+    );
+    let sts = string_to_sign(&auth.amz_date, &auth.scope, &cr);
     Err(VerifyError::SignatureMismatch {
         canonical_request: redact_canonical(&cr),
         string_to_sign: sts,

@@ -50,7 +50,16 @@ pub fn is_sts_request(req: &RequestData) -> bool {
 /// The action of an STS request as a metrics label: a known operation's name, else
 /// `MissingAction` or `InvalidAction`.
 pub fn action_name(req: &RequestData) -> &'static str {
-    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
+    action_label(&request_params(req))
+}
+
+/// The parameters of an STS request: its query string and form body together.
+pub fn request_params(req: &RequestData) -> Params {
+    Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref())
+}
+
+/// [`action_name`] of parameters already parsed.
+pub fn action_label(params: &Params) -> &'static str {
     match params.get("Action") {
         Some("AssumeRole") => "AssumeRole",
         Some("AssumeRoleWithWebIdentity") => "AssumeRoleWithWebIdentity",
@@ -74,10 +83,15 @@ struct Note {
 
 /// Answers one STS request (on one snapshot of the world) and logs the decision.
 pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
+    handle_params(state, req, &request_params(req))
+}
+
+/// [`handle`] with the request's parameters already parsed ([`request_params`]).
+pub fn handle_params(state: &State, req: &RequestData, params: &Params) -> HttpResponse {
     let rid = request_id();
     let view = state.view();
     let mut note = Note::default();
-    let result = dispatch(&view, req, &rid, &mut note);
+    let result = dispatch(&view, req, params, &rid, &mut note);
     let (outcome, reason) = match &result {
         Ok(_) => (
             Outcome::Allowed,
@@ -138,10 +152,10 @@ pub fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
 fn dispatch(
     state: &View<'_>,
     req: &RequestData,
+    params: &Params,
     rid: &str,
     note: &mut Note,
 ) -> Result<HttpResponse, StsError> {
-    let params = Params::parse(req.uri.query().unwrap_or(""), form_body(req).as_deref());
     let action = params.get("Action").unwrap_or("");
     note.action = action.to_string();
     let signed = match action {
@@ -175,7 +189,7 @@ fn dispatch(
     if !signed {
         note.resource = params.get("RoleArn").map(str::to_string);
         note.caller = Some("web identity".into());
-        return assume_role_with_web_identity(state, &params, rid);
+        return assume_role_with_web_identity(state, params, rid);
     }
     let caller = auth::authenticate(state, req)?;
     note.caller = Some(caller.arn.clone());
@@ -199,11 +213,11 @@ fn dispatch(
         })),
         "AssumeRole" => {
             note.resource = params.get("RoleArn").map(str::to_string);
-            assume_role(state, &caller, &params, req, rid, note)
+            assume_role(state, &caller, params, req, rid, note)
         }
-        "GetSessionToken" => get_session_token(state, &caller, &params, rid),
-        "GetFederationToken" => get_federation_token(state, &caller, &params, req, rid),
-        "GetAccessKeyInfo" => get_access_key_info(state, &params, rid),
+        "GetSessionToken" => get_session_token(state, &caller, params, rid),
+        "GetFederationToken" => get_federation_token(state, &caller, params, req, rid),
+        "GetAccessKeyInfo" => get_access_key_info(state, params, rid),
         _ => unreachable!("filtered above"),
     }
 }
