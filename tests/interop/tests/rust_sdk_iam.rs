@@ -149,19 +149,7 @@ async fn sdk_creates_a_role_assumes_it_and_deletes_it() {
     assert_eq!(arns, [policy_arn.as_str()]);
 
     // The instance profile holding the role.
-    admin
-        .create_instance_profile()
-        .instance_profile_name(PROFILE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateInstanceProfile: {}", iam_error(&e)));
-    admin
-        .add_role_to_instance_profile()
-        .instance_profile_name(PROFILE)
-        .role_name(ROLE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("AddRoleToInstanceProfile: {}", iam_error(&e)));
+    profile_holding(&admin, PROFILE, ROLE).await;
     let profile = admin
         .get_instance_profile()
         .instance_profile_name(PROFILE)
@@ -269,19 +257,7 @@ async fn sdk_creates_a_role_assumes_it_and_deletes_it() {
     assert_eq!(e.code(), Some("DeleteConflict"), "{}", iam_error(&e));
 
     // The delete paths, in IAM's order.
-    admin
-        .remove_role_from_instance_profile()
-        .instance_profile_name(PROFILE)
-        .role_name(ROLE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("RemoveRoleFromInstanceProfile: {}", iam_error(&e)));
-    admin
-        .delete_instance_profile()
-        .instance_profile_name(PROFILE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DeleteInstanceProfile: {}", iam_error(&e)));
+    delete_profile_holding(&admin, PROFILE, ROLE).await;
     admin
         .detach_role_policy()
         .role_name(ROLE)
@@ -420,19 +396,7 @@ async fn sdk_on_an_instance_gets_the_role_made_with_aws_sdk_iam() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("CreateRole: {}", iam_error(&e)));
-    admin
-        .create_instance_profile()
-        .instance_profile_name("sdk-instance-profile")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateInstanceProfile: {}", iam_error(&e)));
-    admin
-        .add_role_to_instance_profile()
-        .instance_profile_name("sdk-instance-profile")
-        .role_name("sdk-instance-role")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("AddRoleToInstanceProfile: {}", iam_error(&e)));
+    profile_holding(&admin, "sdk-instance-profile", "sdk-instance-role").await;
 
     let (status, body) = ec2_call(
         &plane,
@@ -491,25 +455,47 @@ async fn sdk_on_an_instance_gets_the_role_made_with_aws_sdk_iam() {
         .chain_credentials()
         .await
         .is_err());
-    admin
-        .remove_role_from_instance_profile()
-        .instance_profile_name("sdk-instance-profile")
-        .role_name("sdk-instance-role")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("RemoveRoleFromInstanceProfile: {}", iam_error(&e)));
-    admin
-        .delete_instance_profile()
-        .instance_profile_name("sdk-instance-profile")
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DeleteInstanceProfile: {}", iam_error(&e)));
+    delete_profile_holding(&admin, "sdk-instance-profile", "sdk-instance-role").await;
     admin
         .delete_role()
         .role_name("sdk-instance-role")
         .send()
         .await
         .unwrap_or_else(|e| panic!("DeleteRole: {}", iam_error(&e)));
+}
+
+/// CreateInstanceProfile `profile`, then AddRoleToInstanceProfile `role`.
+async fn profile_holding(admin: &aws_sdk_iam::Client, profile: &str, role: &str) {
+    admin
+        .create_instance_profile()
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateInstanceProfile: {}", iam_error(&e)));
+    admin
+        .add_role_to_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("AddRoleToInstanceProfile: {}", iam_error(&e)));
+}
+
+/// RemoveRoleFromInstanceProfile `role`, then DeleteInstanceProfile `profile`.
+async fn delete_profile_holding(admin: &aws_sdk_iam::Client, profile: &str, role: &str) {
+    admin
+        .remove_role_from_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("RemoveRoleFromInstanceProfile: {}", iam_error(&e)));
+    admin
+        .delete_instance_profile()
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DeleteInstanceProfile: {}", iam_error(&e)));
 }
 
 /// An EC2 Query request as the administrator, signed with `aws-sigv4` (us-west-2, `ec2`), over
