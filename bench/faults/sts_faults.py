@@ -10,7 +10,8 @@ botocore (`Session(profile).get_credentials()`), both in standard retry mode wit
 (v2's default; botocore 1.x defaults to legacy). Prints a JSON line per run: the requests STS saw,
 whether credentials came back, the error text, seconds taken.
 
-The switchboard of `awsid serve` (issue 14 item 1) is not built yet; this proxy stands in.
+The proxy predates `awsid serve`'s fault switchboard and is kept for exactly n faulty answers
+in a row; bench/faults/switchboard_faults.py drives the switchboard itself.
 
     target/venv/bin/python bench/faults/sts_faults.py --bin target/debug/awsid
 """

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import signal
 import struct
 import subprocess
@@ -189,6 +190,20 @@ def caller_identity(aws_bin: Path, env: dict[str, str], *args: str) -> dict:
     r = run_aws(aws_bin, env, "sts", "get-caller-identity", "--output", "json", *args)
     assert r.returncode == 0, f"exit {r.returncode}\nstdout: {r.stdout}\nstderr: {r.stderr}"
     return json.loads(r.stdout)
+
+
+@pytest.fixture
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """For in-process boto3 tests (import it and mark it autouse with
+    `pytestmark = pytest.mark.usefixtures("isolated_env")`): no AWS settings from the outside,
+    a throw-away HOME, no real metadata service."""
+    for k in list(os.environ):
+        if k.startswith(("AWS_", "BOTO_")):
+            monkeypatch.delenv(k)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@ driven over the DevTools pipe by chromium_cdp.py).
 
 The administrator first changes the world through the APIs with the unmodified aws CLI (a role
 with an EC2 trust policy and an inline policy, an instance profile, an instance launched with
-it whose metadata options are then changed); `user1` makes one allowed call (AssumeRole of
+it whose metadata options are then changed); on that instance an IMDSv1 request is refused
+and IMDSv2 hands out the role; `user1` makes one allowed call (AssumeRole of
 marketingadminrole) and one denied call (iam:CreateRole). The page then shows the world —
 users, roles with their trust and permission policies (Identity Center's reserved roles with
 their permission set's policy), instance profiles, the instance with its IMDS address and
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -87,6 +90,18 @@ def test_console_world_and_decision_log_in_chromium(plane, aws_bin: Path, tmp_pa
     tags = {t["Key"]: t["Value"] for t in tags["Reservations"][0]["Instances"][0]["Tags"]}
     imds = tags["awsid:imds-endpoint"]
 
+    # On the instance: an IMDSv1 request refused (HttpTokens=required), then IMDSv2 credentials.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{imds}latest/meta-data/instance-id", timeout=10)
+    assert refused.value.code == 401
+    token = urllib.request.urlopen(urllib.request.Request(
+        f"{imds}latest/api/token", method="PUT",
+        headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"}), timeout=10).read().decode()
+    creds = json.loads(urllib.request.urlopen(urllib.request.Request(
+        f"{imds}latest/meta-data/iam/security-credentials/console-app",
+        headers={"X-aws-ec2-metadata-token": token}), timeout=10).read())
+    assert creds["Code"] == "Success"
+
     user1 = env_for(plane, tmp_path / "user1", USER1_KEY)
     allowed = run_aws(aws_bin, user1, "sts", "assume-role", "--role-arn", MARKETING,
                       "--role-session-name", "console-allowed")
@@ -111,6 +126,16 @@ def test_console_world_and_decision_log_in_chromium(plane, aws_bin: Path, tmp_pa
         run = log_row(rows, "ec2:RunInstances", f"arn:aws:ec2:us-west-2:{ACCOUNT}:instance/*")
         assert run[3] == f"arn:aws:iam::{ACCOUNT}:user/admin" and run[5] == "allowed", run
         assert "AdministratorAccess" in run[6], run
+
+        # The instance's metadata service: the refused IMDSv1 request and the role issued.
+        v1 = log_row(rows, "imds:Request", "/latest/meta-data/instance-id")
+        assert v1[3] == f"instance {instance}" and v1[5] == "denied", v1
+        assert "HttpTokens is required" in v1[6], v1
+        issued = log_row(rows, "sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/console-app")
+        assert issued[3] == f"ec2.amazonaws.com for instance {instance}" and issued[5] == "allowed", issued
+        assert issued[6].startswith("trust policy of console-app: "), issued
+        for secret in (creds["SecretAccessKey"], creds["Token"]):
+            assert secret not in html
 
         # Users: ARN, access key ids (never secrets), MFA devices, policies.
         u = row(rows, USER1_ARN)
@@ -161,10 +186,13 @@ def test_console_world_and_decision_log_in_chromium(plane, aws_bin: Path, tmp_pa
         assert late.returncode == 255 and "AccessDenied" in late.stderr, late.stderr
         app = f"arn:aws:iam::{ACCOUNT}:role/console-app"
         deadline = time.monotonic() + 30
-        while not any(len(r) == 7 and r[2] == "sts:AssumeRole" and r[4] == app for r in b.js(ROWS_JS)):
+        def late_rows() -> list[list[str]]:
+            return [r for r in b.js(ROWS_JS)
+                    if len(r) == 7 and r[2] == "sts:AssumeRole" and r[4] == app and r[3] == USER1_ARN]
+        while not late_rows():
             assert time.monotonic() < deadline, "the late call never reached the page's log"
             time.sleep(0.2)
-        late_row = log_row(b.js(ROWS_JS), "sts:AssumeRole", app)
-        assert late_row[3] == USER1_ARN and late_row[5] == "denied", late_row
+        late_row = late_rows()[0]
+        assert late_row[5] == "denied", late_row
         assert late_row[6], late_row
         b.screenshot("console-decisions-live", selector="#decisions")

@@ -11,6 +11,8 @@
   outcome and the same error text;
 * bench/faults/static_stability.py: botocore through an IMDS outage (the awsid and Rust SDK side
   is tests/interop/tests/static_stability.rs).
+* bench/faults/switchboard_faults.py --short: awsid's client, botocore and the Rust SDK under
+  faults set through `awsid serve`'s switchboard (STS 500, IMDS 503, IAM Throttling).
 
 The full runs (5,000 idle connections, 500 slowloris, 10-minute soak) are in RELIABILITY.md.
 """
@@ -78,3 +80,32 @@ def test_botocore_through_an_imds_outage(awsid_bin: Path) -> None:
     # botocore has no static stability for an unreachable IMDS: every call in the window fails.
     # (awsid serves all of them: tests/interop/tests/static_stability.rs.)
     assert (r["calls"], r["failed"]) == (121, 121), r
+
+
+def test_switchboard_faults_short(awsid_bin: Path) -> None:
+    """bench/faults/switchboard_faults.py --short: faults set through `awsid serve`'s admin API
+    (STS 500 and IMDS 503 at a seeded rate of 0.5, 5 calls per client). Each client meets the
+    same rolls, so awsid's client must end exactly as botocore did (and at STS, with the same
+    3-attempt budget, as the Rust SDK), and no STS call may fail before its 3 attempts."""
+    sdk = awsid_bin.parent / "sdk_credentials"
+    assert sdk.is_file(), f"{sdk}: cargo build --workspace --all-targets builds it"
+    r = subprocess.run([sys.executable, str(REPO / "bench" / "faults" / "switchboard_faults.py"),
+                        "--short", "--bin", str(awsid_bin), "--sdk", str(sdk)],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"switchboard_faults.py failed:\n{r.stdout}\n{r.stderr}"
+    rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+    by = {(row["fault"], row["client"]): row for row in rows}
+    assert len(rows) == 6, rows
+
+    def outcome(row: dict) -> tuple:
+        return row["credentials"], row["requests"], row["faulty_answers_per_failed_call"]
+
+    sts = [by[("STS 500 InternalFailure, rate 0.5", c)] for c in ("awsid", "botocore", "rust-sdk")]
+    assert outcome(sts[0]) == outcome(sts[1]) == outcome(sts[2]), sts
+    assert sts[0]["faulty_answers"] > 0, sts[0]
+    # Standard mode, 3 attempts: a call fails only after 3 faulty answers in a row.
+    assert all(n == 3 for n in sts[0]["faulty_answers_per_failed_call"]), sts[0]
+    # IMDS: botocore's rules (1 attempt by default), the same outcome call by call.
+    imds = [by[("IMDS 503, rate 0.5", c)] for c in ("awsid", "botocore")]
+    assert outcome(imds[0]) == outcome(imds[1]), imds
+    assert imds[0]["faulty_answers"] > 0, imds[0]

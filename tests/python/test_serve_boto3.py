@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import subprocess
 import urllib.error
 import urllib.request
@@ -34,25 +33,15 @@ from serve_fixtures import (
     USER1_KEY,
     USER1_MFA_SECRET,
     USER1_MFA_SERIAL,
+    isolated_env,  # noqa: F401  (fixture, used by every test below)
     served,  # noqa: F401  (fixture)
     served_expired,  # noqa: F401  (fixture)
     totp,
 )
 
+pytestmark = pytest.mark.usefixtures("isolated_env")
 ROLE = "arn:aws:iam::123456789012:role/{}"
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """No AWS settings from the outside; a throw-away HOME; no real metadata service."""
-    for k in list(os.environ):
-        if k.startswith(("AWS_", "BOTO_")):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
 
 
 def sts(served, key_id: str, secret: str, token: str | None = None):

@@ -10,7 +10,6 @@ UnauthorizedOperation); finally every delete path, after which the role is gone.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import boto3
@@ -20,7 +19,9 @@ from botocore.credentials import InstanceMetadataProvider
 from botocore.exceptions import ClientError
 from botocore.utils import InstanceMetadataFetcher
 
-from serve_fixtures import ACCOUNT, USER1_KEY, start_server, stop_server
+from serve_fixtures import ACCOUNT, USER1_KEY, isolated_env, start_server, stop_server  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("isolated_env")
 
 ADMIN_KEY = ("AKIAAWSIDADMIN000001", "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001")
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
@@ -46,18 +47,6 @@ LIST_BUCKETS = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}],
 }
-
-
-@pytest.fixture(autouse=True)
-def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """No AWS settings from the outside; a throw-away HOME; no real metadata service."""
-    for k in list(os.environ):
-        if k.startswith(("AWS_", "BOTO_")):
-            monkeypatch.delenv(k)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
 
 
 @pytest.fixture(scope="module")
@@ -246,3 +235,24 @@ def test_boto3_run_instances_needs_pass_role(plane):
     iam.delete_access_key(UserName="launcher", AccessKeyId=key["AccessKeyId"])
     iam.delete_user_policy(UserName="launcher", PolicyName="run")
     iam.delete_user(UserName="launcher")
+
+
+def test_boto3_paginates_iam_lists(plane):
+    """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
+    iam = admin(plane, "iam")
+    for op, key, name in [("list_roles", "Roles", "RoleName"), ("list_users", "Users", "UserName"),
+                          ("list_instance_profiles", "InstanceProfiles", "InstanceProfileName"),
+                          ("list_policies", "Policies", "PolicyName")]:
+        whole = getattr(iam, op)(MaxItems=1000)
+        assert whole["IsTruncated"] is False and "Marker" not in whole, op
+        everything = [x[name] for x in whole[key]]
+        assert len(everything) >= 1, op
+        first = getattr(iam, op)(MaxItems=1)
+        assert [x[name] for x in first[key]] == everything[:1], op
+        assert first["IsTruncated"] is (len(everything) > 1), op
+        pages = list(iam.get_paginator(op).paginate(PaginationConfig={"PageSize": 2}))
+        assert [x[name] for p in pages for x in p[key]] == everything, op
+        assert len(pages) == (len(everything) + 1) // 2, op
+    with pytest.raises(ClientError) as e:
+        iam.list_roles(MaxItems=1001)
+    assert error_of(e)[:2] == (400, "ValidationError")

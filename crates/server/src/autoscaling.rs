@@ -57,16 +57,7 @@ fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         "DeleteAutoScalingGroup" => delete_group(call),
         "DescribeAutoScalingGroups" => describe_groups(call),
         "DescribeAutoScalingInstances" => describe_instances(call),
-        "" => Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingAction",
-            "Missing Action",
-        )),
-        other => Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2011-01-01"),
-        )),
+        other => Err(crate::query::unknown_action(other, Service::AutoScaling)),
     }
 }
 
@@ -769,16 +760,7 @@ mod actions_tests {
     /// `ACTIONS` names exactly the actions `dispatch` matches.
     #[test]
     fn actions_list_matches_dispatch() {
-        let src = include_str!("autoscaling.rs");
-        let body = &src[src.find("fn dispatch(call").unwrap()..];
-        let body = &body[..body.find("\n}\n").unwrap()];
-        let arms: Vec<&str> = body
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix('"'))
-            .filter_map(|l| l.split_once("\" =>"))
-            .map(|(name, _)| name)
-            .filter(|name| !name.is_empty())
-            .collect();
+        let arms = crate::query::dispatch_arms(include_str!("autoscaling.rs"));
         assert_eq!(arms, super::ACTIONS);
     }
 }

@@ -72,16 +72,7 @@ fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         "DescribeLaunchTemplates" => describe_launch_templates(call),
         "DescribeLaunchTemplateVersions" => describe_launch_template_versions(call),
         "DeleteLaunchTemplate" => delete_launch_template(call),
-        "" => Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingAction",
-            "The request must contain the parameter Action",
-        )),
-        other => Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            format!("The action {other} is not valid for this web service."),
-        )),
+        other => Err(crate::query::unknown_action(other, Service::Ec2)),
     }
 }
 
@@ -1069,16 +1060,7 @@ mod actions_tests {
     /// `ACTIONS` names exactly the actions `dispatch` matches.
     #[test]
     fn actions_list_matches_dispatch() {
-        let src = include_str!("ec2.rs");
-        let body = &src[src.find("fn dispatch(call").unwrap()..];
-        let body = &body[..body.find("\n}\n").unwrap()];
-        let arms: Vec<&str> = body
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix('"'))
-            .filter_map(|l| l.split_once("\" =>"))
-            .map(|(name, _)| name)
-            .filter(|name| !name.is_empty())
-            .collect();
+        let arms = crate::query::dispatch_arms(include_str!("ec2.rs"));
         assert_eq!(arms, super::ACTIONS);
     }
 }

@@ -1176,7 +1176,7 @@ impl<H: Handler> Faulty<H> {
         }
     }
 
-    fn log(&self, plan: &Plan, req: &RequestData) {
+    fn log(&self, plan: &Plan, caller: &str, resource: &str) {
         let what = match plan.action {
             Action::Proceed if plan.expired_credentials => "expired-credentials",
             Action::Proceed => "latency",
@@ -1199,8 +1199,8 @@ impl<H: Handler> Faulty<H> {
                 time: self.state.clock.now(),
                 service: plan.target.service(),
                 action: format!("fault:{what}"),
-                caller: req.peer.ip().to_string(),
-                resource: format!("{} {}", req.method, req.uri.path()),
+                caller: caller.to_string(),
+                resource: resource.to_string(),
                 reason: format!(
                     "injected by the fault switchboard ({}){status}: {}",
                     plan.target.name(),
@@ -1264,7 +1264,26 @@ impl<H: Handler> Handler for Faulty<H> {
         let Some(plan) = sb.plan(&targets, self.state.clock.now()) else {
             return self.inner.handle(req).await;
         };
-        self.log(&plan, &req);
+        let caller = req.peer.ip().to_string();
+        let resource = format!("{} {}", req.method, req.uri.path());
+        // Credentials served expired are logged once a credentials document was rewritten
+        // (not for the token or listing requests around it); added latency at once.
+        let deferred = plan.action == Action::Proceed && plan.expired_credentials;
+        if !deferred {
+            self.log(&plan, &caller, &resource);
+        } else if plan.delay.is_some() {
+            let latency = Plan {
+                expired_credentials: false,
+                reasons: plan
+                    .reasons
+                    .iter()
+                    .filter(|r| r.starts_with("latency"))
+                    .cloned()
+                    .collect(),
+                ..plan.clone()
+            };
+            self.log(&latency, &caller, &resource);
+        }
         if let Some(d) = plan.delay {
             tokio::time::sleep(d).await;
         }
@@ -1277,6 +1296,12 @@ impl<H: Handler> Handler for Faulty<H> {
                 match expire(&resp, self.state.clock.now()) {
                     Some(body) => {
                         sb.count_expired(&plan.target);
+                        let expired = Plan {
+                            delay: None,
+                            reasons: vec!["credentials served already expired".into()],
+                            ..plan
+                        };
+                        self.log(&expired, &caller, &resource);
                         let (mut parts, _) = resp.into_parts();
                         parts.headers.remove(http::header::CONTENT_LENGTH);
                         if let Ok(v) = HeaderValue::from_str(&body.len().to_string()) {

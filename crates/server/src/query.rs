@@ -342,6 +342,42 @@ fn encoded_failure(rid: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("awsid request {rid}"))
 }
 
+/// The service's answer to a missing (`""`) or unknown `Action`.
+pub fn unknown_action(action: &str, service: Service) -> QueryError {
+    let (code, message) = match (service, action) {
+        (Service::Ec2, "") => (
+            "MissingAction",
+            "The request must contain the parameter Action".to_string(),
+        ),
+        (Service::Ec2, other) => (
+            "InvalidAction",
+            format!("The action {other} is not valid for this web service."),
+        ),
+        (_, "") => ("MissingAction", "Missing Action".to_string()),
+        (_, other) => (
+            "InvalidAction",
+            format!(
+                "Could not find operation {other} for version {}",
+                service.version()
+            ),
+        ),
+    };
+    QueryError::new(StatusCode::BAD_REQUEST, code, message)
+}
+
+/// The action names a service's `fn dispatch(call…)` matches, read from its source `src`
+/// (for the tests that keep each service's `ACTIONS` list equal to its dispatch).
+#[cfg(test)]
+pub(crate) fn dispatch_arms(src: &str) -> Vec<&str> {
+    let body = &src[src.find("fn dispatch(call").expect("a dispatch function")..];
+    let body = &body[..body.find("\n}\n").expect("the end of dispatch")];
+    body.lines()
+        .filter_map(|l| l.trim().strip_prefix('"'))
+        .filter_map(|l| l.split_once("\" =>"))
+        .map(|(name, _)| name)
+        .collect()
+}
+
 /// A required parameter, or the service's missing-parameter error.
 pub fn required<'p>(
     params: &'p Params,
@@ -373,5 +409,53 @@ fn lower_first(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{unknown_action, Service};
+
+    /// Each service answers a missing or unknown action in its own words: EC2's
+    /// `InvalidAction` names the action, IAM's and Auto Scaling's name the API version too.
+    #[test]
+    fn unknown_actions_in_each_services_words() {
+        let answer = |a: &str, s: Service| {
+            let e = unknown_action(a, s);
+            (e.status.as_u16(), e.code.to_string(), e.message.to_string())
+        };
+        assert_eq!(
+            answer("", Service::Ec2),
+            (
+                400,
+                "MissingAction".into(),
+                "The request must contain the parameter Action".into()
+            )
+        );
+        assert_eq!(
+            answer("Frobnicate", Service::Ec2),
+            (
+                400,
+                "InvalidAction".into(),
+                "The action Frobnicate is not valid for this web service.".into()
+            )
+        );
+        for (s, version) in [
+            (Service::Iam, "2010-05-08"),
+            (Service::AutoScaling, "2011-01-01"),
+        ] {
+            assert_eq!(
+                answer("", s),
+                (400, "MissingAction".into(), "Missing Action".into())
+            );
+            assert_eq!(
+                answer("Frobnicate", s),
+                (
+                    400,
+                    "InvalidAction".into(),
+                    format!("Could not find operation Frobnicate for version {version}")
+                )
+            );
+        }
     }
 }

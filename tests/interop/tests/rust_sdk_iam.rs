@@ -18,7 +18,7 @@ use aws_sdk_iam::operation::get_role::GetRoleError;
 use aws_sdk_sts::config::retry::RetryConfig;
 use aws_sdk_sts::config::Region;
 use awsid_interop::seed::{self, assumed, role_arn, ACCOUNT};
-use common::{arn_of, describe, http_client, sts_with, Plane};
+use common::{arn_of, describe, http_client, sts_with, Home, Plane};
 
 const ROLE: &str = "sdk-app-role";
 const PROFILE: &str = "sdk-app-profile";
@@ -149,19 +149,7 @@ async fn sdk_creates_a_role_assumes_it_and_deletes_it() {
     assert_eq!(arns, [policy_arn.as_str()]);
 
     // The instance profile holding the role.
-    admin
-        .create_instance_profile()
-        .instance_profile_name(PROFILE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("CreateInstanceProfile: {}", iam_error(&e)));
-    admin
-        .add_role_to_instance_profile()
-        .instance_profile_name(PROFILE)
-        .role_name(ROLE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("AddRoleToInstanceProfile: {}", iam_error(&e)));
+    profile_holding(&admin, PROFILE, ROLE).await;
     let profile = admin
         .get_instance_profile()
         .instance_profile_name(PROFILE)
@@ -269,19 +257,7 @@ async fn sdk_creates_a_role_assumes_it_and_deletes_it() {
     assert_eq!(e.code(), Some("DeleteConflict"), "{}", iam_error(&e));
 
     // The delete paths, in IAM's order.
-    admin
-        .remove_role_from_instance_profile()
-        .instance_profile_name(PROFILE)
-        .role_name(ROLE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("RemoveRoleFromInstanceProfile: {}", iam_error(&e)));
-    admin
-        .delete_instance_profile()
-        .instance_profile_name(PROFILE)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("DeleteInstanceProfile: {}", iam_error(&e)));
+    delete_profile_holding(&admin, PROFILE, ROLE).await;
     admin
         .detach_role_policy()
         .role_name(ROLE)
@@ -396,4 +372,209 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8(out).expect("UTF-8 policy")
+}
+
+/// The unmodified SDK on an instance launched with a role made through `aws-sdk-iam`: its
+/// default credential chain (no keys, no profile) reaches the instance's metadata address
+/// (the `awsid:imds-endpoint` tag) and gets the role's session. There is no `aws-sdk-ec2` here
+/// (it would multiply the build), so the EC2 calls are Query requests signed by the SDK's own
+/// `aws-sigv4` signer.
+#[tokio::test]
+async fn sdk_on_an_instance_gets_the_role_made_with_aws_sdk_iam() {
+    let plane = Plane::start();
+    let admin = iam_with(&plane, seed::ADMIN_KEY);
+    let ec2_trust = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+                       "Action": "sts:AssumeRole"}]
+    })
+    .to_string();
+    admin
+        .create_role()
+        .role_name("sdk-instance-role")
+        .assume_role_policy_document(ec2_trust)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateRole: {}", iam_error(&e)));
+    profile_holding(&admin, "sdk-instance-profile", "sdk-instance-role").await;
+
+    let (status, body) = ec2_call(
+        &plane,
+        &[
+            ("Action", "RunInstances"),
+            ("Version", "2016-11-15"),
+            ("ImageId", "ami-baba68d3"),
+            ("InstanceType", "m1.small"),
+            ("MinCount", "1"),
+            ("MaxCount", "1"),
+            ("IamInstanceProfile.Name", "sdk-instance-profile"),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let instance = between(&body, "<instanceId>", "</instanceId>").to_string();
+    let (status, body) = ec2_call(
+        &plane,
+        &[
+            ("Action", "DescribeInstances"),
+            ("Version", "2016-11-15"),
+            ("InstanceId.1", &instance),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    let tag = body
+        .split("<item>")
+        .find(|item| item.contains("<key>awsid:imds-endpoint</key>"))
+        .map(|item| between(item, "<value>", "</value>").to_string())
+        .unwrap_or_else(|| panic!("no awsid:imds-endpoint tag: {body}"));
+    assert!(tag.starts_with("http://127.0.0.1:"), "{tag}");
+
+    // On the instance: the SDK's default chain, with only the metadata endpoint set.
+    let home = Home::new().var("AWS_EC2_METADATA_SERVICE_ENDPOINT", &tag);
+    let creds = home
+        .chain_credentials()
+        .await
+        .unwrap_or_else(|e| panic!("{}", aws_sdk_sts::error::DisplayErrorContext(&e)));
+    assert!(creds.expiry().is_some());
+    assert_eq!(
+        arn_of(&plane, &creds).await,
+        assumed(ACCOUNT, "sdk-instance-role", &instance)
+    );
+
+    // Terminated, its metadata service is gone, and the profile and role can be deleted.
+    let (status, body) = ec2_call(
+        &plane,
+        &[
+            ("Action", "TerminateInstances"),
+            ("Version", "2016-11-15"),
+            ("InstanceId.1", &instance),
+        ],
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(Home::new()
+        .var("AWS_EC2_METADATA_SERVICE_ENDPOINT", &tag)
+        .chain_credentials()
+        .await
+        .is_err());
+    delete_profile_holding(&admin, "sdk-instance-profile", "sdk-instance-role").await;
+    admin
+        .delete_role()
+        .role_name("sdk-instance-role")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DeleteRole: {}", iam_error(&e)));
+}
+
+/// CreateInstanceProfile `profile`, then AddRoleToInstanceProfile `role`.
+async fn profile_holding(admin: &aws_sdk_iam::Client, profile: &str, role: &str) {
+    admin
+        .create_instance_profile()
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateInstanceProfile: {}", iam_error(&e)));
+    admin
+        .add_role_to_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("AddRoleToInstanceProfile: {}", iam_error(&e)));
+}
+
+/// RemoveRoleFromInstanceProfile `role`, then DeleteInstanceProfile `profile`.
+async fn delete_profile_holding(admin: &aws_sdk_iam::Client, profile: &str, role: &str) {
+    admin
+        .remove_role_from_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("RemoveRoleFromInstanceProfile: {}", iam_error(&e)));
+    admin
+        .delete_instance_profile()
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("DeleteInstanceProfile: {}", iam_error(&e)));
+}
+
+/// An EC2 Query request as the administrator, signed with `aws-sigv4` (us-west-2, `ec2`), over
+/// plain HTTP/1.1 to the plane: the status and body.
+fn ec2_call(plane: &Plane, params: &[(&str, &str)]) -> (u16, String) {
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    use std::io::{Read, Write};
+
+    let body = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let addr = plane.server.bound.api.expect("API listener");
+    let host = addr.to_string();
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let identity =
+        Credentials::new(seed::ADMIN_KEY.0, seed::ADMIN_KEY.1, None, None, "interop").into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region("us-west-2")
+        .name("ec2")
+        .time(std::time::SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .expect("signing parameters")
+        .into();
+    let headers = [("host", host.as_str()), ("content-type", content_type)];
+    let signable = SignableRequest::new(
+        "POST",
+        format!("http://{host}/"),
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .expect("a signable request");
+    let (instructions, _) = sign(signable, &params).expect("signed").into_parts();
+    let mut request = format!(
+        "POST / HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for (name, value) in instructions.headers() {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect to the plane");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not HTTP: {response}"));
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// `application/x-www-form-urlencoded` value encoding (RFC 3986 unreserved kept).
+fn form_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The text between the first `start` and the next `end` in `s`.
+fn between<'s>(s: &'s str, start: &str, end: &str) -> &'s str {
+    let from = s.find(start).unwrap_or_else(|| panic!("no {start} in {s}")) + start.len();
+    let len = s[from..]
+        .find(end)
+        .unwrap_or_else(|| panic!("no {end} in {s}"));
+    &s[from..from + len]
 }

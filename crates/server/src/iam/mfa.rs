@@ -209,23 +209,17 @@ pub(super) fn list(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         .iter()
         .find(|r| r.account == u.account && r.name == u.name);
     let devices: Vec<RawMfa> = raw.map(|r| r.mfa_devices.clone()).unwrap_or_default();
-    let (devices, next) = page(call, devices)?;
-    ok(call, |x| {
-        x.open("MFADevices");
-        for d in &devices {
-            x.open("member")
-                .leaf("UserName", &u.name)
-                .leaf("SerialNumber", &d.serial)
-                .leaf(
-                    "EnableDate",
-                    d.enabled
-                        .as_deref()
-                        .unwrap_or(crate::world::ids::EPOCH_DATE),
-                )
-                .close("member");
-        }
-        x.close("MFADevices");
-        truncation(x, &next);
+    paged(call, "MFADevices", devices, |x, d| {
+        x.open("member")
+            .leaf("UserName", &u.name)
+            .leaf("SerialNumber", &d.serial)
+            .leaf(
+                "EnableDate",
+                d.enabled
+                    .as_deref()
+                    .unwrap_or(crate::world::ids::EPOCH_DATE),
+            )
+            .close("member");
     })
 }
 
@@ -260,27 +254,21 @@ pub(super) fn list_virtual(call: &Call<'_>) -> Result<HttpResponse, QueryError> 
             ));
         }
     }
-    let (rows, next) = page(call, rows)?;
-    ok(call, |x| {
-        x.open("VirtualMFADevices");
-        for (sn, user, enabled) in &rows {
-            x.open("member").leaf("SerialNumber", sn);
-            if let Some(u) = user {
-                x.open("User")
-                    .leaf("Path", &u.path)
-                    .leaf("UserName", &u.name)
-                    .leaf("UserId", &u.id)
-                    .leaf("Arn", &u.arn)
-                    .leaf("CreateDate", &u.created)
-                    .close("User");
-                x.leaf(
-                    "EnableDate",
-                    enabled.as_deref().unwrap_or(crate::world::ids::EPOCH_DATE),
-                );
-            }
-            x.close("member");
+    paged(call, "VirtualMFADevices", rows, |x, (sn, user, enabled)| {
+        x.open("member").leaf("SerialNumber", sn);
+        if let Some(u) = user {
+            x.open("User")
+                .leaf("Path", &u.path)
+                .leaf("UserName", &u.name)
+                .leaf("UserId", &u.id)
+                .leaf("Arn", &u.arn)
+                .leaf("CreateDate", &u.created)
+                .close("User");
+            x.leaf(
+                "EnableDate",
+                enabled.as_deref().unwrap_or(crate::world::ids::EPOCH_DATE),
+            );
         }
-        x.close("VirtualMFADevices");
-        truncation(x, &next);
+        x.close("member");
     })
 }

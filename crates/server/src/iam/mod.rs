@@ -140,16 +140,7 @@ fn dispatch(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         "DeactivateMFADevice" => mfa::deactivate(call),
         "DeleteVirtualMFADevice" => mfa::delete_virtual(call),
         "SimulatePrincipalPolicy" => simulate::simulate_principal_policy(call),
-        "" => Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "MissingAction",
-            "Missing Action",
-        )),
-        other => Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "InvalidAction",
-            format!("Could not find operation {other} for version 2010-05-08"),
-        )),
+        other => Err(crate::query::unknown_action(other, Service::Iam)),
     }
 }
 
@@ -269,6 +260,26 @@ fn tags_xml(x: &mut Xml, tags: &std::collections::BTreeMap<String, String>) {
     x.close("Tags");
 }
 
+/// A list response: the `Marker`/`MaxItems` page of `items` as `<list><member>…</member>…
+/// </list>` (each written by `member`), then `IsTruncated` and the next `Marker`.
+fn paged<T>(
+    call: &Call<'_>,
+    list: &str,
+    items: Vec<T>,
+    member: impl Fn(&mut Xml, &T),
+) -> Result<HttpResponse, QueryError> {
+    let (items, next) = page(call, items)?;
+    ok(call, |x| {
+        x.open(list);
+        for item in &items {
+            member(x, item);
+        }
+        x.close(list);
+        x.leaf("IsTruncated", if next.is_some() { "true" } else { "false" });
+        x.opt("Marker", next.as_deref());
+    })
+}
+
 /// The `Marker`/`MaxItems` page of `items`: the page and the next marker.
 fn page<T>(call: &Call<'_>, items: Vec<T>) -> Result<(Vec<T>, Option<String>), QueryError> {
     let start: usize = match call.get("Marker") {
@@ -293,12 +304,6 @@ fn page<T>(call: &Call<'_>, items: Vec<T>) -> Result<(Vec<T>, Option<String>), Q
     Ok((out, next))
 }
 
-/// `IsTruncated` and `Marker`.
-fn truncation(x: &mut Xml, next: &Option<String>) {
-    x.leaf("IsTruncated", if next.is_some() { "true" } else { "false" });
-    x.opt("Marker", next.as_deref());
-}
-
 /// Now, ISO 8601.
 fn now(call: &Call<'_>) -> String {
     iso8601(call.state.clock.now())
@@ -314,16 +319,7 @@ mod actions_tests {
     /// `ACTIONS` names exactly the actions `dispatch` matches.
     #[test]
     fn actions_list_matches_dispatch() {
-        let src = include_str!("mod.rs");
-        let body = &src[src.find("fn dispatch(call").unwrap()..];
-        let body = &body[..body.find("\n}\n").unwrap()];
-        let arms: Vec<&str> = body
-            .lines()
-            .filter_map(|l| l.trim().strip_prefix('"'))
-            .filter_map(|l| l.split_once("\" =>"))
-            .map(|(name, _)| name)
-            .filter(|name| !name.is_empty())
-            .collect();
+        let arms = crate::query::dispatch_arms(include_str!("mod.rs"));
         assert_eq!(arms, super::ACTIONS);
     }
 }

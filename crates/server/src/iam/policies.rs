@@ -197,14 +197,8 @@ pub(super) fn list_inline(call: &Call<'_>, owner: Owner) -> Result<HttpResponse,
     };
     call.authorize(action, &owner.arn(call, &call.view.world, &name))?;
     let names = read_parts(call, owner, &name, |p| p.names())?;
-    let (names, next) = page(call, names)?;
-    ok(call, |x| {
-        x.open("PolicyNames");
-        for n in &names {
-            x.leaf("member", n);
-        }
-        x.close("PolicyNames");
-        truncation(x, &next);
+    paged(call, "PolicyNames", names, |x, n| {
+        x.leaf("member", n);
     })
 }
 
@@ -267,22 +261,16 @@ pub(super) fn list_attached(call: &Call<'_>, owner: Owner) -> Result<HttpRespons
     };
     call.authorize(action, &owner.arn(call, &call.view.world, &name))?;
     let arns = read_parts(call, owner, &name, |p| p.attached.clone())?;
-    let (arns, next) = page(call, arns)?;
     let world = &call.view.world;
-    ok(call, |x| {
-        x.open("AttachedPolicies");
-        for arn in &arns {
-            let n = world
-                .managed_policy(arn)
-                .map(|p| p.name.as_str())
-                .unwrap_or("");
-            x.open("member")
-                .leaf("PolicyName", n)
-                .leaf("PolicyArn", arn)
-                .close("member");
-        }
-        x.close("AttachedPolicies");
-        truncation(x, &next);
+    paged(call, "AttachedPolicies", arns, |x, arn| {
+        let n = world
+            .managed_policy(arn)
+            .map(|p| p.name.as_str())
+            .unwrap_or("");
+        x.open("member")
+            .leaf("PolicyName", n)
+            .leaf("PolicyArn", arn)
+            .close("member");
     })
 }
 
@@ -423,13 +411,7 @@ pub(super) fn list_managed(call: &Call<'_>) -> Result<HttpResponse, QueryError> 
         .filter(|p| p.path.starts_with(prefix))
         .filter(|p| !only_attached || attachment_count(world, &p.arn) > 0)
         .collect();
-    let (items, next) = page(call, items)?;
-    ok(call, |x| {
-        x.open("Policies");
-        for p in items {
-            policy_xml(x, "member", world, p);
-        }
-        x.close("Policies");
-        truncation(x, &next);
+    paged(call, "Policies", items, |x, p| {
+        policy_xml(x, "member", world, p);
     })
 }

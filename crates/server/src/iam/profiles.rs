@@ -87,15 +87,9 @@ pub(super) fn get(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
 }
 
 fn list_xml(call: &Call<'_>, profiles: Vec<&InstanceProfile>) -> Result<HttpResponse, QueryError> {
-    let (profiles, next) = page(call, profiles)?;
     let world = &call.view.world;
-    ok(call, |x| {
-        x.open("InstanceProfiles");
-        for p in profiles {
-            profile_xml(x, "member", world, p);
-        }
-        x.close("InstanceProfiles");
-        truncation(x, &next);
+    paged(call, "InstanceProfiles", profiles, |x, p| {
+        profile_xml(x, "member", world, p);
     })
 }
 

@@ -144,14 +144,8 @@ pub(super) fn list(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         .iter()
         .filter(|r| r.account == call.account() && r.path.starts_with(prefix))
         .collect();
-    let (roles, next) = page(call, roles)?;
-    ok(call, |x| {
-        x.open("Roles");
-        for r in roles {
-            role_xml(x, "member", r);
-        }
-        x.close("Roles");
-        truncation(x, &next);
+    paged(call, "Roles", roles, |x, r| {
+        role_xml(x, "member", r);
     })
 }
 

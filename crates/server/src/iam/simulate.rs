@@ -104,10 +104,11 @@ pub(super) fn simulate_principal_policy(call: &Call<'_>) -> Result<HttpResponse,
             results.push((action.to_string(), resource.to_string(), eval));
         }
     }
-    let (results, next) = page(call, results)?;
-    ok(call, |x| {
-        x.open("EvaluationResults");
-        for (action, resource, eval) in &results {
+    paged(
+        call,
+        "EvaluationResults",
+        results,
+        |x, (action, resource, eval)| {
             x.open("member")
                 .leaf("EvalActionName", action)
                 .leaf("EvalResourceName", resource)
@@ -131,10 +132,8 @@ pub(super) fn simulate_principal_policy(call: &Call<'_>) -> Result<HttpResponse,
             x.close("MatchedStatements");
             x.open("MissingContextValues").close("MissingContextValues");
             x.close("member");
-        }
-        x.close("EvaluationResults");
-        truncation(x, &next);
-    })
+        },
+    )
 }
 
 fn source_of(s: &PolicySource, owner: &'static str) -> Source {

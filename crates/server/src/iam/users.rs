@@ -125,14 +125,8 @@ pub(super) fn list(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         .iter()
         .filter(|u| u.account == call.account() && u.path.starts_with(prefix))
         .collect();
-    let (users, next) = page(call, users)?;
-    ok(call, |x| {
-        x.open("Users");
-        for u in users {
-            user_xml(x, "member", u);
-        }
-        x.close("Users");
-        truncation(x, &next);
+    paged(call, "Users", users, |x, u| {
+        user_xml(x, "member", u);
     })
 }
 
@@ -225,14 +219,8 @@ pub(super) fn list_access_keys(call: &Call<'_>) -> Result<HttpResponse, QueryErr
     let u = raw_user(call, &mut raw, &name)?;
     let user = u.name.clone();
     let keys = u.access_keys.clone();
-    let (keys, next) = page(call, keys)?;
-    ok(call, |x| {
-        x.open("AccessKeyMetadata");
-        for k in &keys {
-            key_xml(x, "member", &user, k, false);
-        }
-        x.close("AccessKeyMetadata");
-        truncation(x, &next);
+    paged(call, "AccessKeyMetadata", keys, |x, k| {
+        key_xml(x, "member", &user, k, false);
     })
 }
 
