@@ -1328,7 +1328,8 @@ impl<H: Handler> Handler for Faulty<H> {
 
 /// The admin API on the API listener: `GET /awsid/faults` lists the specs in force with what
 /// they injected; `PUT /awsid/faults/<target>` (a JSON spec) sets one; `DELETE
-/// /awsid/faults/<target>` clears one, `DELETE /awsid/faults` all. Loopback peers only; `PUT`
+/// /awsid/faults/<target>` clears one, `DELETE /awsid/faults` all. Loopback peers naming a
+/// loopback `Host` only (no DNS rebinding; an `Origin`, if sent, must be the `Host`'s); `PUT`
 /// needs `Content-Type: application/json` (a page in a browser cannot send it cross-site
 /// without a preflight the server never answers).
 pub mod admin {
@@ -1358,11 +1359,8 @@ pub mod admin {
 
     /// Answers an admin request.
     pub fn handle(state: &State, req: &RequestData) -> HttpResponse {
-        if !req.peer.ip().is_loopback() {
-            return refuse(
-                StatusCode::FORBIDDEN,
-                "the fault switchboard answers loopback clients only",
-            );
+        if let Some(why) = super::console::forbidden(req) {
+            return refuse(StatusCode::FORBIDDEN, why);
         }
         let rest = req.uri.path()[PATH.len()..].trim_start_matches('/');
         let target = if rest.is_empty() {

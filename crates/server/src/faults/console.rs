@@ -243,10 +243,13 @@ fn refuse(status: StatusCode, message: &str) -> HttpResponse {
     r
 }
 
-/// Why a post is refused before its fields are read (`None`: it may go on).
-fn forbidden(req: &RequestData) -> Option<&'static str> {
+/// Why a request that changes the switchboard (this form's post, the admin API) is refused
+/// before it is read (`None`: it may go on): a peer that is not loopback, a `Host` that names
+/// no loopback address (a page whose DNS name was rebound to 127.0.0.1), an `Origin` other
+/// than the `Host`'s.
+pub(super) fn forbidden(req: &RequestData) -> Option<&'static str> {
     if !req.peer.ip().is_loopback() {
-        return Some("the fault controls answer loopback clients only");
+        return Some("the fault switchboard answers loopback clients only");
     }
     let header =
         |n: http::header::HeaderName| req.headers.get(n).map(|v| v.to_str().unwrap_or("\u{fffd}"));

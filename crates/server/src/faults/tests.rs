@@ -730,7 +730,40 @@ fn the_admin_api_refuses_what_it_should() {
         admin::handle(&s.state, &req).status(),
         StatusCode::FORBIDDEN
     );
+    // Nor from a page whose name was rebound to 127.0.0.1 (its Host is its own name), nor
+    // cross-origin.
+    let put = |host: &str, origin: Option<&str>| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::HOST, host.parse().unwrap());
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            "application/json".parse().unwrap(),
+        );
+        if let Some(o) = origin {
+            headers.insert(http::header::ORIGIN, o.parse().unwrap());
+        }
+        let req = RequestData {
+            method: http::Method::PUT,
+            uri: "/awsid/faults/sts".parse().unwrap(),
+            headers,
+            body: Bytes::from_static(b"{\"error_rate\": 1}"),
+            peer: "127.0.0.1:4000".parse().unwrap(),
+            local: "127.0.0.1:1".parse().unwrap(),
+            ttl: crate::http::TtlControl::detached(),
+        };
+        admin::handle(&s.state, &req).status()
+    };
+    assert_eq!(put("rebound.example:4590", None), StatusCode::FORBIDDEN);
+    assert_eq!(
+        put("127.0.0.1:4590", Some("http://rebound.example:4590")),
+        StatusCode::FORBIDDEN
+    );
     assert!(!s.state.faults.is_on());
+    assert_eq!(
+        put("localhost:4590", Some("http://localhost:4590")),
+        StatusCode::OK
+    );
+    assert!(s.state.faults.is_on());
 }
 
 fn iam_call(s: &crate::LocalServer) -> crate::testutil::Reply {
