@@ -184,6 +184,10 @@ def main() -> int:
                        cwd=REPO, check=True)
         subprocess.run(["cargo", "build-static"], cwd=REPO, check=True)
     target = REPO / "target" / "release"
+    for binary in (target / "awsid", target / "examples" / "bare_hyper"):
+        if not binary.exists():
+            raise SystemExit(f"{binary} is missing: run `cargo build-static` and `cargo build --release "
+                             "-p awsid-server --example bare_hyper` (or leave out --skip-build)")
     results: dict[str, dict] = {}
 
     # --- awsid serve

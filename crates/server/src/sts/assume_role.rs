@@ -192,16 +192,23 @@ pub(super) fn assume_role(
     }
     let mut claims = session_claims(state, caller, &r, role, mfa_now)?;
     claims.policy = combine(claims.policy.take(), managed);
-    let creds = state.issuer.issue(claims.clone());
+    // The three fields the answer needs, taken before the claims move into the token
+    // (instead of a copy of every claim).
+    let (user_id, arn, source_identity) = (
+        claims.user_id.clone(),
+        claims.arn.clone(),
+        claims.source_identity.clone(),
+    );
+    let creds = state.issuer.issue(claims);
     let packed = packed_policy_size(r.policy.as_deref(), &r.tags);
     Ok(xml::success("AssumeRole", rid, |x| {
         credentials_xml(x, &creds);
         x.open("AssumedRoleUser")
-            .leaf("AssumedRoleId", &claims.user_id)
-            .leaf("Arn", &claims.arn)
+            .leaf("AssumedRoleId", &user_id)
+            .leaf("Arn", &arn)
             .close("AssumedRoleUser");
         x.opt("PackedPolicySize", packed.as_deref());
-        x.opt("SourceIdentity", claims.source_identity.as_deref());
+        x.opt("SourceIdentity", source_identity.as_deref());
     }))
 }
 
