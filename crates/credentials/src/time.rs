@@ -23,7 +23,16 @@ pub fn now() -> OffsetDateTime {
 
 /// Parses an expiry the way the reference accepts it: RFC 3339 (`Z` or numeric offset, optional
 /// fraction, `T` or space), a `UTC`/`GMT` suffix, or a `+HHMM` offset. A zone is required.
+/// Fractions finer than a microsecond are truncated, as dateutil's parser does (`_parsems`:
+/// the first six digits), so what is read is what Python's `isoformat()` writes back.
 pub fn parse(text: &str) -> Result<OffsetDateTime, TimeError> {
+    parse_exact(text).map(|t| {
+        t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+            .expect("a whole number of microseconds is a valid nanosecond")
+    })
+}
+
+fn parse_exact(text: &str) -> Result<OffsetDateTime, TimeError> {
     let s = text.trim();
     // The written offset is kept (Python's isoformat() prints it back).
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
@@ -117,6 +126,25 @@ pub fn format_z(t: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fractions_finer_than_a_microsecond_are_truncated_as_dateutil_does() {
+        // Regression (fuzz/regressions/cache_entry/expiration-seven-digit-fraction): a written
+        // entry (microseconds) read back differently from the 7-digit fraction it came from.
+        for text in [
+            "2099-01-01T00:00:00.7123456+00:00",
+            "2099-01-01T00:00:00.712345999Z",
+            "2099-01-01 00:00:00.7123459 UTC",
+        ] {
+            let t = parse(text).unwrap();
+            assert_eq!(t.nanosecond(), 712_345_000, "{text}");
+            assert_eq!(parse(&format_iso(t)).unwrap(), t, "{text}");
+        }
+        assert_eq!(
+            parse("2099-01-01T00:00:00.5Z").unwrap().nanosecond(),
+            500_000_000
+        );
+    }
 
     #[test]
     fn non_ascii_near_the_end_is_an_error_not_a_panic() {
