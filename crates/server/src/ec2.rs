@@ -216,15 +216,14 @@ fn count(p: &Params, name: &str) -> Result<usize, QueryError> {
         .ok_or_else(|| invalid_parameter(format!("Value ({v}) for parameter {name} is invalid.")))
 }
 
-/// A launch template version as a launch spec (`$Latest`, `$Default` or a number).
-pub(crate) fn template_spec(
-    world: &World,
+/// The account's launch template with this id or name, or EC2's `InvalidLaunchTemplateId.NotFound`.
+fn find_template<'w>(
+    world: &'w World,
     account: &str,
     id: Option<&str>,
     name: Option<&str>,
-    version: Option<&str>,
-) -> Result<(LaunchSpec, String), QueryError> {
-    let lt = world
+) -> Result<&'w RawLaunchTemplate, QueryError> {
+    world
         .raw
         .launch_templates
         .iter()
@@ -241,7 +240,18 @@ pub(crate) fn template_spec(
                     id.or(name).unwrap_or("")
                 ),
             )
-        })?;
+        })
+}
+
+/// A launch template version as a launch spec (`$Latest`, `$Default` or a number).
+pub(crate) fn template_spec(
+    world: &World,
+    account: &str,
+    id: Option<&str>,
+    name: Option<&str>,
+    version: Option<&str>,
+) -> Result<(LaunchSpec, String), QueryError> {
+    let lt = find_template(world, account, id, name)?;
     let number = match version.unwrap_or("$Default") {
         "$Latest" => lt.versions.len() as u32,
         "$Default" => lt.default_version.unwrap_or(1),
@@ -945,24 +955,7 @@ fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, Qu
     let world = &call.view.world;
     let id = call.get("LaunchTemplateId");
     let name = call.get("LaunchTemplateName");
-    let t = world
-        .raw
-        .launch_templates
-        .iter()
-        .find(|t| {
-            t.account == call.account()
-                && (id.is_some_and(|i| i == t.id) || name.is_some_and(|n| n == t.name))
-        })
-        .ok_or_else(|| {
-            QueryError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidLaunchTemplateId.NotFound",
-                format!(
-                    "The specified launch template, with template ID {}, does not exist.",
-                    id.or(name).unwrap_or("")
-                ),
-            )
-        })?;
+    let t = find_template(world, call.account(), id, name)?;
     let default = t.default_version.unwrap_or(1);
     respond(call, |x| {
         x.open("launchTemplateVersionSet");

@@ -596,14 +596,19 @@ fn credentials_served_already_expired_keep_their_shape() {
     );
 }
 
-fn sts_call(s: &crate::LocalServer) -> crate::testutil::Reply {
+/// An unsigned Query-protocol call to the API listener (faults answer before authentication).
+fn query_call(s: &crate::LocalServer, form: &[u8]) -> crate::testutil::Reply {
     send(
         s.bound.api.unwrap(),
         "POST",
         "/",
         &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"Action=GetCallerIdentity&Version=2011-06-15",
+        form,
     )
+}
+
+fn sts_call(s: &crate::LocalServer) -> crate::testutil::Reply {
+    query_call(s, b"Action=GetCallerIdentity&Version=2011-06-15")
 }
 
 #[test]
@@ -767,13 +772,7 @@ fn the_admin_api_refuses_what_it_should() {
 }
 
 fn iam_call(s: &crate::LocalServer) -> crate::testutil::Reply {
-    send(
-        s.bound.api.unwrap(),
-        "POST",
-        "/",
-        &[("Content-Type", "application/x-www-form-urlencoded")],
-        b"Action=ListRoles&Version=2010-05-08",
-    )
+    query_call(s, b"Action=ListRoles&Version=2010-05-08")
 }
 
 #[test]
