@@ -256,3 +256,55 @@ def test_boto3_paginates_iam_lists(plane):
     with pytest.raises(ClientError) as e:
         iam.list_roles(MaxItems=1001)
     assert error_of(e)[:2] == (400, "ValidationError")
+
+
+def test_boto3_launch_template_with_a_profile_feeds_an_auto_scaling_group(plane):
+    """Issue 12 item 3: a launch template carrying an instance profile (EC2's
+    CreateLaunchTemplate / DescribeLaunchTemplateVersions / DeleteLaunchTemplate) and an Auto
+    Scaling group launched from it; each of the group's instances serves the role over IMDS."""
+    iam, ec2, asg = admin(plane, "iam"), admin(plane, "ec2"), admin(plane, "autoscaling")
+    role, profile = "boto3-lt-role", "boto3-lt-profile"
+    ec2_trust = {"Version": "2012-10-17", "Statement": [TRUST["Statement"][0]]}
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(ec2_trust))
+    profile_arn = iam.create_instance_profile(InstanceProfileName=profile)["InstanceProfile"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName=profile, RoleName=role)
+
+    lt = ec2.create_launch_template(
+        LaunchTemplateName="boto3-lt",
+        LaunchTemplateData={"ImageId": "ami-baba68d3", "InstanceType": "m1.small",
+                            "IamInstanceProfile": {"Name": profile}})["LaunchTemplate"]
+    assert lt["LaunchTemplateName"] == "boto3-lt" and lt["LaunchTemplateId"].startswith("lt-")
+    assert (lt["DefaultVersionNumber"], lt["LatestVersionNumber"]) == (1, 1)
+    versions = ec2.describe_launch_template_versions(LaunchTemplateName="boto3-lt")["LaunchTemplateVersions"]
+    assert [(v["VersionNumber"], v["LaunchTemplateData"]["IamInstanceProfile"].get("Name")) for v in versions] \
+        == [(1, profile)]
+    with pytest.raises(ClientError) as e:
+        ec2.create_launch_template(LaunchTemplateName="boto3-lt", LaunchTemplateData={"ImageId": "ami-baba68d3"})
+    assert error_of(e)[:2] == (400, "InvalidLaunchTemplateName.AlreadyExistsException")
+    with pytest.raises(ClientError) as e:
+        ec2.describe_launch_template_versions(LaunchTemplateId="lt-0000000000000000")
+    assert error_of(e) == (400, "InvalidLaunchTemplateId.NotFound",
+                           "The specified launch template, with template ID lt-0000000000000000, does not exist.")
+
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName="boto3-lt-group", MinSize=2, MaxSize=2,
+        LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "$Latest"},
+        AvailabilityZones=["us-west-2a"])
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["boto3-lt-group"])["AutoScalingGroups"][0]
+    assert group["LaunchTemplate"]["LaunchTemplateId"] == lt["LaunchTemplateId"]
+    ids = [i["InstanceId"] for i in group["Instances"]]
+    assert len(ids) == 2
+    described = [i for r in ec2.describe_instances(InstanceIds=ids)["Reservations"] for i in r["Instances"]]
+    assert {i["IamInstanceProfile"]["Arn"] for i in described} == {profile_arn}
+    for i in described:
+        imds = {t["Key"]: t["Value"] for t in i["Tags"]}["awsid:imds-endpoint"]
+        fetcher = InstanceMetadataFetcher(timeout=5, num_attempts=1, base_url=imds, env={})
+        creds = InstanceMetadataProvider(iam_role_fetcher=fetcher).load().get_frozen_credentials()
+        assert client(plane, "sts", creds.access_key, creds.secret_key, creds.token).get_caller_identity()["Arn"] \
+            == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{i['InstanceId']}"
+
+    asg.delete_auto_scaling_group(AutoScalingGroupName="boto3-lt-group", ForceDelete=True)
+    ec2.delete_launch_template(LaunchTemplateName="boto3-lt")
+    with pytest.raises(ClientError) as e:
+        ec2.describe_launch_template_versions(LaunchTemplateName="boto3-lt")
+    assert error_of(e)[:2] == (400, "InvalidLaunchTemplateId.NotFound")
