@@ -346,6 +346,12 @@ def test_boto3_launch_template_with_a_profile_feeds_an_auto_scaling_group(plane)
         assert client(plane, "sts", creds.access_key, creds.secret_key, creds.token).get_caller_identity()["Arn"] \
             == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{i['InstanceId']}"
 
+    for desired, side, bound in ((3, "above", "max"), (1, "below", "min")):
+        with pytest.raises(ClientError) as e:
+            asg.set_desired_capacity(AutoScalingGroupName="boto3-lt-group", DesiredCapacity=desired)
+        assert error_of(e) == (400, "ValidationError",
+                               f"New SetDesiredCapacity value {desired} is {side} {bound} value 2.")
+
     asg.delete_auto_scaling_group(AutoScalingGroupName="boto3-lt-group", ForceDelete=True)
     ec2.delete_launch_template(LaunchTemplateName="boto3-lt")
     with pytest.raises(ClientError) as e:
