@@ -260,17 +260,27 @@ fn linger_detached(stream: &TcpStream) {
         let Ok(mut s) = TcpStream::from_std(dup) else {
             return;
         };
-        let _ = tokio::time::timeout(LINGER_TIME, async {
+        let mut drained = 0;
+        // The scratch buffer lives on the stack of each poll, not in the task: thousands of
+        // lingering connections cost no more than their small tasks.
+        let drain = std::future::poll_fn(|cx| {
             let mut scratch = [0u8; 16 * 1024];
-            let mut drained = 0;
-            while drained < LINGER_BYTES {
-                match tokio::io::AsyncReadExt::read(&mut s, &mut scratch).await {
-                    Ok(n) if n > 0 => drained += n,
-                    _ => break,
+            loop {
+                let mut buf = ReadBuf::new(&mut scratch);
+                match Pin::new(&mut s).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                        drained += buf.filled().len();
+                        if drained >= LINGER_BYTES {
+                            return Poll::Ready(());
+                        }
+                    }
+                    // End of stream or an error: the client is done.
+                    Poll::Ready(_) => return Poll::Ready(()),
+                    Poll::Pending => return Poll::Pending,
                 }
             }
-        })
-        .await;
+        });
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
     });
 }
 
