@@ -64,7 +64,7 @@ sso_registration_scopes = sso:account:access
 """
 SEED = 14
 
-# (name, endpoint, spec)
+# (name, endpoint, spec[, extra client environment])
 FAULTS = [
     ("STS 500 InternalFailure, rate 0.5", "sts", {"error_rate": 0.5, "error": "internal"}),
     ("STS 503 ServiceUnavailable, rate 0.5", "sts", {"error_rate": 0.5, "error": "unavailable"}),
@@ -76,6 +76,21 @@ FAULTS = [
     ("IMDS 429, rate 0.5", "imds", {"error_rate": 0.5, "error": "throttling"}),
     ("IMDS outage (refused)", "imds", {"outage": {"seconds": 3600, "mode": "refused"}}),
     ("IMDS credentials served expired", "imds", {"expired_credentials": True}),
+    # IMDS latency and hangs against the clients' timeouts (botocore's and awsid's
+    # `metadata_service_timeout`, default 1 s, and `metadata_service_num_attempts`, default 1;
+    # the Rust SDK's IMDS client has fixed 1 s connect/read timeouts and 4 attempts and reads
+    # neither setting). The fourth element is the clients' extra environment.
+    ("IMDS latency 500 ms", "imds", {"latency_ms": 500}),
+    ("IMDS latency 1500 ms", "imds", {"latency_ms": 1500}),
+    ("IMDS latency 1500 ms, metadata_service_timeout 2", "imds", {"latency_ms": 1500},
+     {"AWS_METADATA_SERVICE_TIMEOUT": "2"}),
+    ("IMDS latency uniform 0-2000 ms", "imds", {"latency_ms": {"min": 0, "max": 2000}}),
+    ("IMDS latency uniform 0-2000 ms, metadata_service_num_attempts 3", "imds",
+     {"latency_ms": {"min": 0, "max": 2000}}, {"AWS_METADATA_SERVICE_NUM_ATTEMPTS": "3"}),
+    ("IMDS hang", "imds", {"outage": {"seconds": 3600, "mode": "hang"}}),
+    ("IMDS hang, metadata_service_timeout 2, num_attempts 2", "imds",
+     {"outage": {"seconds": 3600, "mode": "hang"}},
+     {"AWS_METADATA_SERVICE_TIMEOUT": "2", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "2"}),
     ("ECS 500, rate 0.5", "ecs", {"error_rate": 0.5, "error": "internal"}),
     ("ECS 503, rate 0.5", "ecs", {"error_rate": 0.5, "error": "unavailable"}),
     ("ECS outage (refused)", "ecs", {"outage": {"seconds": 3600, "mode": "refused"}}),
@@ -230,7 +245,7 @@ def call_botocore(env: dict, iam: bool) -> tuple[bool, str, float | None]:
 
 
 def run_fault(plane: Plane, name: str, endpoint: str, spec: dict, clients: dict, calls: int,
-              home: Path) -> list[dict]:
+              home: Path, extra_env: dict | None = None) -> list[dict]:
     rows = []
     service = "iam" if endpoint == "iam" else endpoint
     for client, call in clients.items():
@@ -238,7 +253,7 @@ def run_fault(plane: Plane, name: str, endpoint: str, spec: dict, clients: dict,
             continue
         plane.clear()
         plane.set_fault(endpoint, spec)
-        env = client_env(plane, endpoint, home)
+        env = dict(client_env(plane, endpoint, home), **(extra_env or {}))
         ok_n, requests, faulty, expired, fail_faults, times = 0, 0, 0, 0, [], []
         served_expired = 0
         first_error = ""
@@ -282,7 +297,8 @@ def main() -> int:
     parser.add_argument("--sdk", default=str(REPO / "target" / "debug" / "sdk_credentials"))
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--short", action="store_true", help=f"only {SHORT}, 5 calls each")
-    parser.add_argument("--only", help="run the faults whose name contains this text")
+    parser.add_argument("--only", help="run the faults whose name contains this text "
+                        "(alternatives separated by |)")
     parser.add_argument("--clients", default="awsid,botocore,rust-sdk")
     parser.add_argument("--out", help="also write every row to this JSON file")
     args = parser.parse_args()
@@ -310,12 +326,14 @@ def main() -> int:
                 "region = us-east-1\nretry_mode = standard\nmax_attempts = 3\n" + SSO_CONFIG)
             (home / "credentials").write_text(
                 f"[base]\naws_access_key_id = {USER1[0]}\naws_secret_access_key = {USER1[1]}\n")
-            faults = [f for f in FAULTS if (not args.only or args.only in f[0])
+            only = args.only.split("|") if args.only else []
+            faults = [f for f in FAULTS if (not only or any(o in f[0] for o in only))
                       and (not args.short or f[0] in SHORT)]
-            if any(endpoint == "sso" for _, endpoint, _ in faults):
+            if any(f[1] == "sso" for f in faults):
                 sso_login(binary, client_env(plane, "sso", home), plane)
-            for name, endpoint, spec in faults:
-                rows += run_fault(plane, name, endpoint, spec, clients, args.calls, home)
+            for name, endpoint, spec, *extra in faults:
+                rows += run_fault(plane, name, endpoint, spec, clients, args.calls, home,
+                                  extra[0] if extra else None)
         finally:
             proc.terminate()
             proc.wait(timeout=10)

@@ -513,6 +513,10 @@ def main() -> int:
     ap.add_argument("--slowloris", type=int, default=500, help="slowloris connections")
     ap.add_argument("--scale", type=float, default=1.0, help="concurrency of the other attacks")
     ap.add_argument("--interval-ms", type=float, default=5.0, help="prober request interval")
+    ap.add_argument("--attacker-nice", type=int, default=0,
+                    help="run the attacker process at this niceness (19: its own CPU work -- "
+                         "generating gigabytes -- yields to the server, as on another machine; "
+                         "the server still handles every attack byte at normal priority)")
     ap.add_argument("--phases", default="baseline,headers,bodies,slowloris,idle,malformed")
     ap.add_argument("--short", action="store_true", help="the test suite's quick variant")
     ap.add_argument("--strict", action="store_true", help=f"fail when a p99 is >= {P99_LIMIT_MS} ms")
@@ -554,7 +558,9 @@ def main() -> int:
                     [sys.executable, __file__, "--attack", phase, "--info", json.dumps(info),
                      "--phase-seconds", str(args.phase_seconds), "--idle", str(args.idle),
                      "--slowloris", str(args.slowloris), "--scale", str(args.scale)],
-                    stdout=subprocess.PIPE, text=True)
+                    stdout=subprocess.PIPE, text=True,
+                    preexec_fn=(lambda: os.nice(args.attacker_nice)) if args.attacker_nice
+                    else None)
             end = time.monotonic() + args.phase_seconds
             while time.monotonic() < end or (attacker and attacker.poll() is None):
                 rss.append(proc_kb(server.pid, "VmRSS"))
@@ -617,12 +623,14 @@ def main() -> int:
             server.wait()
 
     summary = {"binary": str(binary), "phase_seconds": args.phase_seconds, "idle": args.idle,
+               "attacker_nice": args.attacker_nice, "load_average": os.getloadavg(),
                "slowloris": args.slowloris, "scale": args.scale, "vmhwm_kb": hwm,
                "phases": phases, "failed": failed}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"awsid serve under hostile input ({binary}), {args.phase_seconds:g} s per phase, "
-          f"prober every {args.interval_ms:g} ms on new connections\n")
+          f"prober every {args.interval_ms:g} ms on new connections, attacker niceness "
+          f"{args.attacker_nice}, load average {os.getloadavg()[0]:.2f}\n")
     print("| phase | probes | failed | p50 ms | p99 ms | max ms | RSS max MiB | answers to the attack |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for name, p in phases.items():

@@ -84,9 +84,11 @@ def start_server(binary: Path, workdir: Path, world: Path) -> tuple[subprocess.P
     return proc, json.loads(ready.read_text())
 
 
-def rss_kb(pid: int) -> int:
+def rss_kb(pid: int, field: str = "VmRSS") -> int:
+    """A /proc/PID/status memory field in kB: VmRSS, or its parts RssAnon (heap, stacks: what
+    the server allocates) and RssFile (pages of the executable mapped in: code and constants)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
@@ -266,13 +268,16 @@ def main() -> int:
                 "requests": sum(len(v) for v in lat.values()),
                 "errors": len(errors),
                 "rss_kb": rss_kb(server.pid),
+                "rss_anon_kb": rss_kb(server.pid, "RssAnon"),
+                "rss_file_kb": rss_kb(server.pid, "RssFile"),
                 **{f"{k}_p50_ms": round(pct(v, 50), 2) for k, v in lat.items() if v},
                 **{f"{k}_p99_ms": round(pct(v, 99), 2) for k, v in lat.items() if v},
                 "skipped": {k: n for k, n in skipped.items() if n},
             })
             r = rows[-1]
             print(f"t={r['t_s']:>4}s requests={r['requests']:>6} errors={r['errors']} "
-                  f"rss={r['rss_kb'] / 1024:.1f}MiB "
+                  f"rss={r['rss_kb'] / 1024:.1f}MiB (anon {r['rss_anon_kb'] / 1024:.1f}, "
+                  f"file {r['rss_file_kb'] / 1024:.1f}) "
                   + " ".join(f"{k}={r.get(k + '_p50_ms', '-')}/{r.get(k + '_p99_ms', '-')}ms"
                              for k in KINDS if k + "_p50_ms" in r), flush=True)
     finally:
@@ -309,6 +314,10 @@ def main() -> int:
     print(f"\n{total} requests in {args.minutes:g} min, {len(all_errors)} errors, RSS after warm-up "
           f"{warm['rss_kb'] / 1024 if warm else 0:.1f} MiB -> end {rows[-1]['rss_kb'] / 1024 if rows else 0:.1f} MiB "
           f"({growth:+.1%}), peak {hwm / 1024:.1f} MiB")
+    if warm and rows:
+        print(f"of which anonymous memory (heap, stacks) {warm['rss_anon_kb'] / 1024:.1f} -> "
+              f"{rows[-1]['rss_anon_kb'] / 1024:.1f} MiB, pages of the executable "
+              f"{warm['rss_file_kb'] / 1024:.1f} -> {rows[-1]['rss_file_kb'] / 1024:.1f} MiB")
     skipped = {k for r in rows for k in r["skipped"]}
     if skipped:
         print(f"skipped (the server does not answer them): {', '.join(sorted(skipped))}")

@@ -443,3 +443,84 @@ def test_rotate_keep_old_inactive_against_serve(
         if env is not None:
             subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True,
                            capture_output=True)
+
+
+def rotate_failing(awsid_bin: Path, env: dict[str, str], *flags: str) -> str:
+    r = subprocess.run([str(awsid_bin), "vault", "rotate", "vaulted", "--passphrase-stdin", *flags],
+                       env=env, input=PASSPHRASE + "\n", capture_output=True, text=True,
+                       timeout=120, start_new_session=True)
+    assert r.returncode != 0, r.stdout
+    return " ".join(r.stderr.split())
+
+
+def set_faults(served, faults: dict[str, dict]) -> None:
+    """Sets `awsid serve`'s fault switchboard through its admin API (`None` clears it all)."""
+    import urllib.request
+    base = served.sts_url.rstrip("/")
+    if not faults:
+        urllib.request.urlopen(urllib.request.Request(f"{base}/awsid/faults", method="DELETE"))
+        return
+    for target, spec in faults.items():
+        req = urllib.request.Request(f"{base}/awsid/faults/{target}", method="PUT",
+                                     data=json.dumps(spec).encode(),
+                                     headers={"Content-Type": "application/json"})
+        assert urllib.request.urlopen(req).status == 200
+
+
+def listed_keys(aws_bin: Path, env: dict[str, str]) -> list[str]:
+    keys = aws_ok(aws_bin, env, "iam", "list-access-keys", "--profile", "vaulted")
+    return sorted(k["AccessKeyId"] for k in keys["AccessKeyMetadata"])
+
+
+def test_rotate_deletes_a_new_key_the_vault_cannot_keep(
+        awsid_bin: Path, aws_bin: Path, tmp_path: Path, home: Path, served):
+    """A failure between CreateAccessKey and the vault write (the vault's lock path is a
+    directory, as a full disk would fail it): the new key — whose secret would be lost — is
+    deleted again, the vault keeps the old key, which works, and the error says so. Before the
+    fix the error named only the lock file and IAM kept an orphan active key."""
+    env, old = vault_a_rotator_key(served, tmp_path, home, awsid_bin, aws_bin)
+    vault = home / ".local" / "share" / "awsid" / "vault.json"
+    assert vault.exists()
+    lock = vault.with_name("vault.json.lock")
+    if lock.exists():
+        lock.unlink()
+    lock.mkdir()
+    try:
+        err = rotate_failing(awsid_bin, env)
+    finally:
+        lock.rmdir()
+    assert "could not be kept in the vault" in err and "it was deleted again" in err, err
+    assert f"the vault keeps the old key {old[0]}, which still works" in err, err
+    assert old[1] not in err
+    assert vaulted_key(awsid_bin, env)["AccessKeyId"] == old[0]
+    assert listed_keys(aws_bin, env) == [old[0]]
+    assert aws_ok(aws_bin, env, "sts", "get-caller-identity", "--profile", "vaulted")["Arn"] \
+        == ROTATOR_ARN
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+
+
+def test_rotate_names_the_new_key_when_undoing_it_fails(
+        awsid_bin: Path, aws_bin: Path, tmp_path: Path, home: Path, served):
+    """The new key cannot be verified (STS throttles every call after the first) and deleting it
+    again fails too (IAM throttles every call after CreateAccessKey): the error names the new
+    key IAM still has and how to delete it; the vault keeps the old key, which works. Before
+    the fix the error said the new key "was deleted" while IAM still listed it."""
+    env, old = vault_a_rotator_key(served, tmp_path, home, awsid_bin, aws_bin)
+    never = {"rate": 0.0001}
+    set_faults(served, {"sts": {"rate_limit": dict(never, burst=1)},
+                        "iam": {"rate_limit": dict(never, burst=2)}})
+    try:
+        err = rotate_failing(awsid_bin, env, "--verify-timeout", "1")
+    finally:
+        set_faults(served, {})
+    keys = listed_keys(aws_bin, env)
+    assert len(keys) == 2 and old[0] in keys, keys
+    new_id = next(k for k in keys if k != old[0])
+    assert f"the new access key {new_id} could not be verified at STS" in err, err
+    assert "deleting it again failed" in err and "Throttling" in err, err
+    assert f"next to the old key {old[0]}, which the vault keeps and which still works" in err
+    assert f"aws iam delete-access-key --access-key-id {new_id}" in err, err
+    assert vaulted_key(awsid_bin, env)["AccessKeyId"] == old[0]
+    assert aws_ok(aws_bin, env, "sts", "get-caller-identity", "--profile", "vaulted")["Arn"] \
+        == ROTATOR_ARN
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)

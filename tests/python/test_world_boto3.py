@@ -237,6 +237,49 @@ def test_boto3_run_instances_needs_pass_role(plane):
     iam.delete_user(UserName="launcher")
 
 
+def test_boto3_dry_run_changes_nothing(plane):
+    """EC2's DryRun checks permission only: 412 DryRunOperation and no change, on every action
+    that has the flag (it used to terminate the instance and apply metadata options)."""
+    ec2 = admin(plane, "ec2")
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1)
+    instance = run["Instances"][0]["InstanceId"]
+    before = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert before["State"]["Name"] == "running"
+    tokens = before["MetadataOptions"]["HttpTokens"]
+    wanted = "optional" if tokens == "required" else "required"
+    calls = {
+        "RunInstances": lambda: ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small",
+                                                  MinCount=1, MaxCount=1, DryRun=True),
+        "DescribeInstances": lambda: ec2.describe_instances(InstanceIds=[instance], DryRun=True),
+        "TerminateInstances": lambda: ec2.terminate_instances(InstanceIds=[instance], DryRun=True),
+        "ModifyInstanceMetadataOptions": lambda: ec2.modify_instance_metadata_options(
+            InstanceId=instance, HttpTokens=wanted, DryRun=True),
+        "CreateLaunchTemplate": lambda: ec2.create_launch_template(
+            LaunchTemplateName="dry-run-template", DryRun=True,
+            LaunchTemplateData={"ImageId": "ami-baba68d3"}),
+        "DescribeLaunchTemplates": lambda: ec2.describe_launch_templates(DryRun=True),
+        "DeleteLaunchTemplate": lambda: ec2.delete_launch_template(
+            LaunchTemplateName="dry-run-template", DryRun=True),
+    }
+    count = len(ec2.describe_instances()["Reservations"])
+    for action, call in calls.items():
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_of(e) == (412, "DryRunOperation",
+                               "Request would have succeeded, but DryRun flag is set."), action
+    after = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert after["State"]["Name"] == "running"
+    assert after["MetadataOptions"]["HttpTokens"] == tokens
+    assert len(ec2.describe_instances()["Reservations"]) == count
+    assert all(t["LaunchTemplateName"] != "dry-run-template"
+               for t in ec2.describe_launch_templates()["LaunchTemplates"])
+    # Without permission the dry run is the refusal itself.
+    with pytest.raises(ClientError) as e:
+        client(plane, "ec2", *USER1_KEY).terminate_instances(InstanceIds=[instance], DryRun=True)
+    assert error_of(e)[:2] == (403, "UnauthorizedOperation")
+    ec2.terminate_instances(InstanceIds=[instance])
+
+
 def test_boto3_paginates_iam_lists(plane):
     """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
     iam = admin(plane, "iam")
@@ -302,6 +345,12 @@ def test_boto3_launch_template_with_a_profile_feeds_an_auto_scaling_group(plane)
         creds = InstanceMetadataProvider(iam_role_fetcher=fetcher).load().get_frozen_credentials()
         assert client(plane, "sts", creds.access_key, creds.secret_key, creds.token).get_caller_identity()["Arn"] \
             == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{i['InstanceId']}"
+
+    for desired, side, bound in ((3, "above", "max"), (1, "below", "min")):
+        with pytest.raises(ClientError) as e:
+            asg.set_desired_capacity(AutoScalingGroupName="boto3-lt-group", DesiredCapacity=desired)
+        assert error_of(e) == (400, "ValidationError",
+                               f"New SetDesiredCapacity value {desired} is {side} {bound} value 2.")
 
     asg.delete_auto_scaling_group(AutoScalingGroupName="boto3-lt-group", ForceDelete=True)
     ec2.delete_launch_template(LaunchTemplateName="boto3-lt")

@@ -572,18 +572,13 @@ fn set_desired_capacity(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.state.live.change(|raw, world| {
         let g = find_group(raw, call.account(), &name)?;
         if desired < g.min_size || desired > g.max_size {
+            let (side, bound, limit) = if desired < g.min_size {
+                ("below", "min", g.min_size)
+            } else {
+                ("above", "max", g.max_size)
+            };
             return Err(validation(format!(
-                "New SetDesiredCapacity value {desired} is {} min value {}.",
-                if desired < g.min_size {
-                    "below"
-                } else {
-                    "above"
-                },
-                if desired < g.min_size {
-                    g.min_size
-                } else {
-                    g.max_size
-                }
+                "New SetDesiredCapacity value {desired} is {side} {bound} value {limit}."
             )));
         }
         g.desired_capacity = desired;

@@ -381,9 +381,7 @@ fn run_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             launch::check_pass_role(call, &role)?;
         }
     }
-    if p.get("DryRun") == Some("true") {
-        return Err(dry_run());
-    }
+    check_dry_run(call)?;
     let (ids, world) = call
         .state
         .live
@@ -404,6 +402,17 @@ fn run_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         }
         x.close("instancesSet");
     })
+}
+
+/// `DryRun=true` once the caller is authorized: nothing is checked or changed further and EC2
+/// answers 412 `DryRunOperation` (every action whose botocore model has a `DryRun` member:
+/// "checks whether you have the required permissions for the action, without actually
+/// making the request"; docs/spec/world-apis.md).
+fn check_dry_run(call: &Call<'_>) -> Result<(), QueryError> {
+    if call.get("DryRun") == Some("true") {
+        return Err(dry_run());
+    }
+    Ok(())
 }
 
 fn dry_run() -> QueryError {
@@ -534,6 +543,7 @@ fn instance_matches(world: &World, i: &Instance, filters: &[(String, Vec<String>
 
 fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("ec2:DescribeInstances", "*")?;
+    check_dry_run(call)?;
     let world = &call.view.world;
     let wanted = call.params.flat_list("InstanceId");
     for id in &wanted {
@@ -590,6 +600,7 @@ fn terminate_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     for id in &ids {
         call.authorize("ec2:TerminateInstances", &instance_arn(call, id))?;
     }
+    check_dry_run(call)?;
     let (before, _) = call.state.live.change(|raw, world| {
         let mut before = Vec::new();
         for id in &ids {
@@ -804,6 +815,14 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     })
 }
 
+fn not_running_for_metadata(id: &str) -> QueryError {
+    QueryError::new(
+        StatusCode::BAD_REQUEST,
+        "IncorrectInstanceState",
+        format!("The instance '{id}' is not in a state from which its metadata options can be modified."),
+    )
+}
+
 fn modify_metadata_options(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let id = crate::query::required(&call.params, "InstanceId", Service::Ec2)?.to_string();
     let opts = metadata_options(&call.params, "")?;
@@ -811,6 +830,7 @@ fn modify_metadata_options(call: &Call<'_>) -> Result<HttpResponse, QueryError> 
         "ec2:ModifyInstanceMetadataOptions",
         &instance_arn(call, &id),
     )?;
+    check_dry_run(call)?;
     let tags = match call.get("InstanceMetadataTags") {
         None => None,
         Some("enabled") => Some(true),
@@ -824,11 +844,7 @@ fn modify_metadata_options(call: &Call<'_>) -> Result<HttpResponse, QueryError> 
     let (_, world) = call.state.live.change(|raw, world| {
         let i = instance(call, world, &id)?;
         if i.state != InstanceState::Running {
-            return Err(QueryError::new(
-                StatusCode::BAD_REQUEST,
-                "IncorrectInstanceState",
-                format!("The instance '{id}' is not in a state from which its metadata options can be modified."),
-            ));
+            return Err(not_running_for_metadata(&id));
         }
         let inst = raw
             .instances
@@ -899,6 +915,7 @@ fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         call.account()
     );
     call.authorize("ec2:CreateLaunchTemplate", &arn)?;
+    check_dry_run(call)?;
     let created = iso8601(call.state.clock.now());
     data.created = Some(created.clone());
     let (t, _) = call.state.live.change(|raw, world| {
@@ -933,6 +950,7 @@ fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
 
 fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("ec2:DescribeLaunchTemplates", "*")?;
+    check_dry_run(call)?;
     let ids_wanted = call.params.flat_list("LaunchTemplateId");
     let names = call.params.flat_list("LaunchTemplateName");
     let world = &call.view.world;
@@ -952,6 +970,7 @@ fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError
 
 fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("ec2:DescribeLaunchTemplateVersions", "*")?;
+    check_dry_run(call)?;
     let world = &call.view.world;
     let id = call.get("LaunchTemplateId");
     let name = call.get("LaunchTemplateName");
@@ -1008,6 +1027,7 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let id = call.get("LaunchTemplateId").map(str::to_string);
     let name = call.get("LaunchTemplateName").map(str::to_string);
     call.authorize("ec2:DeleteLaunchTemplate", "*")?;
+    check_dry_run(call)?;
     let creator = call.caller.arn.clone();
     let (t, _) = call.state.live.change(|raw, _| {
         let pos = raw

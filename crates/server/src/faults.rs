@@ -46,6 +46,9 @@ pub enum Target {
     Iam,
     /// The SSO portal and SSO-OIDC on the API listener (not their browser pages).
     Sso,
+    /// SSO-OIDC alone (`CreateToken`, `RegisterClient`, `StartDeviceAuthorization`): token
+    /// refreshes fail while the portal answers; takes precedence over [`Target::Sso`].
+    SsoOidc,
     /// The ECS container-credentials listener.
     Ecs,
     /// Every instance's IMDS (an instance's own entry takes precedence).
@@ -55,12 +58,13 @@ pub enum Target {
 }
 
 impl Target {
-    /// Parses `sts`, `iam`, `sso`, `ecs`, `imds` or `imds:<instance id>`.
+    /// Parses `sts`, `iam`, `sso`, `sso-oidc`, `ecs`, `imds` or `imds:<instance id>`.
     pub fn parse(s: &str) -> Result<Target, String> {
         match s {
             "sts" => Ok(Target::Sts),
             "iam" => Ok(Target::Iam),
             "sso" => Ok(Target::Sso),
+            "sso-oidc" => Ok(Target::SsoOidc),
             "ecs" => Ok(Target::Ecs),
             "imds" => Ok(Target::Imds),
             _ => match s.strip_prefix("imds:") {
@@ -72,7 +76,7 @@ impl Target {
                     Ok(Target::Instance(id.to_string()))
                 }
                 _ => Err(format!(
-                    "unknown fault target \"{s}\": expected sts, iam, sso, ecs, imds or imds:<instance id>"
+                    "unknown fault target \"{s}\": expected sts, iam, sso, sso-oidc, ecs, imds or imds:<instance id>"
                 )),
             },
         }
@@ -84,6 +88,7 @@ impl Target {
             Target::Sts => "sts".into(),
             Target::Iam => "iam".into(),
             Target::Sso => "sso".into(),
+            Target::SsoOidc => "sso-oidc".into(),
             Target::Ecs => "ecs".into(),
             Target::Imds => "imds".into(),
             Target::Instance(id) => format!("imds:{id}"),
@@ -95,7 +100,7 @@ impl Target {
         match self {
             Target::Sts => "sts",
             Target::Iam => "iam",
-            Target::Sso => "sso",
+            Target::Sso | Target::SsoOidc => "sso",
             Target::Ecs => "ecs",
             Target::Imds | Target::Instance(_) => "imds",
         }
@@ -971,17 +976,17 @@ pub fn error_shape(target: &Target, kind: ErrorKind) -> ErrorShape {
         (Target::Sts | Target::Iam, ErrorKind::Throttling) => {
             shape(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
         }
-        (Target::Sso, ErrorKind::Internal) => shape(
+        (Target::Sso | Target::SsoOidc, ErrorKind::Internal) => shape(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerException",
             "An internal error occurred",
         ),
-        (Target::Sso, ErrorKind::Unavailable) => shape(
+        (Target::Sso | Target::SsoOidc, ErrorKind::Unavailable) => shape(
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailableException",
             "The service is unavailable",
         ),
-        (Target::Sso, ErrorKind::Throttling) => shape(
+        (Target::Sso | Target::SsoOidc, ErrorKind::Throttling) => shape(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequestsException",
             "Too many requests",
@@ -1036,7 +1041,7 @@ pub fn error_response(target: &Target, kind: ErrorKind, req: &RequestData) -> Ht
         }
         Target::Iam => StsError::new(e.status, e.code, e.message)
             .response_in(crate::iam::NS, &crate::sts::request_id()),
-        Target::Sso => {
+        Target::Sso | Target::SsoOidc => {
             let err = if oidc {
                 let code = match kind {
                     ErrorKind::Internal => "server_error",
@@ -1160,6 +1165,9 @@ impl<H: Handler> Faulty<H> {
                 Route::Sts => vec![Target::Sts],
                 Route::Query(crate::query::Service::Iam) => vec![Target::Iam],
                 Route::Sso(Endpoint::Authorize | Endpoint::DevicePage) => vec![],
+                Route::Sso(e) if e.service_name() == "sso-oidc" => {
+                    vec![Target::SsoOidc, Target::Sso]
+                }
                 Route::Sso(_) => vec![Target::Sso],
                 _ => vec![],
             },

@@ -212,7 +212,8 @@ struct TtlStream {
     current: u32,
     /// The TTL last applied, for tests.
     applied: Option<Arc<AtomicU32>>,
-    /// Set by the service when it answered without reading the whole request body.
+    /// Set when request bytes may be left unread: by the service when it answered without
+    /// reading the whole body, by the accept loop when hyper refused the request itself.
     unread: Arc<AtomicBool>,
     /// The lingering close in progress: its deadline and the bytes discarded so far.
     linger: Option<(Pin<Box<tokio::time::Sleep>>, usize)>,
@@ -225,8 +226,62 @@ impl Drop for TtlStream {
         if self.abort.load(Ordering::Acquire) {
             // SO_LINGER 0: the close sends RST, as a crashed or reset peer does.
             let _ = self.inner.set_zero_linger();
+            return;
+        }
+        // hyper refused the request itself (a head over the limit: 431; a malformed one: 400)
+        // and drops the stream without a shutdown while the rest of the request may still be
+        // arriving: closing now would reset the connection and the client could lose the
+        // answer. Linger instead, on a duplicate of the socket, as after an unread body.
+        if self.linger.is_none() && self.unread.load(Ordering::Acquire) {
+            linger_detached(&self.inner);
         }
     }
+}
+
+/// Sends FIN on `stream`'s connection and keeps reading (and discarding) what the client
+/// still sends in a task of its own, until it closes, within [`LINGER_TIME`] and
+/// [`LINGER_BYTES`], so that the answer already written reaches the client before the socket
+/// closes.
+fn linger_detached(stream: &TcpStream) {
+    use std::os::fd::AsFd;
+    let Ok(handle) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    // A second descriptor for the same socket (it shares the non-blocking flag): the
+    // connection stays open once the original is dropped.
+    let Ok(fd) = stream.as_fd().try_clone_to_owned() else {
+        return;
+    };
+    let dup = std::net::TcpStream::from(fd);
+    if dup.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
+    handle.spawn(async move {
+        let Ok(mut s) = TcpStream::from_std(dup) else {
+            return;
+        };
+        let mut drained = 0;
+        // The scratch buffer lives on the stack of each poll, not in the task: thousands of
+        // lingering connections cost no more than their small tasks.
+        let drain = std::future::poll_fn(|cx| {
+            let mut scratch = [0u8; 16 * 1024];
+            loop {
+                let mut buf = ReadBuf::new(&mut scratch);
+                match Pin::new(&mut s).poll_read(cx, &mut buf) {
+                    Poll::Ready(Ok(())) if !buf.filled().is_empty() => {
+                        drained += buf.filled().len();
+                        if drained >= LINGER_BYTES {
+                            return Poll::Ready(());
+                        }
+                    }
+                    // End of stream or an error: the client is done.
+                    Poll::Ready(_) => return Poll::Ready(()),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        });
+        let _ = tokio::time::timeout(LINGER_TIME, drain).await;
+    });
 }
 
 impl TtlStream {
@@ -402,6 +457,7 @@ pub async fn serve<H: Handler>(
         let default_ttl = stream.ttl().unwrap_or(0);
         let wanted = Arc::new(AtomicU32::new(0));
         let unread = Arc::new(AtomicBool::new(false));
+        let refused = unread.clone();
         let abort = Arc::new(AtomicBool::new(false));
         let io = TtlStream {
             inner: stream,
@@ -496,7 +552,14 @@ pub async fn serve<H: Handler>(
             // which keeps the task of an idle connection small.
             let mut conn = Box::pin(builder.serve_connection(TokioIo::new(io), service));
             tokio::select! {
-                _ = conn.as_mut() => {}
+                r = conn.as_mut() => {
+                    // hyper refused the request itself (431, 400) and the client may still be
+                    // sending it: the stream, dropped with `conn` after this, lingers (see
+                    // TtlStream's Drop). Not after timeouts: a slow client gets no extra time.
+                    if r.is_err_and(|e| e.is_parse()) {
+                        refused.store(true, Ordering::Release);
+                    }
+                }
                 _ = conn_shutdown.changed() => {
                     conn.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
@@ -622,6 +685,41 @@ mod tests {
                 .expect("the server keeps reading until the body is sent");
             let reply = read_all(c);
             assert!(reply.starts_with("HTTP/1.1 413"), "{reply:?}");
+        }
+        let _ = tx.send(true);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn an_oversized_head_still_reads_its_refusal() {
+        // hyper refuses a head over 64 KiB itself (431) and drops the connection without a
+        // shutdown; a client still sending the rest of its 1 MiB header must get the 431, not
+        // a reset (found by bench/hostile: the attacker saw resets without an answer).
+        let (addr, tx, t) = echo_server(Limits::default());
+        let mut head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Junk: ".to_vec();
+        head.resize(head.len() + 1024 * 1024, b'a');
+        head.extend_from_slice(b"\r\n\r\n");
+        // A small send buffer keeps the client writing while the server answers (a large
+        // one would take the whole head at once and hide the reset).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for _ in 0..3 {
+            let mut c = rt.block_on(async {
+                let s = tokio::net::TcpSocket::new_v4().unwrap();
+                s.set_send_buffer_size(8 * 1024).unwrap();
+                s.connect(addr).await.unwrap().into_std().unwrap()
+            });
+            c.set_nonblocking(false).unwrap();
+            c.write_all(&head)
+                .expect("the server keeps reading until the head is sent");
+            let reply = read_all(c);
+            assert!(
+                reply.starts_with("HTTP/1.1 431"),
+                "{:?}",
+                &reply[..reply.len().min(80)]
+            );
         }
         let _ = tx.send(true);
         t.join().unwrap();

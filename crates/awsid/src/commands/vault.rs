@@ -1076,7 +1076,21 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         })
         .map_err(vault_error)
     };
-    store(&new_keys, true)?;
+    if let Err(e) = store(&new_keys, true) {
+        // The new key cannot be kept, so its secret would be lost: delete it again (with the
+        // old key, which the vault still holds) rather than leave a key nobody can use in
+        // one of the user's two IAM slots.
+        let undone = iam.delete_access_key(&old_creds, &new.access_key_id);
+        return Err(CliError::new(
+            ExitKind::Service,
+            new_key_not_kept(
+                &format!("could not be kept in the vault ({})", e.message()),
+                &new.access_key_id,
+                &old.access_key_id,
+                undone.map_err(|e| e.to_string()),
+            ),
+        ));
+    }
     let new_creds = as_creds(&new.access_key_id, &new.secret_access_key);
     let deadline = std::time::Instant::now() + Duration::from_secs(a.verify_timeout);
     let mut wait = Duration::from_millis(250);
@@ -1098,14 +1112,26 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         }
     };
     if let Err(why) = verified {
-        // Roll back: the old key is still active; drop the new one.
-        store(&old, false)?;
-        let _ = iam.delete_access_key(&old_creds, &new.access_key_id);
+        // Roll back: the old key is still active; put it back in the vault, drop the new one.
+        if let Err(e) = store(&old, false) {
+            return Err(CliError::new(
+                ExitKind::Service,
+                format!(
+                    "the new access key {} could not be verified at STS ({why}) and putting the old key {} back in the vault failed ({}): the vault holds the new key, IAM has both (both active); check which works with `aws sts get-caller-identity` and delete the other with `aws iam delete-access-key --access-key-id …`",
+                    new.access_key_id,
+                    old.access_key_id,
+                    e.message()
+                ),
+            ));
+        }
+        let undone = iam.delete_access_key(&old_creds, &new.access_key_id);
         return Err(CliError::new(
             ExitKind::Service,
-            format!(
-                "the new access key was not accepted ({why}); it was deleted and the vault keeps the old key {}",
-                mask(&old.access_key_id)
+            new_key_not_kept(
+                &format!("could not be verified at STS ({why})"),
+                &new.access_key_id,
+                &old.access_key_id,
+                undone.map_err(|e| e.to_string()),
             ),
         ));
     }
@@ -1117,11 +1143,17 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
             .map(|()| "deleted")
     };
     let retired = retired.map_err(|e| {
+        let (verb, how) = if a.keep_old_inactive {
+            ("deactivating", "update-access-key --status Inactive")
+        } else {
+            ("deleting", "delete-access-key")
+        };
         CliError::new(
             ExitKind::Service,
             format!(
-                "the vault now holds the new key {}, but retiring the old key {} failed: {e}",
-                mask(&new.access_key_id),
+                "the vault now holds the new key {} (it works), but {verb} the old key {} failed: {e}; the old key is still active: finish with `aws iam {how} --access-key-id {}`",
+                new.access_key_id,
+                old.access_key_id,
                 old.access_key_id
             ),
         )
@@ -1133,6 +1165,20 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         mask(&old.access_key_id)
     );
     Ok(0)
+}
+
+/// The error of a rotation undone after `CreateAccessKey`: the new key `what` (could not be
+/// kept, could not be verified), whether deleting it again worked, and where each key is — the
+/// vault keeps the old key, which still works.
+fn new_key_not_kept(what: &str, new_id: &str, old_id: &str, undone: Result<(), String>) -> String {
+    match undone {
+        Ok(()) => format!(
+            "the new access key {new_id} {what}; it was deleted again, and the vault keeps the old key {old_id}, which still works"
+        ),
+        Err(e) => format!(
+            "the new access key {new_id} {what}, and deleting it again failed ({e}): IAM still has it (active, its secret not kept anywhere) next to the old key {old_id}, which the vault keeps and which still works; delete the new one with `aws iam delete-access-key --access-key-id {new_id}` (signed as this user)"
+        ),
+    }
 }
 
 /// The vault's keys of `profile`, unlocking as needed; `None` when the vault has no entry

@@ -31,6 +31,7 @@ fn targets(world: &World, faults: &Map<String, Value>) -> Vec<Target> {
         Target::Sts,
         Target::Iam,
         Target::Sso,
+        Target::SsoOidc,
         Target::Ecs,
         Target::Imds,
     ];

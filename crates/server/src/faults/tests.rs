@@ -23,6 +23,7 @@ fn targets_parse_and_print() {
         "sts",
         "iam",
         "sso",
+        "sso-oidc",
         "ecs",
         "imds",
         "imds:i-0fedcba9876543210",
@@ -678,6 +679,54 @@ fn api_errors_carry_each_services_code() {
     );
 }
 
+/// `sso-oidc` faults SSO-OIDC alone (a token refresh's `CreateToken`), not the portal's
+/// `GetRoleCredentials`; it takes precedence over `sso` for OIDC requests.
+#[test]
+fn sso_oidc_faults_the_token_service_not_the_portal() {
+    let s = crate::spawn_local(World::default_world()).unwrap();
+    let api = s.bound.api.unwrap();
+    let create_token = |s: &crate::LocalServer| {
+        send(
+            s.bound.api.unwrap(),
+            "POST",
+            "/token",
+            &[("Content-Type", "application/json")],
+            br#"{"grantType":"refresh_token","clientId":"x","clientSecret":"y","refreshToken":"z"}"#,
+        )
+    };
+    let portal = || get(api, "/assignment/accounts?max_result=10", &[]);
+    let unfaulted_token = create_token(&s).status;
+    let unfaulted_portal = portal().status;
+    assert!(unfaulted_token < 500 && unfaulted_portal < 500);
+    admin(
+        &s,
+        "PUT",
+        "sso-oidc",
+        json!({"error_rate": 1, "error": "unavailable"}),
+    );
+    let r = create_token(&s);
+    assert_eq!(r.status, 503);
+    assert!(
+        r.body.contains("\"error\":\"temporarily_unavailable\""),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        portal().status,
+        unfaulted_portal,
+        "the portal is not faulted"
+    );
+    let log = fault_log(&s);
+    assert_eq!(log.len(), 1);
+    assert!(log[0].reason.contains("(sso-oidc)"), "{}", log[0].reason);
+    // Both set: OIDC requests meet `sso-oidc`'s, the portal `sso`'s.
+    admin(&s, "PUT", "sso", json!({"error_rate": 1, "error": 500}));
+    assert_eq!(create_token(&s).status, 503);
+    assert_eq!(portal().status, 500);
+    admin(&s, "DELETE", "sso-oidc", serde_json::Value::Null);
+    assert_eq!(create_token(&s).status, 500, "sso covers OIDC too");
+}
+
 #[test]
 fn latency_is_added_and_logged() {
     let s = crate::spawn_local(World::default_world()).unwrap();
@@ -1023,6 +1072,7 @@ fn the_console_sets_and_clears_faults() {
         "sts",
         "iam",
         "sso",
+        "sso-oidc",
         "ecs",
         "imds",
         "imds:i-1234567890abcdef0",
@@ -1038,7 +1088,7 @@ fn the_console_sets_and_clears_faults() {
         page.body
             .matches(&format!("<form method=post action=\"/console/faults\"><input type=hidden name=token value=\"{token}\">"))
             .count(),
-        7
+        8
     );
     assert!(page
         .body
