@@ -11,6 +11,8 @@ Provenance of each seed family:
 * sts_request: botocore's signed STS requests, plus SSO portal/OIDC and malformed requests;
 * imds_request, ecs_request: the requests the SDKs send (docs/spec/imds-client.md §2,
   docs/spec/container-client.md), plus the paths and headers a client should not send;
+* signed_query: IAM, EC2, Auto Scaling and STS Query bodies in the shapes botocore serializes
+  (the calls of tests/python/test_world_boto3.py and the seeds' flows), valid and broken;
 * world_file: the default world and the WORLD.md example;
 * jwt: claim sets (signed by the target with the default world's dev key) and token shapes;
 * cache_entry: entries in the CLI's shapes and broken variants.
@@ -125,6 +127,83 @@ def main() -> None:
     start = doc.index("```toml\n") + 8
     add("world_file", doc[start:doc.index("```", start)])
     add("world_file", "[[instances]]\nid = \"i-0123456789\"\naccount = \"123456789012\"\ncredential_lifetime_seconds = 9223372036854775807\n")
+
+    # signed_query: first byte 0 IAM, 1 EC2, 2 Auto Scaling, 3 STS; then the form body.
+    from urllib.parse import urlencode
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {
+        "Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                                                                 "Action": "s3:*", "Resource": "*"}]})
+    iam = [
+        {"Action": "CreateRole", "RoleName": "r1", "Path": "/app/", "AssumeRolePolicyDocument": trust,
+         "Tags.member.1.Key": "k", "Tags.member.1.Value": "v", "MaxSessionDuration": "7200"},
+        {"Action": "GetRole", "RoleName": "marketingadminrole"},
+        {"Action": "ListRoles", "PathPrefix": "/", "MaxItems": "2", "Marker": "x"},
+        {"Action": "PutRolePolicy", "RoleName": "marketingadminrole", "PolicyName": "p",
+         "PolicyDocument": policy},
+        {"Action": "CreatePolicy", "PolicyName": "p", "PolicyDocument": policy},
+        {"Action": "AttachRolePolicy", "RoleName": "marketingadminrole",
+         "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess"},
+        {"Action": "CreateInstanceProfile", "InstanceProfileName": "ip1"},
+        {"Action": "AddRoleToInstanceProfile", "InstanceProfileName": "my-instance-profile",
+         "RoleName": "marketingadminrole"},
+        {"Action": "DeleteRole", "RoleName": "marketingadminrole"},
+        {"Action": "CreateUser", "UserName": "u1"},
+        {"Action": "CreateAccessKey", "UserName": "user1"},
+        {"Action": "DeleteAccessKey", "UserName": "user1", "AccessKeyId": "AKIAEXAMPLE"},
+        {"Action": "CreateVirtualMFADevice", "VirtualMFADeviceName": "m"},
+        {"Action": "SimulatePrincipalPolicy", "PolicySourceArn": "arn:aws:iam::123456789012:user/user1",
+         "ActionNames.member.1": "sts:AssumeRole", "ResourceArns.member.1": "*",
+         "ContextEntries.member.1.ContextKeyName": "aws:MultiFactorAuthPresent",
+         "ContextEntries.member.1.ContextKeyType": "boolean",
+         "ContextEntries.member.1.ContextKeyValues.member.1": "true"},
+        {"Action": "UpdateAssumeRolePolicy", "RoleName": "marketingadminrole", "PolicyDocument": "{"},
+    ]
+    ec2 = [
+        {"Action": "RunInstances", "ImageId": "ami-baba68d3", "InstanceType": "m1.small", "MinCount": "1",
+         "MaxCount": "2", "IamInstanceProfile.Name": "my-instance-profile",
+         "MetadataOptions.HttpTokens": "required", "MetadataOptions.HttpPutResponseHopLimit": "2",
+         "TagSpecification.1.ResourceType": "instance", "TagSpecification.1.Tag.1.Key": "Name",
+         "TagSpecification.1.Tag.1.Value": "x"},
+        {"Action": "DescribeInstances", "Filter.1.Name": "instance-state-name", "Filter.1.Value.1": "running"},
+        {"Action": "TerminateInstances", "InstanceId.1": "i-1234567890abcdef0"},
+        {"Action": "ModifyInstanceMetadataOptions", "InstanceId": "i-1234567890abcdef0",
+         "HttpTokens": "required", "HttpEndpoint": "disabled", "InstanceMetadataTags": "enabled"},
+        {"Action": "AssociateIamInstanceProfile", "InstanceId": "i-1234567890abcdef0",
+         "IamInstanceProfile.Name": "my-instance-profile"},
+        {"Action": "DescribeIamInstanceProfileAssociations", "Filter.1.Name": "instance-id",
+         "Filter.1.Value.1": "i-1234567890abcdef0"},
+        {"Action": "CreateLaunchTemplate", "LaunchTemplateName": "lt",
+         "LaunchTemplateData.ImageId": "ami-baba68d3",
+         "LaunchTemplateData.IamInstanceProfile.Name": "my-instance-profile",
+         "LaunchTemplateData.MetadataOptions.HttpTokens": "required"},
+        {"Action": "RunInstances", "MinCount": "1", "MaxCount": "1",
+         "LaunchTemplate.LaunchTemplateName": "lt", "LaunchTemplate.Version": "$Latest", "DryRun": "true"},
+    ]
+    asg = [
+        {"Action": "CreateLaunchConfiguration", "LaunchConfigurationName": "lc", "ImageId": "ami-baba68d3",
+         "InstanceType": "m1.small", "IamInstanceProfile": "my-instance-profile"},
+        {"Action": "CreateAutoScalingGroup", "AutoScalingGroupName": "g", "LaunchConfigurationName": "lc",
+         "MinSize": "1", "MaxSize": "3", "DesiredCapacity": "2", "AvailabilityZones.member.1": "us-west-2a"},
+        {"Action": "SetDesiredCapacity", "AutoScalingGroupName": "g", "DesiredCapacity": "3"},
+        {"Action": "DescribeAutoScalingGroups", "AutoScalingGroupNames.member.1": "g"},
+        {"Action": "DeleteAutoScalingGroup", "AutoScalingGroupName": "g", "ForceDelete": "true"},
+    ]
+    sts = [
+        {"Action": "AssumeRole", "RoleArn": "arn:aws:iam::123456789012:role/marketingadminrole",
+         "RoleSessionName": "s", "DurationSeconds": "900", "ExternalId": "e",
+         "PolicyArns.member.1.arn": "arn:aws:iam::aws:policy/ReadOnlyAccess", "Policy": policy,
+         "Tags.member.1.Key": "k", "Tags.member.1.Value": "v", "TransitiveTagKeys.member.1": "k"},
+        {"Action": "GetSessionToken", "DurationSeconds": "900"},
+        {"Action": "GetCallerIdentity"},
+        {"Action": "GetFederationToken", "Name": "f", "Policy": policy},
+    ]
+    versions = {0: "2010-05-08", 1: "2016-11-15", 2: "2011-01-01", 3: "2011-06-15"}
+    for which, calls in ((0, iam), (1, ec2), (2, asg), (3, sts)):
+        for params in calls:
+            add("signed_query", bytes([which]) + urlencode(dict(params, Version=versions[which])).encode())
+    add("signed_query", bytes([0]) + b"Action=CreateRole&RoleName=%FF%00&AssumeRolePolicyDocument=%7B")
+    add("signed_query", bytes([1]) + b"Action=RunInstances&MinCount=99999999999999999999&MaxCount=-1")
 
     # jwt
     for claims in [{"iss": "https://oidc.awsid.example", "sub": "system:serviceaccount:default:app",

@@ -20,6 +20,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("profile_round_trip", profile_round_trip),
     ("sigv4", sigv4),
     ("sts_request", sts_request),
+    ("signed_query", signed_query),
     ("imds_request", imds_request),
     ("ecs_request", ecs_request),
     ("world_file", world_file),
@@ -236,6 +237,93 @@ pub fn sts_request(data: &[u8]) {
         H.get_or_init(|| awsid_server::api::ApiHandler::new(state())),
         data,
     );
+}
+
+/// The default world's administrator (AWS managed AdministratorAccess): its requests get past
+/// authentication and authorization into every action's parameter handling.
+const ADMIN: (&str, &str) = (
+    "AKIAAWSIDADMIN000001",
+    "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001",
+);
+
+/// Input form: one byte choosing the service (IAM, EC2, Auto Scaling, STS), then a Query form
+/// body (`Action=…&…`). The body is signed as the world's administrator and sent to the API
+/// listener of a fresh default world, so the actions' own parsing and state changes run (an
+/// unsigned body stops at authentication): no panic, no 5xx, and the world stays valid (it
+/// still serves a signed `ListRoles`).
+pub fn signed_query(data: &[u8]) {
+    let Some((&which, body)) = data.split_first() else {
+        return;
+    };
+    let (service, region) = match which % 4 {
+        0 => ("iam", "us-east-1"),
+        1 => ("ec2", "us-west-2"),
+        2 => ("autoscaling", "us-west-2"),
+        _ => ("sts", "us-east-1"),
+    };
+    let issuer = Issuer::new([7u8; 32], &[]);
+    let handler = awsid_server::api::ApiHandler::new(Arc::new(State::new(
+        World::default_world(),
+        Arc::new(issuer),
+    )));
+    signed_answer(&handler, service, region, body);
+    let after = signed_answer(
+        &handler,
+        "iam",
+        "us-east-1",
+        b"Action=ListRoles&Version=2010-05-08",
+    );
+    assert_eq!(after, 200, "the world no longer serves a signed ListRoles");
+}
+
+/// Signs `body` as [`ADMIN`] for `service`, asserts the API listener's answer is no 5xx and
+/// returns its status.
+fn signed_answer(
+    handler: &awsid_server::api::ApiHandler,
+    service: &str,
+    region: &str,
+    body: &[u8],
+) -> u16 {
+    let host = "127.0.0.1:4590";
+    let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    let plain = [("host", host), ("content-type", content_type)];
+    let req = awsid_sigv4::SignableRequest::new("POST", "/", "", &plain, body);
+    let credentials = awsid_sigv4::Credentials::new(ADMIN.0, ADMIN.1, None);
+    let signed = awsid_sigv4::sign_headers(
+        &req,
+        &awsid_sigv4::SigningParams {
+            credentials: &credentials,
+            region,
+            service,
+            time: std::time::SystemTime::now(),
+            settings: Default::default(),
+        },
+    )
+    .expect("signing a request with fixed parts");
+    let mut headers = http::HeaderMap::new();
+    for (n, v) in plain
+        .iter()
+        .map(|(n, v)| (*n, *v))
+        .chain(signed.headers.iter().map(|(n, v)| (*n, v.as_str())))
+    {
+        headers.append(
+            http::HeaderName::from_bytes(n.as_bytes()).expect("a literal header name"),
+            http::HeaderValue::from_str(v).expect("an ASCII header value"),
+        );
+    }
+    let req = RequestData {
+        method: http::Method::POST,
+        uri: http::Uri::from_static("/"),
+        headers,
+        body: bytes::Bytes::copy_from_slice(body),
+        peer: "127.0.0.1:40000".parse().expect("literal address"),
+        local: "127.0.0.1:4590".parse().expect("literal address"),
+        ttl: TtlControl::detached(),
+    };
+    let response = runtime().block_on(handler.handle(req));
+    let status = response.status().as_u16();
+    assert!(status < 500, "{service} request earned {status}");
+    status
 }
 
 /// Both default-world IMDS listeners (tokens optional and required) answer any request.
