@@ -42,15 +42,26 @@ pub enum Route {
 /// its SigV4 credential scope names, else STS.
 fn query_service(req: &RequestData) -> Route {
     // Whether `Version=<version>` occurs anywhere in the body or the query string (a plain
-    // substring test, as before; found by scanning each text once for `Version=`).
+    // substring test, as before). Each text is scanned once for every `Version=` and each
+    // occurrence compared with the four versions; the priority below is unchanged.
     let query = req.uri.query().unwrap_or("").as_bytes();
-    let named = |version: &str| has_version(&req.body, version) || has_version(query, version);
-    for svc in [Service::Iam, Service::Ec2, Service::AutoScaling] {
-        if named(svc.version()) {
+    let services = [Service::Iam, Service::Ec2, Service::AutoScaling];
+    let versions = [
+        services[0].version(),
+        services[1].version(),
+        services[2].version(),
+        "2011-06-15",
+    ];
+    let mut named = [false; 4];
+    for text in [&req.body[..], query] {
+        versions_named(text, &versions, &mut named);
+    }
+    for (svc, found) in services.into_iter().zip(named) {
+        if found {
             return Route::Query(svc);
         }
     }
-    if named("2011-06-15") {
+    if named[3] {
         return Route::Sts;
     }
     let scope = req
@@ -66,18 +77,19 @@ fn query_service(req: &RequestData) -> Route {
     Route::Sts
 }
 
-/// Whether `hay` contains `Version=<version>`.
-fn has_version(hay: &[u8], version: &str) -> bool {
+/// Marks `named[i]` when `hay` contains `Version=<versions[i]>`.
+fn versions_named(hay: &[u8], versions: &[&str; 4], named: &mut [bool; 4]) {
     const KEY: &[u8] = b"Version=";
     let mut rest = hay;
     while let Some(i) = rest.iter().position(|&b| b == b'V') {
         let tail = &rest[i..];
-        if tail.starts_with(KEY) && tail[KEY.len()..].starts_with(version.as_bytes()) {
-            return true;
+        if let Some(value) = tail.strip_prefix(KEY) {
+            for (v, hit) in versions.iter().zip(named.iter_mut()) {
+                *hit |= value.starts_with(v.as_bytes());
+            }
         }
         rest = &rest[i + 1..];
     }
-    false
 }
 
 /// Routes a request.
@@ -190,7 +202,25 @@ impl Handler for ApiHandler {
 
 #[cfg(test)]
 mod tests {
-    use super::has_version;
+    use super::versions_named;
+
+    /// Whether `hay` contains `Version=<version>` (as the router sees it).
+    fn has_version(hay: &[u8], version: &str) -> bool {
+        let mut named = [false; 4];
+        versions_named(hay, &[version, "a", "b", "c"], &mut named);
+        named[0]
+    }
+
+    #[test]
+    fn every_version_named_in_one_text_is_found() {
+        let mut named = [false; 4];
+        versions_named(
+            b"Version=2010-05-08&Action=X&Version=2011-06-15",
+            &["2010-05-08", "2016-11-15", "2011-01-01", "2011-06-15"],
+            &mut named,
+        );
+        assert_eq!(named, [true, false, false, true]);
+    }
 
     #[test]
     fn version_is_found_as_a_substring_anywhere() {

@@ -262,7 +262,7 @@ impl<'a> Call<'a> {
         } else {
             let mut ctx = self.ctx.clone();
             for (k, v) in extra {
-                ctx.set(k, *v);
+                ctx.set(k.to_string(), *v);
             }
             evaluate(&self.view, &self.caller, &ctx, action, resource)
         };

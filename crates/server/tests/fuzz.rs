@@ -121,7 +121,7 @@ proptest! {
             // Whatever parsed must evaluate without panicking.
             let principal = awsid_server::policy::Principal::user("123456789012", "arn:aws:iam::123456789012:user/u");
             let mut ctx = awsid_server::policy::Context::new();
-            ctx.set(&key, value.clone());
+            ctx.set(key.clone(), value.clone());
             let _ = p.evaluate(&awsid_server::policy::Request { principal: &principal, action: "s3:GetObject", resource: "arn:aws:s3:::b/k", context: &ctx });
         }
     }

@@ -83,9 +83,9 @@ pub(super) fn simulate_principal_policy(call: &Call<'_>) -> Result<HttpResponse,
             .get(&format!("ContextEntries.member.{i}.ContextKeyType"))
             .is_some_and(|t| t.ends_with("List"));
         if is_list || values.len() > 1 {
-            ctx.set_multi(key, values);
+            ctx.set_multi(key.to_string(), values);
         } else if let Some(v) = values.into_iter().next() {
-            ctx.set(key, v);
+            ctx.set(key.to_string(), v);
         }
     }
     let refs: Vec<&Policy> = policies.iter().collect();

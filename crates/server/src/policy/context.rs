@@ -1,6 +1,6 @@
 //! The request side of an authorization question: who asks, for what, and the context keys.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 /// What kind of caller a [`Principal`] is (the `aws:PrincipalType` values plus services and
 /// web-identity callers).
@@ -109,11 +109,26 @@ impl ContextValue {
     }
 }
 
-/// Context keys of a request; key names are case-insensitive.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Context keys of a request; key names are case-insensitive (ASCII).
+///
+/// A request has a dozen or two keys, so they are kept in a vector and found by a scan that
+/// compares lengths first: no hashing, and a key named by a literal is stored without a copy.
+#[derive(Clone, Debug, Default)]
 pub struct Context {
-    keys: HashMap<String, ContextValue>,
+    keys: Vec<(Cow<'static, str>, ContextValue)>,
 }
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Context) -> bool {
+        self.keys.len() == other.keys.len()
+            && self
+                .keys
+                .iter()
+                .all(|(k, v)| other.get(k).is_some_and(|o| o == v))
+    }
+}
+
+impl Eq for Context {}
 
 impl Context {
     /// An empty context.
@@ -124,36 +139,54 @@ impl Context {
     /// An empty context with room for `n` keys (a request's base context sets about a dozen).
     pub fn with_capacity(n: usize) -> Context {
         Context {
-            keys: HashMap::with_capacity(n),
+            keys: Vec::with_capacity(n),
         }
     }
 
-    /// Sets a single-valued key (replacing any previous value).
-    pub fn set(&mut self, key: &str, value: impl Into<String>) -> &mut Context {
+    fn position(&self, key: &str) -> Option<usize> {
         self.keys
-            .insert(key.to_ascii_lowercase(), ContextValue::Single(value.into()));
+            .iter()
+            .position(|(k, _)| k.len() == key.len() && k.eq_ignore_ascii_case(key))
+    }
+
+    fn insert(&mut self, key: Cow<'static, str>, value: ContextValue) {
+        match self.position(&key) {
+            Some(i) => self.keys[i] = (key, value),
+            None => self.keys.push((key, value)),
+        }
+    }
+
+    /// Sets a single-valued key (replacing any previous value, whatever its case).
+    pub fn set(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<String>,
+    ) -> &mut Context {
+        self.insert(key.into(), ContextValue::Single(value.into()));
         self
     }
 
     /// Sets a multi-valued key.
-    pub fn set_multi(&mut self, key: &str, values: Vec<String>) -> &mut Context {
-        self.keys
-            .insert(key.to_ascii_lowercase(), ContextValue::Multi(values));
+    pub fn set_multi(
+        &mut self,
+        key: impl Into<Cow<'static, str>>,
+        values: Vec<String>,
+    ) -> &mut Context {
+        self.insert(key.into(), ContextValue::Multi(values));
         self
     }
 
     /// Removes a key.
     pub fn remove(&mut self, key: &str) -> &mut Context {
-        self.keys.remove(&key.to_ascii_lowercase());
+        if let Some(i) = self.position(key) {
+            self.keys.remove(i);
+        }
         self
     }
 
     /// Looks a key up, ignoring case.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
-        if let Some(v) = self.keys.get(key) {
-            return Some(v);
-        }
-        self.keys.get(&key.to_ascii_lowercase())
+        self.position(key).map(|i| &self.keys[i].1)
     }
 
     /// The single value of a key (the first of a set), for policy-variable substitution.

@@ -27,13 +27,22 @@ pub fn compile(pattern: &str) -> Vec<Tok> {
 }
 
 /// Whether `text` matches the whole `pattern`; `fold` compares characters case-insensitively.
+/// ASCII text (actions, ARNs: nearly always) is matched byte by byte without a copy.
 pub fn matches(pattern: &[Tok], text: &str, fold: bool) -> bool {
+    if text.is_ascii() {
+        return matches_seq(pattern, text.as_bytes(), fold, char::from);
+    }
     let text: Vec<char> = text.chars().collect();
     matches_chars(pattern, &text, fold)
 }
 
 /// [`matches`] over an already split character slice.
 pub fn matches_chars(pattern: &[Tok], text: &[char], fold: bool) -> bool {
+    matches_seq(pattern, text, fold, |c| c)
+}
+
+/// The matcher over any sequence of characters (`char`s, or the bytes of ASCII text).
+fn matches_seq<T: Copy>(pattern: &[Tok], text: &[T], fold: bool, ch: impl Fn(T) -> char) -> bool {
     let eq = |a: char, b: char| a == b || (fold && a.to_lowercase().eq(b.to_lowercase()));
     let (mut p, mut t) = (0usize, 0usize);
     // Position after the last `*` seen and the text position it is currently anchored to.
@@ -48,7 +57,7 @@ pub fn matches_chars(pattern: &[Tok], text: &[char], fold: bool) -> bool {
                 p += 1;
                 t += 1;
             }
-            Some(Tok::Char(c)) if eq(*c, text[t]) => {
+            Some(Tok::Char(c)) if eq(*c, ch(text[t])) => {
                 p += 1;
                 t += 1;
             }
@@ -78,51 +87,46 @@ pub fn matches_arn(pattern: &[Tok], value: &str) -> bool {
     if pattern == [Tok::Star] {
         return true;
     }
-    let pattern_parts = split_tokens(pattern);
-    if pattern_parts.len() < 6 {
+    let (pattern_parts, n) = split6(pattern, |t| *t == Tok::Char(':'));
+    if n < 6 {
         return matches(pattern, value, false);
     }
+    if value.is_ascii() {
+        // ARNs are ASCII in practice: split and match the bytes, no copy.
+        let (value_parts, m) = split6(value.as_bytes(), |b| *b == b':');
+        return m == 6
+            && pattern_parts
+                .iter()
+                .zip(value_parts)
+                .all(|(p, v)| matches_seq(p, v, false, char::from));
+    }
     let value: Vec<char> = value.chars().collect();
-    let value_parts = split_chars(&value);
-    if value_parts.len() < 6 {
-        return false;
-    }
-    pattern_parts
-        .iter()
-        .zip(value_parts.iter())
-        .all(|(p, v)| matches_chars(p, v, false))
+    let (value_parts, m) = split6(&value, |c| *c == ':');
+    m == 6
+        && pattern_parts
+            .iter()
+            .zip(value_parts)
+            .all(|(p, v)| matches_chars(p, v, false))
 }
 
-fn split_tokens(pattern: &[Tok]) -> Vec<&[Tok]> {
-    let mut parts = Vec::with_capacity(6);
+/// `s` split on the first five separators: the parts (at most six; the last holds the rest)
+/// and how many there are.
+fn split6<T>(s: &[T], is_sep: impl Fn(&T) -> bool) -> ([&[T]; 6], usize) {
+    let mut parts: [&[T]; 6] = [&[]; 6];
+    let mut n = 0;
     let mut start = 0;
-    for (i, tok) in pattern.iter().enumerate() {
-        if parts.len() == 5 {
+    for (i, x) in s.iter().enumerate() {
+        if n == 5 {
             break;
         }
-        if *tok == Tok::Char(':') {
-            parts.push(&pattern[start..i]);
+        if is_sep(x) {
+            parts[n] = &s[start..i];
+            n += 1;
             start = i + 1;
         }
     }
-    parts.push(&pattern[start..]);
-    parts
-}
-
-fn split_chars(value: &[char]) -> Vec<&[char]> {
-    let mut parts = Vec::with_capacity(6);
-    let mut start = 0;
-    for (i, c) in value.iter().enumerate() {
-        if parts.len() == 5 {
-            break;
-        }
-        if *c == ':' {
-            parts.push(&value[start..i]);
-            start = i + 1;
-        }
-    }
-    parts.push(&value[start..]);
-    parts
+    parts[n] = &s[start..];
+    (parts, n + 1)
 }
 
 #[cfg(test)]

@@ -521,15 +521,22 @@ impl Statement {
 /// Evaluates several policies together: any matching Deny wins, else any matching Allow,
 /// else an implicit deny.
 pub fn evaluate(policies: &[&Policy], request: &Request<'_>) -> Evaluation {
-    let action_lower = request.action.to_lowercase();
+    evaluate_lower(policies, request, &request.action.to_lowercase())
+}
+
+/// [`evaluate`] with the request's action already lowercased (several evaluations of one
+/// request share it).
+fn evaluate_lower(policies: &[&Policy], request: &Request<'_>, action_lower: &str) -> Evaluation {
     let mut trace = Vec::new();
     let mut deny = None;
     let mut allow = None;
     let mut principal_match: Option<PrincipalMatch> = None;
     for (pi, policy) in policies.iter().enumerate() {
         for (si, st) in policy.statements.iter().enumerate() {
-            let outcome = st.applies(request, &action_lower);
-            let failed = outcome.as_ref().err().cloned();
+            let (pm, failed) = match st.applies(request, action_lower) {
+                Ok(pm) => (Some(pm), None),
+                Err(element) => (None, Some(element)),
+            };
             trace.push((
                 pi,
                 StatementTrace {
@@ -538,7 +545,7 @@ pub fn evaluate(policies: &[&Policy], request: &Request<'_>) -> Evaluation {
                     failed,
                 },
             ));
-            let Ok(pm) = outcome else { continue };
+            let Some(pm) = pm else { continue };
             match st.effect {
                 Effect::Deny => {
                     if deny.is_none() {
@@ -610,7 +617,8 @@ pub fn authorize_assume_role(
     inputs: &AssumeRoleInputs<'_>,
     request: &Request<'_>,
 ) -> Result<Evaluation, AssumeRoleDenial> {
-    let trust = inputs.trust.evaluate(request);
+    let action_lower = request.action.to_lowercase();
+    let trust = evaluate_lower(&[inputs.trust], request, &action_lower);
     match trust.decision {
         Decision::ExplicitDeny => return Err(AssumeRoleDenial::TrustExplicitDeny),
         Decision::ImplicitDeny => return Err(AssumeRoleDenial::TrustNoAllow),
@@ -621,8 +629,8 @@ pub fn authorize_assume_role(
         // Services and web-identity callers have no identity side.
         return Ok(trust);
     }
-    let identity = evaluate(inputs.identity, request);
-    let session = evaluate(inputs.session, request);
+    let identity = evaluate_lower(inputs.identity, request, &action_lower);
+    let session = evaluate_lower(inputs.session, request, &action_lower);
     if identity.decision == Decision::ExplicitDeny || session.decision == Decision::ExplicitDeny {
         return Err(AssumeRoleDenial::IdentityExplicitDeny);
     }

@@ -170,7 +170,7 @@ impl SigninService {
                 if mfa { "true" } else { "false" },
             );
         for (k, v) in &user.tags {
-            ctx.set(&format!("aws:PrincipalTag/{k}"), v.clone());
+            ctx.set(format!("aws:PrincipalTag/{k}"), v.clone());
         }
         let identity: Vec<&crate::policy::Policy> = user.policies.iter().collect();
         crate::policy::authorize_action(

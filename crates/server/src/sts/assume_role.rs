@@ -237,7 +237,7 @@ fn authorized(
     }
     if !r.tags.is_empty() {
         for (k, val) in &r.tags {
-            ctx.set(&format!("aws:RequestTag/{k}"), val.clone());
+            ctx.set(format!("aws:RequestTag/{k}"), val.clone());
         }
         ctx.set_multi(
             "aws:TagKeys",

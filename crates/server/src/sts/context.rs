@@ -37,7 +37,7 @@ pub(crate) fn base_context(
         }
     }
     for (k, v) in caller_tags(state, caller) {
-        ctx.set(&format!("aws:PrincipalTag/{k}"), v);
+        ctx.set(format!("aws:PrincipalTag/{k}"), v);
     }
     if let Some(s) = &caller.session {
         ctx.set("aws:TokenIssueTime", iso8601(s.issued));

@@ -139,8 +139,9 @@ pub fn form_body(req: &RequestData) -> Option<std::borrow::Cow<'_, str>> {
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_none_or(|ct| {
-            ct.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
+            const FORM: &str = "application/x-www-form-urlencoded";
+            ct.get(..FORM.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(FORM))
         });
     if req.method == Method::POST && is_form {
         Some(String::from_utf8_lossy(&req.body))

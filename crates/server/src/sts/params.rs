@@ -51,6 +51,10 @@ impl Params {
 
     /// `Name.member.1`, `Name.member.2`, … (an empty `Name=` is an empty list).
     pub fn list(&self, name: &str) -> Vec<&str> {
+        if !self.has_dotted(name) {
+            // No `Name.` parameter at all (the common case): no key to format.
+            return Vec::new();
+        }
         (1..)
             .map_while(|i| self.get(&format!("{name}.member.{i}")))
             .collect()
@@ -65,16 +69,30 @@ impl Params {
 
     /// Whether any parameter starts with `prefix`.
     pub fn has_prefix(&self, prefix: &str) -> bool {
+        use std::ops::Bound;
         self.map
-            .range(prefix.to_string()..)
+            .range::<str, _>((Bound::Included(prefix), Bound::Unbounded))
             .next()
             .is_some_and(|(k, _)| k.starts_with(prefix))
+    }
+
+    /// Whether any parameter is named `Name.…` (a list or structure member of `name`);
+    /// checked before formatting member names, without allocating.
+    fn has_dotted(&self, name: &str) -> bool {
+        use std::ops::Bound;
+        self.map
+            .range::<str, _>((Bound::Included(name), Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(name))
+            .any(|(k, _)| k.as_bytes().get(name.len()) == Some(&b'.'))
     }
 
     /// The `field` of each structure in the list `Name` (`Name.member.N.field`), in order.
     /// A member given without its field (`Name.member.N=…` or another field only) is `None`,
     /// so the caller can report it instead of dropping it.
     pub fn struct_field(&self, name: &str, field: &str) -> Vec<Option<&str>> {
+        if !self.has_dotted(name) {
+            return Vec::new();
+        }
         let prefix = format!("{name}.member.");
         let mut indexes: Vec<usize> = self
             .map
@@ -102,6 +120,9 @@ impl Params {
     /// Names of the parameters under `Name.` that are not `Name.member.N.field` for the members
     /// [`Params::struct_field`] returns (misspelt fields, gaps, non-numeric indexes).
     pub fn stray_members(&self, name: &str, field: &str) -> Vec<&str> {
+        if !self.has_dotted(name) {
+            return Vec::new();
+        }
         let count = self.struct_field(name, field).len();
         let dotted = format!("{name}.");
         self.map
@@ -117,6 +138,9 @@ impl Params {
 
     /// `Name.member.N.Key` / `.Value` pairs.
     pub fn tags(&self, name: &str) -> Vec<(String, String)> {
+        if !self.has_dotted(name) {
+            return Vec::new();
+        }
         (1..)
             .map_while(|i| {
                 let k = self.get(&format!("{name}.member.{i}.Key"))?;

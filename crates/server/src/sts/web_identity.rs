@@ -139,13 +139,13 @@ fn trusted(role: &Role, session_name: &str, t: &VerifiedToken<'_>, now: i64) -> 
     ctx.set("aws:FederatedProvider", t.provider.arn.clone())
         .set("aws:PrincipalType", "WebIdentityUser")
         .set("sts:RoleSessionName", session_name)
-        .set(&format!("{hp}:aud"), t.audience.clone())
-        .set(&format!("{hp}:sub"), t.claims.sub.clone());
+        .set(format!("{hp}:aud"), t.audience.clone())
+        .set(format!("{hp}:sub"), t.claims.sub.clone());
     if let Some(azp) = &t.claims.azp {
-        ctx.set(&format!("{hp}:azp"), azp.clone());
+        ctx.set(format!("{hp}:azp"), azp.clone());
     }
     if !t.claims.amr.is_empty() {
-        ctx.set_multi(&format!("{hp}:amr"), t.claims.amr.clone());
+        ctx.set_multi(format!("{hp}:amr"), t.claims.amr.clone());
     }
     let inputs = AssumeRoleInputs {
         trust: &role.trust_policy,
