@@ -1094,14 +1094,14 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         // The new key cannot be kept, so its secret would be lost: delete it again (with the
         // old key, which the vault still holds) rather than leave a key nobody can use in
         // one of the user's two IAM slots.
-        let undone = deleted(iam.delete_access_key(&old_creds, &new.access_key_id));
+        let undone = delete_checked(&iam, &old_creds, &new.access_key_id);
         return Err(CliError::new(
             ExitKind::Service,
             new_key_not_kept(
                 &format!("could not be kept in the vault ({})", e.message()),
                 &new.access_key_id,
                 &old.access_key_id,
-                undone.map_err(|e| e.to_string()),
+                undone,
             ),
         ));
     }
@@ -1138,14 +1138,14 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
                 ),
             ));
         }
-        let undone = deleted(iam.delete_access_key(&old_creds, &new.access_key_id));
+        let undone = delete_checked(&iam, &old_creds, &new.access_key_id);
         return Err(CliError::new(
             ExitKind::Service,
             new_key_not_kept(
                 &format!("could not be verified at STS ({why})"),
                 &new.access_key_id,
                 &old.access_key_id,
-                undone.map_err(|e| e.to_string()),
+                undone,
             ),
         ));
     }
@@ -1219,6 +1219,26 @@ fn deleted(
     }
 }
 
+/// Deletes `id` (see [`deleted`]); when that fails, the keys are listed to tell whether the
+/// key is gone all the same (an attempt carried out, its answer lost): `Err` only when IAM
+/// still lists it, or when nobody can tell (then the error says so).
+fn delete_checked(
+    iam: &awsid_credentials::iam::IamClient,
+    creds: &awsid_credentials::Credentials,
+    id: &str,
+) -> Result<(), String> {
+    let Err(e) = deleted(iam.delete_access_key(creds, id)) else {
+        return Ok(());
+    };
+    match iam.list_access_keys(creds) {
+        Ok(keys) if !keys.iter().any(|k| k.access_key_id == id) => Ok(()),
+        Ok(_) => Err(e.to_string()),
+        Err(l) => Err(format!(
+            "{e}; whether it is gone is unknown: listing the keys failed too ({l})"
+        )),
+    }
+}
+
 /// The error of a failed `CreateAccessKey`. A key may exist all the same: IAM can carry the
 /// call out and the answer be lost (a reset, a timeout), and a retry then meets the first key
 /// (`LimitExceeded`) or makes another. Keys IAM lists now that it did not list before
@@ -1250,7 +1270,7 @@ fn create_failed(
     let mut kept = Vec::new();
     let mut gone = Vec::new();
     for id in &stray {
-        match deleted(iam.delete_access_key(old_creds, id)) {
+        match delete_checked(iam, old_creds, id) {
             Ok(()) => gone.push(*id),
             Err(e) => kept.push(format!("{id} ({e})")),
         }
@@ -1283,7 +1303,7 @@ fn new_key_not_kept(what: &str, new_id: &str, old_id: &str, undone: Result<(), S
             "the new access key {new_id} {what}; it was deleted again, and the vault keeps the old key {old_id}, which still works"
         ),
         Err(e) => format!(
-            "the new access key {new_id} {what}, and deleting it again failed ({e}): IAM still has it (active, its secret not kept anywhere) next to the old key {old_id}, which the vault keeps and which still works; delete the new one with `aws iam delete-access-key --access-key-id {new_id}` (signed as this user)"
+            "the new access key {new_id} {what}, and deleting it again failed ({e}): IAM may still have it (active, its secret kept nowhere) next to the old key {old_id}, which the vault keeps and which still works; delete the new one with `aws iam delete-access-key --access-key-id {new_id}` (signed as this user)"
         ),
     }
 }
