@@ -292,19 +292,35 @@ pub(crate) fn authenticate_for(
     // Other header values are signed as the client's text: UTF-8 (botocore signs `str`s), with
     // invalid bytes replaced, so such a request fails the signature check instead of losing
     // the header.
-    let owned: Vec<(&str, std::borrow::Cow<'_, str>)> = req
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            // `from_utf8` first: it is much faster than `from_utf8_lossy` on valid text.
-            let text = match std::str::from_utf8(v.as_bytes()) {
-                Ok(t) => std::borrow::Cow::Borrowed(t),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()),
-            };
-            (n.as_str(), text)
-        })
-        .collect();
-    let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    // When every value is valid UTF-8 (the common case) the pairs borrow the request's own
+    // text; otherwise the replaced copies are kept in `owned`.
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len());
+    let mut all_utf8 = true;
+    for (n, v) in &req.headers {
+        match std::str::from_utf8(v.as_bytes()) {
+            Ok(t) => headers.push((n.as_str(), t)),
+            Err(_) => {
+                all_utf8 = false;
+                break;
+            }
+        }
+    }
+    let owned: Vec<(&str, String)> = if all_utf8 {
+        Vec::new()
+    } else {
+        req.headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    };
+    if !all_utf8 {
+        headers = owned.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    }
     let signable = awsid_sigv4::SignableRequest::new(
         req.method.as_str(),
         req.uri.path(),
