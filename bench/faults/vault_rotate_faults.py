@@ -54,6 +54,8 @@ FAULTS = [
      {"iam": {"outage": {"seconds": 3600, "mode": "error"}, "error": "internal"}}, 1, ""),
     ("STS 500 InternalFailure, rate 0.5", {"sts": {"error_rate": 0.5, "error": "internal"}}, None,
      ""),
+    ("IAM answers lost after the call was carried out, rate 0.5",
+     {"iam": {"lost_answer_rate": 0.5}}, None, ""),
     ("vault unwritable between CreateAccessKey and the write", {}, 1, "vault-unwritable"),
     ("IAM throttled from the call after CreateAccessKey on (old key's DeleteAccessKey fails)",
      {"iam": {"rate_limit": {"rate": NEVER, "burst": 2}}}, 1, ""),
@@ -148,6 +150,10 @@ def vault_key(binary: Path, env: dict) -> tuple[str, str] | None:
     return d["AccessKeyId"], d["SecretAccessKey"]
 
 
+def key_before(before: tuple[str, str]) -> str:
+    return before[0]
+
+
 def run_fault(binary: Path, plane: Plane, work: Path, index: int, name: str, faults: dict,
               rotations: int, special: str, verify_timeout: int) -> dict:
     user = f"rotator{index}"
@@ -204,6 +210,10 @@ def run_fault(binary: Path, plane: Plane, work: Path, index: int, name: str, fau
             for k in listed:
                 if k not in text and (after is None or k != after[0]):
                     untrue.append(f"rotation {i + 1}: IAM lists {k}, the message does not say")
+            for claim in ("IAM lists the old key as Active", "IAM lists the old key as Inactive"):
+                status = claim.rsplit(" ", 1)[1]
+                if claim in text and listed.get(key_before(before)) != status:
+                    untrue.append(f"rotation {i + 1}: says '{claim}'; IAM lists {listed}")
             if "deleted again" in text:
                 gone = re.search(r"new access key (AKIA[A-Z0-9]+)", text)
                 if gone and gone.group(1) in listed:

@@ -524,3 +524,53 @@ def test_rotate_names_the_new_key_when_undoing_it_fails(
     assert aws_ok(aws_bin, env, "sts", "get-caller-identity", "--profile", "vaulted")["Arn"] \
         == ROTATOR_ARN
     subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+
+
+def test_rotate_deletes_a_key_whose_create_answer_was_lost(
+        awsid_bin: Path, aws_bin: Path, tmp_path: Path, home: Path, served):
+    """IAM carries CreateAccessKey out but the answer is lost (the switchboard's
+    lost_answer_rate: the connection is reset after the call), so the retry meets the key
+    limit: the key made by the lost call — whose secret nobody has — is found, deleted again,
+    and named; the vault keeps the old key, which works. Before the fix the rotation failed
+    with `LimitExceeded` and left that key active in IAM, unnamed. The rates are rolled per
+    request from the seed: seed 9 loses exactly the CreateAccessKey answer (found by trying
+    1–10 in order; the same seed always rolls the same). Should the rotation's calls change,
+    the next seeds are tried before the test gives up."""
+    env, old = vault_a_rotator_key(served, tmp_path, home, awsid_bin, aws_bin)
+    seen = []
+    for seed in [9, *range(1, 9), 10]:
+        current = vaulted_key(awsid_bin, env)["AccessKeyId"]
+        set_faults(served, {"iam": {"lost_answer_rate": 0.5, "seed": seed}})
+        try:
+            r = subprocess.run([str(awsid_bin), "vault", "rotate", "vaulted",
+                                "--passphrase-stdin"], env=env, input=PASSPHRASE + "\n",
+                               capture_output=True, text=True, timeout=120,
+                               start_new_session=True)
+        finally:
+            set_faults(served, {})
+        err = " ".join(r.stderr.split())
+        seen.append(err[:120])
+        # Whatever happened, the vault's key works and IAM lists nothing unnamed besides it.
+        now = vaulted_key(awsid_bin, env)["AccessKeyId"]
+        assert aws_ok(aws_bin, env, "sts", "get-caller-identity", "--profile", "vaulted")[
+            "Arn"] == ROTATOR_ARN
+        for k in listed_keys(aws_bin, env):
+            assert k == now or k in err, (seed, k, err)
+        if "LimitExceeded" not in err:
+            for k in listed_keys(aws_bin, env):
+                if k != now:
+                    subprocess.run([str(aws_bin), "iam", "delete-access-key", "--access-key-id",
+                                    k, "--profile", "vaulted"], env=env, check=True,
+                                   capture_output=True)
+            continue
+        assert r.returncode != 0 and old[1] not in err
+        lost = err.split("IAM had created ", 1)[1].split(" ", 1)[0]
+        assert lost.startswith("AKIA") and lost != current, err
+        assert f"deleted again ({lost})" in err, err
+        assert f"the vault keeps the old key {current}, which still works" in err, err
+        assert listed_keys(aws_bin, env) == [current]
+        assert now == current
+        break
+    else:
+        raise AssertionError(f"no seed lost exactly CreateAccessKey's answer: {seen}")
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)

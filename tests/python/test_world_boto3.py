@@ -280,6 +280,26 @@ def test_boto3_dry_run_changes_nothing(plane):
     ec2.terminate_instances(InstanceIds=[instance])
 
 
+def test_boto3_tag_keys_imds_cannot_serve(plane):
+    """EC2 tag keys may hold spaces; IMDS serves only its own alphabet, so turning on instance
+    metadata tags is refused while such a key exists (it used to be a 500 ServiceFailure)."""
+    ec2 = admin(plane, "ec2")
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                {"Key": "Cost Center", "Value": "a/b"}]}])
+    instance = run["Instances"][0]["InstanceId"]
+    tags = {t["Key"]: t["Value"] for t in run["Instances"][0]["Tags"]}
+    assert tags["Cost Center"] == "a/b"
+    with pytest.raises(ClientError) as e:
+        ec2.modify_instance_metadata_options(InstanceId=instance, InstanceMetadataTags="enabled")
+    status, code, message = error_of(e)
+    assert (status, code) == (400, "InvalidParameterValue")
+    assert '"Cost Center"' in message
+    got = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert got["MetadataOptions"]["InstanceMetadataTags"] == "disabled"
+    ec2.terminate_instances(InstanceIds=[instance])
+
+
 def test_boto3_paginates_iam_lists(plane):
     """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
     iam = admin(plane, "iam")

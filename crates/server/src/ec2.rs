@@ -846,6 +846,15 @@ fn modify_metadata_options(call: &Call<'_>) -> Result<HttpResponse, QueryError> 
         if i.state != InstanceState::Running {
             return Err(not_running_for_metadata(&id));
         }
+        if tags == Some(true) {
+            if let Some(key) = i.tags.keys().find(|k| !crate::world::imds_tag_key(k)) {
+                return Err(invalid_parameter(format!(
+                    "The instance's tag key \"{key}\" is not allowed in instance metadata: tag keys \
+                     can contain only letters, numbers and + - = . , _ : @, and cannot be \
+                     \".\", \"..\" or \"_index\". Change the tag, then turn on instance metadata tags"
+                )));
+            }
+        }
         let inst = raw
             .instances
             .iter_mut()

@@ -266,6 +266,9 @@ pub struct FaultSpec {
     pub error: Option<ErrorKind>,
     /// Fraction (0–1) of requests whose connection is reset without an answer.
     pub reset_rate: f64,
+    /// Fraction (0–1) of requests the service carries out and whose answer is then lost (the
+    /// connection is reset instead): a retry repeats an action that already happened.
+    pub lost_answer_rate: f64,
     /// A scheduled outage.
     pub outage: Option<Outage>,
     /// Credential documents say they expired a minute ago (IMDS and ECS).
@@ -330,6 +333,7 @@ impl FaultSpec {
                 "error_rate",
                 "error",
                 "reset_rate",
+                "lost_answer_rate",
                 "outage",
                 "expired_credentials",
                 "rate_limit",
@@ -377,10 +381,13 @@ impl FaultSpec {
         if let Some(v) = t.get("reset_rate") {
             spec.reset_rate = fraction(v, &format!("{at}.reset_rate"))?;
         }
-        if spec.error_rate + spec.reset_rate > 1.0 + 1e-9 {
+        if let Some(v) = t.get("lost_answer_rate") {
+            spec.lost_answer_rate = fraction(v, &format!("{at}.lost_answer_rate"))?;
+        }
+        let total = spec.error_rate + spec.reset_rate + spec.lost_answer_rate;
+        if total > 1.0 + 1e-9 {
             return Err(format!(
-                "{at}: error_rate + reset_rate is {}, more than 1",
-                spec.error_rate + spec.reset_rate
+                "{at}: error_rate + reset_rate + lost_answer_rate is {total}, more than 1"
             ));
         }
         if let Some(v) = t.get("error") {
@@ -493,6 +500,9 @@ impl FaultSpec {
         if self.reset_rate > 0.0 {
             m.insert("reset_rate".into(), json!(self.reset_rate));
         }
+        if self.lost_answer_rate > 0.0 {
+            m.insert("lost_answer_rate".into(), json!(self.lost_answer_rate));
+        }
         if let Some(o) = &self.outage {
             let mut om = Map::new();
             match o.start {
@@ -574,6 +584,7 @@ struct Counts {
     latency: AtomicU64,
     error: AtomicU64,
     reset: AtomicU64,
+    lost: AtomicU64,
     throttled: AtomicU64,
     hung: AtomicU64,
     expired: AtomicU64,
@@ -649,6 +660,8 @@ pub enum Action {
     Error(ErrorKind),
     /// Reset the connection without an answer.
     Reset,
+    /// Let the service carry the request out, then reset the connection instead of answering.
+    LostAnswer,
     /// Give no answer for this long, then reset the connection.
     Hang(Duration),
 }
@@ -804,17 +817,21 @@ impl Switchboard {
             reasons.push(format!("rate limit {}/s, burst {}", r.rate, r.burst));
             Action::Error(ErrorKind::Throttling)
         } else {
-            let roll: f64 = if spec.error_rate > 0.0 || spec.reset_rate > 0.0 {
-                rng.random()
-            } else {
-                1.0
-            };
+            let roll: f64 =
+                if spec.error_rate > 0.0 || spec.reset_rate > 0.0 || spec.lost_answer_rate > 0.0 {
+                    rng.random()
+                } else {
+                    1.0
+                };
             if roll < spec.error_rate {
                 reasons.push(format!("error_rate {}", spec.error_rate));
                 Action::Error(kind)
             } else if roll < spec.error_rate + spec.reset_rate {
                 reasons.push(format!("reset_rate {}", spec.reset_rate));
                 Action::Reset
+            } else if roll < spec.error_rate + spec.reset_rate + spec.lost_answer_rate {
+                reasons.push(format!("lost_answer_rate {}", spec.lost_answer_rate));
+                Action::LostAnswer
             } else {
                 Action::Proceed
             }
@@ -829,6 +846,9 @@ impl Switchboard {
             }
             Action::Reset => {
                 a.counts.reset.fetch_add(1, Ordering::Relaxed);
+            }
+            Action::LostAnswer => {
+                a.counts.lost.fetch_add(1, Ordering::Relaxed);
             }
             Action::Hang(_) => {
                 a.counts.hung.fetch_add(1, Ordering::Relaxed);
@@ -910,6 +930,7 @@ impl Switchboard {
                     "latency": c.latency.load(Ordering::Relaxed),
                     "error": c.error.load(Ordering::Relaxed),
                     "reset": c.reset.load(Ordering::Relaxed),
+                    "lost_answer": c.lost.load(Ordering::Relaxed),
                     "throttled": c.throttled.load(Ordering::Relaxed),
                     "hung": c.hung.load(Ordering::Relaxed),
                     "expired_credentials": c.expired.load(Ordering::Relaxed),
@@ -1191,6 +1212,7 @@ impl<H: Handler> Faulty<H> {
             Action::Error(ErrorKind::Throttling) => "throttling",
             Action::Error(_) => "error",
             Action::Reset => "reset",
+            Action::LostAnswer => "lost-answer",
             Action::Hang(_) => "hang",
         };
         let status = match plan.action {
@@ -1198,6 +1220,9 @@ impl<H: Handler> Faulty<H> {
                 format!(": answered {}", error_shape(&plan.target, kind).describe())
             }
             Action::Reset => ": connection reset, no answer".into(),
+            Action::LostAnswer => {
+                ": carried out, then the connection reset instead of the answer".into()
+            }
             Action::Hang(_) => ": no answer, then the connection reset".into(),
             Action::Proceed => String::new(),
         };
@@ -1323,6 +1348,12 @@ impl<H: Handler> Handler for Faulty<H> {
             Action::Error(kind) => error_response(&plan.target, kind, &req),
             Action::Reset => {
                 req.ttl.reset_connection();
+                text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "")
+            }
+            Action::LostAnswer => {
+                let ttl = req.ttl.clone();
+                drop(self.inner.handle(req).await);
+                ttl.reset_connection();
                 text(StatusCode::INTERNAL_SERVER_ERROR, "text/plain", "")
             }
             Action::Hang(d) => {

@@ -1057,7 +1057,21 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
             others.join(", ")
         )));
     }
-    let new = iam.create_access_key(&old_creds).map_err(service)?;
+    let new = match iam.create_access_key(&old_creds) {
+        Ok(new) => new,
+        Err(e) => {
+            return Err(CliError::new(
+                ExitKind::Service,
+                create_failed(
+                    &e.to_string(),
+                    &iam,
+                    &old_creds,
+                    &existing,
+                    &old.access_key_id,
+                ),
+            ))
+        }
+    };
     let new_keys = StoredKeys {
         access_key_id: new.access_key_id.clone(),
         secret_access_key: Zeroizing::new(new.secret_access_key.clone()),
@@ -1080,14 +1094,14 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         // The new key cannot be kept, so its secret would be lost: delete it again (with the
         // old key, which the vault still holds) rather than leave a key nobody can use in
         // one of the user's two IAM slots.
-        let undone = iam.delete_access_key(&old_creds, &new.access_key_id);
+        let undone = delete_checked(&iam, &old_creds, &new.access_key_id);
         return Err(CliError::new(
             ExitKind::Service,
             new_key_not_kept(
                 &format!("could not be kept in the vault ({})", e.message()),
                 &new.access_key_id,
                 &old.access_key_id,
-                undone.map_err(|e| e.to_string()),
+                undone,
             ),
         ));
     }
@@ -1124,14 +1138,14 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
                 ),
             ));
         }
-        let undone = iam.delete_access_key(&old_creds, &new.access_key_id);
+        let undone = delete_checked(&iam, &old_creds, &new.access_key_id);
         return Err(CliError::new(
             ExitKind::Service,
             new_key_not_kept(
                 &format!("could not be verified at STS ({why})"),
                 &new.access_key_id,
                 &old.access_key_id,
-                undone.map_err(|e| e.to_string()),
+                undone,
             ),
         ));
     }
@@ -1139,25 +1153,51 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         iam.update_access_key(&new_creds, &old.access_key_id, "Inactive")
             .map(|()| "deactivated")
     } else {
-        iam.delete_access_key(&new_creds, &old.access_key_id)
-            .map(|()| "deleted")
+        deleted(iam.delete_access_key(&new_creds, &old.access_key_id)).map(|()| "deleted")
     };
-    let retired = retired.map_err(|e| {
-        let (verb, how) = if a.keep_old_inactive {
-            ("deactivating", "update-access-key --status Inactive")
-        } else {
-            ("deleting", "delete-access-key")
-        };
-        CliError::new(
-            ExitKind::Service,
-            format!(
-                "the vault now holds the new key {} (it works), but {verb} the old key {} failed: {e}; the old key is still active: finish with `aws iam {how} --access-key-id {}`",
-                new.access_key_id,
-                old.access_key_id,
-                old.access_key_id
-            ),
-        )
-    })?;
+    let retired = match retired {
+        Ok(done) => done,
+        Err(e) => {
+            let (verb, how, wanted) = if a.keep_old_inactive {
+                (
+                    "deactivating",
+                    "update-access-key --status Inactive",
+                    Some("Inactive"),
+                )
+            } else {
+                ("deleting", "delete-access-key", None)
+            };
+            // The call may have been carried out with its answer lost: look before saying
+            // where the old key stands.
+            let state = match iam.list_access_keys(&new_creds) {
+                Ok(keys) => match keys.iter().find(|k| k.access_key_id == old.access_key_id) {
+                    None if wanted.is_none() => Ok(()),
+                    Some(k) if Some(k.status.as_str()) == wanted => Ok(()),
+                    Some(k) => Err(format!("IAM lists the old key as {}", k.status)),
+                    None => Err("IAM no longer lists the old key".to_string()),
+                },
+                Err(l) => Err(format!(
+                    "whether it changed is unknown (listing the keys failed too: {l})"
+                )),
+            };
+            match state {
+                // Done after all: an earlier attempt was carried out, its answer lost.
+                Ok(()) if wanted.is_some() => "deactivated",
+                Ok(()) => "deleted",
+                Err(state) => {
+                    return Err(CliError::new(
+                        ExitKind::Service,
+                        format!(
+                            "the vault now holds the new key {} (it works), but {verb} the old key {} failed: {e}; {state}: finish with `aws iam {how} --access-key-id {}`",
+                            new.access_key_id,
+                            old.access_key_id,
+                            old.access_key_id
+                        ),
+                    ))
+                }
+            }
+        }
+    };
     println!(
         "rotated {profile} ({}): new key {} in the vault, old key {} {retired}",
         who.arn,
@@ -1165,6 +1205,93 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         mask(&old.access_key_id)
     );
     Ok(0)
+}
+
+/// `DeleteAccessKey`'s outcome with `NoSuchEntity` counted as done: the key was listed (or
+/// created) earlier in the rotation, so it is gone — deleted by an earlier attempt of this call
+/// whose answer was lost (the retry then finds nothing), or by someone else.
+fn deleted(
+    r: Result<(), awsid_credentials::CredentialsError>,
+) -> Result<(), awsid_credentials::CredentialsError> {
+    match r {
+        Err(awsid_credentials::CredentialsError::Service(e)) if e.code == "NoSuchEntity" => Ok(()),
+        other => other,
+    }
+}
+
+/// Deletes `id` (see [`deleted`]); when that fails, the keys are listed to tell whether the
+/// key is gone all the same (an attempt carried out, its answer lost): `Err` only when IAM
+/// still lists it, or when nobody can tell (then the error says so).
+fn delete_checked(
+    iam: &awsid_credentials::iam::IamClient,
+    creds: &awsid_credentials::Credentials,
+    id: &str,
+) -> Result<(), String> {
+    let Err(e) = deleted(iam.delete_access_key(creds, id)) else {
+        return Ok(());
+    };
+    match iam.list_access_keys(creds) {
+        Ok(keys) if !keys.iter().any(|k| k.access_key_id == id) => Ok(()),
+        Ok(_) => Err(e.to_string()),
+        Err(l) => Err(format!(
+            "{e}; whether it is gone is unknown: listing the keys failed too ({l})"
+        )),
+    }
+}
+
+/// The error of a failed `CreateAccessKey`. A key may exist all the same: IAM can carry the
+/// call out and the answer be lost (a reset, a timeout), and a retry then meets the first key
+/// (`LimitExceeded`) or makes another. Keys IAM lists now that it did not list before
+/// (`existing`) are such keys, with secrets nobody has: they are deleted again (signed with
+/// the old key), and the error says what was found and done.
+fn create_failed(
+    error: &str,
+    iam: &awsid_credentials::iam::IamClient,
+    old_creds: &awsid_credentials::Credentials,
+    existing: &[awsid_credentials::iam::AccessKeyMetadata],
+    old_id: &str,
+) -> String {
+    let now = match iam.list_access_keys(old_creds) {
+        Ok(now) => now,
+        Err(e) => {
+            return format!(
+                "{error}; whether IAM created a key before failing is unknown (listing the keys failed too: {e}): check with `aws iam list-access-keys`; the vault keeps the old key {old_id}, which still works"
+            )
+        }
+    };
+    let stray: Vec<&str> = now
+        .iter()
+        .map(|k| k.access_key_id.as_str())
+        .filter(|id| !existing.iter().any(|k| k.access_key_id == *id))
+        .collect();
+    if stray.is_empty() {
+        return error.to_string();
+    }
+    let mut kept = Vec::new();
+    let mut gone = Vec::new();
+    for id in &stray {
+        match delete_checked(iam, old_creds, id) {
+            Ok(()) => gone.push(*id),
+            Err(e) => kept.push(format!("{id} ({e})")),
+        }
+    }
+    let mut out = format!(
+        "{error}; IAM had created {} whose answer never arrived (its secret is kept nowhere)",
+        stray.join(", ")
+    );
+    if !gone.is_empty() {
+        out.push_str(&format!(": deleted again ({})", gone.join(", ")));
+    }
+    if !kept.is_empty() {
+        out.push_str(&format!(
+            "; deleting failed for {}: delete with `aws iam delete-access-key --access-key-id …`",
+            kept.join(", ")
+        ));
+    }
+    out.push_str(&format!(
+        "; the vault keeps the old key {old_id}, which still works"
+    ));
+    out
 }
 
 /// The error of a rotation undone after `CreateAccessKey`: the new key `what` (could not be
@@ -1176,7 +1303,7 @@ fn new_key_not_kept(what: &str, new_id: &str, old_id: &str, undone: Result<(), S
             "the new access key {new_id} {what}; it was deleted again, and the vault keeps the old key {old_id}, which still works"
         ),
         Err(e) => format!(
-            "the new access key {new_id} {what}, and deleting it again failed ({e}): IAM still has it (active, its secret not kept anywhere) next to the old key {old_id}, which the vault keeps and which still works; delete the new one with `aws iam delete-access-key --access-key-id {new_id}` (signed as this user)"
+            "the new access key {new_id} {what}, and deleting it again failed ({e}): IAM may still have it (active, its secret kept nowhere) next to the old key {old_id}, which the vault keeps and which still works; delete the new one with `aws iam delete-access-key --access-key-id {new_id}` (signed as this user)"
         ),
     }
 }

@@ -165,6 +165,12 @@ fn form(h: &mut String, state: &State, t: &Target, spec: Option<&Value>) {
     }
     h.push_str("</select></label> ");
     input(h, "reset rate", "reset_rate", number("reset_rate"));
+    input(
+        h,
+        "lost-answer rate",
+        "lost_answer_rate",
+        number("lost_answer_rate"),
+    );
     input(h, "latency ms", "latency_ms", number("latency_ms"));
     input(
         h,
@@ -293,7 +299,7 @@ fn field_number(params: &Params, name: &str) -> Result<Option<Value>, String> {
 /// The spec a form describes, as the admin API's JSON.
 fn form_spec(t: &Target, params: &Params) -> Result<Value, String> {
     let mut m = Map::new();
-    for k in ["error_rate", "reset_rate", "latency_ms"] {
+    for k in ["error_rate", "reset_rate", "lost_answer_rate", "latency_ms"] {
         if let Some(v) = field_number(params, k)? {
             m.insert(k.into(), v);
         }

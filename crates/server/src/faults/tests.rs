@@ -50,7 +50,17 @@ fn specs_are_checked_with_the_key_at_fault() {
         (
             &sts,
             json!({"error_rate": 0.7, "reset_rate": 0.4}),
-            "sts: error_rate + reset_rate is",
+            "sts: error_rate + reset_rate + lost_answer_rate is",
+        ),
+        (
+            &sts,
+            json!({"error_rate": 0.5, "lost_answer_rate": 0.6}),
+            "sts: error_rate + reset_rate + lost_answer_rate is 1.1",
+        ),
+        (
+            &sts,
+            json!({"lost_answer_rate": -1}),
+            "sts.lost_answer_rate: -1 is not a fraction",
         ),
         (
             &sts,
@@ -725,6 +735,42 @@ fn sso_oidc_faults_the_token_service_not_the_portal() {
     assert_eq!(portal().status, 500);
     admin(&s, "DELETE", "sso-oidc", serde_json::Value::Null);
     assert_eq!(create_token(&s).status, 500, "sso covers OIDC too");
+}
+
+/// A lost answer: the service carries the request out (its own decision is logged), then the
+/// connection is reset instead of the answer — the fault a non-idempotent retry meets.
+#[test]
+fn a_lost_answer_is_carried_out_then_reset() {
+    let s = crate::spawn_local(World::default_world()).unwrap();
+    admin(&s, "PUT", "ecs", json!({"lost_answer_rate": 1, "seed": 3}));
+    let listed = admin(&s, "GET", "", serde_json::Value::Null).1.to_string();
+    assert!(listed.contains("\"lost_answer_rate\":1"), "{listed}");
+    let before = s.state.decisions.last_seq();
+    assert_eq!(
+        read_error(s.bound.ecs.unwrap(), &format!("/v2/credentials/{ECS_ID}")),
+        Some(std::io::ErrorKind::ConnectionReset)
+    );
+    let log = s.state.decisions.since(before, 100);
+    let injected: Vec<_> = log
+        .iter()
+        .filter(|d| d.outcome == crate::decisions::Outcome::Injected)
+        .collect();
+    assert_eq!(injected.len(), 1, "{log:?}");
+    assert_eq!(&*injected[0].action, "fault:lost-answer");
+    assert!(
+        injected[0]
+            .reason
+            .contains("carried out, then the connection reset instead of the answer"),
+        "{}",
+        injected[0].reason
+    );
+    assert!(
+        log.iter()
+            .any(|d| d.service == "ecs" && d.outcome != crate::decisions::Outcome::Injected),
+        "the service carried the request out: {log:?}"
+    );
+    let listed = admin(&s, "GET", "", serde_json::Value::Null).1.to_string();
+    assert!(listed.contains("\"lost_answer\":1"), "{listed}");
 }
 
 #[test]

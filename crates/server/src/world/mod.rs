@@ -9,6 +9,7 @@ pub mod ids;
 pub mod managed;
 mod raw;
 mod validate;
+pub(crate) use validate::imds_tag_key;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -164,3 +164,28 @@ fn credential_lifetimes_are_bounded() {
         "{e}"
     );
 }
+
+#[test]
+fn tag_keys_are_limited_only_when_imds_serves_tags() {
+    let inst = |extra: &str| {
+        format!("{ACCT}[[instances]]\nid = \"i-0123456789\"\naccount = \"123456789012\"\n{extra}")
+    };
+    // EC2 allows spaces (and any text) in tag keys; IMDS only serves its own alphabet, and
+    // only when metadata tags are on (found by the signed_query fuzz target: a RunInstances
+    // tag key with a stray byte used to fail the world validation as a 500).
+    let w = World::parse(&inst("[instances.tags]\n\"Cost Center\" = \"a/b\"\n"), "w").unwrap();
+    assert!(w.instances[0].tags.contains_key("Cost Center"));
+    let e = err(&inst(
+        "metadata_tags = true\n[instances.tags]\n\"Cost Center\" = \"x\"\n",
+    ));
+    assert!(
+        e.contains("tag key \"Cost Center\" cannot be served by IMDS (metadata_tags is on)"),
+        "{e}"
+    );
+    for ok in ["Name", "a+b-c=d.e,f_g:h@i"] {
+        assert!(crate::world::imds_tag_key(ok), "{ok}");
+    }
+    for bad in ["", ".", "..", "_index", "a/b", "a b", "N\u{fffd}me"] {
+        assert!(!crate::world::imds_tag_key(bad), "{bad:?}");
+    }
+}

@@ -52,16 +52,12 @@ pub(super) fn instances(
         if let Some(t) = &inst.pending_time {
             parse_date(t).ok_or_else(|| at.msg(format!("pending_time \"{t}\" is not a date")))?;
         }
-        for key in inst.tags.keys() {
-            if key.is_empty()
-                || key == "."
-                || key == ".."
-                || key == "_index"
-                || !key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+-=.,_:@".contains(&b))
-            {
-                return Err(at.msg(format!("tag key \"{key}\" cannot be served by IMDS")));
+        // Tags reach IMDS only with instance metadata tags on; EC2 allows other keys otherwise.
+        if inst.metadata_tags {
+            if let Some(key) = inst.tags.keys().find(|k| !imds_tag_key(k)) {
+                return Err(at.msg(format!(
+                    "tag key \"{key}\" cannot be served by IMDS (metadata_tags is on)"
+                )));
             }
         }
         if let Some(listen) = &inst.listen {
@@ -370,4 +366,17 @@ pub(crate) fn instance_metadata(
         out.entry(format!("{nic}{k}")).or_insert(v);
     }
     out
+}
+
+/// Whether IMDS can serve `key` under `meta-data/tags/instance/`: letters, digits and
+/// `+ - = . , _ : @`, not `.`, `..` or `_index` (the EC2 user guide's rules for tags in
+/// instance metadata; docs/spec/world-apis.md).
+pub(crate) fn imds_tag_key(key: &str) -> bool {
+    !key.is_empty()
+        && key != "."
+        && key != ".."
+        && key != "_index"
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-=.,_:@".contains(&b))
 }

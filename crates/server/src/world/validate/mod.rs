@@ -4,6 +4,7 @@
 //! federation (OIDC providers, pre-issued sessions). Errors name the section, entry and field.
 
 mod compute;
+pub(crate) use compute::imds_tag_key;
 mod federation;
 mod iam;
 
