@@ -86,17 +86,24 @@ fn verify_error(e: awsid_sigv4::VerifyError) -> StsError {
     }
 }
 
+/// Whether `r` looks like a region: at least three `-`-separated parts, the first two
+/// letters, every part but the last lowercase letters, the last digits (`us-east-1`). Checked
+/// on every signed request, so without collecting the parts.
 fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts
-            .iter()
-            .take(parts.len() - 1)
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    let Some((head, last)) = r.rsplit_once('-') else {
+        return false;
+    };
+    if last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let mut parts = 0;
+    for (i, p) in head.split('-').enumerate() {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase()) || (i == 0 && p.len() != 2) {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 2
 }
 
 fn check_scope_and_time(state: &View<'_>, a: &AuthInfo, service: &str) -> Result<(), StsError> {
@@ -348,4 +355,39 @@ pub(crate) fn authenticate_for(
         verify_error(e)
     })?;
     Ok(caller)
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::is_region;
+
+    #[test]
+    fn regions_are_recognised_as_before() {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "ap-southeast-2",
+            "us-gov-west-1",
+            "cn-north-1",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "us-1",
+            "use-east-1",
+            "us-East-1",
+            "us--1",
+            "us-east-",
+            "-east-1",
+            "us-east-1a",
+            "u-east-1",
+            "us-east-1-",
+            "us-ea5t-1",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
 }
