@@ -76,9 +76,13 @@ pub(crate) fn usable(now: i64, obtained: i64, expiry: i64) -> bool {
     expiry - now > MIN_LEFT_SECS.min(lifetime / 4)
 }
 
-/// How long to wait before asking again when the source had nothing newer.
+/// How long to wait before asking again when the source had nothing newer: a quarter of the
+/// time left, at most 10 s (a source can answer with the same credentials for a while — IMDS
+/// before its rotation, a holder keeping credentials through an outage of their source — and
+/// the relay must notice the new ones soon after they exist; a minute's wait left refused
+/// credentials in use for 35 s after a real-time IMDS outage, RELIABILITY.md).
 pub(crate) fn retry_after(now: i64, expiry: i64) -> i64 {
-    ((expiry - now) / 4).clamp(1, 60)
+    ((expiry - now) / 4).clamp(1, 10)
 }
 
 /// How long to wait before trying again after a failed refresh (the source unreachable):
@@ -294,7 +298,7 @@ mod tests {
         assert!(!usable(T0 + 3300, T0, T0 + 3600));
         assert!(usable(T0 + 44, T0, T0 + 60));
         assert!(!usable(T0 + 45, T0, T0 + 60));
-        assert_eq!(retry_after(T0, T0 + 3600), 60);
+        assert_eq!(retry_after(T0, T0 + 3600), 10);
         assert_eq!(retry_after(T0, T0 + 20), 5);
         assert_eq!(retry_after(T0, T0 - 5), 1);
         assert_eq!(
