@@ -14,12 +14,15 @@
 //!
 //! * **Paced re-refresh.** After a failed refresh the current credentials are used without
 //!   trying again until a jittered delay has passed (7.5–15 s, doubling per failure up to
-//!   2.5–5 min), so an outage is not hammered on every call. A mandatory refresh of a provider
-//!   without static stability is always tried: its failure is the caller's error.
+//!   2.5–5 min), so an outage is not hammered on every call; for IMDS and container sources
+//!   1–2 s, so that held credentials are replaced as soon as the source is back. A mandatory
+//!   refresh of a provider without static stability is always tried: its failure is the
+//!   caller's error.
 //! * **Static stability** for instance-metadata (`iam-role`) and container (`container-role`)
 //!   credentials, as the SDKs keep IMDS credentials through an outage: a failed mandatory
 //!   refresh keeps the current credentials — at most [`MAX_STALE_SECS`] past their expiry —
-//!   says so on stderr, and hands them out with an expiry extended past the reference's
+//!   says so on stderr (when it starts, and when an extension starts), and hands them out
+//!   with an expiry extended past the reference's
 //!   refresh windows (15 min + 2–10 min of jitter, botocore's IMDS extension) once the real
 //!   one has passed.
 //!
@@ -45,10 +48,17 @@ fn statically_stable(method: &str) -> bool {
     matches!(method, "iam-role" | "container-role")
 }
 
-/// The wait before the next attempt after `failures` consecutive failed refreshes: equal
-/// jitter around 15 s × 2^(failures-1), at most 5 min.
-fn retry_delay(failures: u32) -> time::Duration {
-    let full = (15.0 * 2f64.powi(failures.saturating_sub(1).min(16) as i32)).min(300.0);
+/// The wait before the next attempt after `failures` consecutive failed refreshes of a
+/// `method` source: equal jitter around 15 s × 2^(failures-1), at most 5 min; for the local
+/// statically-stable sources (IMDS, the container endpoint) 1–2 s without growth, so that
+/// credentials held through an outage are replaced as soon as the source answers again (the
+/// SDKs try those sources on every call; the short delay only spares a hot loop).
+fn retry_delay(method: &str, failures: u32) -> time::Duration {
+    let full = if statically_stable(method) {
+        2.0
+    } else {
+        (15.0 * 2f64.powi(failures.saturating_sub(1).min(16) as i32)).min(300.0)
+    };
     let secs = full / 2.0 + rand::random::<f64>() * full / 2.0;
     time::Duration::milliseconds((secs * 1000.0) as i64)
 }
@@ -213,7 +223,7 @@ fn apply(
         return Err(failure);
     };
     let failures = stale.map_or(0, |s| s.failures) + 1;
-    let delay = retry_delay(failures);
+    let delay = retry_delay(method, failures);
     let retry_after = now + delay;
     if !mandatory {
         tracing::warn!("advisory refresh failed: {failure}");
@@ -251,6 +261,10 @@ fn apply(
         (_, Some(until)) if now + delay < until => Some(until),
         _ => Some(now + extension()),
     };
+    // Said once when static stability takes over and again when an extension starts, not on
+    // every attempt of the outage.
+    let announce = !stale.is_some_and(|s| s.stable)
+        || (extended_until.is_some() && extended_until != stale.and_then(|s| s.extended_until));
     let stale = Stale {
         failures,
         retry_after,
@@ -269,7 +283,7 @@ fn apply(
         credentials: served(c, Some(&stale)),
         fresh: false,
         stale: Some(stale),
-        notice: Some(notice),
+        notice: announce.then_some(notice),
     })
 }
 
@@ -922,23 +936,20 @@ mod tests {
                 assert!(!c.refresh_needed(now(&s), ADVISORY_REFRESH_SECS));
             }
         }
-        // Pacing: far fewer attempts than calls (delays double up to 5 min).
+        // A local source is tried again on every call 1–2 s after the last failure (each of
+        // the 60), and the outage is announced once plus once per extension, not per attempt.
         let attempts = s.source.calls.load(Ordering::SeqCst) - attempts_before;
-        assert!(
-            (2..=12).contains(&attempts),
-            "{attempts} attempts in 10 min"
-        );
-        // The source is back: fresh credentials within one retry delay (≤ 5 min).
+        assert_eq!(attempts, 60, "{attempts} attempts in 10 min");
+        let announced = s.notices.lock().unwrap().len();
+        assert!((2..=3).contains(&announced), "{announced} notices");
+        // The source is back: fresh credentials within one retry delay (≤ 2 s).
         s.source.up.store(true, Ordering::SeqCst);
         attempts_before = s.source.calls.load(Ordering::SeqCst);
         let mut waited = 0;
         while s.creds.get().unwrap().access_key_id == "OLD" {
             s.time.fetch_add(1, Ordering::SeqCst);
             waited += 1;
-            assert!(
-                waited <= 300,
-                "not refreshed 5 min after the source came back"
-            );
+            assert!(waited <= 2, "not refreshed 2 s after the source came back");
         }
         assert_eq!(s.source.calls.load(Ordering::SeqCst), attempts_before + 1);
         let notices = s.notices.lock().unwrap().len();

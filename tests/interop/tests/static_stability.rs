@@ -109,14 +109,15 @@ fn awsid_keeps_instance_credentials_through_a_ten_minute_imds_outage() {
         "{}",
         notices[0]
     );
-    // Paced: far fewer refresh attempts (one notice each) than calls.
+    // Announced when static stability takes over and when an extension starts, not on each
+    // of the attempts (IMDS is tried again 1–2 s after each failure, as the SDKs try it).
     assert!(
-        notices.len() <= 12,
-        "{} attempts in 10 minutes",
+        notices.len() <= 3,
+        "{} notices in 10 minutes",
         notices.len()
     );
     println!(
-        "awsid: {STEPS} calls over 10 min of outage, 0 failed, {past_real_expiry} past the real expiry, {} refresh attempts",
+        "awsid: {STEPS} calls over 10 min of outage, 0 failed, {past_real_expiry} past the real expiry, {} notices",
         notices.len()
     );
 }
