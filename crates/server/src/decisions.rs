@@ -155,16 +155,17 @@ impl DecisionLog {
 /// Words for an evaluation: which statement of which policy decided, or that none did.
 /// `labels[i]` names policy `i` of the evaluation (`roles/x: inline policy policy-1`).
 pub fn explain(eval: &Evaluation, labels: &[String]) -> String {
-    let statement = |(p, s, sid): &(usize, usize, Option<String>)| {
+    // One `format!` per explanation (this runs on every allowed AssumeRole).
+    let statement = |verb: &str, (p, s, sid): &(usize, usize, Option<String>)| {
         let label = labels.get(*p).map(String::as_str).unwrap_or("policy");
         match sid {
-            Some(sid) => format!("{label} Statement[{s}] (Sid \"{sid}\")"),
-            None => format!("{label} Statement[{s}]"),
+            Some(sid) => format!("{verb} {label} Statement[{s}] (Sid \"{sid}\")"),
+            None => format!("{verb} {label} Statement[{s}]"),
         }
     };
     match (&eval.decision, &eval.decided_by) {
-        (PolicyDecision::Allow, Some(d)) => format!("allowed by {}", statement(d)),
-        (PolicyDecision::ExplicitDeny, Some(d)) => format!("explicitly denied by {}", statement(d)),
+        (PolicyDecision::Allow, Some(d)) => statement("allowed by", d),
+        (PolicyDecision::ExplicitDeny, Some(d)) => statement("explicitly denied by", d),
         _ if labels.is_empty() => "implicit deny: the caller has no policies".to_string(),
         _ => format!(
             "implicit deny: no statement of {} allows it",

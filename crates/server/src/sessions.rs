@@ -20,11 +20,20 @@ pub fn role_claims(
         access_key_id: String::new(),
         kind: SessionKind::Role,
         account: role.account.clone(),
-        arn: format!(
-            "arn:{partition}:sts::{}:assumed-role/{}/{}",
-            role.account, role.name, session_name
-        ),
-        user_id: format!("{}:{}", role.id, session_name),
+        // `arn:<partition>:sts::<account>:assumed-role/<role>/<session>` (built by
+        // concatenation: this runs on every AssumeRole).
+        arn: [
+            "arn:",
+            partition,
+            ":sts::",
+            &role.account,
+            ":assumed-role/",
+            &role.name,
+            "/",
+            session_name,
+        ]
+        .concat(),
+        user_id: [role.id.as_str(), ":", session_name].concat(),
         role_arn: Some(role.arn.clone()),
         session_name: Some(session_name.to_string()),
         issued,

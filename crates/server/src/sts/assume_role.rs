@@ -282,7 +282,7 @@ fn authorized(
                 return Err(denial_reason(&why, role, action));
             }
             Ok(trust) if reason.is_empty() => {
-                reason = explain(&trust, &[format!("trust policy of {}", role.name)]);
+                reason = explain(&trust, &[["trust policy of ", &role.name].concat()]);
             }
             Ok(_) => {}
         }

@@ -86,17 +86,24 @@ fn verify_error(e: awsid_sigv4::VerifyError) -> StsError {
     }
 }
 
+/// Whether `r` looks like a region: at least three `-`-separated parts, the first two
+/// letters, every part but the last lowercase letters, the last digits (`us-east-1`). Checked
+/// on every signed request, so without collecting the parts.
 fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts
-            .iter()
-            .take(parts.len() - 1)
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts
-            .last()
-            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    let Some((head, last)) = r.rsplit_once('-') else {
+        return false;
+    };
+    if last.is_empty() || !last.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let mut parts = 0;
+    for (i, p) in head.split('-').enumerate() {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_lowercase()) || (i == 0 && p.len() != 2) {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 2
 }
 
 fn check_scope_and_time(state: &View<'_>, a: &AuthInfo, service: &str) -> Result<(), StsError> {
@@ -292,19 +299,35 @@ pub(crate) fn authenticate_for(
     // Other header values are signed as the client's text: UTF-8 (botocore signs `str`s), with
     // invalid bytes replaced, so such a request fails the signature check instead of losing
     // the header.
-    let owned: Vec<(&str, std::borrow::Cow<'_, str>)> = req
-        .headers
-        .iter()
-        .map(|(n, v)| {
-            // `from_utf8` first: it is much faster than `from_utf8_lossy` on valid text.
-            let text = match std::str::from_utf8(v.as_bytes()) {
-                Ok(t) => std::borrow::Cow::Borrowed(t),
-                Err(_) => String::from_utf8_lossy(v.as_bytes()),
-            };
-            (n.as_str(), text)
-        })
-        .collect();
-    let headers: Vec<(&str, &str)> = owned.iter().map(|(n, v)| (*n, v.as_ref())).collect();
+    // When every value is valid UTF-8 (the common case) the pairs borrow the request's own
+    // text; otherwise the replaced copies are kept in `owned`.
+    let mut headers: Vec<(&str, &str)> = Vec::with_capacity(req.headers.len());
+    let mut all_utf8 = true;
+    for (n, v) in &req.headers {
+        match std::str::from_utf8(v.as_bytes()) {
+            Ok(t) => headers.push((n.as_str(), t)),
+            Err(_) => {
+                all_utf8 = false;
+                break;
+            }
+        }
+    }
+    let owned: Vec<(&str, String)> = if all_utf8 {
+        Vec::new()
+    } else {
+        req.headers
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    };
+    if !all_utf8 {
+        headers = owned.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    }
     let signable = awsid_sigv4::SignableRequest::new(
         req.method.as_str(),
         req.uri.path(),
@@ -332,4 +355,39 @@ pub(crate) fn authenticate_for(
         verify_error(e)
     })?;
     Ok(caller)
+}
+
+#[cfg(test)]
+mod region_tests {
+    use super::is_region;
+
+    #[test]
+    fn regions_are_recognised_as_before() {
+        for ok in [
+            "us-east-1",
+            "eu-west-3",
+            "ap-southeast-2",
+            "us-gov-west-1",
+            "cn-north-1",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "us",
+            "us-east",
+            "us-1",
+            "use-east-1",
+            "us-East-1",
+            "us--1",
+            "us-east-",
+            "-east-1",
+            "us-east-1a",
+            "u-east-1",
+            "us-east-1-",
+            "us-ea5t-1",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
 }

@@ -75,10 +75,33 @@ pub fn action_label(params: &Params) -> &'static str {
 /// What a call tells the decision log beyond its outcome.
 #[derive(Debug, Default)]
 struct Note {
-    action: String,
-    caller: Option<String>,
-    resource: Option<String>,
+    // Built as the log's shared strings directly (no intermediate `String` copy).
+    caller: Option<std::sync::Arc<str>>,
+    resource: Option<std::sync::Arc<str>>,
     reason: Option<String>,
+}
+
+/// The decision log's action for an STS call's `Action` parameter: `sts:<Action>`, or `sts:?`
+/// when there is none. The known operations' names are shared, not built per call.
+fn logged_action(action: &str) -> std::sync::Arc<str> {
+    use std::sync::{Arc, LazyLock};
+    const KNOWN: [&str; 6] = [
+        "AssumeRole",
+        "AssumeRoleWithWebIdentity",
+        "GetCallerIdentity",
+        "GetSessionToken",
+        "GetAccessKeyInfo",
+        "GetFederationToken",
+    ];
+    static NAMES: LazyLock<[Arc<str>; 6]> =
+        LazyLock::new(|| KNOWN.map(|a| Arc::from(format!("sts:{a}"))));
+    if action.is_empty() {
+        return Arc::from("sts:?");
+    }
+    match KNOWN.iter().position(|k| *k == action) {
+        Some(i) => NAMES[i].clone(),
+        None => Arc::from(format!("sts:{action}")),
+    }
 }
 
 /// Answers one STS request (on one snapshot of the world) and logs the decision.
@@ -111,11 +134,7 @@ pub fn handle_params(state: &State, req: &RequestData, params: &Params) -> HttpR
     };
     state.decide(Entry::new(
         "sts",
-        if note.action.is_empty() {
-            "sts:?".to_string()
-        } else {
-            format!("sts:{}", note.action)
-        },
+        logged_action(params.get("Action").unwrap_or("")),
         note.caller.unwrap_or_else(|| "anonymous".into()),
         note.resource.unwrap_or_else(|| "*".into()),
         outcome,
@@ -158,7 +177,6 @@ fn dispatch(
     note: &mut Note,
 ) -> Result<HttpResponse, StsError> {
     let action = params.get("Action").unwrap_or("");
-    note.action = action.to_string();
     let signed = match action {
         "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo"
         | "GetFederationToken" => true,
@@ -188,12 +206,12 @@ fn dispatch(
         }
     }
     if !signed {
-        note.resource = params.get("RoleArn").map(str::to_string);
+        note.resource = params.get("RoleArn").map(Into::into);
         note.caller = Some("web identity".into());
         return assume_role_with_web_identity(state, params, rid);
     }
     let caller = auth::authenticate(state, req)?;
-    note.caller = Some(caller.arn.clone());
+    note.caller = Some(caller.arn.as_str().into());
     let federated = caller
         .session
         .as_ref()
@@ -213,7 +231,7 @@ fn dispatch(
                 .leaf("Account", &caller.account);
         })),
         "AssumeRole" => {
-            note.resource = params.get("RoleArn").map(str::to_string);
+            note.resource = params.get("RoleArn").map(Into::into);
             assume_role(state, &caller, params, req, rid, note)
         }
         "GetSessionToken" => get_session_token(state, &caller, params, rid),

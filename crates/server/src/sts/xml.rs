@@ -133,8 +133,10 @@ impl Xml {
 }
 
 fn with_request_id(mut r: HttpResponse, request_id: &str) -> HttpResponse {
+    // A constant name: inserting a `&'static str` name copies it into the map on every call.
+    const REQUEST_ID: http::HeaderName = http::HeaderName::from_static("x-amzn-requestid");
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        r.headers_mut().insert("x-amzn-requestid", v);
+        r.headers_mut().insert(REQUEST_ID, v);
     }
     r
 }

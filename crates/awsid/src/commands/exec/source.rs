@@ -81,6 +81,12 @@ pub(crate) fn retry_after(now: i64, expiry: i64) -> i64 {
     ((expiry - now) / 4).clamp(1, 60)
 }
 
+/// How long to wait before trying again after a failed refresh (the source unreachable):
+/// short, so that the relay hands out fresh credentials within seconds of the source's
+/// return (a minute's wait left refused credentials in use for 90 s after a real-time IMDS
+/// outage; RELIABILITY.md).
+const FAILED_RETRY_SECS: i64 = 5;
+
 impl ProfileSource {
     /// A source starting from `initial` (already resolved) that refreshes with `fetch`.
     /// `role_arn` is the role the credentials are a session of, when the profile names one.
@@ -192,11 +198,12 @@ impl ProfileSource {
                 tokio::time::sleep(Duration::from_secs((due - now) as u64)).await;
                 continue;
             }
-            let newer = self.refresh(&held).await.unwrap_or(false);
-            if !newer {
-                let wait = retry_after((self.inner.clock)(), held.expiry());
-                tokio::time::sleep(Duration::from_secs(wait as u64)).await;
-            }
+            let wait = match self.refresh(&held).await {
+                Ok(true) => continue,
+                Ok(false) => retry_after((self.inner.clock)(), held.expiry()),
+                Err(_) => retry_after((self.inner.clock)(), held.expiry()).min(FAILED_RETRY_SECS),
+            };
+            tokio::time::sleep(Duration::from_secs(wait as u64)).await;
         }
     }
 }
@@ -417,6 +424,35 @@ mod tests {
         }
         assert_eq!(fake.calls.load(Ordering::SeqCst), 2);
         assert_eq!(source.access_key_id(), "ASIAKEY1");
+        task.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_retries_a_failed_refresh_within_seconds() {
+        let (source, fake) = setup(3600);
+        let task = tokio::spawn(source.clone().refresh_loop());
+        // Due at T0 + 2701 with the source down: the loop tries, fails, and tries again every
+        // few seconds rather than once a minute.
+        fake.fail.store(true, Ordering::SeqCst);
+        fake.now.store(T0 + 2701, Ordering::SeqCst);
+        for _ in 0..100 {
+            if fake.calls.load(Ordering::SeqCst) >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(fake.calls.load(Ordering::SeqCst), 2, "the first attempt");
+        // The source is back: within FAILED_RETRY_SECS (the paused clock advances by itself
+        // only while every task sleeps), fresh credentials.
+        fake.fail.store(false, Ordering::SeqCst);
+        let started = tokio::time::Instant::now();
+        while source.access_key_id() == "ASIAKEY0" {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert!(
+                started.elapsed() <= Duration::from_secs(FAILED_RETRY_SECS as u64 + 1),
+                "not refreshed {FAILED_RETRY_SECS} s after the source came back"
+            );
+        }
         task.abort();
     }
 }
