@@ -75,8 +75,9 @@ pub fn action_label(params: &Params) -> &'static str {
 /// What a call tells the decision log beyond its outcome.
 #[derive(Debug, Default)]
 struct Note {
-    caller: Option<String>,
-    resource: Option<String>,
+    // Built as the log's shared strings directly (no intermediate `String` copy).
+    caller: Option<std::sync::Arc<str>>,
+    resource: Option<std::sync::Arc<str>>,
     reason: Option<String>,
 }
 
@@ -205,12 +206,12 @@ fn dispatch(
         }
     }
     if !signed {
-        note.resource = params.get("RoleArn").map(str::to_string);
+        note.resource = params.get("RoleArn").map(Into::into);
         note.caller = Some("web identity".into());
         return assume_role_with_web_identity(state, params, rid);
     }
     let caller = auth::authenticate(state, req)?;
-    note.caller = Some(caller.arn.clone());
+    note.caller = Some(caller.arn.as_str().into());
     let federated = caller
         .session
         .as_ref()
@@ -230,7 +231,7 @@ fn dispatch(
                 .leaf("Account", &caller.account);
         })),
         "AssumeRole" => {
-            note.resource = params.get("RoleArn").map(str::to_string);
+            note.resource = params.get("RoleArn").map(Into::into);
             assume_role(state, &caller, params, req, rid, note)
         }
         "GetSessionToken" => get_session_token(state, &caller, params, rid),
