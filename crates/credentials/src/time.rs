@@ -33,7 +33,12 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, TimeError> {
 }
 
 fn parse_exact(text: &str) -> Result<OffsetDateTime, TimeError> {
-    let s = text.trim();
+    // dateutil skips leading dashes and blanks (`-2099-01-01T04:00:00Z` is 2099; checked with
+    // botocore 1.43.11's `parse_timestamp`), where the `time` crate would read a negative year
+    // and write it back in a form nobody reads (found by the cache_entry fuzz target).
+    let s = text
+        .trim()
+        .trim_start_matches(|c: char| c == '-' || c.is_whitespace());
     // The written offset is kept (Python's isoformat() prints it back).
     if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
         return Ok(t);
@@ -77,6 +82,10 @@ fn parse_exact(text: &str) -> Result<OffsetDateTime, TimeError> {
 }
 
 fn parse_naive(s: &str) -> Option<PrimitiveDateTime> {
+    // No signed years (the `time` crate reads them; dateutil refuses `+2099-…`).
+    if !s.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
     let with_frac =
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]");
     let plain = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
@@ -144,6 +153,30 @@ mod tests {
             parse("2099-01-01T00:00:00.5Z").unwrap().nanosecond(),
             500_000_000
         );
+    }
+
+    #[test]
+    fn leading_dashes_are_skipped_as_dateutil_does() {
+        // Regression (fuzz/regressions/cache_entry/expiration-negative-year): `-2099` was read
+        // as a negative year, written as `-2099-01-01T04:00:00+00:00` and not read back.
+        // botocore's parse_timestamp reads each of these as 2099-01-01T04:00:00Z.
+        let want = parse("2099-01-01T04:00:00Z").unwrap();
+        for text in [
+            "-2099-01-01T04:00:00Z",
+            "--2099-01-01T04:00:00Z",
+            "- 2099-01-01T04:00:00Z",
+            "-2099-01-01T04:00:00+00:00",
+            "-2099-01-01T04:00:00+0000",
+            "-2099-01-01 04:00:00 UTC",
+        ] {
+            assert_eq!(parse(text).unwrap(), want, "{text}");
+            assert_eq!(parse(&format_iso(want)).unwrap(), want, "{text}");
+        }
+        // ... and refuses a plus sign.
+        assert!(matches!(
+            parse("+2099-01-01T04:00:00Z"),
+            Err(TimeError::Unknown(_))
+        ));
     }
 
     #[test]
