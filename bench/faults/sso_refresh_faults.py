@@ -30,7 +30,7 @@ import datetime
 import hashlib
 import json
 import sys
-import tempfile
+import shutil
 import time
 from pathlib import Path
 
@@ -38,10 +38,9 @@ REPO = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO / "bench" / "faults"))
 sys.path.insert(0, str(REPO / "bench" / "soak"))
 
-from run import WORLD, start_server  # noqa: E402  (bench/soak/run.py)
 from switchboard_faults import (  # noqa: E402
     FAULTY, ROLE, SSO_CONFIG, USER1, Plane, call_awsid, call_botocore, call_sdk, client_env,
-    sso_login)
+    served_world, sso_login)
 
 STATES = [("10 min left", 600), ("4 min left", 240), ("expired 1 min ago", -60)]
 FAULTS = [
@@ -77,81 +76,72 @@ def main() -> int:
     }
     only = args.only.split("|") if args.only else []
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        world = work / "world.toml"
-        world.write_text(WORLD.read_text())
-        proc, info = start_server(binary, work, world)
-        try:
-            plane = Plane(info)
-            home = work / "home"
-            home.mkdir()
-            (home / "config").write_text(
-                "[profile role]\nrole_arn = " + ROLE + "\nsource_profile = base\n" + SSO_CONFIG)
-            (home / "credentials").write_text(
-                f"[base]\naws_access_key_id = {USER1[0]}\naws_secret_access_key = {USER1[1]}\n")
-            env = client_env(plane, "sso", home)
-            sso_login(binary, env, plane)
-            cache = home / ".aws" / "sso" / "cache" / (
-                hashlib.sha1(b"my-sso").hexdigest() + ".json")
-            assert cache.exists(), list((home / ".aws" / "sso" / "cache").iterdir())
-            for state, left in STATES:
-                for fault, spec in FAULTS:
-                    cell = f"{state} / {fault}"
-                    if only and not any(o in cell for o in only):
-                        continue
-                    for client in args.clients.split(","):
-                        plane.clear()
-                        if spec:
-                            plane.set_fault("sso-oidc", spec)
-                        ok_n, refreshed, used_expired, token_reqs, faulty = 0, 0, 0, 0, 0
-                        errors: dict[str, int] = {}
-                        times = []
-                        for _ in range(args.calls):
-                            for d in ("cli", "boto"):
-                                import shutil
-                                shutil.rmtree(home / ".aws" / d, ignore_errors=True)
-                            token = json.loads(cache.read_text())
-                            token["expiresAt"] = utc(time.time() + left)
-                            cache.write_text(json.dumps(token))
-                            before = cache.read_text()
-                            seq = plane.last_seq()
-                            start = time.monotonic()
-                            ok, err, _ = every[client](env)
-                            times.append(time.monotonic() - start)
-                            seen = [d for d in plane.since(seq) if d["service"] == "sso"]
-                            n_faulty = sum(1 for d in seen if d["action"] in FAULTY)
-                            creates = [d for d in seen if d["outcome"] != "injected"
-                                       and "CreateToken" in (d["action"] or "")]
-                            token_reqs += len(creates) + n_faulty
-                            faulty += n_faulty
-                            after = json.loads(cache.read_text())
-                            was_refreshed = cache.read_text() != before and (
-                                after.get("accessToken") != token.get("accessToken"))
-                            refreshed += was_refreshed
-                            if ok:
-                                ok_n += 1
-                                if left < 0 and not was_refreshed:
-                                    used_expired += 1
-                            else:
-                                errors[err] = errors.get(err, 0) + 1
-                        times.sort()
-                        row = {
-                            "state": state, "fault": fault, "client": client,
-                            "calls": args.calls, "credentials": ok_n,
-                            "failed": args.calls - ok_n, "refreshed": refreshed,
-                            "used_expired_token": used_expired,
-                            "create_token_requests": token_reqs, "faulty_answers": faulty,
-                            "errors": errors,
-                            "seconds_p50": round(times[len(times) // 2], 2),
-                            "seconds_max": round(times[-1], 2),
-                        }
-                        rows.append(row)
-                        print(json.dumps(row), flush=True)
-            plane.clear()
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with served_world(binary) as (work, info):
+        plane = Plane(info)
+        home = work / "home"
+        home.mkdir()
+        (home / "config").write_text(
+            "[profile role]\nrole_arn = " + ROLE + "\nsource_profile = base\n" + SSO_CONFIG)
+        (home / "credentials").write_text(
+            f"[base]\naws_access_key_id = {USER1[0]}\naws_secret_access_key = {USER1[1]}\n")
+        env = client_env(plane, "sso", home)
+        sso_login(binary, env, plane)
+        cache = home / ".aws" / "sso" / "cache" / (
+            hashlib.sha1(b"my-sso").hexdigest() + ".json")
+        assert cache.exists(), list((home / ".aws" / "sso" / "cache").iterdir())
+        for state, left in STATES:
+            for fault, spec in FAULTS:
+                cell = f"{state} / {fault}"
+                if only and not any(o in cell for o in only):
+                    continue
+                for client in args.clients.split(","):
+                    plane.clear()
+                    if spec:
+                        plane.set_fault("sso-oidc", spec)
+                    ok_n, refreshed, used_expired, token_reqs, faulty = 0, 0, 0, 0, 0
+                    errors: dict[str, int] = {}
+                    times = []
+                    for _ in range(args.calls):
+                        for d in ("cli", "boto"):
+                            shutil.rmtree(home / ".aws" / d, ignore_errors=True)
+                        token = json.loads(cache.read_text())
+                        token["expiresAt"] = utc(time.time() + left)
+                        cache.write_text(json.dumps(token))
+                        before = cache.read_text()
+                        seq = plane.last_seq()
+                        start = time.monotonic()
+                        ok, err, _ = every[client](env)
+                        times.append(time.monotonic() - start)
+                        seen = [d for d in plane.since(seq) if d["service"] == "sso"]
+                        n_faulty = sum(1 for d in seen if d["action"] in FAULTY)
+                        creates = [d for d in seen if d["outcome"] != "injected"
+                                   and "CreateToken" in (d["action"] or "")]
+                        token_reqs += len(creates) + n_faulty
+                        faulty += n_faulty
+                        after = json.loads(cache.read_text())
+                        was_refreshed = cache.read_text() != before and (
+                            after.get("accessToken") != token.get("accessToken"))
+                        refreshed += was_refreshed
+                        if ok:
+                            ok_n += 1
+                            if left < 0 and not was_refreshed:
+                                used_expired += 1
+                        else:
+                            errors[err] = errors.get(err, 0) + 1
+                    times.sort()
+                    row = {
+                        "state": state, "fault": fault, "client": client,
+                        "calls": args.calls, "credentials": ok_n,
+                        "failed": args.calls - ok_n, "refreshed": refreshed,
+                        "used_expired_token": used_expired,
+                        "create_token_requests": token_reqs, "faulty_answers": faulty,
+                        "errors": errors,
+                        "seconds_p50": round(times[len(times) // 2], 2),
+                        "seconds_max": round(times[-1], 2),
+                    }
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+        plane.clear()
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")

@@ -34,6 +34,7 @@ already expired, and seconds per call (p50, max).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -42,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench" / "soak"))
@@ -122,8 +124,8 @@ class Plane:
         c.close()
         return r.status, (json.loads(out) if out else {})
 
-    def set_fault(self, endpoint: str, spec: dict) -> None:
-        spec = dict(spec, seed=SEED)
+    def set_fault(self, endpoint: str, spec: dict, seed: int = SEED) -> None:
+        spec = dict(spec, seed=seed)
         if "outage" in spec:
             spec["outage"] = dict(spec["outage"], after_seconds=0)
         status, out = self.request("PUT", f"/awsid/faults/{endpoint}", spec)
@@ -139,6 +141,22 @@ class Plane:
 
     def since(self, seq: int) -> list[dict]:
         return self.request("GET", f"/console/decisions?after={seq}")[1]["decisions"]
+
+
+@contextlib.contextmanager
+def served_world(binary: Path) -> Iterator[tuple[Path, dict]]:
+    """`awsid serve` on a copy of the soak's world in a temporary directory: yields the
+    directory and the server's addresses; stops the server and removes the directory."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        world = work / "world.toml"
+        world.write_text(WORLD.read_text())
+        proc, info = start_server(binary, work, world)
+        try:
+            yield work, info
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def client_env(plane: Plane, endpoint: str, home: Path) -> dict:
@@ -312,31 +330,23 @@ def main() -> int:
     }
     clients = {c: every[c] for c in args.clients.split(",")}
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        world = work / "world.toml"
-        world.write_text(WORLD.read_text())
-        proc, info = start_server(binary, work, world)
-        try:
-            plane = Plane(info)
-            home = work / "home"
-            home.mkdir()
-            (home / "config").write_text(
-                "[profile role]\nrole_arn = " + ROLE + "\nsource_profile = base\n"
-                "region = us-east-1\nretry_mode = standard\nmax_attempts = 3\n" + SSO_CONFIG)
-            (home / "credentials").write_text(
-                f"[base]\naws_access_key_id = {USER1[0]}\naws_secret_access_key = {USER1[1]}\n")
-            only = args.only.split("|") if args.only else []
-            faults = [f for f in FAULTS if (not only or any(o in f[0] for o in only))
-                      and (not args.short or f[0] in SHORT)]
-            if any(f[1] == "sso" for f in faults):
-                sso_login(binary, client_env(plane, "sso", home), plane)
-            for name, endpoint, spec, *extra in faults:
-                rows += run_fault(plane, name, endpoint, spec, clients, args.calls, home,
-                                  extra[0] if extra else None)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with served_world(binary) as (work, info):
+        plane = Plane(info)
+        home = work / "home"
+        home.mkdir()
+        (home / "config").write_text(
+            "[profile role]\nrole_arn = " + ROLE + "\nsource_profile = base\n"
+            "region = us-east-1\nretry_mode = standard\nmax_attempts = 3\n" + SSO_CONFIG)
+        (home / "credentials").write_text(
+            f"[base]\naws_access_key_id = {USER1[0]}\naws_secret_access_key = {USER1[1]}\n")
+        only = args.only.split("|") if args.only else []
+        faults = [f for f in FAULTS if (not only or any(o in f[0] for o in only))
+                  and (not args.short or f[0] in SHORT)]
+        if any(f[1] == "sso" for f in faults):
+            sso_login(binary, client_env(plane, "sso", home), plane)
+        for name, endpoint, spec, *extra in faults:
+            rows += run_fault(plane, name, endpoint, spec, clients, args.calls, home,
+                              extra[0] if extra else None)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")

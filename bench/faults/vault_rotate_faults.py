@@ -26,16 +26,16 @@ import argparse
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench" / "soak"))
+sys.path.insert(0, str(REPO / "bench" / "faults"))
 
-from run import ADMIN, WORLD, start_server  # noqa: E402  (bench/soak/run.py)
+from run import ADMIN  # noqa: E402  (bench/soak/run.py)
+from switchboard_faults import Plane, served_world  # noqa: E402
 
 PASSPHRASE = "correct horse battery staple"
 ACCOUNT = "123456789012"
@@ -65,33 +65,6 @@ FAULTS = [
      {"sts": {"rate_limit": {"rate": NEVER, "burst": 1}},
       "iam": {"rate_limit": {"rate": NEVER, "burst": 2}}}, 1, ""),
 ]
-
-
-class Plane:
-    def __init__(self, info: dict) -> None:
-        self.api = info["api"]
-
-    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-        import http.client
-        c = http.client.HTTPConnection(self.api, timeout=30)
-        data = json.dumps(body).encode() if body is not None else None
-        c.request(method, path, body=data, headers={"Content-Type": "application/json"})
-        r = c.getresponse()
-        out = r.read()
-        c.close()
-        return r.status, (json.loads(out) if out else {})
-
-    def set_faults(self, faults: dict, seed: int) -> None:
-        for target, spec in faults.items():
-            spec = dict(spec, seed=seed)
-            if "outage" in spec:
-                spec["outage"] = dict(spec["outage"], after_seconds=0)
-            status, out = self.request("PUT", f"/awsid/faults/{target}", spec)
-            if status != 200:
-                raise SystemExit(f"PUT /awsid/faults/{target}: {status} {out}")
-
-    def clear(self) -> None:
-        self.request("DELETE", "/awsid/faults")
 
 
 def admin_iam(plane: Plane):
@@ -183,7 +156,8 @@ def run_fault(binary: Path, plane: Plane, work: Path, index: int, name: str, fau
             if lock.exists():
                 lock.unlink()
             lock.mkdir()
-        plane.set_faults(faults, seed=i + 1)
+        for target, spec in faults.items():
+            plane.set_fault(target, spec, seed=i + 1)
         r = awsid(binary, env, "vault", "rotate", "vaulted", "--passphrase-stdin",
                   "--verify-timeout", str(verify_timeout), stdin=PASSPHRASE + "\n")
         plane.clear()
@@ -245,25 +219,18 @@ def main() -> int:
     binary = Path(args.bin).resolve()
     only = args.only.split("|") if args.only else []
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        world = work / "world.toml"
-        world.write_text(WORLD.read_text())
-        proc, info = start_server(binary, work, world)
+    with served_world(binary) as (work, info):
+        plane = Plane(info)
         try:
-            plane = Plane(info)
             for i, (name, faults, n, special) in enumerate(FAULTS):
                 if only and not any(o in name for o in only):
                     continue
                 rows.append(run_fault(binary, plane, work, i, name, faults, n or args.rotations,
                                       special, args.verify_timeout))
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
             for home in work.glob("rotator*"):
-                env = user_env(Plane(info), home)
-                subprocess.run([str(binary), "vault", "lock"], env=env, capture_output=True)
-            shutil.rmtree(work, ignore_errors=True)
+                subprocess.run([str(binary), "vault", "lock"], env=user_env(plane, home),
+                               capture_output=True)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(rows, indent=1) + "\n")
