@@ -239,13 +239,6 @@ pub fn sts_request(data: &[u8]) {
     );
 }
 
-/// The default world's administrator (AWS managed AdministratorAccess): its requests get past
-/// authentication and authorization into every action's parameter handling.
-const ADMIN: (&str, &str) = (
-    "AKIAAWSIDADMIN000001",
-    "awsidAdminSecretKeyEXAMPLEEXAMPLEKEY0001",
-);
-
 /// Input form: one byte choosing the service (IAM, EC2, Auto Scaling, STS), then a Query form
 /// body (`Action=…&…`). The body is signed as the world's administrator and sent to the API
 /// listener of a fresh default world, so the actions' own parsing and state changes run (an
@@ -261,14 +254,22 @@ pub fn signed_query(data: &[u8]) {
         2 => ("autoscaling", "us-west-2"),
         _ => ("sts", "us-east-1"),
     };
+    let world = World::default_world();
+    // The default world's administrator (AWS managed AdministratorAccess): its requests get
+    // past authentication and authorization into every action's parameter handling.
+    let key = world
+        .users
+        .iter()
+        .find(|u| u.name == "admin")
+        .and_then(|u| u.access_keys.first())
+        .expect("the default world has an administrator with a key");
+    let credentials = awsid_sigv4::Credentials::new(&key.id, &key.secret, None);
     let issuer = Issuer::new([7u8; 32], &[]);
-    let handler = awsid_server::api::ApiHandler::new(Arc::new(State::new(
-        World::default_world(),
-        Arc::new(issuer),
-    )));
-    signed_answer(&handler, service, region, body);
+    let handler = awsid_server::api::ApiHandler::new(Arc::new(State::new(world, Arc::new(issuer))));
+    signed_answer(&handler, &credentials, service, region, body);
     let after = signed_answer(
         &handler,
+        &credentials,
         "iam",
         "us-east-1",
         b"Action=ListRoles&Version=2010-05-08",
@@ -276,10 +277,11 @@ pub fn signed_query(data: &[u8]) {
     assert_eq!(after, 200, "the world no longer serves a signed ListRoles");
 }
 
-/// Signs `body` as [`ADMIN`] for `service`, asserts the API listener's answer is no 5xx and
-/// returns its status.
+/// Signs `body` with `credentials` for `service`, asserts the API listener's answer is no 5xx
+/// and returns its status.
 fn signed_answer(
     handler: &awsid_server::api::ApiHandler,
+    credentials: &awsid_sigv4::Credentials,
     service: &str,
     region: &str,
     body: &[u8],
@@ -288,11 +290,10 @@ fn signed_answer(
     let content_type = "application/x-www-form-urlencoded; charset=utf-8";
     let plain = [("host", host), ("content-type", content_type)];
     let req = awsid_sigv4::SignableRequest::new("POST", "/", "", &plain, body);
-    let credentials = awsid_sigv4::Credentials::new(ADMIN.0, ADMIN.1, None);
     let signed = awsid_sigv4::sign_headers(
         &req,
         &awsid_sigv4::SigningParams {
-            credentials: &credentials,
+            credentials,
             region,
             service,
             time: std::time::SystemTime::now(),
