@@ -13,7 +13,7 @@
 //!   call), again after a quarter of the time left, between 1 and 60 seconds;
 //! * a request that finds less than `min(300 s, L/4)` left waits for a refresh itself.
 
-use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +33,9 @@ pub(crate) type Fetch = Arc<dyn Fn() -> Result<Credentials, String> + Send + Syn
 /// Wall-clock seconds (replaceable in tests).
 pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// Where notices for the user go (stderr as awsid's warnings unless replaced in tests).
+pub(crate) type Notices = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// A profile's refreshing credentials; clones share them.
 #[derive(Clone)]
 pub(crate) struct ProfileSource {
@@ -46,8 +49,11 @@ struct Inner {
     clock: Clock,
     held: Mutex<Held>,
     refresh: tokio::sync::Mutex<()>,
-    /// Failure messages already written to stderr (each is reported once).
-    reported: Mutex<HashSet<String>>,
+    /// A failed refresh was written to stderr since the last successful one: the failures of
+    /// one stale period are reported once (as the holder's static-stability notice), however
+    /// their text varies; the period ends with newer credentials.
+    reported: AtomicBool,
+    notices: Notices,
 }
 
 #[derive(Clone)]
@@ -113,9 +119,19 @@ impl ProfileSource {
                     relayed: Arc::new(relayed),
                 }),
                 refresh: tokio::sync::Mutex::new(()),
-                reported: Mutex::new(HashSet::new()),
+                reported: AtomicBool::new(false),
+                notices: Arc::new(crate::error::warn),
             }),
         })
+    }
+
+    /// Sends the refresh-failure notices to `notices` instead of stderr (tests).
+    #[cfg(test)]
+    fn with_notices(mut self, notices: Notices) -> ProfileSource {
+        Arc::get_mut(&mut self.inner)
+            .expect("not shared yet")
+            .notices = notices;
+        self
     }
 
     fn held(&self) -> Held {
@@ -164,6 +180,7 @@ impl ProfileSource {
                 *self.inner.held.lock().unwrap_or_else(|p| p.into_inner()) = Held {
                     relayed: Arc::new(fresh),
                 };
+                self.inner.reported.store(false, Ordering::SeqCst);
                 Ok(true)
             }
             Ok(_) => Ok(false),
@@ -172,24 +189,39 @@ impl ProfileSource {
                     "cannot refresh the credentials of profile {}: {message}",
                     self.inner.profile
                 );
-                self.report(&message);
+                self.report(&message, current.expiry(), now);
                 Err(SourceError(message))
             }
         }
     }
 
-    /// Writes a refresh failure to stderr, once per distinct message.
-    fn report(&self, message: &str) {
+    /// Writes a refresh failure to stderr, once per stale period (from the first failure to
+    /// the next newer credentials), with what the relay does meanwhile.
+    fn report(&self, message: &str, expiry: i64, now: i64) {
         tracing::warn!("{message}");
-        let first = self
-            .inner
-            .reported
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(message.to_string());
-        if first {
-            crate::error::warn(message);
+        if self.inner.reported.swap(true, Ordering::SeqCst) {
+            return;
         }
+        let expiring = awsid_credentials::time::format_z(
+            time::OffsetDateTime::from_unix_timestamp(expiry)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        );
+        let meanwhile = if expiry > now {
+            format!(
+                "the current credentials (expiring {expiring}) are served until they expire; \
+                 a refresh is tried again within {FAILED_RETRY_SECS} s and this is not repeated \
+                 until one succeeds"
+            )
+        } else {
+            format!(
+                "the current credentials expired at {expiring}; requests fail until a \
+                 refresh, tried again within {FAILED_RETRY_SECS} s, succeeds"
+            )
+        };
+        (self.inner.notices)(&format!(
+            "{}. Meanwhile {meanwhile}.",
+            message.trim_end_matches('.')
+        ));
     }
 
     /// Keeps the credentials fresh until dropped (run it as a task).
@@ -398,6 +430,83 @@ mod tests {
             .unwrap()
             .access_key_id
             .starts_with("ASIAKEY"));
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_reported_once_per_stale_period_with_what_is_served() {
+        // Each failure has its own text (the cause, a port, a time): reported once until a
+        // refresh succeeds, then once again for the next outage.
+        let now = Arc::new(AtomicI64::new(T0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fetch: Fetch = {
+            let (now, calls, down) = (now.clone(), calls.clone(), down.clone());
+            Arc::new(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if down.load(Ordering::SeqCst) {
+                    return Err(format!(
+                        "Unable to locate credentials: the instance metadata service could not be reached (attempt {n})"
+                    ));
+                }
+                let t = now.load(Ordering::SeqCst);
+                Ok(Credentials::new(format!("ASIAKEY{n}"), "s", "iam-role")
+                    .with_session_token(Some("t".into()))
+                    .with_expiry(Some(
+                        time::OffsetDateTime::from_unix_timestamp(t + 3600).unwrap(),
+                    )))
+            })
+        };
+        let initial = fetch().unwrap();
+        let notices = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = notices.clone();
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let source = ProfileSource::new("default", None, &initial, fetch, clock)
+            .unwrap()
+            .with_notices(Arc::new(move |n: &str| sink.lock().unwrap().push(n.into())));
+        down.store(true, Ordering::SeqCst);
+        for step in 0..10 {
+            now.store(T0 + 3400 + step * 5, Ordering::SeqCst);
+            assert_eq!(
+                source.credentials().await.unwrap().access_key_id,
+                "ASIAKEY0"
+            );
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            11,
+            "every call tried the source"
+        );
+        assert_eq!(
+            notices.lock().unwrap().clone(),
+            [
+                "cannot refresh the credentials of profile default: Unable to locate credentials: \
+              the instance metadata service could not be reached (attempt 1). Meanwhile the \
+              current credentials (expiring 2027-01-15T09:00:00Z) are served until they expire; \
+              a refresh is tried again within 5 s and this is not repeated until one succeeds."
+            ]
+        );
+        // Past the expiry the requests fail, still without another notice.
+        now.store(T0 + 3600, Ordering::SeqCst);
+        assert!(source.credentials().await.is_err());
+        assert_eq!(notices.lock().unwrap().len(), 1);
+        // Back: fresh credentials end the stale period; the next outage is reported again.
+        down.store(false, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY12"
+        );
+        down.store(true, Ordering::SeqCst);
+        now.store(T0 + 3600 + 3400, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY12"
+        );
+        let notices = notices.lock().unwrap().clone();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[1].contains("(attempt 13)"), "{}", notices[1]);
     }
 
     #[tokio::test]
