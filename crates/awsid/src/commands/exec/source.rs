@@ -26,6 +26,8 @@ const CACHE_LEAD_SECS: i64 = 899;
 const MIN_LEFT_SECS: i64 = 300;
 /// The lifetime assumed for temporary credentials whose expiry nobody states.
 const UNSTATED_LIFETIME_SECS: i64 = 3600;
+/// The reference's advisory refresh window (botocore `RefreshableCredentials`, 900 s).
+const ADVISORY_SECS: i64 = 900;
 
 /// Resolves the profile again (blocking): the credentials, or why not (never a secret).
 pub(crate) type Fetch = Arc<dyn Fn() -> Result<Credentials, String> + Send + Sync>;
@@ -59,9 +61,31 @@ struct Inner {
 #[derive(Clone)]
 struct Held {
     relayed: Arc<RelayedCredentials>,
+    /// From an instance-metadata or container source (`iam-role`, `container-role`), whose
+    /// provider moves an expiry less than 15 min + 2–10 min away to that far ahead
+    /// (`docs/spec/faults.md` §4): the stated expiry can lie well past the real one, so these
+    /// are refreshed in the reference's advisory window of the stated expiry
+    /// ([`ADVISORY_SECS`]) rather than half-way through a lifetime that is not theirs.
+    extended: bool,
 }
 
 impl Held {
+    fn new(relayed: RelayedCredentials, method: &str) -> Held {
+        Held {
+            relayed: Arc::new(relayed),
+            extended: matches!(method, "iam-role" | "container-role"),
+        }
+    }
+
+    /// When the background loop refreshes these credentials.
+    fn due(&self) -> i64 {
+        if self.extended {
+            (self.expiry() - ADVISORY_SECS).max(self.obtained() + 1)
+        } else {
+            refresh_at(self.obtained(), self.expiry())
+        }
+    }
+
     fn expiry(&self) -> i64 {
         self.relayed.expiration
     }
@@ -115,9 +139,7 @@ impl ProfileSource {
                 role_arn,
                 fetch,
                 clock,
-                held: Mutex::new(Held {
-                    relayed: Arc::new(relayed),
-                }),
+                held: Mutex::new(Held::new(relayed, initial.method)),
                 refresh: tokio::sync::Mutex::new(()),
                 reported: AtomicBool::new(false),
                 notices: Arc::new(crate::error::warn),
@@ -153,7 +175,9 @@ impl ProfileSource {
     async fn refresh(&self, seen: &Held) -> Result<bool, SourceError> {
         let _guard = self.inner.refresh.lock().await;
         let current = self.held();
-        if current.expiry() > seen.expiry() {
+        if current.expiry() > seen.expiry()
+            || current.relayed.access_key_id != seen.relayed.access_key_id
+        {
             return Ok(true);
         }
         let fetch = self.inner.fetch.clone();
@@ -168,18 +192,23 @@ impl ProfileSource {
                 now,
                 Some(&current.relayed),
             )
+            .map(|r| Held::new(r, c.method))
         });
         match fresh {
-            Ok(fresh) if fresh.expiration > current.expiry() => {
+            // Newer: a later expiry, or other credentials altogether — a source hands out its
+            // current ones, and an extended expiry (IMDS, containers) can make the new key's
+            // look earlier than the old one's.
+            Ok(fresh)
+                if fresh.expiry() > current.expiry()
+                    || fresh.relayed.access_key_id != current.relayed.access_key_id =>
+            {
                 tracing::debug!(
                     profile = %self.inner.profile,
-                    access_key_id = %fresh.access_key_id,
-                    expires = fresh.expiration,
+                    access_key_id = %fresh.relayed.access_key_id,
+                    expires = fresh.expiry(),
                     "credential relay: refreshed"
                 );
-                *self.inner.held.lock().unwrap_or_else(|p| p.into_inner()) = Held {
-                    relayed: Arc::new(fresh),
-                };
+                *self.inner.held.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
                 self.inner.reported.store(false, Ordering::SeqCst);
                 Ok(true)
             }
@@ -229,7 +258,7 @@ impl ProfileSource {
         loop {
             let held = self.held();
             let now = (self.inner.clock)();
-            let due = refresh_at(held.obtained(), held.expiry());
+            let due = held.due();
             if now < due {
                 tokio::time::sleep(Duration::from_secs((due - now) as u64)).await;
                 continue;
@@ -507,6 +536,48 @@ mod tests {
         let notices = notices.lock().unwrap().clone();
         assert_eq!(notices.len(), 2, "{notices:?}");
         assert!(notices[1].contains("(attempt 13)"), "{}", notices[1]);
+    }
+
+    #[tokio::test]
+    async fn other_credentials_replace_held_ones_even_with_an_earlier_stated_expiry() {
+        // IMDS credentials extended at fetch time (now + 15 min + 2–10 min of jitter): the
+        // next key's stated expiry can be earlier than the held key's, and it is the one STS
+        // accepts — the held key may be past its real expiry.
+        let now = Arc::new(AtomicI64::new(T0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fetch: Fetch = {
+            let (now, calls) = (now.clone(), calls.clone());
+            Arc::new(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst) as i64;
+                // The first key extended by 10 min of jitter, the later ones by 2.
+                let jitter = if n == 0 { 600 } else { 120 };
+                let t = now.load(Ordering::SeqCst);
+                Ok(Credentials::new(format!("ASIAKEY{n}"), "s", "iam-role")
+                    .with_session_token(Some("t".into()))
+                    .with_expiry(Some(
+                        time::OffsetDateTime::from_unix_timestamp(t + 900 + jitter).unwrap(),
+                    )))
+            })
+        };
+        let initial = fetch().unwrap();
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let source = ProfileSource::new("default", None, &initial, fetch, clock).unwrap();
+        // Refreshed in the advisory window of the stated expiry (T0 + 1500 - 900), not half-way
+        // through the 25 minutes the extension states (T0 + 750).
+        assert_eq!(source.held().due(), T0 + 600);
+        // A refresh at T0 + 400 gets a key stated to expire at T0 + 1420, before T0 + 1500.
+        now.store(T0 + 400, Ordering::SeqCst);
+        let held = source.held();
+        assert!(source.refresh(&held).await.unwrap());
+        assert_eq!(
+            source.access_key_id(),
+            "ASIAKEY1",
+            "the new key, stated to expire earlier"
+        );
+        assert_eq!(source.held().expiry(), T0 + 400 + 1020);
     }
 
     #[tokio::test]
