@@ -228,7 +228,7 @@ impl ImdsProvider {
                 req.method, req.url
             ),
             Err(e) => format!(
-                "the instance metadata service could not be reached: {}",
+                "the instance metadata service did not answer: {}",
                 crate::http::describe_failure(&req.url, e)
             ),
         };
@@ -470,7 +470,7 @@ mod tests {
         assert!(p.provide().unwrap().is_none());
         let miss = p.last_miss().unwrap();
         assert!(
-            miss.starts_with(&format!("the instance metadata service could not be reached: Could not connect to the endpoint URL: \"{closed}latest/meta-data/iam/security-credentials/\" (")),
+            miss.starts_with(&format!("the instance metadata service did not answer: Could not connect to the endpoint URL: \"{closed}latest/meta-data/iam/security-credentials/\" (")),
             "{miss}"
         );
         // The holder's static-stability notice names it instead of the empty refresh.
@@ -488,7 +488,7 @@ mod tests {
         let notices = notices.lock().unwrap();
         assert_eq!(notices.len(), 1);
         assert!(
-            notices[0].starts_with("Attempting credential expiration extension due to a credential service availability issue (the instance metadata service could not be reached: Could not connect to the endpoint URL: "),
+            notices[0].starts_with("Attempting credential expiration extension due to a credential service availability issue (the instance metadata service did not answer: Could not connect to the endpoint URL: "),
             "{}",
             notices[0]
         );

@@ -529,7 +529,7 @@ fn the_chain_says_why_the_instance_metadata_service_gave_nothing() {
     let misses = runner.misses();
     assert_eq!(misses.len(), 1, "{misses:?}");
     let expected = format!(
-        "the instance metadata service could not be reached: Could not connect to the endpoint URL: \"{endpoint}latest/meta-data/iam/security-credentials/\" ("
+        "the instance metadata service did not answer: Could not connect to the endpoint URL: \"{endpoint}latest/meta-data/iam/security-credentials/\" ("
     );
     assert!(misses[0].starts_with(&expected), "{}", misses[0]);
     assert!(

@@ -293,7 +293,7 @@ fn resolve(
 
 /// The profile's credentials again for a relay's refresh, or why not: the chain's message,
 /// and when no provider found any, why those whose source failed found none (`Unable to
-/// locate credentials: the instance metadata service could not be reached: …`) — the
+/// locate credentials: the instance metadata service did not answer: …`) — the
 /// reference's bare `Unable to locate credentials` does not tell an outage from a machine
 /// without credentials.
 fn resolve_explaining(
