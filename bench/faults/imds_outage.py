@@ -17,9 +17,10 @@ with what it got:
                 fetcher: 1 attempt, 1 s timeout), in a process of its own.
 
 After `--warmup` seconds the IMDS outage is set through the fault switchboard's admin API
-(`PUT /awsid/faults/imds {"outage": {"seconds": N, "mode": "refused"}}`: the listener is
-closed, connections refused) for `--outage` seconds of real time, then the clients go on for
-`--after` seconds. The driver polls IMDS itself every few seconds (while it answers) to learn
+(`PUT /awsid/faults/imds {"outage": {"seconds": N, "mode": M}}`, `--mode`: `refused` closes
+the listener, connections are refused; `reset` resets every connection; `hang` answers
+nothing until the outage ends, then resets; `error` answers 503) for `--outage` seconds of
+real time, then the clients go on for `--after` seconds. The driver polls IMDS itself every few seconds (while it answers) to learn
 each access key's real expiry.
 
 Reports per client: calls, failures, calls answered during the outage, calls answered past the
@@ -42,15 +43,16 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "bench" / "soak"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import INSTANCE, soak_world, start_server  # noqa: E402  (bench/soak/run.py)
+from run import soak_world  # noqa: E402  (bench/soak/run.py)
+from switchboard_faults import Plane, served_world  # noqa: E402
 
 
 def botocore_client(imds: str, sts: str, interval: float, total: float) -> None:
@@ -220,6 +222,8 @@ def main() -> int:
     parser.add_argument("--outage", type=int, default=600)
     parser.add_argument("--after", type=int, default=300)
     parser.add_argument("--clients", default="awsid,awsid-relay,rust-sdk,botocore")
+    parser.add_argument("--mode", default="refused", choices=["refused", "reset", "hang", "error"],
+                        help="how IMDS fails during the outage (the switchboard's outage mode)")
     parser.add_argument("--out")
     parser.add_argument("--botocore-client", nargs=4, metavar=("IMDS", "STS", "INTERVAL", "TOTAL"),
                         help=argparse.SUPPRESS)
@@ -230,12 +234,9 @@ def main() -> int:
         return 0
     total = args.warmup + args.outage + args.after
     binary, client = Path(args.bin).resolve(), Path(args.client).resolve()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        world = work / "world.toml"
-        world.write_text(soak_world(args.lifetime))
-        proc, info = start_server(binary, work, world)
-        api, imds = info["api"], info["imds"][INSTANCE]
+    with served_world(binary, soak_world(args.lifetime)) as (work, info):
+        plane = Plane(info)
+        api, imds = plane.api, plane.imds
         home = work / "home"
         home.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "BOTO_"))}
@@ -272,17 +273,10 @@ def main() -> int:
 
             begin = time.time()
             watch(begin + args.warmup)
-            c = http.client.HTTPConnection(api, timeout=10)
-            c.request("PUT", "/awsid/faults/imds", body=json.dumps(
-                {"outage": {"seconds": args.outage, "mode": "refused", "after_seconds": 0}}),
-                headers={"Content-Type": "application/json"})
-            r = c.getresponse()
-            r.read()
-            if r.status != 200:
-                raise SystemExit(f"setting the outage: {r.status}")
+            plane.set_fault("imds", {"outage": {"seconds": args.outage, "mode": args.mode}})
             outage = (time.time(), time.time() + args.outage)
-            print(f"outage set at {time.strftime('%H:%M:%S', time.gmtime(outage[0]))} UTC for "
-                  f"{args.outage} s", file=sys.stderr, flush=True)
+            print(f"{args.mode} outage set at {time.strftime('%H:%M:%S', time.gmtime(outage[0]))} "
+                  f"UTC for {args.outage} s", file=sys.stderr, flush=True)
             time.sleep(args.outage)
             watch(begin + total + 5)
             if "awsid-relay" in procs:
@@ -293,8 +287,6 @@ def main() -> int:
             for p in procs.values():
                 if p.poll() is None:
                     p.kill()
-            proc.terminate()
-            proc.wait(timeout=10)
         summaries = []
         if os.environ.get("IMDS_OUTAGE_KEEP"):
             import shutil
@@ -315,6 +307,7 @@ def main() -> int:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({
             "lifetime": args.lifetime, "interval": args.interval, "warmup": args.warmup,
+            "mode": args.mode, "started": time.strftime("%H:%M:%S", time.gmtime(begin)),
             "outage": args.outage, "after": args.after, "load_average": os.getloadavg(),
             "clients": summaries}, indent=1) + "\n")
     return 0

@@ -144,13 +144,14 @@ class Plane:
 
 
 @contextlib.contextmanager
-def served_world(binary: Path) -> Iterator[tuple[Path, dict]]:
-    """`awsid serve` on a copy of the soak's world in a temporary directory: yields the
-    directory and the server's addresses; stops the server and removes the directory."""
+def served_world(binary: Path, world_text: str | None = None) -> Iterator[tuple[Path, dict]]:
+    """`awsid serve` on a copy of the soak's world (or `world_text`) in a temporary directory:
+    yields the directory and the server's addresses; stops the server and removes the
+    directory."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         world = work / "world.toml"
-        world.write_text(WORLD.read_text())
+        world.write_text(WORLD.read_text() if world_text is None else world_text)
         proc, info = start_server(binary, work, world)
         try:
             yield work, info

@@ -43,7 +43,9 @@ ACCOUNT = "123456789012"
 # later one is throttled.
 NEVER = 0.0001
 
-# (name, {target: spec}, rotations (None: --rotations), what else: "vault-unwritable")
+# (name, {target: spec}, rotations (None: --rotations), what else: "vault-unwritable",
+# "keep-old-inactive" (`vault rotate --keep-old-inactive`: the old key is deactivated with
+# UpdateAccessKey(Inactive), signed with the new key, instead of deleted))
 FAULTS = [
     ("IAM 500 ServiceFailure, rate 0.5", {"iam": {"error_rate": 0.5, "error": "internal"}}, None, ""),
     ("IAM 503 ServiceUnavailable, rate 0.5", {"iam": {"error_rate": 0.5, "error": "unavailable"}},
@@ -64,6 +66,23 @@ FAULTS = [
     ("STS throttled after the first call and IAM after CreateAccessKey (the undo fails too)",
      {"sts": {"rate_limit": {"rate": NEVER, "burst": 1}},
       "iam": {"rate_limit": {"rate": NEVER, "burst": 2}}}, 1, ""),
+    # --keep-old-inactive: the last IAM call is UpdateAccessKey(Inactive) of the old key.
+    ("keep-old-inactive: IAM 500 ServiceFailure, rate 0.5",
+     {"iam": {"error_rate": 0.5, "error": "internal"}}, None, "keep-old-inactive"),
+    ("keep-old-inactive: IAM connection reset, rate 0.5", {"iam": {"reset_rate": 0.5}}, None,
+     "keep-old-inactive"),
+    ("keep-old-inactive: IAM answers lost after the call was carried out, rate 0.5",
+     {"iam": {"lost_answer_rate": 0.5}}, None, "keep-old-inactive"),
+    ("keep-old-inactive: IAM outage (500 on every call)",
+     {"iam": {"outage": {"seconds": 3600, "mode": "error"}, "error": "internal"}}, 1,
+     "keep-old-inactive"),
+    ("keep-old-inactive: IAM throttled from the call after CreateAccessKey on "
+     "(UpdateAccessKey(Inactive) fails, and the listing that would tell)",
+     {"iam": {"rate_limit": {"rate": NEVER, "burst": 2}}}, 1, "keep-old-inactive"),
+    ("keep-old-inactive: the vault write fails after CreateAccessKey", {}, 1,
+     "vault-unwritable,keep-old-inactive"),
+    ("keep-old-inactive: STS throttled after the first call (the new key cannot be verified)",
+     {"sts": {"rate_limit": {"rate": NEVER, "burst": 1}}}, 1, "keep-old-inactive"),
 ]
 
 
@@ -148,7 +167,7 @@ def run_fault(binary: Path, plane: Plane, work: Path, index: int, name: str, fau
         before = vault_key(binary, env)
         assert before is not None
         lock = None
-        if special == "vault-unwritable":
+        if "vault-unwritable" in special:
             # The vault's writer lock path made a directory: the write after CreateAccessKey
             # fails (as a full disk or a read-only home would), nothing before it writes.
             vault_file = next(p for p in home.rglob("*.json") if "vault" in p.name)
@@ -158,8 +177,9 @@ def run_fault(binary: Path, plane: Plane, work: Path, index: int, name: str, fau
             lock.mkdir()
         for target, spec in faults.items():
             plane.set_fault(target, spec, seed=i + 1)
+        keep = ["--keep-old-inactive"] if "keep-old-inactive" in special else []
         r = awsid(binary, env, "vault", "rotate", "vaulted", "--passphrase-stdin",
-                  "--verify-timeout", str(verify_timeout), stdin=PASSPHRASE + "\n")
+                  "--verify-timeout", str(verify_timeout), *keep, stdin=PASSPHRASE + "\n")
         plane.clear()
         if lock is not None:
             lock.rmdir()
@@ -177,6 +197,9 @@ def run_fault(binary: Path, plane: Plane, work: Path, index: int, name: str, fau
             rotated += 1
             if after == before:
                 untrue.append(f"rotation {i + 1} said it rotated but the vault key is unchanged")
+            if keep and listed.get(before[0]) != "Inactive":
+                untrue.append(f"rotation {i + 1} said the old key was deactivated; IAM lists "
+                              f"{listed}")
         else:
             failed += 1
             messages.append(text[:400])

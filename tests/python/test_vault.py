@@ -574,3 +574,32 @@ def test_rotate_deletes_a_key_whose_create_answer_was_lost(
     else:
         raise AssertionError(f"no seed lost exactly CreateAccessKey's answer: {seen}")
     subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)
+
+
+def test_rotate_failing_before_any_change_says_so(
+        awsid_bin: Path, aws_bin: Path, tmp_path: Path, home: Path, served):
+    """IAM resetting every connection (an outage): the rotation fails at its first IAM call,
+    ListAccessKeys, before anything changed. The error names that step (a reset's own text
+    names no operation) and where the key stands — the vault keeps it, it works — with and
+    without --keep-old-inactive. Before the fix it was only `Connection was closed before we
+    received a valid response from endpoint URL: "…"`."""
+    env, old = vault_a_rotator_key(served, tmp_path, home, awsid_bin, aws_bin)
+    for flags in ([], ["--keep-old-inactive"]):
+        set_faults(served, {"iam": {"outage": {"seconds": 600, "mode": "reset",
+                                               "after_seconds": 0}}})
+        try:
+            r = subprocess.run([str(awsid_bin), "vault", "rotate", "vaulted",
+                                "--passphrase-stdin", *flags], env=env,
+                               input=PASSPHRASE + "\n", capture_output=True, text=True,
+                               timeout=120, start_new_session=True)
+        finally:
+            set_faults(served, {})
+        err = " ".join(r.stderr.split())
+        assert r.returncode != 0, err
+        assert "listing the user's access keys failed: Connection was closed before we " \
+            "received a valid response from endpoint URL" in err, err
+        assert f"nothing was changed: the vault keeps the key {old[0]}, which works" in err, err
+        assert old[1] not in err
+        assert vaulted_key(awsid_bin, env)["AccessKeyId"] == old[0]
+        assert listed_keys(aws_bin, env) == [old[0]]
+    subprocess.run([str(awsid_bin), "vault", "lock"], env=env, check=True, capture_output=True)

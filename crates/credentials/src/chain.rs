@@ -1,6 +1,6 @@
 //! Executes a [`Plan`]: builds the providers of each step and runs them in order.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::assume_role::{AssumeRoleProvider, WebIdentityProvider};
 use crate::container::ContainerProvider;
@@ -69,12 +69,27 @@ pub struct StepError {
 /// Runs plans against shared services.
 pub struct ChainRunner {
     services: Arc<Services>,
+    /// Why providers that found nothing did so, when their source failed
+    /// ([`Provider::last_miss`]).
+    misses: Mutex<Vec<String>>,
 }
 
 impl ChainRunner {
     /// A runner using `services` for the network and caches.
     pub fn new(services: Arc<Services>) -> ChainRunner {
-        ChainRunner { services }
+        ChainRunner {
+            services,
+            misses: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Why the providers that found no credentials in the runs so far did so, when their
+    /// source failed (the instance metadata service unreachable…): one line each, in order.
+    pub fn misses(&self) -> Vec<String> {
+        self.misses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// The services.
@@ -160,9 +175,16 @@ impl ChainRunner {
         &self,
         provider: Arc<dyn Provider>,
     ) -> Result<Option<Arc<SharedCredentials>>, CredentialsError> {
-        Ok(provider
-            .provide()?
-            .map(|c| Arc::new(SharedCredentials::with_initial(c, provider))))
+        let found = provider.provide()?;
+        if found.is_none() {
+            if let Some(miss) = provider.last_miss() {
+                self.misses
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(miss);
+            }
+        }
+        Ok(found.map(|c| Arc::new(SharedCredentials::with_initial(c, provider))))
     }
 
     fn named_source(

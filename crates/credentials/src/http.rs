@@ -254,6 +254,27 @@ impl TransportError {
     }
 }
 
+/// A failed request in a notice for the user: the reference's text for the failure kind
+/// (`Could not connect to the endpoint URL: "…"`, `Read timeout on endpoint URL: "…"`,
+/// `Connection was closed before …`) and, in parentheses, the innermost cause the transport
+/// gave (`Connection refused (os error 111)`, `connection reset`…) when there is one.
+pub fn describe_failure(url: &str, e: &TransportError) -> String {
+    let text = crate::CredentialsError::transport(url, e.clone()).to_string();
+    let cause = match e {
+        TransportError::Connect(t)
+        | TransportError::ConnectTimeout(t)
+        | TransportError::ReadTimeout(t)
+        | TransportError::Closed(t)
+        | TransportError::Other(t) => t.rsplit(": ").next().unwrap_or("").trim(),
+        TransportError::TooLarge { .. } | TransportError::InvalidUrl(_) => "",
+    };
+    if cause.is_empty() || text.contains(cause) {
+        text
+    } else {
+        format!("{} ({cause})", text.trim_end_matches('.'))
+    }
+}
+
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();

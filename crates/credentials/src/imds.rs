@@ -1,7 +1,7 @@
 //! The EC2 instance metadata (IMDS) credential provider (`iam-role`): IMDSv2 token, v1 fallback
 //! per `docs/spec/imds-client.md` §2, static-stability expiry extension.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use awsid_profile::{Env, Properties};
@@ -197,6 +197,9 @@ pub struct ImdsProvider {
     config: ImdsConfig,
     transport: Arc<dyn Transport>,
     user_agent: String,
+    /// Why the last fetch found no credentials when a request to the service failed (the
+    /// last failure: the URL and the transport error or status; never a token).
+    miss: Mutex<Option<String>>,
 }
 
 impl ImdsProvider {
@@ -213,7 +216,23 @@ impl ImdsProvider {
             config,
             transport,
             user_agent: crate::user_agent(),
+            miss: Mutex::new(None),
         }
+    }
+
+    /// Notes a failed request of the current fetch (reported by [`Provider::last_miss`]).
+    fn failed(&self, req: &HttpRequest, outcome: Result<u16, &TransportError>) {
+        let text = match outcome {
+            Ok(status) => format!(
+                "the instance metadata service answered {status} to {} {}",
+                req.method, req.url
+            ),
+            Err(e) => format!(
+                "the instance metadata service did not answer: {}",
+                crate::http::describe_failure(&req.url, e)
+            ),
+        };
+        *self.miss.lock().unwrap_or_else(|p| p.into_inner()) = Some(text);
     }
 
     /// Sends `req`; an oversized answer is an error (the real IMDS answers a few KiB), any
@@ -241,10 +260,17 @@ impl ImdsProvider {
                 Ok(r) if r.status == 200 => return Ok(Token::Value(Some(r.text()))),
                 Ok(r) if matches!(r.status, 403..=405) => return Ok(Token::Value(None)),
                 Ok(r) if r.status == 400 => return Ok(Token::BadRequest),
-                Ok(_) => continue,
-                Err(TransportError::ReadTimeout(_)) => return Ok(Token::Value(None)),
+                Ok(r) => {
+                    self.failed(&req, Ok(r.status));
+                    continue;
+                }
+                Err(e @ TransportError::ReadTimeout(_)) => {
+                    self.failed(&req, Err(&e));
+                    return Ok(Token::Value(None));
+                }
                 Err(e) => {
                     tracing::debug!("IMDS token request failed: {e}");
+                    self.failed(&req, Err(&e));
                     continue;
                 }
             }
@@ -272,8 +298,11 @@ impl ImdsProvider {
                         return Ok(Some(text));
                     }
                 }
-                Ok(_) => {}
-                Err(e) => tracing::debug!("IMDS request failed: {e}"),
+                Ok(r) => self.failed(&req, Ok(r.status)),
+                Err(e) => {
+                    tracing::debug!("IMDS request failed: {e}");
+                    self.failed(&req, Err(&e));
+                }
             }
         }
         Ok(None)
@@ -317,6 +346,7 @@ impl ImdsProvider {
     }
 
     fn fetch(&self, now: OffsetDateTime) -> Result<Option<Credentials>, CredentialsError> {
+        *self.miss.lock().unwrap_or_else(|p| p.into_inner()) = None;
         if self.config.disabled {
             return Ok(None);
         }
@@ -392,6 +422,10 @@ impl Provider for ImdsProvider {
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
         self.fetch(crate::time::now())
     }
+
+    fn last_miss(&self) -> Option<String> {
+        self.miss.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 #[cfg(test)]
@@ -422,6 +456,68 @@ mod tests {
             }
             _ => Reply::new(404, ""),
         })
+    }
+
+    #[test]
+    fn a_failed_fetch_says_which_request_failed_and_how() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = format!(
+            "http://127.0.0.1:{}/",
+            listener.local_addr().unwrap().port()
+        );
+        drop(listener);
+        let p = ImdsProvider::new(config(&closed, &[]));
+        assert!(p.provide().unwrap().is_none());
+        let miss = p.last_miss().unwrap();
+        assert!(
+            miss.starts_with(&format!("the instance metadata service did not answer: Could not connect to the endpoint URL: \"{closed}latest/meta-data/iam/security-credentials/\" (")),
+            "{miss}"
+        );
+        // The holder's static-stability notice names it instead of the empty refresh.
+        let now = crate::time::now();
+        let notices = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = notices.clone();
+        let held = crate::refresh::SharedCredentials::with_initial(
+            Credentials::new("ASIAOLD", "s", "iam-role")
+                .with_session_token(Some("t".into()))
+                .with_expiry(Some(now + time::Duration::seconds(300))),
+            Arc::new(p),
+        )
+        .with_notices(Arc::new(move |n: &str| sink.lock().unwrap().push(n.into())));
+        assert_eq!(held.get().unwrap().access_key_id, "ASIAOLD");
+        let notices = notices.lock().unwrap();
+        assert_eq!(notices.len(), 1);
+        assert!(
+            notices[0].starts_with("Attempting credential expiration extension due to a credential service availability issue (the instance metadata service did not answer: Could not connect to the endpoint URL: "),
+            "{}",
+            notices[0]
+        );
+
+        // An answer with an error status: the status and the request; a good fetch clears it.
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let failing = fail.clone();
+        let server = FakeServer::start(move |req| {
+            if failing.load(std::sync::atomic::Ordering::SeqCst) {
+                return Reply::new(500, "");
+            }
+            match req.path.as_str() {
+                "/latest/api/token" => Reply::ok("TOKEN"),
+                "/latest/meta-data/iam/security-credentials/" => Reply::ok("myrole"),
+                _ => Reply::ok(creds_json("2099-01-01T00:00:00Z")),
+            }
+        });
+        let p = ImdsProvider::new(config(&server.url(), &[]));
+        assert!(p.provide().unwrap().is_none());
+        assert_eq!(
+            p.last_miss().unwrap(),
+            format!(
+                "the instance metadata service answered 500 to GET {}/latest/meta-data/iam/security-credentials/",
+                server.url()
+            )
+        );
+        fail.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert!(p.provide().unwrap().is_some());
+        assert_eq!(p.last_miss(), None);
     }
 
     #[test]

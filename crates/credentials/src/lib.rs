@@ -65,6 +65,13 @@ pub trait Provider: Send + Sync {
     fn method(&self) -> &'static str;
     /// Fetches credentials: `Ok(None)` when this provider is not configured or found none.
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError>;
+    /// Why the last [`provide`](Self::provide) found none, when its source failed rather
+    /// than having nothing (the instance metadata service unreachable or erring): the
+    /// endpoint and the error, never a secret. The reference says nothing in that case
+    /// (`Unable to locate credentials`); a long-running awsid process names the cause.
+    fn last_miss(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The `User-Agent` sent to STS, SSO and IMDS.
@@ -298,20 +305,37 @@ impl Session {
         &self,
         options: &ResolveOptions,
     ) -> Result<Option<Resolved>, ResolveError> {
-        let mut plan = self.plan().map_err(|error| ResolveError {
-            provider: None,
-            error,
-            deferred: false,
-        })?;
+        self.resolve_explaining(options).0
+    }
+
+    /// As [`Session::resolve_reporting`], with why providers found nothing when their source
+    /// failed ([`Provider::last_miss`]: the instance metadata service unreachable…), so that a
+    /// long-running caller can say more than `Unable to locate credentials`.
+    pub fn resolve_explaining(
+        &self,
+        options: &ResolveOptions,
+    ) -> (Result<Option<Resolved>, ResolveError>, Vec<String>) {
+        let mut plan = match self.plan() {
+            Ok(plan) => plan,
+            Err(error) => {
+                let e = ResolveError {
+                    provider: None,
+                    error,
+                    deferred: false,
+                };
+                return (Err(e), Vec::new());
+            }
+        };
         if let Some(secs) = options.role_duration {
             plan.override_role_duration(secs);
         }
         let runner = chain::ChainRunner::new(Arc::new(self.services(options)));
-        runner.run_reporting(&plan).map_err(|e| ResolveError {
+        let result = runner.run_reporting(&plan).map_err(|e| ResolveError {
             provider: Some(e.method),
             error: e.error,
             deferred: e.deferred,
-        })
+        });
+        (result, runner.misses())
     }
 }
 

@@ -198,6 +198,7 @@ struct Applied {
 /// one refresh.
 fn apply(
     outcome: Result<Option<Credentials>, CredentialsError>,
+    miss: Option<String>,
     method: &str,
     current: Option<Credentials>,
     stale: Option<Stale>,
@@ -273,7 +274,8 @@ fn apply(
     };
     let until = extended_until.or(expiry).unwrap_or(now);
     let notice = format!(
-        "Attempting credential expiration extension due to a credential service availability issue ({failure}). Using the current {method} credentials (expiring {}) until {}; a refresh of these credentials will be attempted again within the next {} seconds.",
+        "Attempting credential expiration extension due to a credential service availability issue ({}). Using the current {method} credentials (expiring {}) until {}; a refresh of these credentials will be attempted again within the next {} seconds.",
+        miss.unwrap_or_else(|| failure.to_string()),
         expiry.map_or_else(|| "never".to_string(), crate::time::format_z),
         crate::time::format_z(until),
         delay.whole_seconds().max(1)
@@ -347,8 +349,14 @@ impl Core {
         mandatory: bool,
     ) -> Result<Credentials, CredentialsError> {
         let stale = self.snapshot().1;
+        // An empty answer from a source that failed: the notice names the failure.
+        let miss = match &outcome {
+            Ok(None) => self.provider.last_miss(),
+            _ => None,
+        };
         let applied = match apply(
             outcome,
+            miss,
             self.provider.method(),
             current,
             stale,

@@ -504,3 +504,64 @@ fn sso_errors() {
         Err(CredentialsError::UnauthorizedSsoToken)
     ));
 }
+
+/// An address on 127.0.0.1 nothing listens on (connections refused).
+fn closed_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/")
+}
+
+#[test]
+fn the_chain_says_why_the_instance_metadata_service_gave_nothing() {
+    // Unreachable: no credentials, as the reference (`Unable to locate credentials`), and the
+    // runner says which endpoint failed and how.
+    let endpoint = closed_endpoint();
+    let f = fixture(&[
+        ("AWS_EC2_METADATA_DISABLED", "false".into()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", endpoint.clone()),
+    ]);
+    let data = MemoryProfiles::new();
+    let p = plan(&data, &f.env, "default", false, false).unwrap();
+    let runner = ChainRunner::new(services(&f, &Properties::default(), None));
+    assert!(runner.run(&p).unwrap().is_none());
+    let misses = runner.misses();
+    assert_eq!(misses.len(), 1, "{misses:?}");
+    let expected = format!(
+        "the instance metadata service did not answer: Could not connect to the endpoint URL: \"{endpoint}latest/meta-data/iam/security-credentials/\" ("
+    );
+    assert!(misses[0].starts_with(&expected), "{}", misses[0]);
+    assert!(
+        misses[0].to_lowercase().contains("refused"),
+        "{}",
+        misses[0]
+    );
+
+    // Reachable but erring: the status and the request.
+    let server = FakeServer::start(|req: &Recorded| match req.path.as_str() {
+        "/latest/api/token" => Reply::new(200, "TOKEN"),
+        _ => Reply::new(503, "busy"),
+    });
+    let f = fixture(&[
+        ("AWS_EC2_METADATA_DISABLED", "false".into()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url()),
+    ]);
+    let p = plan(&data, &f.env, "default", false, false).unwrap();
+    let runner = ChainRunner::new(services(&f, &Properties::default(), None));
+    assert!(runner.run(&p).unwrap().is_none());
+    let base = server.url();
+    let base = base.trim_end_matches('/');
+    assert_eq!(
+        runner.misses(),
+        [format!(
+            "the instance metadata service answered 503 to GET {base}/latest/meta-data/iam/security-credentials/"
+        )]
+    );
+    // Nothing failed: nothing to say (a disabled service, no credentials anywhere).
+    let f = fixture(&[]);
+    let p = plan(&data, &f.env, "default", false, false).unwrap();
+    let runner = ChainRunner::new(services(&f, &Properties::default(), None));
+    assert!(runner.run(&p).unwrap().is_none());
+    assert!(runner.misses().is_empty());
+}

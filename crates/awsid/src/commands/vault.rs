@@ -1037,14 +1037,38 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
         .map_err(service)?;
     let as_creds = |id: &str, secret: &str| Credentials::new(id, secret, "vault");
     let old_creds = as_creds(&old.access_key_id, &old.secret_access_key);
-    let who = sts.get_caller_identity(&old_creds).map_err(service)?;
+    // A failure before CreateAccessKey changes nothing: the error names the step (a reset's
+    // text does not name the operation) and says where the key stands.
+    let untouched = |step: &str, works: &str, e: awsid_credentials::CredentialsError| {
+        let kind = match e {
+            awsid_credentials::CredentialsError::Service(_) => ExitKind::Service,
+            _ => ExitKind::General,
+        };
+        CliError::new(
+            kind,
+            format!(
+                "{step} failed: {}; nothing was changed: the vault keeps the key {}{works}",
+                e.to_string().trim_end_matches('.'),
+                old.access_key_id
+            ),
+        )
+    };
+    let who = sts
+        .get_caller_identity(&old_creds)
+        .map_err(|e| untouched("checking the vault's key at STS", "", e))?;
     if !who.arn.contains(":user/") {
         return Err(CliError::configuration(format!(
             "profile {profile}'s keys belong to {}, not to an IAM user: only IAM users' access keys can be rotated",
             who.arn
         )));
     }
-    let existing = iam.list_access_keys(&old_creds).map_err(service)?;
+    let existing = iam.list_access_keys(&old_creds).map_err(|e| {
+        untouched(
+            "listing the user's access keys",
+            ", which works (STS accepted it just before)",
+            e,
+        )
+    })?;
     if existing.len() >= 2 {
         let others: Vec<&str> = existing
             .iter()

@@ -1,5 +1,5 @@
-//! `imds_outage_client awsid|sdk <interval seconds> <total seconds>`: a long-lived client of
-//! instance credentials, asking for them every `interval` seconds for `total` seconds of real
+//! `imds_outage_client awsid|chain|sdk <interval seconds> <total seconds>`: a long-lived client
+//! of instance (or any profile's) credentials, asking for them every `interval` seconds for `total` seconds of real
 //! time, each time also calling STS `GetCallerIdentity` with what it got (so a credential the
 //! service no longer accepts shows). Run by `bench/faults/imds_outage.py` through a real
 //! outage of `awsid serve`'s IMDS (set through the fault switchboard's admin API).
@@ -7,6 +7,10 @@
 //! * `awsid`: awsid's own refresh holder (`credentials::refresh::SharedCredentials`) over its
 //!   IMDS provider (`AWS_EC2_METADATA_SERVICE_ENDPOINT`, the default IMDS rules), notices on
 //!   stderr as a program using the library gets them;
+//! * `chain`: the holder awsid's own chain resolves for the environment's profile
+//!   (`Session::resolve`, e.g. an `sso_session` profile: the SSO provider with its token
+//!   refresh), resolved once and then asked again on every call — the long-lived form of
+//!   what each awsid command does once (`bench/faults/sso_refresh_faults.py --long-lived`);
 //! * `sdk`: the unmodified AWS SDK for Rust: `aws_config::defaults` (its default chain, which
 //!   reaches IMDS), `provide_credentials()` on the chain, and the STS call through an SDK
 //!   client with the default lazy identity cache.
@@ -54,7 +58,7 @@ async fn caller_identity(client: &aws_sdk_sts::Client) -> String {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: imds_outage_client awsid|sdk <interval seconds> <total seconds>";
+    let usage = "usage: imds_outage_client awsid|chain|sdk <interval seconds> <total seconds>";
     let (mode, interval, total) = match args.as_slice() {
         [_, m, i, t] => (
             m.clone(),
@@ -84,8 +88,35 @@ async fn main() {
     let provider = config
         .credentials_provider()
         .expect("the default chain is a credentials provider");
+    // `chain`: resolved on the first call that succeeds, then held.
+    let mut chain: Option<Arc<awsid_credentials::refresh::SharedCredentials>> = None;
     while start.elapsed() < Duration::from_secs(total) {
-        match &awsid {
+        let mut holder = awsid.clone();
+        if mode == "chain" {
+            if chain.is_none() {
+                let resolved = tokio::task::spawn_blocking(|| {
+                    let env = awsid_profile::Env::from_process();
+                    awsid_credentials::Session::load(&env, None)
+                        .map_err(|e| e.to_string())?
+                        .resolve(&awsid_credentials::ResolveOptions::default())
+                        .map_err(|e| e.to_string())?
+                        .ok_or_else(|| "no credentials".to_string())
+                })
+                .await
+                .expect("the blocking task");
+                match resolved {
+                    Ok(r) => chain = Some(r.source),
+                    Err(e) => line(false, "", None, "-", &one_line(e)),
+                }
+            }
+            if chain.is_none() {
+                next += Duration::from_secs(interval);
+                tokio::time::sleep_until(next.into()).await;
+                continue;
+            }
+            holder = chain.clone();
+        }
+        match &holder {
             Some(holder) => {
                 let holder = holder.clone();
                 let got = tokio::task::spawn_blocking(move || holder.get())

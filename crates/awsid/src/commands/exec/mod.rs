@@ -213,8 +213,7 @@ impl Resolved {
             let profile = profile.clone();
             Arc::new(move || {
                 let session = Session::load(&env, flag.as_deref()).map_err(|e| e.to_string())?;
-                let c =
-                    resolve(&session, &options, &profile).map_err(|e| e.message().to_string())?;
+                let c = resolve_explaining(&session, &options, &profile)?;
                 temporary(c, &session, &options, duration).map_err(|e| e.to_string())
             })
         };
@@ -289,6 +288,27 @@ fn resolve(
     {
         Some(r) => Ok(r.credentials),
         None => Err(CliError::no_credentials().with_detail("Profile", profile)),
+    }
+}
+
+/// The profile's credentials again for a relay's refresh, or why not: the chain's message,
+/// and when no provider found any, why those whose source failed found none (`Unable to
+/// locate credentials: the instance metadata service did not answer: …`) — the
+/// reference's bare `Unable to locate credentials` does not tell an outage from a machine
+/// without credentials.
+fn resolve_explaining(
+    session: &Session,
+    options: &ResolveOptions,
+    profile: &str,
+) -> Result<Credentials, String> {
+    let (resolved, misses) = session.resolve_explaining(options);
+    match resolved.map_err(|e| export::resolution_error(e, profile).message().to_string())? {
+        Some(r) => Ok(r.credentials),
+        None if misses.is_empty() => Err(CliError::no_credentials().message().to_string()),
+        None => Err(format!(
+            "Unable to locate credentials: {}",
+            misses.join("; ")
+        )),
     }
 }
 

@@ -13,7 +13,7 @@
 //!   call), again after a quarter of the time left, between 1 and 60 seconds;
 //! * a request that finds less than `min(300 s, L/4)` left waits for a refresh itself.
 
-use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,12 +26,17 @@ const CACHE_LEAD_SECS: i64 = 899;
 const MIN_LEFT_SECS: i64 = 300;
 /// The lifetime assumed for temporary credentials whose expiry nobody states.
 const UNSTATED_LIFETIME_SECS: i64 = 3600;
+/// The reference's advisory refresh window (botocore `RefreshableCredentials`, 900 s).
+const ADVISORY_SECS: i64 = 900;
 
 /// Resolves the profile again (blocking): the credentials, or why not (never a secret).
 pub(crate) type Fetch = Arc<dyn Fn() -> Result<Credentials, String> + Send + Sync>;
 
 /// Wall-clock seconds (replaceable in tests).
 pub(crate) type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// Where notices for the user go (stderr as awsid's warnings unless replaced in tests).
+pub(crate) type Notices = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// A profile's refreshing credentials; clones share them.
 #[derive(Clone)]
@@ -46,16 +51,41 @@ struct Inner {
     clock: Clock,
     held: Mutex<Held>,
     refresh: tokio::sync::Mutex<()>,
-    /// Failure messages already written to stderr (each is reported once).
-    reported: Mutex<HashSet<String>>,
+    /// A failed refresh was written to stderr since the last successful one: the failures of
+    /// one stale period are reported once (as the holder's static-stability notice), however
+    /// their text varies; the period ends with newer credentials.
+    reported: AtomicBool,
+    notices: Notices,
 }
 
 #[derive(Clone)]
 struct Held {
     relayed: Arc<RelayedCredentials>,
+    /// From an instance-metadata or container source (`iam-role`, `container-role`), whose
+    /// provider moves an expiry less than 15 min + 2–10 min away to that far ahead
+    /// (`docs/spec/faults.md` §4): the stated expiry can lie well past the real one, so these
+    /// are refreshed in the reference's advisory window of the stated expiry
+    /// ([`ADVISORY_SECS`]) rather than half-way through a lifetime that is not theirs.
+    extended: bool,
 }
 
 impl Held {
+    fn new(relayed: RelayedCredentials, method: &str) -> Held {
+        Held {
+            relayed: Arc::new(relayed),
+            extended: matches!(method, "iam-role" | "container-role"),
+        }
+    }
+
+    /// When the background loop refreshes these credentials.
+    fn due(&self) -> i64 {
+        if self.extended {
+            (self.expiry() - ADVISORY_SECS).max(self.obtained() + 1)
+        } else {
+            refresh_at(self.obtained(), self.expiry())
+        }
+    }
+
     fn expiry(&self) -> i64 {
         self.relayed.expiration
     }
@@ -109,13 +139,21 @@ impl ProfileSource {
                 role_arn,
                 fetch,
                 clock,
-                held: Mutex::new(Held {
-                    relayed: Arc::new(relayed),
-                }),
+                held: Mutex::new(Held::new(relayed, initial.method)),
                 refresh: tokio::sync::Mutex::new(()),
-                reported: Mutex::new(HashSet::new()),
+                reported: AtomicBool::new(false),
+                notices: Arc::new(crate::error::warn),
             }),
         })
+    }
+
+    /// Sends the refresh-failure notices to `notices` instead of stderr (tests).
+    #[cfg(test)]
+    fn with_notices(mut self, notices: Notices) -> ProfileSource {
+        Arc::get_mut(&mut self.inner)
+            .expect("not shared yet")
+            .notices = notices;
+        self
     }
 
     fn held(&self) -> Held {
@@ -137,7 +175,9 @@ impl ProfileSource {
     async fn refresh(&self, seen: &Held) -> Result<bool, SourceError> {
         let _guard = self.inner.refresh.lock().await;
         let current = self.held();
-        if current.expiry() > seen.expiry() {
+        if current.expiry() > seen.expiry()
+            || current.relayed.access_key_id != seen.relayed.access_key_id
+        {
             return Ok(true);
         }
         let fetch = self.inner.fetch.clone();
@@ -152,18 +192,24 @@ impl ProfileSource {
                 now,
                 Some(&current.relayed),
             )
+            .map(|r| Held::new(r, c.method))
         });
         match fresh {
-            Ok(fresh) if fresh.expiration > current.expiry() => {
+            // Newer: a later expiry, or other credentials altogether — a source hands out its
+            // current ones, and an extended expiry (IMDS, containers) can make the new key's
+            // look earlier than the old one's.
+            Ok(fresh)
+                if fresh.expiry() > current.expiry()
+                    || fresh.relayed.access_key_id != current.relayed.access_key_id =>
+            {
                 tracing::debug!(
                     profile = %self.inner.profile,
-                    access_key_id = %fresh.access_key_id,
-                    expires = fresh.expiration,
+                    access_key_id = %fresh.relayed.access_key_id,
+                    expires = fresh.expiry(),
                     "credential relay: refreshed"
                 );
-                *self.inner.held.lock().unwrap_or_else(|p| p.into_inner()) = Held {
-                    relayed: Arc::new(fresh),
-                };
+                *self.inner.held.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+                self.inner.reported.store(false, Ordering::SeqCst);
                 Ok(true)
             }
             Ok(_) => Ok(false),
@@ -172,24 +218,39 @@ impl ProfileSource {
                     "cannot refresh the credentials of profile {}: {message}",
                     self.inner.profile
                 );
-                self.report(&message);
+                self.report(&message, current.expiry(), now);
                 Err(SourceError(message))
             }
         }
     }
 
-    /// Writes a refresh failure to stderr, once per distinct message.
-    fn report(&self, message: &str) {
+    /// Writes a refresh failure to stderr, once per stale period (from the first failure to
+    /// the next newer credentials), with what the relay does meanwhile.
+    fn report(&self, message: &str, expiry: i64, now: i64) {
         tracing::warn!("{message}");
-        let first = self
-            .inner
-            .reported
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(message.to_string());
-        if first {
-            crate::error::warn(message);
+        if self.inner.reported.swap(true, Ordering::SeqCst) {
+            return;
         }
+        let expiring = awsid_credentials::time::format_z(
+            time::OffsetDateTime::from_unix_timestamp(expiry)
+                .unwrap_or(time::OffsetDateTime::UNIX_EPOCH),
+        );
+        let meanwhile = if expiry > now {
+            format!(
+                "the current credentials (expiring {expiring}) are served until they expire; \
+                 a refresh is tried again within {FAILED_RETRY_SECS} s and this is not repeated \
+                 until one succeeds"
+            )
+        } else {
+            format!(
+                "the current credentials expired at {expiring}; requests fail until a \
+                 refresh, tried again within {FAILED_RETRY_SECS} s, succeeds"
+            )
+        };
+        (self.inner.notices)(&format!(
+            "{}. Meanwhile {meanwhile}.",
+            message.trim_end_matches('.')
+        ));
     }
 
     /// Keeps the credentials fresh until dropped (run it as a task).
@@ -197,7 +258,7 @@ impl ProfileSource {
         loop {
             let held = self.held();
             let now = (self.inner.clock)();
-            let due = refresh_at(held.obtained(), held.expiry());
+            let due = held.due();
             if now < due {
                 tokio::time::sleep(Duration::from_secs((due - now) as u64)).await;
                 continue;
@@ -398,6 +459,125 @@ mod tests {
             .unwrap()
             .access_key_id
             .starts_with("ASIAKEY"));
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_reported_once_per_stale_period_with_what_is_served() {
+        // Each failure has its own text (the cause, a port, a time): reported once until a
+        // refresh succeeds, then once again for the next outage.
+        let now = Arc::new(AtomicI64::new(T0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fetch: Fetch = {
+            let (now, calls, down) = (now.clone(), calls.clone(), down.clone());
+            Arc::new(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                if down.load(Ordering::SeqCst) {
+                    return Err(format!(
+                        "Unable to locate credentials: the instance metadata service could not be reached (attempt {n})"
+                    ));
+                }
+                let t = now.load(Ordering::SeqCst);
+                Ok(Credentials::new(format!("ASIAKEY{n}"), "s", "iam-role")
+                    .with_session_token(Some("t".into()))
+                    .with_expiry(Some(
+                        time::OffsetDateTime::from_unix_timestamp(t + 3600).unwrap(),
+                    )))
+            })
+        };
+        let initial = fetch().unwrap();
+        let notices = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = notices.clone();
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let source = ProfileSource::new("default", None, &initial, fetch, clock)
+            .unwrap()
+            .with_notices(Arc::new(move |n: &str| sink.lock().unwrap().push(n.into())));
+        down.store(true, Ordering::SeqCst);
+        for step in 0..10 {
+            now.store(T0 + 3400 + step * 5, Ordering::SeqCst);
+            assert_eq!(
+                source.credentials().await.unwrap().access_key_id,
+                "ASIAKEY0"
+            );
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            11,
+            "every call tried the source"
+        );
+        assert_eq!(
+            notices.lock().unwrap().clone(),
+            [
+                "cannot refresh the credentials of profile default: Unable to locate credentials: \
+              the instance metadata service could not be reached (attempt 1). Meanwhile the \
+              current credentials (expiring 2027-01-15T09:00:00Z) are served until they expire; \
+              a refresh is tried again within 5 s and this is not repeated until one succeeds."
+            ]
+        );
+        // Past the expiry the requests fail, still without another notice.
+        now.store(T0 + 3600, Ordering::SeqCst);
+        assert!(source.credentials().await.is_err());
+        assert_eq!(notices.lock().unwrap().len(), 1);
+        // Back: fresh credentials end the stale period; the next outage is reported again.
+        down.store(false, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY12"
+        );
+        down.store(true, Ordering::SeqCst);
+        now.store(T0 + 3600 + 3400, Ordering::SeqCst);
+        assert_eq!(
+            source.credentials().await.unwrap().access_key_id,
+            "ASIAKEY12"
+        );
+        let notices = notices.lock().unwrap().clone();
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[1].contains("(attempt 13)"), "{}", notices[1]);
+    }
+
+    #[tokio::test]
+    async fn other_credentials_replace_held_ones_even_with_an_earlier_stated_expiry() {
+        // IMDS credentials extended at fetch time (now + 15 min + 2–10 min of jitter): the
+        // next key's stated expiry can be earlier than the held key's, and it is the one STS
+        // accepts — the held key may be past its real expiry.
+        let now = Arc::new(AtomicI64::new(T0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fetch: Fetch = {
+            let (now, calls) = (now.clone(), calls.clone());
+            Arc::new(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst) as i64;
+                // The first key extended by 10 min of jitter, the later ones by 2.
+                let jitter = if n == 0 { 600 } else { 120 };
+                let t = now.load(Ordering::SeqCst);
+                Ok(Credentials::new(format!("ASIAKEY{n}"), "s", "iam-role")
+                    .with_session_token(Some("t".into()))
+                    .with_expiry(Some(
+                        time::OffsetDateTime::from_unix_timestamp(t + 900 + jitter).unwrap(),
+                    )))
+            })
+        };
+        let initial = fetch().unwrap();
+        let clock: Clock = {
+            let now = now.clone();
+            Arc::new(move || now.load(Ordering::SeqCst))
+        };
+        let source = ProfileSource::new("default", None, &initial, fetch, clock).unwrap();
+        // Refreshed in the advisory window of the stated expiry (T0 + 1500 - 900), not half-way
+        // through the 25 minutes the extension states (T0 + 750).
+        assert_eq!(source.held().due(), T0 + 600);
+        // A refresh at T0 + 400 gets a key stated to expire at T0 + 1420, before T0 + 1500.
+        now.store(T0 + 400, Ordering::SeqCst);
+        let held = source.held();
+        assert!(source.refresh(&held).await.unwrap());
+        assert_eq!(
+            source.access_key_id(),
+            "ASIAKEY1",
+            "the new key, stated to expire earlier"
+        );
+        assert_eq!(source.held().expiry(), T0 + 400 + 1020);
     }
 
     #[tokio::test]
