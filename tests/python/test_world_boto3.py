@@ -300,6 +300,46 @@ def test_boto3_tag_keys_imds_cannot_serve(plane):
     ec2.terminate_instances(InstanceIds=[instance])
 
 
+def test_boto3_ec2_filters_are_served_or_refused(plane):
+    """Served filters narrow the answer; a filter name awsid does not serve is refused with
+    EC2's InvalidParameterValue instead of matching every instance -- in AWS's words when AWS
+    does not know the name either ("The filter 'public-ip' is invalid", boto3 issue #1299),
+    saying awsid does not serve it when AWS does."""
+    ec2 = admin(plane, "ec2")
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                {"Key": "team", "Value": "filters-test"}]}])
+    instance = run["Instances"][0]["InstanceId"]
+    try:
+        def ids(filters):
+            return [i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"]
+                    for i in r["Instances"]]
+
+        assert ids([{"Name": "tag:team", "Values": ["filters-*"]}]) == [instance]
+        assert ids([{"Name": "tag:team", "Values": ["other"]}]) == []
+        assert instance in ids([{"Name": "instance-state-name", "Values": ["running"]}])
+        for name, words in [
+            ("public-ip", "The filter 'public-ip' is invalid"),
+            ("vpc-id", "The filter 'vpc-id' is not supported by awsid serve (it serves instance-id,"),
+        ]:
+            with pytest.raises(ClientError) as e:
+                ec2.describe_instances(Filters=[{"Name": name, "Values": ["x"]}])
+            status, code, message = error_of(e)
+            assert (status, code) == (400, "InvalidParameterValue")
+            assert message.startswith(words), message
+        with pytest.raises(ClientError) as e:
+            ec2.describe_iam_instance_profile_associations(Filters=[{"Name": "instance", "Values": ["x"]}])
+        assert error_of(e) == (400, "InvalidParameterValue", "The filter 'instance' is invalid")
+        with pytest.raises(ClientError) as e:
+            ec2.describe_launch_templates(Filters=[{"Name": "tag-key", "Values": ["x"]}])
+        assert error_of(e)[2].startswith(
+            "The filter 'tag-key' is not supported by awsid serve (it serves launch-template-name)")
+        assert ec2.describe_launch_templates(
+            Filters=[{"Name": "launch-template-name", "Values": ["no-such-*"]}])["LaunchTemplates"] == []
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance])
+
+
 def test_boto3_paginates_iam_lists(plane):
     """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
     iam = admin(plane, "iam")
