@@ -340,6 +340,39 @@ def test_boto3_ec2_filters_are_served_or_refused(plane):
         ec2.terminate_instances(InstanceIds=[instance])
 
 
+def test_boto3_launch_templates_name_their_creator_and_missing_ones(plane):
+    """`CreatedBy` is the creator's ARN whoever describes the template (it used to be the
+    describing caller's); a template asked for by name or id that does not exist is EC2's
+    NotFound error (Karpenter creates its templates on that code), not an empty list."""
+    ec2, iam = admin(plane, "ec2"), admin(plane, "iam")
+    creator = admin(plane, "sts").get_caller_identity()["Arn"]
+    name = "created-by-test"
+    made = ec2.create_launch_template(LaunchTemplateName=name,
+                                      LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    assert made["CreatedBy"] == creator
+    iam.create_user(UserName="lt-reader")
+    try:
+        iam.put_user_policy(UserName="lt-reader", PolicyName="read", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeLaunchTemplates", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="lt-reader")["AccessKey"]
+        reader = client(plane, "ec2", key["AccessKeyId"], key["SecretAccessKey"])
+        seen = reader.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+        assert [(t["LaunchTemplateId"], t["CreatedBy"]) for t in seen] == [(made["LaunchTemplateId"], creator)]
+        with pytest.raises(ClientError) as e:
+            reader.describe_launch_templates(LaunchTemplateNames=[name, "no-such-template"])
+        assert error_of(e) == (400, "InvalidLaunchTemplateName.NotFoundException",
+                               "At least one of the launch templates specified in the request does not exist.")
+        with pytest.raises(ClientError) as e:
+            reader.describe_launch_templates(LaunchTemplateIds=["lt-0123456789abcdef0"])
+        assert error_of(e)[:2] == (400, "InvalidLaunchTemplateId.NotFound")
+        iam.delete_access_key(UserName="lt-reader", AccessKeyId=key["AccessKeyId"])
+        iam.delete_user_policy(UserName="lt-reader", PolicyName="read")
+    finally:
+        iam.delete_user(UserName="lt-reader")
+        ec2.delete_launch_template(LaunchTemplateName=name)
+
+
 def test_boto3_paginates_iam_lists(plane):
     """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
     iam = admin(plane, "iam")

@@ -1040,7 +1040,9 @@ fn template_data(p: &Params, prefix: &str) -> Result<RawLaunchTemplateVersion, Q
     })
 }
 
-fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, arn_of_creator: &str) {
+/// A launch template's XML; `createdBy` is its creator's ARN, `root_arn` (the account's root)
+/// for a template the world file defines without one.
+fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, root_arn: &str) {
     x.open(element)
         .leaf("launchTemplateId", &t.id)
         .leaf("launchTemplateName", &t.name)
@@ -1048,7 +1050,7 @@ fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, arn_of_creato
             "createTime",
             t.created.as_deref().unwrap_or(ids::EPOCH_DATE),
         )
-        .leaf("createdBy", arn_of_creator)
+        .leaf("createdBy", t.created_by.as_deref().unwrap_or(root_arn))
         .leaf(
             "defaultVersionNumber",
             &t.default_version.unwrap_or(1).to_string(),
@@ -1092,13 +1094,19 @@ fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             id: ids::ec2_id("lt"),
             default_version: Some(1),
             created: Some(created.clone()),
+            created_by: Some(call.caller.arn.clone()),
             versions: vec![data.clone()],
         };
         raw.launch_templates.push(t.clone());
         Ok::<_, QueryError>(t)
     })?;
-    let creator = call.caller.arn.clone();
-    respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+    let root = root_arn(call);
+    respond(call, |x| template_xml(x, "launchTemplate", &t, &root))
+}
+
+/// The ARN of the caller's account root (`arn:PARTITION:iam::ACCOUNT:root`).
+fn root_arn(call: &Call<'_>) -> String {
+    format!("arn:{}:iam::{}:root", call.partition(), call.account())
 }
 
 fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
@@ -1108,7 +1116,31 @@ fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError
     let ids_wanted = call.params.flat_list("LaunchTemplateId");
     let names = call.params.flat_list("LaunchTemplateName");
     let world = &call.view.world;
-    let creator = call.caller.arn.clone();
+    let mine = || {
+        world
+            .raw
+            .launch_templates
+            .iter()
+            .filter(|t| t.account == call.account())
+    };
+    // A template asked for by id or name must exist (a filter matching nothing is no error).
+    for id in &ids_wanted {
+        if !mine().any(|t| t.id == *id) {
+            return Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.NotFound",
+                format!("The specified launch template, with template ID {id}, does not exist."),
+            ));
+        }
+    }
+    if names.iter().any(|n| !mine().any(|t| t.name == *n)) {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidLaunchTemplateName.NotFoundException",
+            "At least one of the launch templates specified in the request does not exist.",
+        ));
+    }
+    let root = root_arn(call);
     respond(call, |x| {
         x.open("launchTemplates");
         for t in world.raw.launch_templates.iter().filter(|t| {
@@ -1120,7 +1152,7 @@ fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError
                     values.iter().any(|p| filter_match(p, &t.name))
                 })
         }) {
-            template_xml(x, "item", t, &creator);
+            template_xml(x, "item", t, &root);
         }
         x.close("launchTemplates");
     })
@@ -1187,7 +1219,7 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let name = call.get("LaunchTemplateName").map(str::to_string);
     call.authorize("ec2:DeleteLaunchTemplate", "*")?;
     check_dry_run(call)?;
-    let creator = call.caller.arn.clone();
+    let root = root_arn(call);
     let (t, _) = call.state.live.change(|raw, _| {
         let pos = raw
             .launch_templates
@@ -1224,7 +1256,7 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         raw.launch_templates.remove(pos);
         Ok::<_, QueryError>(t)
     })?;
-    respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+    respond(call, |x| template_xml(x, "launchTemplate", &t, &root))
 }
 
 #[cfg(test)]
