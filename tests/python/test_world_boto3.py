@@ -373,6 +373,63 @@ def test_boto3_launch_templates_name_their_creator_and_missing_ones(plane):
         ec2.delete_launch_template(LaunchTemplateName=name)
 
 
+def test_boto3_paginates_ec2_and_auto_scaling_lists(plane):
+    """DescribeInstances, DescribeLaunchTemplates and DescribeAutoScalingGroups cut pages at
+    MaxResults / MaxRecords with a NextToken (they used to answer everything at once), boto3's
+    paginators walk them, and the sizes and combinations EC2 refuses are refused."""
+    ec2, asg = admin(plane, "ec2"), client(plane, "autoscaling", *ADMIN_KEY)
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=6, MaxCount=6,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                {"Key": "paging", "Value": "yes"}]}])
+    launched = sorted(i["InstanceId"] for i in run["Instances"])
+    lt = ec2.create_launch_template(LaunchTemplateName="paging-template",
+                                    LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    groups = [f"paging-group-{n}" for n in range(3)]
+    try:
+        mine = [{"Name": "tag:paging", "Values": ["yes"]}]
+        first = ec2.describe_instances(Filters=mine, MaxResults=5)
+        assert sum(len(r["Instances"]) for r in first["Reservations"]) == 5 and first["NextToken"]
+        seen = [i["InstanceId"]
+                for page in ec2.get_paginator("describe_instances").paginate(
+                    Filters=mine, PaginationConfig={"PageSize": 5})
+                for r in page["Reservations"] for i in r["Instances"]]
+        assert sorted(seen) == launched
+        for kwargs, want in [
+            ({"MaxResults": 4}, (400, "InvalidParameterValue",
+                                 "Value ( 4 ) for parameter maxResults is invalid. Parameter must be between 5 and 1000.")),
+            ({"MaxResults": 5, "InstanceIds": launched[:1]}, (400, "InvalidParameterCombination",
+                                                              "The parameter instancesSet cannot be used with the parameter maxResults")),
+            ({"NextToken": "not-a-token"}, (400, "InvalidPaginationToken",
+                                            "The specified pagination token is not valid or is expired.")),
+        ]:
+            with pytest.raises(ClientError) as e:
+                ec2.describe_instances(**kwargs)
+            assert error_of(e) == want
+        page = ec2.describe_launch_templates(MaxResults=1)
+        assert len(page["LaunchTemplates"]) == 1
+        for g in groups:
+            asg.create_auto_scaling_group(
+                AutoScalingGroupName=g, MinSize=0, MaxSize=1,
+                LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "$Latest"},
+                AvailabilityZones=["us-west-2a"])
+        page = asg.describe_auto_scaling_groups(AutoScalingGroupNames=groups, MaxRecords=2)
+        assert [g["AutoScalingGroupName"] for g in page["AutoScalingGroups"]] == groups[:2]
+        rest = asg.describe_auto_scaling_groups(AutoScalingGroupNames=groups, NextToken=page["NextToken"])
+        assert [g["AutoScalingGroupName"] for g in rest["AutoScalingGroups"]] == groups[2:]
+        assert "NextToken" not in rest
+        with pytest.raises(ClientError) as e:
+            asg.describe_auto_scaling_groups(MaxRecords=101)
+        assert error_of(e)[:2] == (400, "ValidationError")
+    finally:
+        for g in groups:
+            try:
+                asg.delete_auto_scaling_group(AutoScalingGroupName=g, ForceDelete=True)
+            except ClientError:
+                pass
+        ec2.delete_launch_template(LaunchTemplateId=lt["LaunchTemplateId"])
+        ec2.terminate_instances(InstanceIds=launched)
+
+
 def test_boto3_paginates_iam_lists(plane):
     """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
     iam = admin(plane, "iam")

@@ -120,6 +120,31 @@ fn check_instance_id(id: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// The `NextToken` / `MaxResults` page of `items` (MaxResults within `range`; everything when
+/// absent), with EC2's errors: `InvalidParameterValue` for the size, `InvalidPaginationToken`
+/// for a token this server did not hand out.
+fn ec2_page<T>(
+    call: &Call<'_>,
+    items: Vec<T>,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(Vec<T>, Option<String>), QueryError> {
+    let size = call.get("MaxResults");
+    let all = items.len().max(1);
+    crate::query::page(items, call.get("NextToken"), size, all, range.clone()).map_err(|e| match e {
+        crate::query::PageError::Size => launch::invalid_parameter(format!(
+            "Value ( {} ) for parameter maxResults is invalid. Parameter must be between {} and {}.",
+            size.unwrap_or_default(),
+            range.start(),
+            range.end()
+        )),
+        crate::query::PageError::Token => QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPaginationToken",
+            "The specified pagination token is not valid or is expired.",
+        ),
+    })
+}
+
 /// The caller's instance `id` (terminated ones included).
 fn instance<'w>(call: &Call<'_>, world: &'w World, id: &str) -> Result<&'w Instance, QueryError> {
     check_instance_id(id)?;
@@ -693,6 +718,13 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         instance(call, world, id)?;
     }
     let filters = filters(&call.params, &INSTANCE_FILTERS)?;
+    if !wanted.is_empty() && call.get("MaxResults").is_some() {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterCombination",
+            "The parameter instancesSet cannot be used with the parameter maxResults",
+        ));
+    }
     let instances: Vec<&Instance> = world
         .instances
         .iter()
@@ -700,6 +732,8 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         .filter(|i| wanted.is_empty() || wanted.contains(&i.id.as_str()))
         .filter(|i| instance_matches(world, i, &filters))
         .collect();
+    // Pages count instances; each page groups its own by reservation.
+    let (instances, next) = ec2_page(call, instances, 5..=1000)?;
     // One reservation per launch (instances launched together share it).
     let mut reservations: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     for i in instances {
@@ -723,6 +757,7 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             x.close("item");
         }
         x.close("reservationSet");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
@@ -941,6 +976,7 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             })
         })
         .collect();
+    let (items, next) = ec2_page(call, items, 5..=1000)?;
     respond(call, |x| {
         x.open("iamInstanceProfileAssociationSet");
         for i in items {
@@ -956,6 +992,7 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             x.close("item");
         }
         x.close("iamInstanceProfileAssociationSet");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
@@ -1141,20 +1178,24 @@ fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError
         ));
     }
     let root = root_arn(call);
-    respond(call, |x| {
-        x.open("launchTemplates");
-        for t in world.raw.launch_templates.iter().filter(|t| {
-            t.account == call.account()
-                && (ids_wanted.is_empty() || ids_wanted.contains(&t.id.as_str()))
+    let templates: Vec<&RawLaunchTemplate> = mine()
+        .filter(|t| {
+            (ids_wanted.is_empty() || ids_wanted.contains(&t.id.as_str()))
                 && (names.is_empty() || names.contains(&t.name.as_str()))
                 && filters.iter().all(|(_, values)| {
                     // `launch-template-name`, the only one `filters` lets through.
                     values.iter().any(|p| filter_match(p, &t.name))
                 })
-        }) {
+        })
+        .collect();
+    let (templates, next) = ec2_page(call, templates, 1..=200)?;
+    respond(call, |x| {
+        x.open("launchTemplates");
+        for t in templates {
             template_xml(x, "item", t, &root);
         }
         x.close("launchTemplates");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
