@@ -75,11 +75,23 @@ pub enum BodyError {
 
 /// Reads a body with the size and time limits.
 pub async fn read_body(body: Incoming, limits: &Limits) -> Result<Bytes, BodyError> {
-    let limited = Limited::new(body, limits.max_body);
-    match tokio::time::timeout(limits.body_read_timeout, limited.collect()).await {
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
-        _ => Err(BodyError::Incomplete),
+    let mut collect = std::pin::pin!(Limited::new(body, limits.max_body).collect());
+    // A small body usually arrives with its head and is already buffered: take it without
+    // arming a timer (one per request otherwise); only a body still on its way gets the limit.
+    let ready = collect
+        .as_mut()
+        .poll(&mut Context::from_waker(std::task::Waker::noop()));
+    let collected = match ready {
+        Poll::Ready(r) => r,
+        Poll::Pending => match tokio::time::timeout(limits.body_read_timeout, collect).await {
+            Ok(r) => r,
+            Err(_) => return Err(BodyError::Incomplete),
+        },
+    };
+    match collected {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Incomplete),
     }
 }
 
