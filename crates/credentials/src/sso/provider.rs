@@ -139,8 +139,10 @@ impl SsoProvider {
                                 *self
                                     .refresh_failure
                                     .lock()
-                                    .unwrap_or_else(|p| p.into_inner()) =
-                                    Some(format!("refreshing the SSO token failed: {e}"));
+                                    .unwrap_or_else(|p| p.into_inner()) = Some(format!(
+                                    "refreshing the SSO token failed: {}",
+                                    e.to_string().trim_end_matches('.')
+                                ));
                                 Ok(current)
                             }
                         }
