@@ -11,7 +11,12 @@ The AssumeRole request is signed (botocore) just before each run; the default wo
 minutes of clock skew and a run lasts 10 seconds, so the one signature stays valid. Each
 server's RSS is sampled under load (VmRSS mid-run) and its peak (VmHWM) read at the end.
 
-Usage: python3 bench/server/run.py [--duration 10s] [--skip-build] [--no-moto]
+With `--spin-us 2.5,5,10` the bare server is run again on the AssumeRole path with that many
+microseconds of busy-waiting added to each request (`bare_hyper ADDR SPIN_NS`): a calibration of
+what a given extra CPU cost per request does to the request rate in the same run, on the same
+cores `wrk` shares.
+
+Usage: python3 bench/server/run.py [--duration 10s] [--skip-build] [--no-moto] [--spin-us 2.5,5]
 Writes the raw wrk output to bench/out/ and prints a Markdown table.
 Needs: wrk (Debian package), botocore, moto_server (pip moto[server]), a release build.
 """
@@ -176,7 +181,10 @@ def main() -> int:
     ap.add_argument("--duration", default="10s")
     ap.add_argument("--skip-build", action="store_true")
     ap.add_argument("--no-moto", action="store_true")
+    ap.add_argument("--spin-us", default="", help="comma-separated extra microseconds per request "
+                    "for a calibration run of the bare server (AssumeRole path)")
     args = ap.parse_args()
+    spins = [float(x) for x in args.spin_us.split(",") if x.strip()]
     if not shutil.which("wrk"):
         raise SystemExit("wrk is required: apt-get install wrk")
     if not args.skip_build:
@@ -229,6 +237,17 @@ def main() -> int:
     bare_hwm = proc_status(bare.pid, "VmHWM")
     stop(bare)
 
+    # --- bare hyper with a fixed extra cost per request (calibration)
+    for us in spins:
+        port = free_port()
+        spun = start([str(target / "examples" / "bare_hyper"), f"127.0.0.1:{port}", str(round(us * 1000))])
+        wait_port(port)
+        results[f"bare hyper AssumeRole path + {us:g} us"] = run_wrk(
+            f"http://127.0.0.1:{port}",
+            lua_script("POST", "/", sign_assume_role(f"127.0.0.1:{port}"), ASSUME_BODY),
+            args.duration, spun.pid, f"bare-assume-role-spin-{us:g}us")
+        stop(spun)
+
     # --- moto_server
     moto_hwm = 0
     if not args.no_moto and shutil.which("moto_server"):
@@ -257,6 +276,9 @@ def main() -> int:
     ar_ratio = results["awsid AssumeRole"]["rps"] / results["bare hyper AssumeRole"]["rps"]
     print(f"IMDS credentials / bare hyper: {imds_ratio:.0%} (target >= 90%)")
     print(f"AssumeRole / bare hyper: {ar_ratio:.0%} (target >= 50%)")
+    for us in spins:
+        r = results[f"bare hyper AssumeRole path + {us:g} us"]["rps"] / results["bare hyper AssumeRole"]["rps"]
+        print(f"bare hyper + {us:g} us per request / bare hyper: {r:.0%}")
     if "moto AssumeRole" in results:
         print(f"awsid / moto: IMDS {results['awsid IMDS credentials']['rps'] / max(results['moto IMDS credentials']['rps'], 1e-9):.0f}x, "
               f"AssumeRole {results['awsid AssumeRole']['rps'] / max(results['moto AssumeRole']['rps'], 1e-9):.0f}x")

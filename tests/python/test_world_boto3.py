@@ -300,6 +300,136 @@ def test_boto3_tag_keys_imds_cannot_serve(plane):
     ec2.terminate_instances(InstanceIds=[instance])
 
 
+def test_boto3_ec2_filters_are_served_or_refused(plane):
+    """Served filters narrow the answer; a filter name awsid does not serve is refused with
+    EC2's InvalidParameterValue instead of matching every instance -- in AWS's words when AWS
+    does not know the name either ("The filter 'public-ip' is invalid", boto3 issue #1299),
+    saying awsid does not serve it when AWS does."""
+    ec2 = admin(plane, "ec2")
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                {"Key": "team", "Value": "filters-test"}]}])
+    instance = run["Instances"][0]["InstanceId"]
+    try:
+        def ids(filters):
+            return [i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"]
+                    for i in r["Instances"]]
+
+        assert ids([{"Name": "tag:team", "Values": ["filters-*"]}]) == [instance]
+        assert ids([{"Name": "tag:team", "Values": ["other"]}]) == []
+        assert instance in ids([{"Name": "instance-state-name", "Values": ["running"]}])
+        for name, words in [
+            ("public-ip", "The filter 'public-ip' is invalid"),
+            ("vpc-id", "The filter 'vpc-id' is not supported by awsid serve (it serves instance-id,"),
+        ]:
+            with pytest.raises(ClientError) as e:
+                ec2.describe_instances(Filters=[{"Name": name, "Values": ["x"]}])
+            status, code, message = error_of(e)
+            assert (status, code) == (400, "InvalidParameterValue")
+            assert message.startswith(words), message
+        with pytest.raises(ClientError) as e:
+            ec2.describe_iam_instance_profile_associations(Filters=[{"Name": "instance", "Values": ["x"]}])
+        assert error_of(e) == (400, "InvalidParameterValue", "The filter 'instance' is invalid")
+        with pytest.raises(ClientError) as e:
+            ec2.describe_launch_templates(Filters=[{"Name": "tag-key", "Values": ["x"]}])
+        assert error_of(e)[2].startswith(
+            "The filter 'tag-key' is not supported by awsid serve (it serves launch-template-name)")
+        assert ec2.describe_launch_templates(
+            Filters=[{"Name": "launch-template-name", "Values": ["no-such-*"]}])["LaunchTemplates"] == []
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance])
+
+
+def test_boto3_launch_templates_name_their_creator_and_missing_ones(plane):
+    """`CreatedBy` is the creator's ARN whoever describes the template (it used to be the
+    describing caller's); a template asked for by name or id that does not exist is EC2's
+    NotFound error (Karpenter creates its templates on that code), not an empty list."""
+    ec2, iam = admin(plane, "ec2"), admin(plane, "iam")
+    creator = admin(plane, "sts").get_caller_identity()["Arn"]
+    name = "created-by-test"
+    made = ec2.create_launch_template(LaunchTemplateName=name,
+                                      LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    assert made["CreatedBy"] == creator
+    iam.create_user(UserName="lt-reader")
+    try:
+        iam.put_user_policy(UserName="lt-reader", PolicyName="read", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:DescribeLaunchTemplates", "Resource": "*"}]}))
+        key = iam.create_access_key(UserName="lt-reader")["AccessKey"]
+        reader = client(plane, "ec2", key["AccessKeyId"], key["SecretAccessKey"])
+        seen = reader.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+        assert [(t["LaunchTemplateId"], t["CreatedBy"]) for t in seen] == [(made["LaunchTemplateId"], creator)]
+        with pytest.raises(ClientError) as e:
+            reader.describe_launch_templates(LaunchTemplateNames=[name, "no-such-template"])
+        assert error_of(e) == (400, "InvalidLaunchTemplateName.NotFoundException",
+                               "At least one of the launch templates specified in the request does not exist.")
+        with pytest.raises(ClientError) as e:
+            reader.describe_launch_templates(LaunchTemplateIds=["lt-0123456789abcdef0"])
+        assert error_of(e)[:2] == (400, "InvalidLaunchTemplateId.NotFound")
+        iam.delete_access_key(UserName="lt-reader", AccessKeyId=key["AccessKeyId"])
+        iam.delete_user_policy(UserName="lt-reader", PolicyName="read")
+    finally:
+        iam.delete_user(UserName="lt-reader")
+        ec2.delete_launch_template(LaunchTemplateName=name)
+
+
+def test_boto3_paginates_ec2_and_auto_scaling_lists(plane):
+    """DescribeInstances, DescribeLaunchTemplates and DescribeAutoScalingGroups cut pages at
+    MaxResults / MaxRecords with a NextToken (they used to answer everything at once), boto3's
+    paginators walk them, and the sizes and combinations EC2 refuses are refused."""
+    ec2, asg = admin(plane, "ec2"), client(plane, "autoscaling", *ADMIN_KEY)
+    run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=6, MaxCount=6,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [
+                                {"Key": "paging", "Value": "yes"}]}])
+    launched = sorted(i["InstanceId"] for i in run["Instances"])
+    lt = ec2.create_launch_template(LaunchTemplateName="paging-template",
+                                    LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    groups = [f"paging-group-{n}" for n in range(3)]
+    try:
+        mine = [{"Name": "tag:paging", "Values": ["yes"]}]
+        first = ec2.describe_instances(Filters=mine, MaxResults=5)
+        assert sum(len(r["Instances"]) for r in first["Reservations"]) == 5 and first["NextToken"]
+        seen = [i["InstanceId"]
+                for page in ec2.get_paginator("describe_instances").paginate(
+                    Filters=mine, PaginationConfig={"PageSize": 5})
+                for r in page["Reservations"] for i in r["Instances"]]
+        assert sorted(seen) == launched
+        for kwargs, want in [
+            ({"MaxResults": 4}, (400, "InvalidParameterValue",
+                                 "Value ( 4 ) for parameter maxResults is invalid. Parameter must be between 5 and 1000.")),
+            ({"MaxResults": 5, "InstanceIds": launched[:1]}, (400, "InvalidParameterCombination",
+                                                              "The parameter instancesSet cannot be used with the parameter maxResults")),
+            ({"NextToken": "not-a-token"}, (400, "InvalidPaginationToken",
+                                            "The specified pagination token is not valid or is expired.")),
+        ]:
+            with pytest.raises(ClientError) as e:
+                ec2.describe_instances(**kwargs)
+            assert error_of(e) == want
+        page = ec2.describe_launch_templates(MaxResults=1)
+        assert len(page["LaunchTemplates"]) == 1
+        for g in groups:
+            asg.create_auto_scaling_group(
+                AutoScalingGroupName=g, MinSize=0, MaxSize=1,
+                LaunchTemplate={"LaunchTemplateId": lt["LaunchTemplateId"], "Version": "$Latest"},
+                AvailabilityZones=["us-west-2a"])
+        page = asg.describe_auto_scaling_groups(AutoScalingGroupNames=groups, MaxRecords=2)
+        assert [g["AutoScalingGroupName"] for g in page["AutoScalingGroups"]] == groups[:2]
+        rest = asg.describe_auto_scaling_groups(AutoScalingGroupNames=groups, NextToken=page["NextToken"])
+        assert [g["AutoScalingGroupName"] for g in rest["AutoScalingGroups"]] == groups[2:]
+        assert "NextToken" not in rest
+        with pytest.raises(ClientError) as e:
+            asg.describe_auto_scaling_groups(MaxRecords=101)
+        assert error_of(e)[:2] == (400, "ValidationError")
+    finally:
+        for g in groups:
+            try:
+                asg.delete_auto_scaling_group(AutoScalingGroupName=g, ForceDelete=True)
+            except ClientError:
+                pass
+        ec2.delete_launch_template(LaunchTemplateId=lt["LaunchTemplateId"])
+        ec2.terminate_instances(InstanceIds=launched)
+
+
 def test_boto3_paginates_iam_lists(plane):
     """IAM's Marker/MaxItems pages, followed by boto3's own paginators, give every item once."""
     iam = admin(plane, "iam")

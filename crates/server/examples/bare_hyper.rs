@@ -1,8 +1,10 @@
 //! Benchmark baseline: a bare hyper 1.x server on the same runtime settings as `awsid serve`
 //! (tokio multi-thread, HTTP/1.1 keep-alive) that answers every request with a fixed body.
 //!
-//! Usage: `cargo run --release -p awsid-server --example bare_hyper -- 127.0.0.1:0` prints the bound
-//! address on stdout and serves until killed.
+//! Usage: `cargo run --release -p awsid-server --example bare_hyper -- 127.0.0.1:0 [SPIN_NS]` prints
+//! the bound address on stdout and serves until killed. With `SPIN_NS`, each request first busy-waits
+//! that many nanoseconds: a calibration of what a given extra cost per request does to the request
+//! rate on the same machine (`bench/server/run.py --spin-us`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -25,6 +27,13 @@ fn main() -> std::io::Result<()> {
         .unwrap_or_else(|| "127.0.0.1:0".into())
         .parse()
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    let spin = match std::env::args().nth(2) {
+        Some(n) => std::time::Duration::from_nanos(
+            n.parse()
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        None => std::time::Duration::ZERO,
+    };
     let rt = awsid_server::runtime()?;
     rt.block_on(async move {
         let listener = TcpListener::bind(addr).await?;
@@ -33,7 +42,13 @@ fn main() -> std::io::Result<()> {
             let (stream, _) = listener.accept().await?;
             let _ = stream.set_nodelay(true);
             tokio::spawn(async move {
-                let service = service_fn(|_req: Request<hyper::body::Incoming>| async {
+                let service = service_fn(move |_req: Request<hyper::body::Incoming>| async move {
+                    if !spin.is_zero() {
+                        let start = std::time::Instant::now();
+                        while start.elapsed() < spin {
+                            std::hint::spin_loop();
+                        }
+                    }
                     Ok::<_, Infallible>(
                         Response::builder()
                             .header("content-type", "text/plain")

@@ -650,11 +650,30 @@ fn describe_groups(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("autoscaling:DescribeAutoScalingGroups", "*")?;
     let names = call.params.list("AutoScalingGroupNames");
     let world = &call.view.world;
+    let groups: Vec<_> = world
+        .raw
+        .auto_scaling_groups
+        .iter()
+        .filter(|g| {
+            g.account == call.account() && (names.is_empty() || names.contains(&g.name.as_str()))
+        })
+        .collect();
+    let size = call.get("MaxRecords");
+    let (groups, next) = crate::query::page(groups, call.get("NextToken"), size, 50, 1..=100)
+        .map_err(|e| match e {
+            crate::query::PageError::Size => validation(format!(
+                "1 validation error detected: Value '{}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100",
+                size.unwrap_or_default()
+            )),
+            crate::query::PageError::Token => QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidNextToken",
+                "The token provided is not valid.",
+            ),
+        })?;
     ok(call, |x| {
         x.open("AutoScalingGroups");
-        for g in world.raw.auto_scaling_groups.iter().filter(|g| {
-            g.account == call.account() && (names.is_empty() || names.contains(&g.name.as_str()))
-        }) {
+        for g in groups {
             x.open("member")
                 .leaf("AutoScalingGroupName", &g.name)
                 .leaf("AutoScalingGroupARN", &group_arn(world, g))
@@ -711,6 +730,7 @@ fn describe_groups(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
                 .close("member");
         }
         x.close("AutoScalingGroups");
+        x.opt("NextToken", next.as_deref());
     })
 }
 

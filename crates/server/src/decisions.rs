@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use thread_local::ThreadLocal;
+
 use crate::policy::{Decision as PolicyDecision, Evaluation};
 
 /// How a call ended.
@@ -92,10 +94,13 @@ impl Entry {
     }
 }
 
-/// The bounded log (oldest entries drop out first).
+/// The bounded log (oldest entries drop out first). Each thread appends to a ring of its own,
+/// so two worker threads recording at the same time share only the sequence counter (one
+/// shared ring cost every call a contended lock: BENCHMARKS.md); reading merges the rings by
+/// sequence number and keeps the last `capacity`.
 #[derive(Debug)]
 pub struct DecisionLog {
-    entries: Mutex<VecDeque<Decision>>,
+    rings: ThreadLocal<Mutex<VecDeque<Decision>>>,
     next: AtomicU64,
     capacity: usize,
 }
@@ -110,7 +115,7 @@ impl DecisionLog {
     /// A log keeping the last `capacity` decisions.
     pub fn with_capacity(capacity: usize) -> DecisionLog {
         DecisionLog {
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(4096))),
+            rings: ThreadLocal::new(),
             next: AtomicU64::new(1),
             capacity: capacity.max(1),
         }
@@ -118,8 +123,18 @@ impl DecisionLog {
 
     /// Records a decision at `time` (epoch seconds); returns its sequence number.
     pub fn record(&self, time: i64, e: Entry) -> u64 {
+        let ring = self
+            .rings
+            .get_or(|| Mutex::new(VecDeque::with_capacity(self.capacity.min(256))));
+        let mut q = ring.lock().unwrap_or_else(|p| p.into_inner());
+        // Numbered under this thread's lock, so each ring is in sequence order.
         let seq = self.next.fetch_add(1, Ordering::Relaxed);
-        let d = Decision {
+        // A ring never needs more than the log keeps: the last `capacity` decisions of all
+        // threads include at most `capacity` of this one's.
+        if q.len() == self.capacity {
+            q.pop_front();
+        }
+        q.push_back(Decision {
             seq,
             time,
             service: e.service,
@@ -128,22 +143,27 @@ impl DecisionLog {
             resource: e.resource,
             outcome: e.outcome,
             reason: e.reason,
-        };
-        let mut q = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if q.len() == self.capacity {
-            q.pop_front();
-        }
-        q.push_back(d);
+        });
         seq
     }
 
     /// Decisions with a sequence number above `after`, oldest first, at most `limit`
     /// (the newest ones when there are more).
     pub fn since(&self, after: u64, limit: usize) -> Vec<Decision> {
-        let q = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let newer: Vec<&Decision> = q.iter().filter(|d| d.seq > after).collect();
+        // Only the last `capacity` decisions are kept, whatever thread recorded them.
+        let oldest_kept = self.last_seq().saturating_sub(self.capacity as u64);
+        let after = after.max(oldest_kept);
+        let mut newer: Vec<Decision> = Vec::new();
+        for ring in self.rings.iter() {
+            let q = ring.lock().unwrap_or_else(|p| p.into_inner());
+            // Each ring is in sequence order: skip its older part without cloning it.
+            let start = q.partition_point(|d| d.seq <= after);
+            newer.extend(q.range(start..).cloned());
+        }
+        newer.sort_unstable_by_key(|d| d.seq);
         let skip = newer.len().saturating_sub(limit);
-        newer.into_iter().skip(skip).cloned().collect()
+        newer.drain(..skip);
+        newer
     }
 
     /// The number of the last decision recorded (0 when none).
@@ -195,5 +215,43 @@ mod tests {
             vec![4, 5]
         );
         assert_eq!(log.last_seq(), 5);
+    }
+
+    #[test]
+    fn decisions_of_every_thread_are_merged_in_order_and_bounded() {
+        let log = DecisionLog::with_capacity(100);
+        std::thread::scope(|s| {
+            for t in 0..4 {
+                let log = &log;
+                s.spawn(move || {
+                    for i in 0..60 {
+                        log.record(
+                            i,
+                            Entry::new(
+                                "imds",
+                                "imds:GetToken",
+                                format!("t{t}"),
+                                "r",
+                                Outcome::Allowed,
+                                "why",
+                            ),
+                        );
+                    }
+                });
+            }
+        });
+        assert_eq!(log.last_seq(), 240);
+        let kept = log.since(0, 1000);
+        let seqs: Vec<u64> = kept.iter().map(|d| d.seq).collect();
+        assert_eq!(
+            seqs,
+            (141..=240).collect::<Vec<_>>(),
+            "the last 100, in order"
+        );
+        assert_eq!(log.since(230, 1000).len(), 10);
+        assert_eq!(
+            log.since(0, 3).iter().map(|d| d.seq).collect::<Vec<_>>(),
+            vec![238, 239, 240]
+        );
     }
 }

@@ -120,6 +120,31 @@ fn check_instance_id(id: &str) -> Result<(), QueryError> {
     Ok(())
 }
 
+/// The `NextToken` / `MaxResults` page of `items` (MaxResults within `range`; everything when
+/// absent), with EC2's errors: `InvalidParameterValue` for the size, `InvalidPaginationToken`
+/// for a token this server did not hand out.
+fn ec2_page<T>(
+    call: &Call<'_>,
+    items: Vec<T>,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(Vec<T>, Option<String>), QueryError> {
+    let size = call.get("MaxResults");
+    let all = items.len().max(1);
+    crate::query::page(items, call.get("NextToken"), size, all, range.clone()).map_err(|e| match e {
+        crate::query::PageError::Size => launch::invalid_parameter(format!(
+            "Value ( {} ) for parameter maxResults is invalid. Parameter must be between {} and {}.",
+            size.unwrap_or_default(),
+            range.start(),
+            range.end()
+        )),
+        crate::query::PageError::Token => QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidPaginationToken",
+            "The specified pagination token is not valid or is expired.",
+        ),
+    })
+}
+
 /// The caller's instance `id` (terminated ones included).
 fn instance<'w>(call: &Call<'_>, world: &'w World, id: &str) -> Result<&'w Instance, QueryError> {
     check_instance_id(id)?;
@@ -499,13 +524,155 @@ fn metadata_options_xml(x: &mut Xml, element: &str, i: &Instance) {
         .close(element);
 }
 
-/// `Filter.N.Name` / `Filter.N.Value.M`.
-fn filters(p: &Params) -> Vec<(String, Vec<String>)> {
+/// The filter names of one action: those awsid serves (`served`, and `tag:<key>` / `tag-key`
+/// when `tags`) and those AWS documents for it (`aws`, blank-separated, `tag:<key>` when
+/// `aws_tags`).
+struct FilterNames {
+    served: &'static [&'static str],
+    tags: bool,
+    aws: &'static str,
+    aws_tags: bool,
+}
+
+const INSTANCE_FILTERS: FilterNames = FilterNames {
+    served: &[
+        "instance-id",
+        "instance-state-name",
+        "instance-state-code",
+        "image-id",
+        "instance-type",
+        "availability-zone",
+        "iam-instance-profile.arn",
+    ],
+    tags: true,
+    aws: AWS_DESCRIBE_INSTANCES,
+    aws_tags: true,
+};
+
+const ASSOCIATION_FILTERS: FilterNames = FilterNames {
+    served: &["instance-id", "state"],
+    tags: false,
+    aws: "instance-id state",
+    aws_tags: false,
+};
+
+const TEMPLATE_FILTERS: FilterNames = FilterNames {
+    served: &["launch-template-name"],
+    tags: false,
+    aws: AWS_DESCRIBE_LAUNCH_TEMPLATES,
+    aws_tags: true,
+};
+
+const TEMPLATE_VERSION_FILTERS: FilterNames = FilterNames {
+    served: &[],
+    tags: false,
+    aws: AWS_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS,
+    aws_tags: false,
+};
+
+/// DescribeInstances's filter names besides `tag:<key>`, separated by blanks (botocore 1.43.11's
+/// EC2 model).
+const AWS_DESCRIBE_INSTANCES: &str = "\
+    affinity architecture availability-zone availability-zone-id \
+    block-device-mapping.attach-time block-device-mapping.delete-on-termination \
+    block-device-mapping.device-name block-device-mapping.status block-device-mapping.volume-id \
+    boot-mode capacity-reservation-id \
+    capacity-reservation-specification.capacity-reservation-preference \
+    capacity-reservation-specification.capacity-reservation-target.capacity-reservation-id \
+    capacity-reservation-specification.capacity-reservation-target.capacity-reservation-resource-group-arn \
+    client-token current-instance-boot-mode dns-name ebs-optimized ena-support \
+    enclave-options.enabled hibernation-options.configured host-id hypervisor \
+    iam-instance-profile.arn iam-instance-profile.id image-id instance-id instance-lifecycle \
+    instance-state-code instance-state-name instance-type instance.group-id instance.group-name \
+    ip-address ipv6-address kernel-id key-name launch-index launch-time \
+    maintenance-options.auto-recovery metadata-options.http-endpoint \
+    metadata-options.http-protocol-ipv4 metadata-options.http-protocol-ipv6 \
+    metadata-options.http-put-response-hop-limit metadata-options.http-tokens \
+    metadata-options.instance-metadata-tags metadata-options.state monitoring-state \
+    network-interface.addresses.association.allocation-id \
+    network-interface.addresses.association.association-id \
+    network-interface.addresses.association.carrier-ip \
+    network-interface.addresses.association.customer-owned-ip \
+    network-interface.addresses.association.ip-owner-id \
+    network-interface.addresses.association.public-dns-name \
+    network-interface.addresses.association.public-ip network-interface.addresses.primary \
+    network-interface.addresses.private-dns-name network-interface.addresses.private-ip-address \
+    network-interface.association.allocation-id network-interface.association.association-id \
+    network-interface.association.carrier-ip network-interface.association.customer-owned-ip \
+    network-interface.association.ip-owner-id network-interface.association.public-dns-name \
+    network-interface.association.public-ip network-interface.attachment.attach-time \
+    network-interface.attachment.attachment-id \
+    network-interface.attachment.delete-on-termination network-interface.attachment.device-index \
+    network-interface.attachment.instance-id network-interface.attachment.instance-owner-id \
+    network-interface.attachment.network-card-index network-interface.attachment.status \
+    network-interface.availability-zone network-interface.deny-all-igw-traffic \
+    network-interface.description network-interface.group-id network-interface.group-name \
+    network-interface.ipv4-prefixes.ipv4-prefix network-interface.ipv6-address \
+    network-interface.ipv6-addresses.ipv6-address \
+    network-interface.ipv6-addresses.is-primary-ipv6 network-interface.ipv6-native \
+    network-interface.ipv6-prefixes.ipv6-prefix network-interface.mac-address \
+    network-interface.network-interface-id network-interface.operator.managed \
+    network-interface.operator.principal network-interface.outpost-arn \
+    network-interface.owner-id network-interface.private-dns-name \
+    network-interface.private-ip-address network-interface.public-dns-name \
+    network-interface.requester-id network-interface.requester-managed network-interface.status \
+    network-interface.source-dest-check network-interface.subnet-id network-interface.tag-key \
+    network-interface.tag-value network-interface.vpc-id \
+    network-performance-options.bandwidth-weighting operator.managed operator.principal \
+    outpost-arn owner-id placement-group-name placement-partition-number platform \
+    platform-details private-dns-name private-dns-name-options.enable-resource-name-dns-a-record \
+    private-dns-name-options.enable-resource-name-dns-aaaa-record \
+    private-dns-name-options.hostname-type private-ip-address product-code product-code.type \
+    ramdisk-id reason requester-id reservation-id root-device-name root-device-type \
+    source-dest-check spot-instance-request-id state-reason-code state-reason-message subnet-id \
+    tag-key tenancy tpm-support usage-operation usage-operation-update-time virtualization-type \
+    vpc-id";
+/// DescribeLaunchTemplates's filter names besides `tag:<key>`, separated by blanks (botocore 1.43.11's
+/// EC2 model).
+const AWS_DESCRIBE_LAUNCH_TEMPLATES: &str = "\
+    create-time launch-template-name tag-key";
+/// DescribeLaunchTemplateVersions's filter names besides `tag:<key>`, separated by blanks (botocore 1.43.11's
+/// EC2 model).
+const AWS_DESCRIBE_LAUNCH_TEMPLATE_VERSIONS: &str = "\
+    create-time ebs-optimized http-endpoint http-protocol-ipv4 host-resource-group-arn \
+    http-tokens iam-instance-profile image-id instance-type is-default-version kernel-id \
+    license-configuration-arn network-card-index ram-disk-id";
+
+/// `Filter.N.Name` / `Filter.N.Value.M`. A name the action does not serve is refused with
+/// AWS's `InvalidParameterValue`: "The filter 'NAME' is invalid" when AWS does not know it
+/// either, and a message saying awsid does not serve it when AWS does (matching everything
+/// instead would answer a narrower question with every instance).
+fn filters(p: &Params, names: &FilterNames) -> Result<Vec<(String, Vec<String>)>, QueryError> {
     let mut out = Vec::new();
     for i in 1.. {
         let Some(name) = p.get(&format!("Filter.{i}.Name")) else {
             break;
         };
+        let is_tag = name.starts_with("tag:") || name == "tag-key";
+        if !(names.served.contains(&name) || (names.tags && is_tag)) {
+            let aws_knows = names.aws.split_ascii_whitespace().any(|n| n == name)
+                || (names.aws_tags && name.starts_with("tag:"));
+            let message = if aws_knows {
+                let mut served = names.served.join(", ");
+                if names.tags {
+                    served.push_str(", tag-key, tag:<key>");
+                }
+                if served.is_empty() {
+                    format!("The filter '{name}' is not supported by awsid serve, which serves no filter here")
+                } else {
+                    format!(
+                        "The filter '{name}' is not supported by awsid serve (it serves {served})"
+                    )
+                }
+            } else {
+                format!("The filter '{name}' is invalid")
+            };
+            return Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValue",
+                message,
+            ));
+        }
         let values = p
             .flat_list(&format!("Filter.{i}.Value"))
             .into_iter()
@@ -513,7 +680,7 @@ fn filters(p: &Params) -> Vec<(String, Vec<String>)> {
             .collect();
         out.push((name.to_string(), values));
     }
-    out
+    Ok(out)
 }
 
 /// EC2 filter values: `*` and `?` wildcards.
@@ -536,7 +703,8 @@ fn instance_matches(world: &World, i: &Instance, filters: &[(String, Vec<String>
                 .is_some_and(|p| any(&world.instance_profiles[p].arn)),
             "tag-key" => i.tags.keys().any(|k| any(k)),
             n if n.starts_with("tag:") => i.tags.get(&n[4..]).is_some_and(|v| any(v)),
-            _ => true,
+            // `filters` refused every other name.
+            _ => false,
         }
     })
 }
@@ -549,7 +717,14 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     for id in &wanted {
         instance(call, world, id)?;
     }
-    let filters = filters(&call.params);
+    let filters = filters(&call.params, &INSTANCE_FILTERS)?;
+    if !wanted.is_empty() && call.get("MaxResults").is_some() {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterCombination",
+            "The parameter instancesSet cannot be used with the parameter maxResults",
+        ));
+    }
     let instances: Vec<&Instance> = world
         .instances
         .iter()
@@ -557,6 +732,8 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         .filter(|i| wanted.is_empty() || wanted.contains(&i.id.as_str()))
         .filter(|i| instance_matches(world, i, &filters))
         .collect();
+    // Pages count instances; each page groups its own by reservation.
+    let (instances, next) = ec2_page(call, instances, 5..=1000)?;
     // One reservation per launch (instances launched together share it).
     let mut reservations: BTreeMap<String, Vec<&Instance>> = BTreeMap::new();
     for i in instances {
@@ -580,6 +757,7 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             x.close("item");
         }
         x.close("reservationSet");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
@@ -778,7 +956,7 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("ec2:DescribeIamInstanceProfileAssociations", "*")?;
     let world = &call.view.world;
     let wanted = call.params.flat_list("AssociationId");
-    let filters = filters(&call.params);
+    let filters = filters(&call.params, &ASSOCIATION_FILTERS)?;
     let now = iso8601(call.state.clock.now());
     let items: Vec<&Instance> = world
         .instances
@@ -793,10 +971,12 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             filters.iter().all(|(n, vs)| match n.as_str() {
                 "instance-id" => vs.contains(&i.id),
                 "state" => vs.iter().any(|v| v == "associated"),
-                _ => true,
+                // `filters` refused every other name.
+                _ => false,
             })
         })
         .collect();
+    let (items, next) = ec2_page(call, items, 5..=1000)?;
     respond(call, |x| {
         x.open("iamInstanceProfileAssociationSet");
         for i in items {
@@ -812,6 +992,7 @@ fn describe_associations(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             x.close("item");
         }
         x.close("iamInstanceProfileAssociationSet");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
@@ -896,7 +1077,9 @@ fn template_data(p: &Params, prefix: &str) -> Result<RawLaunchTemplateVersion, Q
     })
 }
 
-fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, arn_of_creator: &str) {
+/// A launch template's XML; `createdBy` is its creator's ARN, `root_arn` (the account's root)
+/// for a template the world file defines without one.
+fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, root_arn: &str) {
     x.open(element)
         .leaf("launchTemplateId", &t.id)
         .leaf("launchTemplateName", &t.name)
@@ -904,7 +1087,7 @@ fn template_xml(x: &mut Xml, element: &str, t: &RawLaunchTemplate, arn_of_creato
             "createTime",
             t.created.as_deref().unwrap_or(ids::EPOCH_DATE),
         )
-        .leaf("createdBy", arn_of_creator)
+        .leaf("createdBy", t.created_by.as_deref().unwrap_or(root_arn))
         .leaf(
             "defaultVersionNumber",
             &t.default_version.unwrap_or(1).to_string(),
@@ -948,38 +1131,78 @@ fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             id: ids::ec2_id("lt"),
             default_version: Some(1),
             created: Some(created.clone()),
+            created_by: Some(call.caller.arn.clone()),
             versions: vec![data.clone()],
         };
         raw.launch_templates.push(t.clone());
         Ok::<_, QueryError>(t)
     })?;
-    let creator = call.caller.arn.clone();
-    respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+    let root = root_arn(call);
+    respond(call, |x| template_xml(x, "launchTemplate", &t, &root))
+}
+
+/// The ARN of the caller's account root (`arn:PARTITION:iam::ACCOUNT:root`).
+fn root_arn(call: &Call<'_>) -> String {
+    format!("arn:{}:iam::{}:root", call.partition(), call.account())
 }
 
 fn describe_launch_templates(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("ec2:DescribeLaunchTemplates", "*")?;
     check_dry_run(call)?;
+    let filters = filters(&call.params, &TEMPLATE_FILTERS)?;
     let ids_wanted = call.params.flat_list("LaunchTemplateId");
     let names = call.params.flat_list("LaunchTemplateName");
     let world = &call.view.world;
-    let creator = call.caller.arn.clone();
+    let mine = || {
+        world
+            .raw
+            .launch_templates
+            .iter()
+            .filter(|t| t.account == call.account())
+    };
+    // A template asked for by id or name must exist (a filter matching nothing is no error).
+    for id in &ids_wanted {
+        if !mine().any(|t| t.id == *id) {
+            return Err(QueryError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidLaunchTemplateId.NotFound",
+                format!("The specified launch template, with template ID {id}, does not exist."),
+            ));
+        }
+    }
+    if names.iter().any(|n| !mine().any(|t| t.name == *n)) {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidLaunchTemplateName.NotFoundException",
+            "At least one of the launch templates specified in the request does not exist.",
+        ));
+    }
+    let root = root_arn(call);
+    let templates: Vec<&RawLaunchTemplate> = mine()
+        .filter(|t| {
+            (ids_wanted.is_empty() || ids_wanted.contains(&t.id.as_str()))
+                && (names.is_empty() || names.contains(&t.name.as_str()))
+                && filters.iter().all(|(_, values)| {
+                    // `launch-template-name`, the only one `filters` lets through.
+                    values.iter().any(|p| filter_match(p, &t.name))
+                })
+        })
+        .collect();
+    let (templates, next) = ec2_page(call, templates, 1..=200)?;
     respond(call, |x| {
         x.open("launchTemplates");
-        for t in world.raw.launch_templates.iter().filter(|t| {
-            t.account == call.account()
-                && (ids_wanted.is_empty() || ids_wanted.contains(&t.id.as_str()))
-                && (names.is_empty() || names.contains(&t.name.as_str()))
-        }) {
-            template_xml(x, "item", t, &creator);
+        for t in templates {
+            template_xml(x, "item", t, &root);
         }
         x.close("launchTemplates");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
 fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("ec2:DescribeLaunchTemplateVersions", "*")?;
     check_dry_run(call)?;
+    filters(&call.params, &TEMPLATE_VERSION_FILTERS)?;
     let world = &call.view.world;
     let id = call.get("LaunchTemplateId");
     let name = call.get("LaunchTemplateName");
@@ -1037,7 +1260,7 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let name = call.get("LaunchTemplateName").map(str::to_string);
     call.authorize("ec2:DeleteLaunchTemplate", "*")?;
     check_dry_run(call)?;
-    let creator = call.caller.arn.clone();
+    let root = root_arn(call);
     let (t, _) = call.state.live.change(|raw, _| {
         let pos = raw
             .launch_templates
@@ -1074,7 +1297,7 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
         raw.launch_templates.remove(pos);
         Ok::<_, QueryError>(t)
     })?;
-    respond(call, |x| template_xml(x, "launchTemplate", &t, &creator))
+    respond(call, |x| template_xml(x, "launchTemplate", &t, &root))
 }
 
 #[cfg(test)]

@@ -492,6 +492,10 @@ pub async fn serve<H: Handler>(
                 return;
             }
             let admitted = handler.admit(peer, local);
+            // The handler is shared by every connection; a reference of this connection's own
+            // is what each request clones, so requests on different connections (served by
+            // different worker threads) do not write one shared reference count.
+            let handler = Arc::new(handler);
             let service = service_fn(move |req: hyper::Request<Incoming>| {
                 let handler = handler.clone();
                 let ttl = ttl.clone();

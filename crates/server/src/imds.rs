@@ -2,12 +2,14 @@
 //! metadata tree with listings exactly as the real service prints them, and role credentials
 //! that rotate before they expire.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode};
+use thread_local::ThreadLocal;
 
 use crate::decisions::{Entry, Outcome};
 use crate::http::{text, BodyError, Handler, HttpResponse, RequestData};
@@ -71,8 +73,10 @@ struct Rendered {
 pub struct ImdsHandler {
     state: Arc<State>,
     instance: String,
-    /// The credentials documents of the current rotation window.
-    cache: Mutex<Option<Rendered>>,
+    /// The credentials documents of the current rotation window, rendered once per thread
+    /// (issuance is deterministic, so every thread serves the same bytes) so that worker
+    /// threads answering at the same time share no lock and no reference count.
+    cache: ThreadLocal<RefCell<Option<Rendered>>>,
     /// When set, only loopback peers whose socket belongs to one of these UIDs are served.
     allowed: Option<Arc<UidAllowList>>,
     /// Tokens of this instance whose MAC was already checked (with `state.issuer`, which a
@@ -95,7 +99,7 @@ impl ImdsHandler {
         ImdsHandler {
             state,
             instance: instance.to_string(),
-            cache: Mutex::new(None),
+            cache: ThreadLocal::new(),
             allowed: None,
             verified: VerifiedTokens::default(),
         }
@@ -231,7 +235,7 @@ impl Handler for ImdsHandler {
 
 impl ImdsHandler {
     fn route(&self, req: &RequestData) -> HttpResponse {
-        let world = self.state.world();
+        let world = self.state.world_now();
         req.ttl.reset();
         let Some(inst) = world
             .instance(&self.instance)
@@ -521,7 +525,7 @@ impl ImdsHandler {
         let (k, issued, _) =
             sessions::window(r.now, inst.credential_lifetime, inst.rotation_margin);
         {
-            let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+            let cache = self.cache.get_or_default().borrow();
             if let Some(c) = cache.as_ref() {
                 if c.window == k && c.generation == r.world.generation {
                     self.state.decide_at(r.now, c.decision.clone());
@@ -595,7 +599,7 @@ impl ImdsHandler {
         );
         self.state.decide(decision.clone());
         let (legacy, ext) = (Bytes::from(legacy), Bytes::from(ext));
-        *self.cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(Rendered {
+        *self.cache.get_or_default().borrow_mut() = Some(Rendered {
             window: k,
             generation: r.world.generation,
             legacy: legacy.clone(),

@@ -457,17 +457,12 @@ impl Issuer {
 /// direct-mapped table (16 slots, indexed by the token's first MAC byte, which the client
 /// cannot choose for a valid token), so memory is bounded and a busy client re-presenting its
 /// token skips the HMAC. It holds only tokens the client itself presents on every request
-/// (no key material), and it is never printed: `Debug` shows the slot count only.
+/// (no key material), and it is never printed: `Debug` shows the slot count only. Each thread
+/// has a table of its own, so worker threads checking tokens at the same time do not write the
+/// same memory.
+#[derive(Default)]
 pub struct VerifiedTokens {
-    slots: std::sync::Mutex<[Option<[u8; 33]>; 16]>,
-}
-
-impl Default for VerifiedTokens {
-    fn default() -> VerifiedTokens {
-        VerifiedTokens {
-            slots: std::sync::Mutex::new([None; 16]),
-        }
-    }
+    slots: thread_local::ThreadLocal<std::cell::RefCell<[Option<[u8; 33]>; 16]>>,
 }
 
 impl std::fmt::Debug for VerifiedTokens {
@@ -482,13 +477,12 @@ impl VerifiedTokens {
     }
 
     fn contains(&self, token: &[u8; 33]) -> bool {
-        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let slots = self.slots.get_or_default().borrow();
         slots[Self::slot(token)].as_ref() == Some(token)
     }
 
     fn insert(&self, token: &[u8; 33]) {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots[Self::slot(token)] = Some(*token);
+        self.slots.get_or_default().borrow_mut()[Self::slot(token)] = Some(*token);
     }
 }
 

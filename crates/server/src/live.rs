@@ -117,6 +117,13 @@ impl LiveWorld {
         self.current.load_full()
     }
 
+    /// The current snapshot for the length of one request: unlike [`LiveWorld::snapshot`] it does
+    /// not touch the snapshot's shared reference count, which worker threads answering at the
+    /// same time would otherwise all write.
+    pub fn snapshot_guard(&self) -> arc_swap::Guard<Arc<World>> {
+        self.current.load()
+    }
+
     /// Where the state is kept.
     pub fn describe(&self) -> String {
         self.store.describe()

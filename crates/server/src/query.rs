@@ -378,6 +378,44 @@ pub(crate) fn dispatch_arms(src: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Why a page could not be cut: the page size or the token the client sent.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PageError {
+    /// The page size is not a number within the action's range.
+    Size,
+    /// The token is not one this server handed out for this listing.
+    Token,
+}
+
+/// One page of `items`: at most `size` (given or `default`, within `range`) from the offset a
+/// previous page's token names (`token`), and the token of the next page when more remain.
+/// Tokens are plain offsets, as IAM's `Marker` here has always been.
+pub(crate) fn page<T>(
+    items: Vec<T>,
+    token: Option<&str>,
+    size: Option<&str>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<(Vec<T>, Option<String>), PageError> {
+    let start: usize = match token {
+        None => 0,
+        // An offset past the end (items deleted since) is an empty last page.
+        Some(t) => t.parse().map_err(|_| PageError::Token)?,
+    };
+    let max: usize = match size {
+        None => default,
+        Some(m) => m
+            .parse()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or(PageError::Size)?,
+    };
+    let total = items.len();
+    let out: Vec<T> = items.into_iter().skip(start).take(max).collect();
+    let next = (start + max < total).then(|| (start + max).to_string());
+    Ok((out, next))
+}
+
 /// A required parameter, or the service's missing-parameter error.
 pub fn required<'p>(
     params: &'p Params,

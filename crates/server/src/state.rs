@@ -109,11 +109,16 @@ impl State {
         self.live.snapshot()
     }
 
+    /// The current world snapshot for the length of one request ([`crate::live::LiveWorld::snapshot_guard`]).
+    pub fn world_now(&self) -> arc_swap::Guard<Arc<World>> {
+        self.live.snapshot_guard()
+    }
+
     /// This request's view: the state plus one snapshot of the world, so everything the
     /// request reads is consistent.
     pub fn view(&self) -> View<'_> {
         View {
-            world: self.live.snapshot(),
+            world: self.live.snapshot_guard(),
             state: self,
         }
     }
@@ -159,7 +164,7 @@ impl State {
 #[derive(Debug)]
 pub struct View<'a> {
     /// The world as of the start of the request.
-    pub world: Arc<World>,
+    pub world: arc_swap::Guard<Arc<World>>,
     state: &'a State,
 }
 

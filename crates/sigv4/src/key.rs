@@ -7,7 +7,8 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard};
+use thread_local::ThreadLocal;
 
 pub(crate) type HmacSha256 = Hmac<Sha256>;
 
@@ -141,10 +142,12 @@ pub fn signature(key: &SigningKey, string_to_sign: &str) -> String {
 /// a secret. It keeps two generations of at most `capacity / 2` entries each: when the
 /// current one fills up it becomes the previous one and the old previous one is dropped,
 /// and a hit in the previous generation is promoted. That bounds memory at `capacity`
-/// entries while keeping keys in active use.
+/// entries while keeping keys in active use. Each thread keeps its own generations (at most
+/// `capacity` entries per thread), so worker threads verifying requests at the same time share
+/// no lock: a key is derived once per thread, not once per request.
 pub struct SigningKeyCache {
     half: usize,
-    state: RwLock<Generations>,
+    threads: ThreadLocal<Mutex<Generations>>,
 }
 
 type Fingerprint = [u8; 32];
@@ -179,30 +182,23 @@ impl SigningKeyCache {
     pub fn new(capacity: usize) -> Self {
         SigningKeyCache {
             half: (capacity / 2).max(1),
-            state: RwLock::new(Generations::default()),
+            threads: ThreadLocal::new(),
         }
     }
 
     /// Returns the signing key for the inputs, deriving and caching it on a miss.
     pub fn get(&self, secret: &str, date: &str, region: &str, service: &str) -> SigningKey {
         let fp = fingerprint(secret, date, region, service);
-        // Hits in the current generation only need the shared lock.
-        if let Some(k) = self.read().current.get(&fp) {
+        let mut g = self.local();
+        if let Some(k) = g.current.get(&fp) {
             return k.clone();
         }
-        {
-            let mut g = self.write();
-            if let Some(k) = g.current.get(&fp) {
-                return k.clone();
-            }
-            if let Some(k) = g.previous.remove(&fp) {
-                self.insert(&mut g, fp, k.clone());
-                return k;
-            }
+        if let Some(k) = g.previous.remove(&fp) {
+            self.insert(&mut g, fp, k.clone());
+            return k;
         }
-        // Derive outside the lock so that concurrent misses do not serialise on the HMACs.
         let key = signing_key(secret, date, region, service);
-        self.insert(&mut self.write(), fp, key.clone());
+        self.insert(&mut g, fp, key.clone());
         key
     }
 
@@ -211,10 +207,15 @@ impl SigningKeyCache {
         self.get(secret, &scope.date, &scope.region, &scope.service)
     }
 
-    /// Number of keys currently held (both generations).
+    /// Number of keys currently held (both generations, every thread).
     pub fn len(&self) -> usize {
-        let g = self.read();
-        g.current.len() + g.previous.len()
+        self.threads
+            .iter()
+            .map(|t| {
+                let g = t.lock().unwrap_or_else(|p| p.into_inner());
+                g.current.len() + g.previous.len()
+            })
+            .sum()
     }
 
     /// True when the cache holds no key.
@@ -223,13 +224,13 @@ impl SigningKeyCache {
     }
 
     // A panic while holding the lock cannot leave the maps inconsistent (each operation is
-    // a single insert/remove/swap), so a poisoned lock is still usable.
-    fn read(&self) -> RwLockReadGuard<'_, Generations> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, Generations> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+    // a single insert/remove/swap), so a poisoned lock is still usable. Only this thread
+    // takes it, except for [`SigningKeyCache::len`].
+    fn local(&self) -> MutexGuard<'_, Generations> {
+        self.threads
+            .get_or_default()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     fn insert(&self, g: &mut Generations, fp: Fingerprint, key: SigningKey) {
@@ -345,9 +346,11 @@ mod tests {
     #[test]
     fn cache_is_shareable_across_threads() {
         let c = std::sync::Arc::new(SigningKeyCache::new(64));
+        // All four stay alive until all are done, so none reuses another's table.
+        let done = std::sync::Arc::new(std::sync::Barrier::new(4));
         let handles: Vec<_> = (0..4)
             .map(|t| {
-                let c = c.clone();
+                let (c, done) = (c.clone(), done.clone());
                 std::thread::spawn(move || {
                     for i in 0..50 {
                         let s = format!("s{}", (i + t) % 10);
@@ -356,12 +359,14 @@ mod tests {
                             signing_key(&s, "20150830", "r", "x")
                         );
                     }
+                    done.wait();
                 })
             })
             .collect();
         for h in handles {
             h.join().unwrap();
         }
-        assert_eq!(c.len(), 10);
+        // Each thread keeps the ten keys it used: no lock is shared between threads.
+        assert_eq!(c.len(), 4 * 10);
     }
 }

@@ -282,26 +282,15 @@ fn paged<T>(
 
 /// The `Marker`/`MaxItems` page of `items`: the page and the next marker.
 fn page<T>(call: &Call<'_>, items: Vec<T>) -> Result<(Vec<T>, Option<String>), QueryError> {
-    let start: usize = match call.get("Marker") {
-        None => 0,
-        Some(m) => m
-            .parse()
-            .map_err(|_| invalid("Invalid Marker".to_string()))?,
-    };
-    let max: usize = match call.get("MaxItems") {
-        None => 100,
-        Some(m) => m
-            .parse()
-            .ok()
-            .filter(|n| (1..=1000).contains(n))
-            .ok_or_else(|| {
-                validation(m, "maxItems", "Member must have value between 1 and 1000")
-            })?,
-    };
-    let total = items.len();
-    let out: Vec<T> = items.into_iter().skip(start).take(max).collect();
-    let next = (start + max < total).then(|| (start + max).to_string());
-    Ok((out, next))
+    let size = call.get("MaxItems");
+    crate::query::page(items, call.get("Marker"), size, 100, 1..=1000).map_err(|e| match e {
+        crate::query::PageError::Token => invalid("Invalid Marker".to_string()),
+        crate::query::PageError::Size => validation(
+            size.unwrap_or_default(),
+            "maxItems",
+            "Member must have value between 1 and 1000",
+        ),
+    })
 }
 
 /// Now, ISO 8601.

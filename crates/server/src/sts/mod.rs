@@ -82,9 +82,10 @@ struct Note {
 }
 
 /// The decision log's action for an STS call's `Action` parameter: `sts:<Action>`, or `sts:?`
-/// when there is none. The known operations' names are shared, not built per call.
+/// when there is none. The known operations' names are built once per thread, not per call,
+/// and not shared between threads (whose reference counts would then bounce between cores).
 fn logged_action(action: &str) -> std::sync::Arc<str> {
-    use std::sync::{Arc, LazyLock};
+    use std::sync::Arc;
     const KNOWN: [&str; 6] = [
         "AssumeRole",
         "AssumeRoleWithWebIdentity",
@@ -93,13 +94,14 @@ fn logged_action(action: &str) -> std::sync::Arc<str> {
         "GetAccessKeyInfo",
         "GetFederationToken",
     ];
-    static NAMES: LazyLock<[Arc<str>; 6]> =
-        LazyLock::new(|| KNOWN.map(|a| Arc::from(format!("sts:{a}"))));
+    thread_local! {
+        static NAMES: [Arc<str>; 6] = KNOWN.map(|a| Arc::from(format!("sts:{a}")));
+    }
     if action.is_empty() {
         return Arc::from("sts:?");
     }
     match KNOWN.iter().position(|k| *k == action) {
-        Some(i) => NAMES[i].clone(),
+        Some(i) => NAMES.with(|names| names[i].clone()),
         None => Arc::from(format!("sts:{action}")),
     }
 }

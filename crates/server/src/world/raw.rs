@@ -391,6 +391,9 @@ pub(crate) struct RawLaunchTemplate {
     pub default_version: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
+    /// The ARN of the caller that created it (EC2's `createdBy`); the account's root when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
     pub versions: Vec<RawLaunchTemplateVersion>,
 }
 
