@@ -407,6 +407,16 @@ def test_boto3_paginates_ec2_and_auto_scaling_lists(plane):
             assert error_of(e) == want
         page = ec2.describe_launch_templates(MaxResults=1)
         assert len(page["LaunchTemplates"]) == 1
+        versions = ec2.describe_launch_template_versions(LaunchTemplateId=lt["LaunchTemplateId"], MaxResults=1)
+        assert [v["VersionNumber"] for v in versions["LaunchTemplateVersions"]] == [1]
+        assert "NextToken" not in versions
+        with pytest.raises(ClientError) as e:
+            ec2.describe_launch_template_versions(LaunchTemplateId=lt["LaunchTemplateId"], MaxResults=201)
+        assert error_of(e)[:2] == (400, "InvalidParameterValue")
+        with pytest.raises(ClientError) as e:
+            asg.describe_auto_scaling_instances(MaxRecords=51)
+        assert error_of(e)[:2] == (400, "ValidationError")
+        assert asg.describe_launch_configurations(MaxRecords=1)["LaunchConfigurations"] is not None
         for g in groups:
             asg.create_auto_scaling_group(
                 AutoScalingGroupName=g, MinSize=0, MaxSize=1,

@@ -245,14 +245,22 @@ fn describe_launch_configurations(call: &Call<'_>) -> Result<HttpResponse, Query
     call.authorize("autoscaling:DescribeLaunchConfigurations", "*")?;
     let names = call.params.list("LaunchConfigurationNames");
     let world = &call.view.world;
+    let configurations: Vec<_> = world
+        .raw
+        .launch_configurations
+        .iter()
+        .filter(|lc| {
+            lc.account == call.account() && (names.is_empty() || names.contains(&lc.name.as_str()))
+        })
+        .collect();
+    let (configurations, next) = asg_page(call, configurations, 100)?;
     ok(call, |x| {
         x.open("LaunchConfigurations");
-        for lc in world.raw.launch_configurations.iter().filter(|lc| {
-            lc.account == call.account() && (names.is_empty() || names.contains(&lc.name.as_str()))
-        }) {
+        for lc in configurations {
             lc_xml(x, world, lc);
         }
         x.close("LaunchConfigurations");
+        x.opt("NextToken", next.as_deref());
     })
 }
 
@@ -646,6 +654,28 @@ fn instance_members(x: &mut Xml, world: &World, g: &RawAutoScalingGroup) {
     x.close("Instances");
 }
 
+/// The `NextToken` / `MaxRecords` page of `items` (MaxRecords 1 to `max`, default 50), with
+/// Auto Scaling's errors: `ValidationError` for the size, `InvalidNextToken` for a token this
+/// server did not hand out.
+fn asg_page<T>(
+    call: &Call<'_>,
+    items: Vec<T>,
+    max: usize,
+) -> Result<(Vec<T>, Option<String>), QueryError> {
+    let size = call.get("MaxRecords");
+    crate::query::page(items, call.get("NextToken"), size, 50, 1..=max).map_err(|e| match e {
+        crate::query::PageError::Size => validation(format!(
+            "1 validation error detected: Value '{}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and {max}",
+            size.unwrap_or_default()
+        )),
+        crate::query::PageError::Token => QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidNextToken",
+            "The token provided is not valid.",
+        ),
+    })
+}
+
 fn describe_groups(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("autoscaling:DescribeAutoScalingGroups", "*")?;
     let names = call.params.list("AutoScalingGroupNames");
@@ -658,19 +688,7 @@ fn describe_groups(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
             g.account == call.account() && (names.is_empty() || names.contains(&g.name.as_str()))
         })
         .collect();
-    let size = call.get("MaxRecords");
-    let (groups, next) = crate::query::page(groups, call.get("NextToken"), size, 50, 1..=100)
-        .map_err(|e| match e {
-            crate::query::PageError::Size => validation(format!(
-                "1 validation error detected: Value '{}' at 'maxRecords' failed to satisfy constraint: Member must have value between 1 and 100",
-                size.unwrap_or_default()
-            )),
-            crate::query::PageError::Token => QueryError::new(
-                StatusCode::BAD_REQUEST,
-                "InvalidNextToken",
-                "The token provided is not valid.",
-            ),
-        })?;
+    let (groups, next) = asg_page(call, groups, 100)?;
     ok(call, |x| {
         x.open("AutoScalingGroups");
         for g in groups {
@@ -738,14 +756,20 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     call.authorize("autoscaling:DescribeAutoScalingInstances", "*")?;
     let wanted = call.params.list("InstanceIds");
     let world = &call.view.world;
-    ok(call, |x| {
-        x.open("AutoScalingInstances");
-        for i in world.instances.iter().filter(|i| {
+    let instances: Vec<_> = world
+        .instances
+        .iter()
+        .filter(|i| {
             i.account == call.account()
                 && i.state == InstanceState::Running
                 && i.auto_scaling_group.is_some()
                 && (wanted.is_empty() || wanted.contains(&i.id.as_str()))
-        }) {
+        })
+        .collect();
+    let (instances, next) = asg_page(call, instances, 50)?;
+    ok(call, |x| {
+        x.open("AutoScalingInstances");
+        for i in instances {
             x.open("member")
                 .leaf("InstanceId", &i.id)
                 .leaf("InstanceType", &i.metadata["instance-type"])
@@ -767,6 +791,7 @@ fn describe_instances(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
                 .close("member");
         }
         x.close("AutoScalingInstances");
+        x.opt("NextToken", next.as_deref());
     })
 }
 

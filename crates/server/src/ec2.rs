@@ -1208,9 +1208,10 @@ fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, Qu
     let name = call.get("LaunchTemplateName");
     let t = find_template(world, call.account(), id, name)?;
     let default = t.default_version.unwrap_or(1);
+    let (versions, next) = ec2_page(call, t.versions.iter().collect(), 1..=200)?;
     respond(call, |x| {
         x.open("launchTemplateVersionSet");
-        for v in &t.versions {
+        for v in versions {
             x.open("item")
                 .leaf("launchTemplateId", &t.id)
                 .leaf("launchTemplateName", &t.name)
@@ -1252,6 +1253,7 @@ fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, Qu
             x.close("item");
         }
         x.close("launchTemplateVersionSet");
+        x.opt("nextToken", next.as_deref());
     })
 }
 
