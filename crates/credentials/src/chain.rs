@@ -83,8 +83,9 @@ impl ChainRunner {
         }
     }
 
-    /// Why the providers that found no credentials in the runs so far did so, when their
-    /// source failed (the instance metadata service unreachable…): one line each, in order.
+    /// Why the providers that found no credentials (or whose deferred fetch failed) in the
+    /// runs so far did so, when their source failed (the instance metadata service
+    /// unreachable, an SSO token refresh failing…): one line each, in order.
     pub fn misses(&self) -> Vec<String> {
         self.misses
             .lock()
@@ -132,7 +133,15 @@ impl ChainRunner {
             // Eager holders already hold their credentials, so only a deferred one can fail
             // here: the reference's `DeferredRefreshableCredentials` fetching on first use.
             Some(holder) => {
-                let credentials = holder.get().map_err(|e| (e, true))?;
+                let credentials = holder.get().map_err(|e| {
+                    if let Some(miss) = holder.last_miss() {
+                        self.misses
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(miss);
+                    }
+                    (e, true)
+                })?;
                 Ok(Some(Resolved {
                     credentials,
                     source: holder,

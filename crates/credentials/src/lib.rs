@@ -65,10 +65,11 @@ pub trait Provider: Send + Sync {
     fn method(&self) -> &'static str;
     /// Fetches credentials: `Ok(None)` when this provider is not configured or found none.
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError>;
-    /// Why the last [`provide`](Self::provide) found none, when its source failed rather
-    /// than having nothing (the instance metadata service unreachable or erring): the
-    /// endpoint and the error, never a secret. The reference says nothing in that case
-    /// (`Unable to locate credentials`); a long-running awsid process names the cause.
+    /// Why the last [`provide`](Self::provide) found none (or failed with the reference's
+    /// summary), when its source failed: the instance metadata service unreachable or erring,
+    /// an SSO token refresh that failed — the endpoint and the error, never a secret. The
+    /// reference says nothing more (`Unable to locate credentials`, `Token has expired and
+    /// refresh failed`); a long-running awsid process names the cause.
     fn last_miss(&self) -> Option<String> {
         None
     }

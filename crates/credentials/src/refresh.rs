@@ -469,6 +469,10 @@ impl Provider for SharedCredentials {
         self.core.provider.method()
     }
 
+    fn last_miss(&self) -> Option<String> {
+        self.core.provider.last_miss()
+    }
+
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
         self.get().map(Some)
     }

@@ -565,3 +565,57 @@ fn the_chain_says_why_the_instance_metadata_service_gave_nothing() {
     assert!(runner.run(&p).unwrap().is_none());
     assert!(runner.misses().is_empty());
 }
+
+#[test]
+fn the_chain_says_why_an_sso_token_refresh_failed() {
+    // The token expired, its refresh (CreateToken) unreachable: the reference's error, and
+    // the runner says why the refresh failed.
+    let portal = sso_server(Arc::new(AtomicUsize::new(0)));
+    let oidc = closed_endpoint();
+    let f = fixture(&[
+        ("AWS_ENDPOINT_URL_SSO", portal.url()),
+        ("AWS_ENDPOINT_URL_SSO_OIDC", oidc.clone()),
+    ]);
+    std::fs::create_dir_all(&f.sso_dir).unwrap();
+    let now = awsid_credentials::time::now();
+    let past = awsid_credentials::time::format_z(now - time::Duration::minutes(1));
+    let future = awsid_credentials::time::format_z(now + time::Duration::hours(2));
+    std::fs::write(
+        f.sso_dir.join("0ad374308c5a4e22f723adf10145eafad7c4031c.json"),
+        format!(r#"{{"startUrl": "https://my-sso-portal.awsapps.com/start", "region": "us-east-1", "accessToken": "OLD", "expiresAt": "{past}", "clientId": "CID", "clientSecret": "CSECRET", "registrationExpiresAt": "{future}", "refreshToken": "OLDREFRESH"}}"#),
+    )
+    .unwrap();
+    let data = MemoryProfiles::new()
+        .config(
+            "modern",
+            properties([
+                ("sso_session", "my-sso"),
+                ("sso_account_id", "123456789012"),
+                ("sso_role_name", "Admin"),
+            ]),
+        )
+        .sso_session(
+            "my-sso",
+            properties([
+                ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
+                ("sso_region", "us-east-1"),
+            ]),
+        );
+    let p = plan(&data, &f.env, "modern", true, true).unwrap();
+    let props = awsid_credentials::ProfileData::profile(&data, "modern")
+        .cloned()
+        .unwrap_or_default();
+    let runner = ChainRunner::new(services(&f, &props, None));
+    let e = runner.run(&p).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Error when retrieving token from sso: Token has expired and refresh failed"
+    );
+    let misses = runner.misses();
+    assert_eq!(misses.len(), 1, "{misses:?}");
+    let expected = format!(
+        "refreshing the SSO token failed: Could not connect to the endpoint URL: \"{oidc}token\""
+    );
+    assert!(misses[0].starts_with(&expected), "{}", misses[0]);
+    assert!(!misses[0].contains("OLDREFRESH") && !misses[0].contains("CSECRET"));
+}

@@ -1212,9 +1212,10 @@ fn rotate(global: &GlobalArgs, a: RotateArgs, env: &awsid_profile::Env) -> Resul
                     return Err(CliError::new(
                         ExitKind::Service,
                         format!(
-                            "the vault now holds the new key {} (it works), but {verb} the old key {} failed: {e}; {state}: finish with `aws iam {how} --access-key-id {}`",
+                            "the vault now holds the new key {} (it works), but {verb} the old key {} failed: {}; {state}: finish with `aws iam {how} --access-key-id {}`",
                             new.access_key_id,
                             old.access_key_id,
+                            e.to_string().trim_end_matches('.'),
                             old.access_key_id
                         ),
                     ))

@@ -24,12 +24,20 @@ const METHOD: &str = "sso";
 pub struct SsoProvider {
     step: SsoStep,
     services: Arc<Services>,
+    /// Why the last token refresh failed (the reference then goes on with the cached token,
+    /// or says only `Token has expired and refresh failed`): reported by
+    /// [`Provider::last_miss`] for long-running callers. Never a token.
+    refresh_failure: std::sync::Mutex<Option<String>>,
 }
 
 impl SsoProvider {
     /// A provider for `step`.
     pub fn new(step: SsoStep, services: Arc<Services>) -> SsoProvider {
-        SsoProvider { step, services }
+        SsoProvider {
+            step,
+            services,
+            refresh_failure: std::sync::Mutex::new(None),
+        }
     }
 
     fn token_name(&self) -> &str {
@@ -128,6 +136,13 @@ impl SsoProvider {
                             Ok(None) => Ok(current),
                             Err(e) => {
                                 tracing::warn!("SSO token refresh failed: {e}");
+                                *self
+                                    .refresh_failure
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner()) = Some(format!(
+                                    "refreshing the SSO token failed: {}",
+                                    e.to_string().trim_end_matches('.')
+                                ));
                                 Ok(current)
                             }
                         }
@@ -257,7 +272,18 @@ impl Provider for SsoProvider {
         METHOD
     }
 
+    fn last_miss(&self) -> Option<String> {
+        self.refresh_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn provide(&self) -> Result<Option<Credentials>, CredentialsError> {
+        *self
+            .refresh_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
         let key = sso_cache_key(
             &self.step.account_id,
             &self.step.role_name,

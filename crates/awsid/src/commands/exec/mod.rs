@@ -293,16 +293,28 @@ fn resolve(
 
 /// The profile's credentials again for a relay's refresh, or why not: the chain's message,
 /// and when no provider found any, why those whose source failed found none (`Unable to
-/// locate credentials: the instance metadata service did not answer: …`) — the
-/// reference's bare `Unable to locate credentials` does not tell an outage from a machine
-/// without credentials.
+/// locate credentials: the instance metadata service did not answer: …`), and after an
+/// error why the source failed when the provider knows (`… Token has expired and refresh
+/// failed (refreshing the SSO token failed: …)`) — the reference's bare messages do not tell
+/// an outage from a machine without credentials or a lapsed login.
 fn resolve_explaining(
     session: &Session,
     options: &ResolveOptions,
     profile: &str,
 ) -> Result<Credentials, String> {
     let (resolved, misses) = session.resolve_explaining(options);
-    match resolved.map_err(|e| export::resolution_error(e, profile).message().to_string())? {
+    let resolved = resolved.map_err(|e| {
+        let text = export::resolution_error(e, profile)
+            .message()
+            .trim()
+            .to_string();
+        if misses.is_empty() {
+            text
+        } else {
+            format!("{} ({})", text.trim_end_matches('.'), misses.join("; "))
+        }
+    })?;
+    match resolved {
         Some(r) => Ok(r.credentials),
         None if misses.is_empty() => Err(CliError::no_credentials().message().to_string()),
         None => Err(format!(
