@@ -210,6 +210,19 @@ def test_boto3_iam_refuses_a_user_without_permission(plane):
     with pytest.raises(ClientError) as e:
         admin(plane, "iam").get_role(RoleName="not-allowed")
     assert error_of(e)[:2] == (404, "NoSuchEntity")
+    # An existing role or user is printed `role NAME` / `user NAME`, as IAM's refusals do
+    # (`iam:GetRole on resource: role helloworld-dev`, aws/chalice#591).
+    user1_iam = client(plane, "iam", *USER1_KEY, region="us-east-1")
+    for call, action, shown in [
+        (lambda: user1_iam.get_role(RoleName="marketingadminrole"), "iam:GetRole", "role marketingadminrole"),
+        (lambda: user1_iam.get_user(UserName="user1"), "iam:GetUser", "user user1"),
+    ]:
+        with pytest.raises(ClientError) as e:
+            call()
+        assert error_of(e) == (
+            403, "AccessDenied",
+            f"User: {USER1_ARN} is not authorized to perform: {action} on resource: {shown} "
+            f"because no identity-based policy allows the {action} action")
 
 
 def test_boto3_run_instances_needs_pass_role(plane):

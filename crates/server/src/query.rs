@@ -2,6 +2,7 @@
 //! parameters, one world snapshot), authorization of each action by the policy engine with the
 //! deciding statement logged, and the services' AccessDenied wording.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use http::StatusCode;
@@ -297,8 +298,9 @@ impl<'a> Call<'a> {
             _ => format!("because no identity-based policy allows the {action} action"),
         };
         let core = format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource} {why}",
-            self.caller.arn
+            "User: {} is not authorized to perform: {action} on resource: {} {why}",
+            self.caller.arn,
+            printed_resource(self.service, action, resource)
         );
         match self.service {
             Service::Ec2 => QueryError::new(
@@ -333,6 +335,29 @@ impl<'a> Call<'a> {
     /// The region of the request's signature scope.
     pub fn region(&self) -> &str {
         &self.caller.region
+    }
+}
+
+/// The resource as a refusal prints it: IAM names an existing role or user `role NAME` /
+/// `user NAME` (GetRole, UpdateRole, DeleteRole, PutRolePolicy, AttachRolePolicy, GetUser,
+/// CreateAccessKey… in users' transcripts, docs/spec/world-apis.md), while one being created
+/// and a passed role keep the full ARN (CreateRole, iam:PassRole); other services print the ARN.
+fn printed_resource<'r>(service: Service, action: &str, resource: &'r str) -> Cow<'r, str> {
+    if service != Service::Iam
+        || matches!(action, "iam:CreateRole" | "iam:CreateUser" | "iam:PassRole")
+    {
+        return Cow::Borrowed(resource);
+    }
+    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+    let Some(rest) = resource.splitn(6, ':').nth(5) else {
+        return Cow::Borrowed(resource);
+    };
+    match rest.split_once('/') {
+        Some((kind @ ("role" | "user"), path_and_name)) => match path_and_name.rsplit('/').next() {
+            Some(name) if !name.is_empty() => Cow::Owned(format!("{kind} {name}")),
+            _ => Cow::Borrowed(resource),
+        },
+        _ => Cow::Borrowed(resource),
     }
 }
 
