@@ -62,20 +62,32 @@ def botocore_client(imds: str, sts: str, interval: float, total: float) -> None:
     from botocore.utils import InstanceMetadataFetcher
 
     fetcher = InstanceMetadataFetcher(timeout=1, num_attempts=1, base_url=imds, env={})
+
+    def load():
+        creds = InstanceMetadataProvider(iam_role_fetcher=fetcher).load()
+        if creds is None:
+            raise RuntimeError("InstanceMetadataProvider found no credentials")
+        return creds
+
+    poll_botocore(botocore.session.Session(), load, sts, interval, total)
+
+
+def poll_botocore(session, load, sts: str, interval: float, total: float) -> None:
+    """One long-lived botocore credentials object (from `load()` once, then refreshed by
+    botocore itself), used with STS every `interval` s for `total` s: one JSON line per call
+    (key, stated expiry, STS's answer or the error)."""
     creds = None
-    session = botocore.session.Session()
     start = time.monotonic()
     n = 0
     while time.monotonic() - start < total:
         row = {"t": time.time(), "ok": False, "key": "", "expiry": None, "sts": "-", "error": ""}
         try:
             if creds is None:
-                creds = InstanceMetadataProvider(iam_role_fetcher=fetcher).load()
-                if creds is None:
-                    raise RuntimeError("InstanceMetadataProvider found no credentials")
+                creds = load()
             frozen = creds.get_frozen_credentials()
+            expiry = getattr(creds, "_expiry_time", None)
             row.update(ok=True, key=frozen.access_key,
-                       expiry=creds._expiry_time.timestamp() if creds._expiry_time else None)
+                       expiry=expiry.timestamp() if expiry else None)
             client = session.create_client(
                 "sts", region_name="us-east-1", endpoint_url=sts,
                 aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key,

@@ -105,39 +105,20 @@ def botocore_long_lived(sts: str, interval: float, total: float) -> None:
     the environment's profile, asked every `interval` s; JSON lines as imds_outage.py's."""
     import botocore.session
     from botocore.utils import JSONFileCache
+    from imds_outage import poll_botocore
 
     session = botocore.session.Session()
     # v2 keeps SSO role credentials in ~/.aws/cli/cache (the provider's `cache`).
     session.get_component("credential_provider").get_provider("sso").cache = JSONFileCache(
         os.path.expanduser(os.path.join("~", ".aws", "cli", "cache")))
-    creds = None
-    start = time.monotonic()
-    n = 0
-    while time.monotonic() - start < total:
-        row = {"t": time.time(), "ok": False, "key": "", "expiry": None, "sts": "-", "error": ""}
-        try:
-            if creds is None:
-                creds = session.get_credentials()
-                if creds is None:
-                    raise RuntimeError("no credentials")
-            frozen = creds.get_frozen_credentials()
-            expiry = getattr(creds, "_expiry_time", None)
-            row.update(ok=True, key=frozen.access_key,
-                       expiry=expiry.timestamp() if expiry else None)
-            client = session.create_client(
-                "sts", region_name="us-east-1", endpoint_url=sts,
-                aws_access_key_id=frozen.access_key, aws_secret_access_key=frozen.secret_key,
-                aws_session_token=frozen.token)
-            try:
-                client.get_caller_identity()
-                row["sts"] = "ok"
-            except Exception as e:  # noqa: BLE001 — the outcome is the measurement
-                row["sts"] = getattr(e, "response", {}).get("Error", {}).get("Code") or type(e).__name__
-        except Exception as e:  # noqa: BLE001
-            row["error"] = " ".join(f"{type(e).__name__}: {e}".split())[:300]
-        print(json.dumps(row), flush=True)
-        n += 1
-        time.sleep(max(0.0, start + n * interval - time.monotonic()))
+
+    def load():
+        creds = session.get_credentials()
+        if creds is None:
+            raise RuntimeError("no credentials")
+        return creds
+
+    poll_botocore(session, load, sts, interval, total)
 
 
 def long_lived(args, binary: Path) -> dict:
