@@ -374,6 +374,26 @@ fn sso_server(calls: Arc<AtomicUsize>) -> FakeServer {
     })
 }
 
+/// `profiles` plus the `modern` profile (Admin in 123456789012) through the `my-sso` session.
+fn with_modern_sso(profiles: MemoryProfiles) -> MemoryProfiles {
+    profiles
+        .config(
+            "modern",
+            properties([
+                ("sso_session", "my-sso"),
+                ("sso_account_id", "123456789012"),
+                ("sso_role_name", "Admin"),
+            ]),
+        )
+        .sso_session(
+            "my-sso",
+            properties([
+                ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
+                ("sso_region", "us-east-1"),
+            ]),
+        )
+}
+
 #[test]
 fn sso_legacy_and_sso_session_with_refresh() {
     let oidc_calls = Arc::new(AtomicUsize::new(0));
@@ -395,31 +415,15 @@ fn sso_legacy_and_sso_session_with_refresh() {
         format!(r#"{{"startUrl": "https://my-sso-portal.awsapps.com/start", "region": "us-east-1", "accessToken": "LEGACY", "expiresAt": "{future}"}}"#),
     )
     .unwrap();
-    let data = MemoryProfiles::new()
-        .config(
-            "legacy",
-            properties([
-                ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
-                ("sso_region", "us-east-1"),
-                ("sso_account_id", "123456789012"),
-                ("sso_role_name", "ReadOnly"),
-            ]),
-        )
-        .config(
-            "modern",
-            properties([
-                ("sso_session", "my-sso"),
-                ("sso_account_id", "123456789012"),
-                ("sso_role_name", "Admin"),
-            ]),
-        )
-        .sso_session(
-            "my-sso",
-            properties([
-                ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
-                ("sso_region", "us-east-1"),
-            ]),
-        );
+    let data = with_modern_sso(MemoryProfiles::new().config(
+        "legacy",
+        properties([
+            ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
+            ("sso_region", "us-east-1"),
+            ("sso_account_id", "123456789012"),
+            ("sso_role_name", "ReadOnly"),
+        ]),
+    ));
     let r = resolve(&f, &data, "legacy", None).unwrap();
     assert_eq!(r.credentials.access_key_id, "ASIASSO");
     assert_eq!(r.credentials.method, "sso");
@@ -585,22 +589,7 @@ fn the_chain_says_why_an_sso_token_refresh_failed() {
         format!(r#"{{"startUrl": "https://my-sso-portal.awsapps.com/start", "region": "us-east-1", "accessToken": "OLD", "expiresAt": "{past}", "clientId": "CID", "clientSecret": "CSECRET", "registrationExpiresAt": "{future}", "refreshToken": "OLDREFRESH"}}"#),
     )
     .unwrap();
-    let data = MemoryProfiles::new()
-        .config(
-            "modern",
-            properties([
-                ("sso_session", "my-sso"),
-                ("sso_account_id", "123456789012"),
-                ("sso_role_name", "Admin"),
-            ]),
-        )
-        .sso_session(
-            "my-sso",
-            properties([
-                ("sso_start_url", "https://my-sso-portal.awsapps.com/start"),
-                ("sso_region", "us-east-1"),
-            ]),
-        );
+    let data = with_modern_sso(MemoryProfiles::new());
     let p = plan(&data, &f.env, "modern", true, true).unwrap();
     let props = awsid_credentials::ProfileData::profile(&data, "modern")
         .cloned()
