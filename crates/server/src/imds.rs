@@ -146,13 +146,22 @@ pub fn error_page(status: StatusCode) -> HttpResponse {
 
 /// A `200` text answer with the headers real IMDS sends.
 pub(crate) fn ok(body: impl Into<Bytes>) -> HttpResponse {
-    let mut r = text(StatusCode::OK, "text/plain", body);
-    r.headers_mut()
-        .insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
-    r.headers_mut().insert(
-        http::header::ACCEPT_RANGES,
-        HeaderValue::from_static("none"),
-    );
+    // Built once and copied: a copy costs less than hashing and inserting three names.
+    static HEADERS: std::sync::LazyLock<http::HeaderMap> = std::sync::LazyLock::new(|| {
+        let mut h = http::HeaderMap::with_capacity(3);
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        );
+        h.insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
+        h.insert(
+            http::header::ACCEPT_RANGES,
+            HeaderValue::from_static("none"),
+        );
+        h
+    });
+    let mut r = HttpResponse::new(http_body_util::Full::new(body.into()));
+    *r.headers_mut() = HEADERS.clone();
     r
 }
 
