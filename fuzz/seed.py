@@ -16,8 +16,8 @@ Provenance of each seed family:
 * world_file: the default world and the WORLD.md example;
 * jwt: claim sets (signed by the target with the default world's dev key) and token shapes;
 * cache_entry: entries in the CLI's shapes and broken variants.
-* client_response: what IMDS, a container endpoint and STS answer the credential clients, and
-  broken variants.
+* client_response: what IMDS, a container endpoint and STS answer the credential clients and
+  what a credential process prints, and broken variants.
 
 Usage: python3 fuzz/seed.py [--conformance DIR]   (default $AWSID_CONFORMANCE_DIR, else the
 repository's tests/conformance). Rewrites fuzz/corpus/ (file names are content hashes).
@@ -227,8 +227,9 @@ def main() -> None:
     add("cache_entry", json.dumps({"ProviderType": "sso", "Credentials": dict(creds, Expiration="2099-01-01T00:00:00UTC")}))
     add("cache_entry", '{"Credentials": {"AccessKeyId": 1}}')
     add("cache_entry", "not json")
-    # client_response: one byte (0 IMDS, 1 container endpoint, 2 STS AssumeRole), then the
-    # endpoint's answers separated by `--` lines, each a status line and a body
+    # client_response: one byte (0 IMDS, 1 container endpoint, 2 STS AssumeRole, 3 a credential
+    # process), then the endpoint's answers separated by `--` lines, each a status line and a
+    # body (for a process: its output)
     imds_creds = {"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
                   "AccessKeyId": "ASIAEXAMPLEEXAMPLE01", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
                   "Token": "IQoJb3JpZ2luX2VjEXAMPLETOKENEXAMPLETOKEN", "Expiration": "2099-01-01T00:00:00Z"}
@@ -251,6 +252,9 @@ def main() -> None:
         f'403\n<ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
         '<Message>User: x is not authorized</Message></Error><RequestId>r</RequestId></ErrorResponse>').encode())
     add("client_response", bytes([2]) + b"500\n<![CDATA[x]]><a>&bogus;</a>")
+    add("client_response", bytes([3]) + json.dumps({"Version": 1, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": imds_creds["SecretAccessKey"], "SessionToken": imds_creds["Token"], "Expiration": "2099-01-01T00:00:00Z", "AccountId": "123456789012"}).encode())
+    add("client_response", bytes([3]) + json.dumps({"Version": 2, "AccessKeyId": "A"}).encode())
+    add("client_response", bytes([3]) + b'{"Version": true, "AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "soon"}')
     total = sum(1 for _ in OUT.rglob("*") if _.is_file())
     print(f"wrote {total} seeds under {OUT.relative_to(REPO)}")
 

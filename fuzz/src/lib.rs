@@ -405,8 +405,8 @@ pub fn cache_entry(data: &[u8]) {
 
 /// Answers the client's requests with the input's responses, in order (the last one again for
 /// any further request). Input form: one byte choosing the client (instance metadata, container
-/// endpoint, STS `AssumeRole`), then responses separated by a line `--`, each a status line
-/// (`200`) and a body.
+/// endpoint, STS `AssumeRole`, a credential process's output), then responses separated by a
+/// line `--`, each a status line (`200`) and a body (for a process: the rest is its output).
 struct CannedTransport {
     responses: Vec<awsid_credentials::http::HttpResponse>,
     next: std::sync::Mutex<usize>,
@@ -426,7 +426,7 @@ impl awsid_credentials::http::Transport for CannedTransport {
 }
 
 /// The credential clients read whatever an endpoint answers (instance metadata, a container
-/// endpoint, STS) without panicking; credentials they accept have an access key, and their
+/// endpoint, STS) or a credential process prints without panicking; credentials they accept have an access key, and their
 /// `Debug` and `Display` forms never show the secret key or the session token.
 pub fn client_response(data: &[u8]) {
     if let Some(c) = client_credentials(data) {
@@ -463,6 +463,10 @@ pub fn client_credentials(data: &[u8]) -> Option<awsid_credentials::Credentials>
     use awsid_credentials::http::HttpResponse;
     use awsid_credentials::Provider;
     let (&which, rest) = data.split_first()?;
+    if which % 4 == 3 {
+        // A credential process: the rest is its standard output.
+        return awsid_credentials::process::parse_output(rest, Some("111122223333")).ok();
+    }
     let responses: Vec<HttpResponse> = rest
         .split(|&b| b == b'\n')
         .fold(vec![Vec::<&[u8]>::new()], |mut parts, line| {

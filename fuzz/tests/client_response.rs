@@ -1,5 +1,5 @@
-//! The `client_response` target reaches the clients' success paths: each client accepts the
-//! credentials of a well-formed answer and refuses a broken or erring one (so the target's
+//! The `client_response` target reaches the clients' success paths: each client (and the
+//! credential process reader) accepts the credentials of a well-formed answer and refuses a broken or erring one (so the target's
 //! property is checked on real credentials, not only on refusals).
 
 fn answers(which: u8, parts: &[&str]) -> Vec<u8> {
@@ -28,7 +28,14 @@ fn each_client_accepts_a_well_formed_answer_and_refuses_a_broken_one() {
              </AssumeRoleResult></AssumeRoleResponse>"
         )],
     );
-    for data in [&imds, &container, &sts] {
+    let mut process = vec![3];
+    process.extend_from_slice(
+        format!(
+            "{{\"Version\": 1, \"AccessKeyId\": \"ASIAEXAMPLE1\", \"SecretAccessKey\": \"{SECRET}\"}}"
+        )
+        .as_bytes(),
+    );
+    for data in [&imds, &container, &sts, &process] {
         let c = awsid_fuzz::client_credentials(data)
             .unwrap_or_else(|| panic!("no credentials from {}", String::from_utf8_lossy(data)));
         assert_eq!(c.access_key_id, "ASIAEXAMPLE1");
@@ -46,6 +53,10 @@ fn each_client_accepts_a_well_formed_answer_and_refuses_a_broken_one() {
             &["403\n<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"],
         ),
         answers(2, &["200\nnot xml"]),
+        answers(
+            3,
+            &["{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"S\"}"],
+        ),
     ] {
         assert!(
             awsid_fuzz::client_credentials(&data).is_none(),
