@@ -386,6 +386,46 @@ def test_boto3_launch_templates_name_their_creator_and_missing_ones(plane):
         ec2.delete_launch_template(LaunchTemplateName=name)
 
 
+def test_boto3_delete_launch_template_is_authorized_on_the_template(plane):
+    """DeleteLaunchTemplate is evaluated on the template's ARN (resource type
+    `launch-template`), so a policy naming one template deletes that one only (it was
+    evaluated on `*`: such a policy allowed nothing)."""
+    ec2, iam = admin(plane, "ec2"), admin(plane, "iam")
+    mine = ec2.create_launch_template(LaunchTemplateName="scoped-delete-mine",
+                                      LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    other = ec2.create_launch_template(LaunchTemplateName="scoped-delete-other",
+                                       LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    account = admin(plane, "sts").get_caller_identity()["Account"]
+    iam.create_user(UserName="lt-deleter")
+    key = None
+    try:
+        iam.put_user_policy(UserName="lt-deleter", PolicyName="delete", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:DeleteLaunchTemplate",
+                           "Resource": f"arn:aws:ec2:*:{account}:launch-template/{mine['LaunchTemplateId']}"}]}))
+        key = iam.create_access_key(UserName="lt-deleter")["AccessKey"]
+        deleter = client(plane, "ec2", key["AccessKeyId"], key["SecretAccessKey"])
+        with pytest.raises(ClientError) as e:
+            deleter.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
+        assert error_of(e)[:2] == (403, "UnauthorizedOperation")
+        # By name too: the template it names is what is authorized.
+        gone = deleter.delete_launch_template(LaunchTemplateName="scoped-delete-mine")["LaunchTemplate"]
+        assert gone["LaunchTemplateId"] == mine["LaunchTemplateId"]
+    finally:
+        if key:
+            iam.delete_access_key(UserName="lt-deleter", AccessKeyId=key["AccessKeyId"])
+        try:
+            iam.delete_user_policy(UserName="lt-deleter", PolicyName="delete")
+        except ClientError:
+            pass
+        iam.delete_user(UserName="lt-deleter")
+        ec2.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
+        try:
+            ec2.delete_launch_template(LaunchTemplateId=mine["LaunchTemplateId"])
+        except ClientError:
+            pass
+
+
 def test_boto3_paginates_ec2_and_auto_scaling_lists(plane):
     """DescribeInstances, DescribeLaunchTemplates and DescribeAutoScalingGroups cut pages at
     MaxResults / MaxRecords with a NextToken (they used to answer everything at once), boto3's
