@@ -240,6 +240,27 @@ def test_boto3_run_instances_needs_pass_role(plane):
     status, code, message = error_of(e)
     assert (status, code) == (403, "UnauthorizedOperation")
     assert f"User: arn:aws:iam::{ACCOUNT}:user/launcher is not authorized to perform: iam:PassRole" in message
+    # The encoded message decodes with STS DecodeAuthorizationMessage, as on AWS: for a caller
+    # of the account allowed sts:DecodeAuthorizationMessage (the administrator), not for the
+    # launcher (no such permission), and a changed or foreign message is refused.
+    encoded = message.split("Encoded authorization failure message: ", 1)[1]
+    assert "PassRole" not in encoded
+    decoded = json.loads(admin(plane, "sts").decode_authorization_message(
+        EncodedMessage=encoded)["DecodedMessage"])
+    assert decoded["allowed"] is False and decoded["explicitDeny"] is False
+    assert decoded["context"]["action"] == "iam:PassRole"
+    assert decoded["context"]["principal"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/launcher"
+    assert decoded["context"]["principal"]["name"] == "launcher"
+    assert decoded["context"]["resource"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
+    keys = {c["key"].lower() for c in decoded["context"]["conditions"]["items"]}
+    assert "aws:username" in keys
+    with pytest.raises(ClientError) as e:
+        client(plane, "sts", key["AccessKeyId"], key["SecretAccessKey"]).decode_authorization_message(
+            EncodedMessage=encoded)
+    assert error_of(e)[:2] == (403, "AccessDenied")
+    with pytest.raises(ClientError) as e:
+        admin(plane, "sts").decode_authorization_message(EncodedMessage=encoded[:-4] + "AAAA")
+    assert error_of(e)[:2] == (400, "InvalidAuthorizationMessageException")
     # Without a profile the same caller may launch.
     run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1)
     instance = run["Instances"][0]["InstanceId"]
