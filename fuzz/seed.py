@@ -199,6 +199,7 @@ def main() -> None:
         {"Action": "GetSessionToken", "DurationSeconds": "900"},
         {"Action": "GetCallerIdentity"},
         {"Action": "GetFederationToken", "Name": "f", "Policy": policy},
+        {"Action": "DecodeAuthorizationMessage", "EncodedMessage": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     ]
     versions = {0: "2010-05-08", 1: "2016-11-15", 2: "2011-01-01", 3: "2011-06-15"}
     for which, calls in ((0, iam), (1, ec2), (2, asg), (3, sts)):
