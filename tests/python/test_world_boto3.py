@@ -447,6 +447,47 @@ def test_boto3_delete_launch_template_is_authorized_on_the_template(plane):
             pass
 
 
+def test_boto3_delete_launch_configuration_is_authorized_on_the_configuration(plane):
+    """DeleteLaunchConfiguration is evaluated on the configuration's ARN (resource type
+    `launchConfiguration`), so a policy naming one configuration deletes that one only (it was
+    evaluated on `*`)."""
+    asg, iam = client(plane, "autoscaling", *ADMIN_KEY), admin(plane, "iam")
+    for name in ("scoped-lc-mine", "scoped-lc-other"):
+        asg.create_launch_configuration(LaunchConfigurationName=name, ImageId="ami-baba68d3",
+                                        InstanceType="m1.small")
+    iam.create_user(UserName="lc-deleter")
+    key = None
+    try:
+        iam.put_user_policy(UserName="lc-deleter", PolicyName="delete", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "autoscaling:DeleteLaunchConfiguration",
+                           "Resource": f"arn:aws:autoscaling:*:{ACCOUNT}:launchConfiguration:*"
+                                       ":launchConfigurationName/scoped-lc-mine"}]}))
+        key = iam.create_access_key(UserName="lc-deleter")["AccessKey"]
+        deleter = client(plane, "autoscaling", key["AccessKeyId"], key["SecretAccessKey"])
+        with pytest.raises(ClientError) as e:
+            deleter.delete_launch_configuration(LaunchConfigurationName="scoped-lc-other")
+        assert error_of(e)[:2] == (403, "AccessDenied")
+        assert "launchConfigurationName/scoped-lc-other" in error_of(e)[2]
+        deleter.delete_launch_configuration(LaunchConfigurationName="scoped-lc-mine")
+        left = asg.describe_launch_configurations(
+            LaunchConfigurationNames=["scoped-lc-mine", "scoped-lc-other"])["LaunchConfigurations"]
+        assert [c["LaunchConfigurationName"] for c in left] == ["scoped-lc-other"]
+    finally:
+        if key:
+            iam.delete_access_key(UserName="lc-deleter", AccessKeyId=key["AccessKeyId"])
+        try:
+            iam.delete_user_policy(UserName="lc-deleter", PolicyName="delete")
+        except ClientError:
+            pass
+        iam.delete_user(UserName="lc-deleter")
+        for name in ("scoped-lc-mine", "scoped-lc-other"):
+            try:
+                asg.delete_launch_configuration(LaunchConfigurationName=name)
+            except ClientError:
+                pass
+
+
 def test_boto3_paginates_ec2_and_auto_scaling_lists(plane):
     """DescribeInstances, DescribeLaunchTemplates and DescribeAutoScalingGroups cut pages at
     MaxResults / MaxRecords with a NextToken (they used to answer everything at once), boto3's

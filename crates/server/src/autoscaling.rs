@@ -266,7 +266,24 @@ fn describe_launch_configurations(call: &Call<'_>) -> Result<HttpResponse, Query
 
 fn delete_launch_configuration(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let name = required(call, "LaunchConfigurationName")?.to_string();
-    call.authorize("autoscaling:DeleteLaunchConfiguration", "*")?;
+    // Authorized on the configuration's ARN (resource type `launchConfiguration`); one that
+    // does not exist is named by its name with any id.
+    let world = &call.view.world;
+    let arn = world
+        .raw
+        .launch_configurations
+        .iter()
+        .find(|lc| lc.account == call.account() && lc.name == name)
+        .map(|lc| lc_arn(world, lc))
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{}:autoscaling:{}:{}:launchConfiguration:*:launchConfigurationName/{name}",
+                call.partition(),
+                world.settings.region,
+                call.account()
+            )
+        });
+    call.authorize("autoscaling:DeleteLaunchConfiguration", &arn)?;
     call.state.live.change(|raw, _| {
         let acct = call.account().to_string();
         if !raw
