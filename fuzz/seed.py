@@ -16,6 +16,8 @@ Provenance of each seed family:
 * world_file: the default world and the WORLD.md example;
 * jwt: claim sets (signed by the target with the default world's dev key) and token shapes;
 * cache_entry: entries in the CLI's shapes and broken variants.
+* client_response: what IMDS, a container endpoint and STS answer the credential clients and
+  what a credential process prints, and broken variants.
 
 Usage: python3 fuzz/seed.py [--conformance DIR]   (default $AWSID_CONFORMANCE_DIR, else the
 repository's tests/conformance). Rewrites fuzz/corpus/ (file names are content hashes).
@@ -197,6 +199,7 @@ def main() -> None:
         {"Action": "GetSessionToken", "DurationSeconds": "900"},
         {"Action": "GetCallerIdentity"},
         {"Action": "GetFederationToken", "Name": "f", "Policy": policy},
+        {"Action": "DecodeAuthorizationMessage", "EncodedMessage": "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
     ]
     versions = {0: "2010-05-08", 1: "2016-11-15", 2: "2011-01-01", 3: "2011-06-15"}
     for which, calls in ((0, iam), (1, ec2), (2, asg), (3, sts)):
@@ -225,6 +228,34 @@ def main() -> None:
     add("cache_entry", json.dumps({"ProviderType": "sso", "Credentials": dict(creds, Expiration="2099-01-01T00:00:00UTC")}))
     add("cache_entry", '{"Credentials": {"AccessKeyId": 1}}')
     add("cache_entry", "not json")
+    # client_response: one byte (0 IMDS, 1 container endpoint, 2 STS AssumeRole, 3 a credential
+    # process), then the endpoint's answers separated by `--` lines, each a status line and a
+    # body (for a process: its output)
+    imds_creds = {"Code": "Success", "LastUpdated": "2026-01-01T00:00:00Z", "Type": "AWS-HMAC",
+                  "AccessKeyId": "ASIAEXAMPLEEXAMPLE01", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                  "Token": "IQoJb3JpZ2luX2VjEXAMPLETOKENEXAMPLETOKEN", "Expiration": "2099-01-01T00:00:00Z"}
+    responses = lambda *parts: "\n--\n".join(parts)  # noqa: E731
+    add("client_response", bytes([0]) + responses("200\nAQAEAEXAMPLETOKEN==", "200\nmy-role", "200\n" + json.dumps(imds_creds, indent=2)).encode())
+    add("client_response", bytes([0]) + responses("200\nt", "200\nmy-role", "200\n" + json.dumps(dict(imds_creds, Expiration="2020-01-01T00:00:00Z"))).encode())
+    add("client_response", bytes([0]) + responses("404\n", "200\nmy-role\nother", "200\n" + json.dumps({"Code": "AssumeRoleUnauthorizedAccess", "Message": "x"})).encode())
+    add("client_response", bytes([0]) + responses("401\n<html></html>").encode())
+    add("client_response", bytes([1]) + ("200\n" + json.dumps({"AccessKeyId": "ASIAEXAMPLEEXAMPLE01", "SecretAccessKey": imds_creds["SecretAccessKey"], "Token": imds_creds["Token"], "Expiration": "2099-01-01T00:00:00Z", "AccountId": "123456789012"})).encode())
+    add("client_response", bytes([1]) + ("400\n" + json.dumps({"code": "InvalidToken", "message": "x"})).encode())
+    add("client_response", bytes([1]) + b"200\n{\"AccessKeyId\": \"A\", \"SecretAccessKey\": 1}")
+    ns = "https://sts.amazonaws.com/doc/2011-06-15/"
+    add("client_response", bytes([2]) + (
+        f'200\n<AssumeRoleResponse xmlns="{ns}"><AssumeRoleResult><Credentials>'
+        f'<AccessKeyId>ASIAEXAMPLEEXAMPLE01</AccessKeyId><SecretAccessKey>{imds_creds["SecretAccessKey"]}</SecretAccessKey>'
+        f'<SessionToken>{imds_creds["Token"]}</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials>'
+        '<AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/r/s</Arn>'
+        '</AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></AssumeRoleResponse>').encode())
+    add("client_response", bytes([2]) + (
+        f'403\n<ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>AccessDenied</Code>'
+        '<Message>User: x is not authorized</Message></Error><RequestId>r</RequestId></ErrorResponse>').encode())
+    add("client_response", bytes([2]) + b"500\n<![CDATA[x]]><a>&bogus;</a>")
+    add("client_response", bytes([3]) + json.dumps({"Version": 1, "AccessKeyId": "AKIAEXAMPLE", "SecretAccessKey": imds_creds["SecretAccessKey"], "SessionToken": imds_creds["Token"], "Expiration": "2099-01-01T00:00:00Z", "AccountId": "123456789012"}).encode())
+    add("client_response", bytes([3]) + json.dumps({"Version": 2, "AccessKeyId": "A"}).encode())
+    add("client_response", bytes([3]) + b'{"Version": true, "AccessKeyId": "A", "SecretAccessKey": "S", "Expiration": "soon"}')
     total = sum(1 for _ in OUT.rglob("*") if _.is_file())
     print(f"wrote {total} seeds under {OUT.relative_to(REPO)}")
 

@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("world_file", world_file),
     ("jwt", jwt),
     ("cache_entry", cache_entry),
+    ("client_response", client_response),
 ];
 
 /// Input form: a first line `section<TAB>key<TAB>value`, then the text of a credentials file.
@@ -400,4 +401,150 @@ pub fn cache_entry(data: &[u8]) {
     );
     assert_eq!(again.expiry, c.expiry);
     assert_eq!(again.account_id, c.account_id);
+}
+
+/// Answers the client's requests with the input's responses, in order (the last one again for
+/// any further request). Input form: one byte choosing the client (instance metadata, container
+/// endpoint, STS `AssumeRole`, a credential process's output), then responses separated by a
+/// line `--`, each a status line (`200`) and a body (for a process: the rest is its output).
+struct CannedTransport {
+    responses: Vec<awsid_credentials::http::HttpResponse>,
+    next: std::sync::Mutex<usize>,
+}
+
+impl awsid_credentials::http::Transport for CannedTransport {
+    fn send(
+        &self,
+        _request: &awsid_credentials::http::HttpRequest,
+    ) -> Result<awsid_credentials::http::HttpResponse, awsid_credentials::http::TransportError>
+    {
+        let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+        let r = self.responses[(*next).min(self.responses.len() - 1)].clone();
+        *next += 1;
+        Ok(r)
+    }
+}
+
+/// The credential clients read whatever an endpoint answers (instance metadata, a container
+/// endpoint, STS) or a credential process prints without panicking; credentials they accept have an access key, and their
+/// `Debug` and `Display` forms never show the secret key or the session token.
+pub fn client_response(data: &[u8]) {
+    if let Some(c) = client_credentials(data) {
+        assert!(
+            !c.access_key_id.is_empty(),
+            "credentials without an access key"
+        );
+        // The form must not depend on the secret or the token: the same credentials with
+        // other values there print the same. (Looking for the secret in the text instead
+        // finds it wherever it is a substring of a field that may be shown: the access key
+        // id, as the fuzzer found at once.)
+        let mut other = c.clone();
+        other.secret_access_key = awsid_credentials::Secret::new("other secret");
+        other.session_token = c
+            .session_token
+            .as_ref()
+            .map(|_| awsid_credentials::Secret::new("other token"));
+        assert_eq!(
+            format!("{c:?}"),
+            format!("{other:?}"),
+            "Debug shows the secret key or the token"
+        );
+        assert_eq!(
+            c.to_string(),
+            other.to_string(),
+            "Display shows the secret key or the token"
+        );
+    }
+}
+
+/// The credentials the client chosen by [`client_response`]'s input accepts from the input's
+/// answers, if any.
+pub fn client_credentials(data: &[u8]) -> Option<awsid_credentials::Credentials> {
+    use awsid_credentials::http::HttpResponse;
+    use awsid_credentials::Provider;
+    let (&which, rest) = data.split_first()?;
+    if which % 4 == 3 {
+        // A credential process: the rest is its standard output.
+        return awsid_credentials::process::parse_output(rest, Some("111122223333")).ok();
+    }
+    let responses: Vec<HttpResponse> = rest
+        .split(|&b| b == b'\n')
+        .fold(vec![Vec::<&[u8]>::new()], |mut parts, line| {
+            if line == b"--" {
+                parts.push(Vec::new());
+            } else {
+                parts.last_mut().expect("one part").push(line);
+            }
+            parts
+        })
+        .into_iter()
+        .map(|lines| {
+            let status = lines
+                .first()
+                .and_then(|l| std::str::from_utf8(l).ok())
+                .and_then(|l| l.trim().parse::<u16>().ok())
+                .unwrap_or(200);
+            HttpResponse {
+                status,
+                headers: Vec::new(),
+                body: lines.get(1..).unwrap_or_default().join(&b'\n'),
+            }
+        })
+        .collect();
+    let transport = Arc::new(CannedTransport {
+        responses,
+        next: std::sync::Mutex::new(0),
+    });
+    let got =
+        match which % 3 {
+            0 => awsid_credentials::imds::ImdsProvider::with_transport(
+                awsid_credentials::imds::ImdsConfig {
+                    base_url: "http://169.254.169.254".into(),
+                    disabled: false,
+                    v1_disabled: false,
+                    timeout_secs: 1,
+                    attempts: 1,
+                },
+                transport,
+            )
+            .provide(),
+            1 => awsid_credentials::container::ContainerProvider::new(
+                awsid_profile::Env::from_pairs([(
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                    "http://127.0.0.1:1/creds",
+                )]),
+            )
+            .with_transport(transport)
+            .with_sleep(Duration::ZERO)
+            .provide(),
+            _ => {
+                let client = awsid_credentials::sts::StsClient::new(
+                    awsid_credentials::endpoint::Endpoint {
+                        url: "https://sts.amazonaws.com".into(),
+                        signing_region: "us-east-1".into(),
+                    },
+                    transport,
+                    1,
+                );
+                let source = awsid_credentials::Credentials::new(
+                    "AKIDEXAMPLE",
+                    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                    "shared-credentials-file",
+                );
+                client
+                    .call(
+                        "AssumeRole",
+                        &[
+                            ("RoleArn", "arn:aws:iam::123456789012:role/r".into()),
+                            ("RoleSessionName", "s".into()),
+                        ],
+                        Some(&source),
+                    )
+                    .and_then(|xml| {
+                        awsid_credentials::sts::assumed_role("AssumeRole", &xml, "assume-role")
+                    })
+                    .map(|a| Some(a.credentials))
+            }
+        };
+    got.ok().flatten()
 }

@@ -240,6 +240,27 @@ def test_boto3_run_instances_needs_pass_role(plane):
     status, code, message = error_of(e)
     assert (status, code) == (403, "UnauthorizedOperation")
     assert f"User: arn:aws:iam::{ACCOUNT}:user/launcher is not authorized to perform: iam:PassRole" in message
+    # The encoded message decodes with STS DecodeAuthorizationMessage, as on AWS: for a caller
+    # of the account allowed sts:DecodeAuthorizationMessage (the administrator), not for the
+    # launcher (no such permission), and a changed or foreign message is refused.
+    encoded = message.split("Encoded authorization failure message: ", 1)[1]
+    assert "PassRole" not in encoded
+    decoded = json.loads(admin(plane, "sts").decode_authorization_message(
+        EncodedMessage=encoded)["DecodedMessage"])
+    assert decoded["allowed"] is False and decoded["explicitDeny"] is False
+    assert decoded["context"]["action"] == "iam:PassRole"
+    assert decoded["context"]["principal"]["arn"] == f"arn:aws:iam::{ACCOUNT}:user/launcher"
+    assert decoded["context"]["principal"]["name"] == "launcher"
+    assert decoded["context"]["resource"].startswith(f"arn:aws:iam::{ACCOUNT}:role/")
+    keys = {c["key"].lower() for c in decoded["context"]["conditions"]["items"]}
+    assert "aws:username" in keys
+    with pytest.raises(ClientError) as e:
+        client(plane, "sts", key["AccessKeyId"], key["SecretAccessKey"]).decode_authorization_message(
+            EncodedMessage=encoded)
+    assert error_of(e)[:2] == (403, "AccessDenied")
+    with pytest.raises(ClientError) as e:
+        admin(plane, "sts").decode_authorization_message(EncodedMessage=encoded[:-4] + "AAAA")
+    assert error_of(e)[:2] == (400, "InvalidAuthorizationMessageException")
     # Without a profile the same caller may launch.
     run = ec2.run_instances(ImageId="ami-baba68d3", InstanceType="m1.small", MinCount=1, MaxCount=1)
     instance = run["Instances"][0]["InstanceId"]
@@ -384,6 +405,46 @@ def test_boto3_launch_templates_name_their_creator_and_missing_ones(plane):
     finally:
         iam.delete_user(UserName="lt-reader")
         ec2.delete_launch_template(LaunchTemplateName=name)
+
+
+def test_boto3_delete_launch_template_is_authorized_on_the_template(plane):
+    """DeleteLaunchTemplate is evaluated on the template's ARN (resource type
+    `launch-template`), so a policy naming one template deletes that one only (it was
+    evaluated on `*`: such a policy allowed nothing)."""
+    ec2, iam = admin(plane, "ec2"), admin(plane, "iam")
+    mine = ec2.create_launch_template(LaunchTemplateName="scoped-delete-mine",
+                                      LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    other = ec2.create_launch_template(LaunchTemplateName="scoped-delete-other",
+                                       LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
+    account = admin(plane, "sts").get_caller_identity()["Account"]
+    iam.create_user(UserName="lt-deleter")
+    key = None
+    try:
+        iam.put_user_policy(UserName="lt-deleter", PolicyName="delete", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "ec2:DeleteLaunchTemplate",
+                           "Resource": f"arn:aws:ec2:*:{account}:launch-template/{mine['LaunchTemplateId']}"}]}))
+        key = iam.create_access_key(UserName="lt-deleter")["AccessKey"]
+        deleter = client(plane, "ec2", key["AccessKeyId"], key["SecretAccessKey"])
+        with pytest.raises(ClientError) as e:
+            deleter.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
+        assert error_of(e)[:2] == (403, "UnauthorizedOperation")
+        # By name too: the template it names is what is authorized.
+        gone = deleter.delete_launch_template(LaunchTemplateName="scoped-delete-mine")["LaunchTemplate"]
+        assert gone["LaunchTemplateId"] == mine["LaunchTemplateId"]
+    finally:
+        if key:
+            iam.delete_access_key(UserName="lt-deleter", AccessKeyId=key["AccessKeyId"])
+        try:
+            iam.delete_user_policy(UserName="lt-deleter", PolicyName="delete")
+        except ClientError:
+            pass
+        iam.delete_user(UserName="lt-deleter")
+        ec2.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
+        try:
+            ec2.delete_launch_template(LaunchTemplateId=mine["LaunchTemplateId"])
+        except ClientError:
+            pass
 
 
 def test_boto3_paginates_ec2_and_auto_scaling_lists(plane):

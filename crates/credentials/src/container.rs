@@ -77,6 +77,12 @@ impl ContainerProvider {
         }
     }
 
+    /// A provider sending through `transport` instead of its own HTTP client (tests, fuzzing).
+    pub fn with_transport(mut self, transport: Arc<dyn Transport>) -> ContainerProvider {
+        self.transport = transport;
+        self
+    }
+
     /// Replaces the 1 s pause after each failed attempt (tests).
     pub fn with_sleep(mut self, sleep: Duration) -> ContainerProvider {
         self.sleep = sleep;

@@ -74,40 +74,47 @@ impl Provider for ProcessProvider {
         if !output.status.success() {
             return Err(retrieval(String::from_utf8_lossy(&output.stderr)));
         }
-        let parsed: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|e| retrieval(format!("output is not valid JSON: {e}")))?;
-        match parsed.get("Version") {
-            Some(v) if is_version_one(v) => {}
-            other => {
-                let shown = other.map_or("<Version key not provided>".to_string(), python_str);
-                return Err(retrieval(format!(
-                    "Unsupported version '{shown}' for credential process provider, supported versions: 1"
-                )));
-            }
-        }
-        let field = |k: &str| parsed.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let Some(akid) = field("AccessKeyId") else {
-            return Err(retrieval("Missing required key in response: 'AccessKeyId'"));
-        };
-        let Some(secret) = field("SecretAccessKey") else {
-            return Err(retrieval(
-                "Missing required key in response: 'SecretAccessKey'",
-            ));
-        };
-        let expiry = match field("Expiration") {
-            Some(t) => Some(
-                crate::time::parse(&t)
-                    .map_err(|e| retrieval(format!("invalid Expiration: {e}")))?,
-            ),
-            None => None,
-        };
-        Ok(Some(
-            Credentials::new(akid, secret, METHOD)
-                .with_session_token(field("SessionToken"))
-                .with_expiry(expiry)
-                .with_account_id(field("AccountId").or_else(|| self.step.account_id.clone())),
-        ))
+        parse_output(&output.stdout, self.step.account_id.as_deref()).map(Some)
     }
+}
+
+/// Reads a credential process's standard output (the version-1 JSON document): the
+/// credentials, or the reference's error for a wrong version, a missing key or a bad
+/// `Expiration`. `account_id` is the profile's `aws_account_id`, used when the output has none.
+pub fn parse_output(
+    stdout: &[u8],
+    account_id: Option<&str>,
+) -> Result<Credentials, CredentialsError> {
+    let parsed: serde_json::Value = serde_json::from_slice(stdout)
+        .map_err(|e| retrieval(format!("output is not valid JSON: {e}")))?;
+    match parsed.get("Version") {
+        Some(v) if is_version_one(v) => {}
+        other => {
+            let shown = other.map_or("<Version key not provided>".to_string(), python_str);
+            return Err(retrieval(format!(
+                "Unsupported version '{shown}' for credential process provider, supported versions: 1"
+            )));
+        }
+    }
+    let field = |k: &str| parsed.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let Some(akid) = field("AccessKeyId") else {
+        return Err(retrieval("Missing required key in response: 'AccessKeyId'"));
+    };
+    let Some(secret) = field("SecretAccessKey") else {
+        return Err(retrieval(
+            "Missing required key in response: 'SecretAccessKey'",
+        ));
+    };
+    let expiry = match field("Expiration") {
+        Some(t) => Some(
+            crate::time::parse(&t).map_err(|e| retrieval(format!("invalid Expiration: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(Credentials::new(akid, secret, METHOD)
+        .with_session_token(field("SessionToken"))
+        .with_expiry(expiry)
+        .with_account_id(field("AccountId").or_else(|| account_id.map(str::to_string))))
 }
 
 #[cfg(test)]

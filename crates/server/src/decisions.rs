@@ -149,10 +149,10 @@ impl DecisionLog {
 
     /// Decisions with a sequence number above `after`, oldest first, at most `limit`
     /// (the newest ones when there are more).
+    /// A decision another thread numbers while the rings are being read can be missing from
+    /// the answer while a later one is in it; the answer stops before such a gap, so a caller
+    /// continuing from the last number it got never skips a decision.
     pub fn since(&self, after: u64, limit: usize) -> Vec<Decision> {
-        // Only the last `capacity` decisions are kept, whatever thread recorded them.
-        let oldest_kept = self.last_seq().saturating_sub(self.capacity as u64);
-        let after = after.max(oldest_kept);
         let mut newer: Vec<Decision> = Vec::new();
         for ring in self.rings.iter() {
             let q = ring.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,7 +160,19 @@ impl DecisionLog {
             let start = q.partition_point(|d| d.seq <= after);
             newer.extend(q.range(start..).cloned());
         }
+        // Only the last `capacity` decisions are kept, whatever thread recorded them. Read
+        // after the rings: a decision a ring dropped before it was read is older than these.
+        let after = after.max(self.last_seq().saturating_sub(self.capacity as u64));
+        newer.retain(|d| d.seq > after);
         newer.sort_unstable_by_key(|d| d.seq);
+        // Numbers are taken in order but rings are read one after another: a decision numbered
+        // in a ring already read (or a ring created meanwhile) is not here yet, though later
+        // ones may be. Keep the run without a gap; the rest comes with the next call.
+        let run = (after + 1..)
+            .zip(&newer)
+            .take_while(|(want, d)| d.seq == *want)
+            .count();
+        newer.truncate(run);
         let skip = newer.len().saturating_sub(limit);
         newer.drain(..skip);
         newer
@@ -253,5 +265,48 @@ mod tests {
             log.since(0, 3).iter().map(|d| d.seq).collect::<Vec<_>>(),
             vec![238, 239, 240]
         );
+    }
+
+    #[test]
+    fn a_decision_numbered_but_not_yet_in_its_ring_is_not_skipped() {
+        let log = DecisionLog::with_capacity(100);
+        let entry = || Entry::new("sts", "sts:AssumeRole", "c", "r", Outcome::Allowed, "why");
+        log.record(0, entry());
+        // Another thread has taken number 2 and not pushed it yet (as when its ring was read
+        // before it recorded); number 3 is already in a ring.
+        let pending = log.next.fetch_add(1, Ordering::Relaxed);
+        assert_eq!(pending, 2);
+        log.record(0, entry());
+        let seqs = |after| {
+            log.since(after, 100)
+                .iter()
+                .map(|d| d.seq)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(seqs(0), vec![1], "stops before the gap");
+        assert_eq!(
+            seqs(1),
+            Vec::<u64>::new(),
+            "a caller continuing from 1 waits for 2"
+        );
+        // Number 2 lands (in a ring of another thread).
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let ring = log.rings.get_or(|| Mutex::new(VecDeque::new()));
+                let e = entry();
+                ring.lock().unwrap().push_back(Decision {
+                    seq: pending,
+                    time: 0,
+                    service: e.service,
+                    action: e.action,
+                    caller: e.caller,
+                    resource: e.resource,
+                    outcome: e.outcome,
+                    reason: e.reason,
+                });
+            });
+        });
+        assert_eq!(seqs(1), vec![2, 3]);
+        assert_eq!(seqs(0), vec![1, 2, 3]);
     }
 }

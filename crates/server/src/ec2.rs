@@ -1260,7 +1260,25 @@ fn describe_launch_template_versions(call: &Call<'_>) -> Result<HttpResponse, Qu
 fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let id = call.get("LaunchTemplateId").map(str::to_string);
     let name = call.get("LaunchTemplateName").map(str::to_string);
-    call.authorize("ec2:DeleteLaunchTemplate", "*")?;
+    // Authorized on the template's ARN (the Service Authorization Reference's resource type
+    // `launch-template`); a template that does not exist is named by the id asked for.
+    let target = find_template(
+        &call.view.world,
+        call.account(),
+        id.as_deref(),
+        name.as_deref(),
+    )
+    .ok()
+    .map(|t| t.id.clone())
+    .or_else(|| id.clone())
+    .unwrap_or_else(|| "*".into());
+    let arn = format!(
+        "arn:{}:ec2:{}:{}:launch-template/{target}",
+        call.partition(),
+        call.view.world.settings.region,
+        call.account()
+    );
+    call.authorize("ec2:DeleteLaunchTemplate", &arn)?;
     check_dry_run(call)?;
     let root = root_arn(call);
     let (t, _) = call.state.live.change(|raw, _| {

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, StatusCode};
+use http::{HeaderName, HeaderValue, Method, StatusCode};
 use thread_local::ThreadLocal;
 
 use crate::decisions::{Entry, Outcome};
@@ -146,13 +146,22 @@ pub fn error_page(status: StatusCode) -> HttpResponse {
 
 /// A `200` text answer with the headers real IMDS sends.
 pub(crate) fn ok(body: impl Into<Bytes>) -> HttpResponse {
-    let mut r = text(StatusCode::OK, "text/plain", body);
-    r.headers_mut()
-        .insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
-    r.headers_mut().insert(
-        http::header::ACCEPT_RANGES,
-        HeaderValue::from_static("none"),
-    );
+    // Built once and copied: a copy costs less than hashing and inserting three names.
+    static HEADERS: std::sync::LazyLock<http::HeaderMap> = std::sync::LazyLock::new(|| {
+        let mut h = http::HeaderMap::with_capacity(3);
+        h.insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain"),
+        );
+        h.insert(http::header::SERVER, HeaderValue::from_static("EC2ws"));
+        h.insert(
+            http::header::ACCEPT_RANGES,
+            HeaderValue::from_static("none"),
+        );
+        h
+    });
+    let mut r = HttpResponse::new(http_body_util::Full::new(body.into()));
+    *r.headers_mut() = HEADERS.clone();
     r
 }
 
@@ -210,13 +219,12 @@ impl Handler for ImdsHandler {
     }
 
     async fn handle(&self, req: RequestData) -> HttpResponse {
-        let mut resp = self.route(&req);
         let path = req.uri.path();
-        let action = if is_token_path(path).is_some() {
+        let token_path = is_token_path(path);
+        let mut resp = self.route(&req, token_path);
+        let action = if token_path.is_some() {
             "GetToken"
-        } else if path.contains("/iam/security-credentials/")
-            && !path.ends_with("/iam/security-credentials/")
-        {
+        } else if is_credentials_path(path) {
             "GetCredentials"
         } else {
             "GetMetadata"
@@ -234,7 +242,8 @@ impl Handler for ImdsHandler {
 }
 
 impl ImdsHandler {
-    fn route(&self, req: &RequestData) -> HttpResponse {
+    /// Answers `req`; `token_path` is [`is_token_path`] of its path.
+    fn route(&self, req: &RequestData, token_path: Option<bool>) -> HttpResponse {
         let world = self.state.world_now();
         req.ttl.reset();
         let Some(inst) = world
@@ -259,7 +268,6 @@ impl ImdsHandler {
             return error_page(StatusCode::FORBIDDEN);
         }
         let path = req.uri.path();
-        let token_path = is_token_path(path);
         if req.method == Method::PUT {
             return match token_path {
                 Some(true) => self.issue_token(&r, req),
@@ -274,7 +282,9 @@ impl ImdsHandler {
             return method_not_allowed("GET, HEAD");
         }
         let now = r.now;
-        match req.headers.get(TOKEN_HEADER) {
+        // A header name made once: looking it up by `&str` parses the name on every request.
+        const TOKEN: HeaderName = HeaderName::from_static(TOKEN_HEADER);
+        match req.headers.get(&TOKEN) {
             Some(token) => {
                 let valid = token.to_str().is_ok_and(|t| {
                     // The cache is per handler, so per instance id; `inst.id` is that id.
@@ -344,13 +354,14 @@ impl ImdsHandler {
         if trimmed.is_empty() {
             return Node::Dir(VERSIONS.iter().map(|v| v.to_string()).collect());
         }
-        let (version, rest) = trimmed.split_once('/').unwrap_or((trimmed, ""));
-        if !VERSIONS.contains(&version) {
+        let (version, rest) = split_slash(trimmed).unwrap_or((trimmed, ""));
+        // `latest` (what every client asks for) is the last of the list.
+        if version != "latest" && !VERSIONS.contains(&version) {
             return Node::Missing;
         }
         let inst = r.inst;
         let rest = rest.trim_end_matches('/');
-        let (category, sub) = rest.split_once('/').unwrap_or((rest, ""));
+        let (category, sub) = split_slash(rest).unwrap_or((rest, ""));
         match category {
             "" => {
                 let mut v = vec!["dynamic".to_string(), "meta-data".to_string()];
@@ -646,12 +657,33 @@ pub(crate) fn method_not_allowed(allow: &'static str) -> HttpResponse {
     r
 }
 
+/// `s.split_once('/')` by a plain byte scan: on a path this short it costs less than the
+/// character searcher's set-up.
+fn split_slash(s: &str) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == b'/')?;
+    Some((&s[..i], &s[i + 1..]))
+}
+
+/// Whether `path` names an entry of an `iam/security-credentials/` directory (a role's
+/// credentials, or a name that is not a role): `path.contains("/iam/security-credentials/")`
+/// and does not end there. One pass over the bytes, comparing at each `/`: cheaper on a short
+/// path than a substring search, which prepares its pattern on every call.
+pub(crate) fn is_credentials_path(path: &str) -> bool {
+    const DIR: &[u8] = b"/iam/security-credentials/";
+    let bytes = path.as_bytes();
+    !bytes.ends_with(DIR)
+        && bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &c)| c == b'/' && bytes[i..].starts_with(DIR))
+}
+
 /// `Some(true)` for `/latest/api/token`, `Some(false)` for a versioned token path
 /// (`/2021-03-23/api/token`), `None` otherwise.
 pub(crate) fn is_token_path(path: &str) -> Option<bool> {
     let p = path.trim_end_matches('/');
     let rest = p.strip_prefix('/')?;
-    let (version, tail) = rest.split_once('/')?;
+    let (version, tail) = split_slash(rest)?;
     if tail != "api/token" {
         return None;
     }

@@ -428,23 +428,36 @@ impl Issuer {
     ) -> bool {
         // 44 characters of unpadded base64url are exactly the 33 bytes of a token; anything
         // else is refused before decoding.
-        if token.len() != 44 {
+        let Ok(text) = <&[u8; 44]>::try_from(token.as_bytes()) else {
+            return false;
+        };
+        // A token seen before is known by its text (44 characters without padding decode to
+        // exactly one byte string), which saves decoding it again.
+        let cached = seen.and_then(|s| s.get(text));
+        let bytes = match cached {
+            Some(bytes) => bytes,
+            None => {
+                let mut bytes = [0u8; 33];
+                if URL_SAFE_NO_PAD.decode_slice(token, &mut bytes) != Ok(33) {
+                    return false;
+                }
+                bytes
+            }
+        };
+        if bytes[0] != TOKEN_VERSION {
             return false;
         }
-        let mut bytes = [0u8; 33];
-        if URL_SAFE_NO_PAD.decode_slice(token, &mut bytes) != Ok(33) || bytes[0] != TOKEN_VERSION {
-            return false;
-        }
+        // Looked up every time: a token of a key this issuer no longer has is refused.
         let Some(key) = self.key(&bytes[1..5]) else {
             return false;
         };
-        if !seen.is_some_and(|s| s.contains(&bytes)) {
+        if cached.is_none() {
             let mac = key.mac(&[b"imds", instance_id.as_bytes(), &bytes[5..17]]);
             if !bool::from(subtle::ConstantTimeEq::ct_eq(&mac[..16], &bytes[17..33])) {
                 return false;
             }
             if let Some(s) = seen {
-                s.insert(&bytes);
+                s.insert(text, &bytes);
             }
         }
         let issued = i64::from_be_bytes(bytes[5..13].try_into().expect("8 bytes"));
@@ -454,15 +467,22 @@ impl Issuer {
 }
 
 /// IMDSv2 tokens whose MAC was already checked, for one instance and one [`Issuer`]: a small
-/// direct-mapped table (16 slots, indexed by the token's first MAC byte, which the client
-/// cannot choose for a valid token), so memory is bounded and a busy client re-presenting its
-/// token skips the HMAC. It holds only tokens the client itself presents on every request
-/// (no key material), and it is never printed: `Debug` shows the slot count only. Each thread
-/// has a table of its own, so worker threads checking tokens at the same time do not write the
-/// same memory.
+/// direct-mapped table (16 slots, indexed by a character of the token that encodes MAC bits
+/// only, which the client cannot choose for a valid token), so memory is bounded and a busy
+/// client re-presenting its token skips the base64 decoding and the HMAC. It holds only tokens
+/// the client itself presents on every request (no key material), and it is never printed:
+/// `Debug` shows the slot count only. Each thread has a table of its own, so worker threads
+/// checking tokens at the same time do not write the same memory.
 #[derive(Default)]
 pub struct VerifiedTokens {
-    slots: thread_local::ThreadLocal<std::cell::RefCell<[Option<[u8; 33]>; 16]>>,
+    slots: thread_local::ThreadLocal<std::cell::RefCell<[Option<VerifiedToken>; 16]>>,
+}
+
+/// A token as presented (its base64url text) and as decoded.
+#[derive(Clone, Copy)]
+struct VerifiedToken {
+    text: [u8; 44],
+    bytes: [u8; 33],
 }
 
 impl std::fmt::Debug for VerifiedTokens {
@@ -472,17 +492,25 @@ impl std::fmt::Debug for VerifiedTokens {
 }
 
 impl VerifiedTokens {
-    fn slot(token: &[u8; 33]) -> usize {
-        usize::from(token[17] & 15)
+    /// Character 23 on encodes only MAC bits (byte 17 on).
+    fn slot(text: &[u8; 44]) -> usize {
+        usize::from(text[23] & 15)
     }
 
-    fn contains(&self, token: &[u8; 33]) -> bool {
+    /// The decoded bytes of `text` if its MAC was checked before.
+    fn get(&self, text: &[u8; 44]) -> Option<[u8; 33]> {
         let slots = self.slots.get_or_default().borrow();
-        slots[Self::slot(token)].as_ref() == Some(token)
+        slots[Self::slot(text)]
+            .as_ref()
+            .filter(|v| v.text == *text)
+            .map(|v| v.bytes)
     }
 
-    fn insert(&self, token: &[u8; 33]) {
-        self.slots.get_or_default().borrow_mut()[Self::slot(token)] = Some(*token);
+    fn insert(&self, text: &[u8; 44], bytes: &[u8; 33]) {
+        self.slots.get_or_default().borrow_mut()[Self::slot(text)] = Some(VerifiedToken {
+            text: *text,
+            bytes: *bytes,
+        });
     }
 }
 

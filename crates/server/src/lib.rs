@@ -7,6 +7,7 @@
 //! actual addresses, so port 0 works.
 
 pub mod api;
+pub mod authz_message;
 pub mod autoscaling;
 pub mod console;
 pub mod decisions;

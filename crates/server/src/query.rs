@@ -258,15 +258,18 @@ impl<'a> Call<'a> {
         resource: &str,
         extra: &[(&str, &str)],
     ) -> Result<(), QueryError> {
-        let a = if extra.is_empty() {
-            self.check(action, resource)
+        let extended;
+        let ctx = if extra.is_empty() {
+            &self.ctx
         } else {
             let mut ctx = self.ctx.clone();
             for (k, v) in extra {
                 ctx.set(k.to_string(), *v);
             }
-            evaluate(&self.view, &self.caller, &ctx, action, resource)
+            extended = ctx;
+            &extended
         };
+        let a = evaluate(&self.view, &self.caller, ctx, action, resource);
         self.state.decide(Entry::new(
             self.service.prefix(),
             action,
@@ -282,11 +285,18 @@ impl<'a> Call<'a> {
         if a.allowed {
             return Ok(());
         }
-        Err(self.denied(action, resource, &a))
+        Err(self.denied(action, resource, &a, ctx))
     }
 
-    /// The refusal of `action` on `resource` in the service's words.
-    fn denied(&self, action: &str, resource: &str, a: &Authz) -> QueryError {
+    /// The refusal of `action` on `resource` in the service's words (EC2's with the encoded
+    /// message of [`crate::authz_message`], made from the request's context `ctx`).
+    fn denied(
+        &self,
+        action: &str,
+        resource: &str,
+        a: &Authz,
+        ctx: &crate::policy::Context,
+    ) -> QueryError {
         let why = match (a.decision, a.by_session) {
             (Decision::ExplicitDeny, false) => {
                 "with an explicit deny in an identity-based policy".to_string()
@@ -308,7 +318,18 @@ impl<'a> Call<'a> {
                 "UnauthorizedOperation",
                 format!(
                     "You are not authorized to perform this operation. {core}. Encoded authorization failure message: {}",
-                    encoded_failure(&self.rid)
+                    crate::authz_message::encode(
+                        &self.state.issuer,
+                        &crate::authz_message::Refusal {
+                            account: &self.caller.account,
+                            user_id: &self.caller.user_id,
+                            arn: &self.caller.arn,
+                            action,
+                            resource,
+                            explicit_deny: a.decision == Decision::ExplicitDeny,
+                            context: ctx,
+                        }
+                    )
                 ),
             ),
             _ => QueryError::new(StatusCode::FORBIDDEN, "AccessDenied", core),
@@ -359,12 +380,6 @@ fn printed_resource<'r>(service: Service, action: &str, resource: &'r str) -> Co
         },
         _ => Cow::Borrowed(resource),
     }
-}
-
-/// An opaque stand-in for EC2's encoded authorization message: the request id, base64url.
-fn encoded_failure(rid: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("awsid request {rid}"))
 }
 
 /// The service's answer to a missing (`""`) or unknown `Action`.

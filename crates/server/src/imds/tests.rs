@@ -447,3 +447,33 @@ fn uid_allow_list_serves_listed_users_and_refuses_others_with_403() {
         s.stop();
     }
 }
+
+#[test]
+fn credentials_paths_are_told_by_segments_as_by_substring() {
+    let dir = "/iam/security-credentials/";
+    for path in [
+        "/latest/meta-data/iam/security-credentials/role",
+        "/latest/meta-data/iam/security-credentials/",
+        "/latest/meta-data/iam/security-credentials",
+        "/latest/meta-data/iam/security-credentials//",
+        "/latest/meta-data/iam/security-credentials-extended/role",
+        "/latest/meta-data/iam/info",
+        "/iam/security-credentials/x",
+        "iam/security-credentials/x",
+        "/iam/security-credentials/",
+        "/x/iam/security-credentials/a/iam/security-credentials/",
+        "/x/iam/security-credentials/a/b",
+        "/a/iam/iam/security-credentials/r",
+        "/a/xiam/security-credentials/r",
+        "/a/iam/security-credentialsx/r",
+        "//iam/security-credentials/r",
+        "",
+        "/",
+    ] {
+        assert_eq!(
+            super::is_credentials_path(path),
+            path.contains(dir) && !path.ends_with(dir),
+            "{path}"
+        );
+    }
+}

@@ -189,6 +189,11 @@ impl Context {
         self.position(key).map(|i| &self.keys[i].1)
     }
 
+    /// The keys and their values, in the order they were first set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.keys.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
     /// The single value of a key (the first of a set), for policy-variable substitution.
     pub fn single(&self, key: &str) -> Option<&str> {
         match self.get(key)? {

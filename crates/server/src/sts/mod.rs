@@ -26,7 +26,7 @@ use assume_role::assume_role;
 pub use auth::{Caller, CallerKind};
 use federation_token::get_federation_token;
 use params::Params;
-use session_token::{get_access_key_info, get_session_token};
+use session_token::{decode_authorization_message, get_access_key_info, get_session_token};
 use web_identity::assume_role_with_web_identity;
 use xml::{StsError, Xml};
 
@@ -67,6 +67,7 @@ pub fn action_label(params: &Params) -> &'static str {
         Some("GetSessionToken") => "GetSessionToken",
         Some("GetAccessKeyInfo") => "GetAccessKeyInfo",
         Some("GetFederationToken") => "GetFederationToken",
+        Some("DecodeAuthorizationMessage") => "DecodeAuthorizationMessage",
         None | Some("") => "MissingAction",
         Some(_) => "InvalidAction",
     }
@@ -86,16 +87,17 @@ struct Note {
 /// and not shared between threads (whose reference counts would then bounce between cores).
 fn logged_action(action: &str) -> std::sync::Arc<str> {
     use std::sync::Arc;
-    const KNOWN: [&str; 6] = [
+    const KNOWN: [&str; 7] = [
         "AssumeRole",
         "AssumeRoleWithWebIdentity",
         "GetCallerIdentity",
         "GetSessionToken",
         "GetAccessKeyInfo",
         "GetFederationToken",
+        "DecodeAuthorizationMessage",
     ];
     thread_local! {
-        static NAMES: [Arc<str>; 6] = KNOWN.map(|a| Arc::from(format!("sts:{a}")));
+        static NAMES: [Arc<str>; 7] = KNOWN.map(|a| Arc::from(format!("sts:{a}")));
     }
     if action.is_empty() {
         return Arc::from("sts:?");
@@ -180,8 +182,12 @@ fn dispatch(
 ) -> Result<HttpResponse, StsError> {
     let action = params.get("Action").unwrap_or("");
     let signed = match action {
-        "AssumeRole" | "GetCallerIdentity" | "GetSessionToken" | "GetAccessKeyInfo"
-        | "GetFederationToken" => true,
+        "AssumeRole"
+        | "GetCallerIdentity"
+        | "GetSessionToken"
+        | "GetAccessKeyInfo"
+        | "GetFederationToken"
+        | "DecodeAuthorizationMessage" => true,
         "AssumeRoleWithWebIdentity" => false,
         "" => {
             return Err(StsError::new(
@@ -239,6 +245,9 @@ fn dispatch(
         "GetSessionToken" => get_session_token(state, &caller, params, rid),
         "GetFederationToken" => get_federation_token(state, &caller, params, req, rid),
         "GetAccessKeyInfo" => get_access_key_info(state, params, rid),
+        "DecodeAuthorizationMessage" => {
+            decode_authorization_message(state, &caller, params, req, rid)
+        }
         _ => unreachable!("filtered above"),
     }
 }

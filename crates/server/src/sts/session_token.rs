@@ -1,11 +1,13 @@
 //! `GetSessionToken` and `GetAccessKeyInfo`: the calls about a user's own keys.
 
+use super::context::base_context;
 use super::params::{Params, Pattern, Violations};
 use super::xml::{self, StsError};
-use super::{context::check_mfa, credentials_xml, Caller, CallerKind};
-use crate::http::HttpResponse;
+use super::{context::check_mfa, credentials_xml, not_authorized, Caller, CallerKind};
+use crate::http::{HttpResponse, RequestData};
 use crate::issuer::{SessionClaims, SessionKind};
 use crate::state::View;
+use http::StatusCode;
 
 /// Answers `GetSessionToken`: long-term user keys only, 12 hours by default.
 pub(super) fn get_session_token(
@@ -94,5 +96,39 @@ pub(super) fn get_access_key_info(
     let account = account.ok_or_else(StsError::invalid_client_token)?;
     Ok(xml::success("GetAccessKeyInfo", rid, |x| {
         x.leaf("Account", &account);
+    }))
+}
+
+/// `DecodeAuthorizationMessage`: the decision inside an encoded authorization failure message
+/// of this server ([`crate::authz_message`]), for a caller of the same account whose policies
+/// allow `sts:DecodeAuthorizationMessage` (on `*`, the action has no resource type).
+pub(super) fn decode_authorization_message(
+    state: &View<'_>,
+    caller: &Caller,
+    p: &Params,
+    req: &RequestData,
+    rid: &str,
+) -> Result<HttpResponse, StsError> {
+    let message = p.get("EncodedMessage");
+    let mut v = Violations::default();
+    v.string(message, "encodedMessage", true, (1, 10240), None);
+    v.finish()?;
+    let ctx = base_context(state, caller, req, &caller.region);
+    let action = "sts:DecodeAuthorizationMessage";
+    if !crate::query::evaluate(state, caller, &ctx, action, "*").allowed {
+        return Err(not_authorized(&caller.arn, action, "*"));
+    }
+    let decoded =
+        crate::authz_message::decode(&state.issuer, message.unwrap_or(""), &caller.account)
+            .map_err(|_| {
+                // The message text is not documented (unverified); the code is the model's.
+                StsError::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidAuthorizationMessageException",
+            "The encoded authorization message is invalid or was not issued to this account.",
+        )
+            })?;
+    Ok(xml::success("DecodeAuthorizationMessage", rid, |x| {
+        x.leaf("DecodedMessage", &decoded);
     }))
 }

@@ -100,6 +100,21 @@ fn metadata_defaults_are_derived_and_overridable() {
 }
 
 #[test]
+fn a_zone_ending_in_a_non_ascii_character_gives_a_region_instead_of_a_panic() {
+    // Found by fuzzing (fuzz/regressions/world_file/availability-zone-non-ascii): the region
+    // was the zone cut one byte short, inside the character.
+    for (zone, region) in [("us-west-Ψ", "us-west-"), ("Ψ", ""), ("", "")] {
+        let text = format!("{ACCT}[[instances]]\nid = \"i-1234def0\"\naccount = \"123456789012\"\n[instances.metadata]\n\"placement/availability-zone\" = \"{zone}\"\n");
+        let w = World::parse(&text, "w").unwrap();
+        assert_eq!(
+            w.instances[0].metadata["placement/region"], region,
+            "{zone}"
+        );
+        assert_eq!(w.instances[0].region, region, "{zone}");
+    }
+}
+
+#[test]
 fn the_example_in_world_md_is_valid() {
     let doc = include_str!("../../WORLD.md");
     let start = doc.find("```toml\n").expect("WORLD.md has a toml example") + 8;

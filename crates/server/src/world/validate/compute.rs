@@ -48,7 +48,7 @@ pub(super) fn instances(
         let region = metadata
             .get("placement/region")
             .cloned()
-            .unwrap_or_else(|| az[..az.len().saturating_sub(1)].to_string());
+            .unwrap_or_else(|| region_of_zone(&az));
         if let Some(t) = &inst.pending_time {
             parse_date(t).ok_or_else(|| at.msg(format!("pending_time \"{t}\" is not a date")))?;
         }
@@ -279,6 +279,15 @@ pub(super) fn ecs_tasks(
 }
 
 /// Fills in every metadata leaf the IMDS tree serves, deriving defaults from the instance id.
+/// The region of an availability zone named as AWS names them, region + one letter
+/// (`us-east-1a`): the name without its last character (a character, not a byte: the world
+/// file may say anything).
+fn region_of_zone(az: &str) -> String {
+    let mut region = az.to_string();
+    region.pop();
+    region
+}
+
 pub(crate) fn instance_metadata(
     id: &str,
     account: &str,
@@ -339,7 +348,7 @@ pub(crate) fn instance_metadata(
     out.extend(given);
     let az = out["placement/availability-zone"].clone();
     out.entry("placement/region".into())
-        .or_insert_with(|| az[..az.len().saturating_sub(1)].to_string());
+        .or_insert_with(|| region_of_zone(&az));
     out.entry("events/maintenance/history".into())
         .or_insert_with(|| "[]".into());
     // The primary network interface, keyed by the MAC.
