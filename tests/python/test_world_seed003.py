@@ -154,8 +154,15 @@ def test_seed003_end_to_end_and_restart(awsid_bin: Path, aws_bin: Path, tmp_path
 
         # Metadata options apply at once: IMDSv1 is refused after HttpTokens=required (the CLI
         # uses v2 and still works).
-        aws_json(aws_bin, env, "ec2", "modify-instance-metadata-options", "--instance-id", instance,
-                 "--http-tokens", "required", "--http-put-response-hop-limit", "2")
+        modified = aws_json(aws_bin, env, "ec2", "modify-instance-metadata-options", "--instance-id",
+                            instance, "--http-tokens", "required", "--http-put-response-hop-limit", "2")
+        # The answer says `pending` as EC2's does for a running instance; describing shows
+        # `applied` (awsid applies the change at once).
+        assert modified["InstanceMetadataOptions"]["State"] == "pending"
+        assert modified["InstanceMetadataOptions"]["HttpTokens"] == "required"
+        described = aws_json(aws_bin, env, "ec2", "describe-instances", "--instance-ids", instance)
+        options = described["Reservations"][0]["Instances"][0]["MetadataOptions"]
+        assert (options["State"], options["HttpPutResponseHopLimit"]) == ("applied", 2)
         import urllib.error
         import urllib.request
         imds = ready(served)["imds"][instance]

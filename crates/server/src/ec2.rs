@@ -502,13 +502,16 @@ fn instance_xml(call: &Call<'_>, x: &mut Xml, world: &World, i: &Instance) {
         }
         x.close("tagSet");
     }
-    metadata_options_xml(x, "metadataOptions", i);
+    metadata_options_xml(x, "metadataOptions", i, "applied");
     x.close("item");
 }
 
-fn metadata_options_xml(x: &mut Xml, element: &str, i: &Instance) {
+/// An instance's metadata options; `state` is `pending` in ModifyInstanceMetadataOptions'
+/// answer and `applied` in DescribeInstances (the operation's documentation: a running
+/// instance's change answers `pending`, later describes show `applied`; awsid applies it at once).
+fn metadata_options_xml(x: &mut Xml, element: &str, i: &Instance, state: &str) {
     x.open(element)
-        .leaf("state", "applied")
+        .leaf("state", state)
         .leaf("httpTokens", i.http_tokens.as_str())
         .leaf("httpPutResponseHopLimit", &i.hop_limit.to_string())
         .leaf("httpEndpoint", i.endpoint.as_str())
@@ -1058,7 +1061,7 @@ fn modify_metadata_options(call: &Call<'_>) -> Result<HttpResponse, QueryError> 
     let i = world.instance(&id).ok_or_else(|| not_found(&id))?;
     respond(call, |x| {
         x.leaf("instanceId", &id);
-        metadata_options_xml(x, "instanceMetadataOptions", i);
+        metadata_options_xml(x, "instanceMetadataOptions", i, "pending");
     })
 }
 
