@@ -526,7 +526,7 @@ pub fn client_credentials(data: &[u8]) -> Option<awsid_credentials::Credentials>
                 );
                 let source = awsid_credentials::Credentials::new(
                     "AKIDEXAMPLE",
-                    "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+                    SECRET,
                     "shared-credentials-file",
                 );
                 client

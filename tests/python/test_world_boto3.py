@@ -9,6 +9,7 @@ UnauthorizedOperation); finally every delete path, after which the role is gone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -77,6 +78,28 @@ def admin(plane, service: str):
 def error_of(excinfo) -> tuple[int, str, str]:
     e = excinfo.value.response
     return e["ResponseMetadata"]["HTTPStatusCode"], e["Error"]["Code"], e["Error"]["Message"]
+
+
+@contextlib.contextmanager
+def user_allowed(plane, name: str, statement: dict, service: str):
+    """An IAM user whose one inline policy holds `statement`; yields a `service` client signed
+    with a new key of it, and deletes the key, the policy and the user afterwards."""
+    iam = admin(plane, "iam")
+    iam.create_user(UserName=name)
+    key = None
+    try:
+        iam.put_user_policy(UserName=name, PolicyName="only", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [statement]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        yield client(plane, service, key["AccessKeyId"], key["SecretAccessKey"])
+    finally:
+        if key:
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+        try:
+            iam.delete_user_policy(UserName=name, PolicyName="only")
+        except ClientError:
+            pass
+        iam.delete_user(UserName=name)
 
 
 def test_boto3_creates_a_role_launches_an_instance_with_it_and_uses_it(plane, tmp_path: Path,
@@ -411,35 +434,23 @@ def test_boto3_delete_launch_template_is_authorized_on_the_template(plane):
     """DeleteLaunchTemplate is evaluated on the template's ARN (resource type
     `launch-template`), so a policy naming one template deletes that one only (it was
     evaluated on `*`: such a policy allowed nothing)."""
-    ec2, iam = admin(plane, "ec2"), admin(plane, "iam")
+    ec2 = admin(plane, "ec2")
     mine = ec2.create_launch_template(LaunchTemplateName="scoped-delete-mine",
                                       LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
     other = ec2.create_launch_template(LaunchTemplateName="scoped-delete-other",
                                        LaunchTemplateData={"ImageId": "ami-baba68d3"})["LaunchTemplate"]
     account = admin(plane, "sts").get_caller_identity()["Account"]
-    iam.create_user(UserName="lt-deleter")
-    key = None
+    allow = {"Effect": "Allow", "Action": "ec2:DeleteLaunchTemplate",
+             "Resource": f"arn:aws:ec2:*:{account}:launch-template/{mine['LaunchTemplateId']}"}
     try:
-        iam.put_user_policy(UserName="lt-deleter", PolicyName="delete", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "ec2:DeleteLaunchTemplate",
-                           "Resource": f"arn:aws:ec2:*:{account}:launch-template/{mine['LaunchTemplateId']}"}]}))
-        key = iam.create_access_key(UserName="lt-deleter")["AccessKey"]
-        deleter = client(plane, "ec2", key["AccessKeyId"], key["SecretAccessKey"])
-        with pytest.raises(ClientError) as e:
-            deleter.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
-        assert error_of(e)[:2] == (403, "UnauthorizedOperation")
-        # By name too: the template it names is what is authorized.
-        gone = deleter.delete_launch_template(LaunchTemplateName="scoped-delete-mine")["LaunchTemplate"]
-        assert gone["LaunchTemplateId"] == mine["LaunchTemplateId"]
+        with user_allowed(plane, "lt-deleter", allow, "ec2") as deleter:
+            with pytest.raises(ClientError) as e:
+                deleter.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
+            assert error_of(e)[:2] == (403, "UnauthorizedOperation")
+            # By name too: the template it names is what is authorized.
+            gone = deleter.delete_launch_template(LaunchTemplateName="scoped-delete-mine")["LaunchTemplate"]
+            assert gone["LaunchTemplateId"] == mine["LaunchTemplateId"]
     finally:
-        if key:
-            iam.delete_access_key(UserName="lt-deleter", AccessKeyId=key["AccessKeyId"])
-        try:
-            iam.delete_user_policy(UserName="lt-deleter", PolicyName="delete")
-        except ClientError:
-            pass
-        iam.delete_user(UserName="lt-deleter")
         ec2.delete_launch_template(LaunchTemplateId=other["LaunchTemplateId"])
         try:
             ec2.delete_launch_template(LaunchTemplateId=mine["LaunchTemplateId"])
@@ -451,36 +462,24 @@ def test_boto3_delete_launch_configuration_is_authorized_on_the_configuration(pl
     """DeleteLaunchConfiguration is evaluated on the configuration's ARN (resource type
     `launchConfiguration`), so a policy naming one configuration deletes that one only (it was
     evaluated on `*`)."""
-    asg, iam = client(plane, "autoscaling", *ADMIN_KEY), admin(plane, "iam")
+    asg = client(plane, "autoscaling", *ADMIN_KEY)
     for name in ("scoped-lc-mine", "scoped-lc-other"):
         asg.create_launch_configuration(LaunchConfigurationName=name, ImageId="ami-baba68d3",
                                         InstanceType="m1.small")
-    iam.create_user(UserName="lc-deleter")
-    key = None
+    allow = {"Effect": "Allow", "Action": "autoscaling:DeleteLaunchConfiguration",
+             "Resource": f"arn:aws:autoscaling:*:{ACCOUNT}:launchConfiguration:*"
+                         ":launchConfigurationName/scoped-lc-mine"}
     try:
-        iam.put_user_policy(UserName="lc-deleter", PolicyName="delete", PolicyDocument=json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Action": "autoscaling:DeleteLaunchConfiguration",
-                           "Resource": f"arn:aws:autoscaling:*:{ACCOUNT}:launchConfiguration:*"
-                                       ":launchConfigurationName/scoped-lc-mine"}]}))
-        key = iam.create_access_key(UserName="lc-deleter")["AccessKey"]
-        deleter = client(plane, "autoscaling", key["AccessKeyId"], key["SecretAccessKey"])
-        with pytest.raises(ClientError) as e:
-            deleter.delete_launch_configuration(LaunchConfigurationName="scoped-lc-other")
-        assert error_of(e)[:2] == (403, "AccessDenied")
-        assert "launchConfigurationName/scoped-lc-other" in error_of(e)[2]
-        deleter.delete_launch_configuration(LaunchConfigurationName="scoped-lc-mine")
+        with user_allowed(plane, "lc-deleter", allow, "autoscaling") as deleter:
+            with pytest.raises(ClientError) as e:
+                deleter.delete_launch_configuration(LaunchConfigurationName="scoped-lc-other")
+            assert error_of(e)[:2] == (403, "AccessDenied")
+            assert "launchConfigurationName/scoped-lc-other" in error_of(e)[2]
+            deleter.delete_launch_configuration(LaunchConfigurationName="scoped-lc-mine")
         left = asg.describe_launch_configurations(
             LaunchConfigurationNames=["scoped-lc-mine", "scoped-lc-other"])["LaunchConfigurations"]
         assert [c["LaunchConfigurationName"] for c in left] == ["scoped-lc-other"]
     finally:
-        if key:
-            iam.delete_access_key(UserName="lc-deleter", AccessKeyId=key["AccessKeyId"])
-        try:
-            iam.delete_user_policy(UserName="lc-deleter", PolicyName="delete")
-        except ClientError:
-            pass
-        iam.delete_user(UserName="lc-deleter")
         for name in ("scoped-lc-mine", "scoped-lc-other"):
             try:
                 asg.delete_launch_configuration(LaunchConfigurationName=name)

@@ -89,6 +89,17 @@ fn lc_arn(world: &World, lc: &RawLaunchConfiguration) -> String {
     )
 }
 
+/// The ARN pattern of the caller's launch configuration `name`, whatever its id (what a
+/// configuration not created yet, or not found, is authorized on).
+fn lc_arn_by_name(call: &Call<'_>, name: &str) -> String {
+    format!(
+        "arn:{}:autoscaling:{}:{}:launchConfiguration:*:launchConfigurationName/{name}",
+        call.partition(),
+        call.view.world.settings.region,
+        call.account()
+    )
+}
+
 fn group_arn(world: &World, g: &RawAutoScalingGroup) -> String {
     format!(
         "arn:{}:autoscaling:{}:{}:autoScalingGroup:{}:autoScalingGroupName/{}",
@@ -149,13 +160,10 @@ fn create_launch_configuration(call: &Call<'_>) -> Result<HttpResponse, QueryErr
         .ok_or_else(|| validation("Valid requests must contain the InstanceType parameter when the InstanceId parameter is not specified."))?
         .to_string();
     let profile = call.get("IamInstanceProfile").map(str::to_string);
-    let arn = format!(
-        "arn:{}:autoscaling:{}:{}:launchConfiguration:*:launchConfigurationName/{name}",
-        call.partition(),
-        world.settings.region,
-        call.account()
-    );
-    call.authorize("autoscaling:CreateLaunchConfiguration", &arn)?;
+    call.authorize(
+        "autoscaling:CreateLaunchConfiguration",
+        &lc_arn_by_name(call, &name),
+    )?;
     if let Some(p) = &profile {
         let role = launch::resolve_profile(world, call.account(), p)
             .map_err(|_| validation(format!("Invalid IamInstanceProfile: {p}")))?
@@ -275,14 +283,7 @@ fn delete_launch_configuration(call: &Call<'_>) -> Result<HttpResponse, QueryErr
         .iter()
         .find(|lc| lc.account == call.account() && lc.name == name)
         .map(|lc| lc_arn(world, lc))
-        .unwrap_or_else(|| {
-            format!(
-                "arn:{}:autoscaling:{}:{}:launchConfiguration:*:launchConfigurationName/{name}",
-                call.partition(),
-                world.settings.region,
-                call.account()
-            )
-        });
+        .unwrap_or_else(|| lc_arn_by_name(call, &name));
     call.authorize("autoscaling:DeleteLaunchConfiguration", &arn)?;
     call.state.live.change(|raw, _| {
         let acct = call.account().to_string();

@@ -74,6 +74,20 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The decision this entry becomes as number `seq`, recorded at `time`.
+    fn numbered(self, seq: u64, time: i64) -> Decision {
+        Decision {
+            seq,
+            time,
+            service: self.service,
+            action: self.action,
+            caller: self.caller,
+            resource: self.resource,
+            outcome: self.outcome,
+            reason: self.reason,
+        }
+    }
+
     /// An entry from plain strings.
     pub fn new(
         service: &'static str,
@@ -134,16 +148,7 @@ impl DecisionLog {
         if q.len() == self.capacity {
             q.pop_front();
         }
-        q.push_back(Decision {
-            seq,
-            time,
-            service: e.service,
-            action: e.action,
-            caller: e.caller,
-            resource: e.resource,
-            outcome: e.outcome,
-            reason: e.reason,
-        });
+        q.push_back(e.numbered(seq, time));
         seq
     }
 
@@ -293,17 +298,7 @@ mod tests {
         std::thread::scope(|s| {
             s.spawn(|| {
                 let ring = log.rings.get_or(|| Mutex::new(VecDeque::new()));
-                let e = entry();
-                ring.lock().unwrap().push_back(Decision {
-                    seq: pending,
-                    time: 0,
-                    service: e.service,
-                    action: e.action,
-                    caller: e.caller,
-                    resource: e.resource,
-                    outcome: e.outcome,
-                    reason: e.reason,
-                });
+                ring.lock().unwrap().push_back(entry().numbered(pending, 0));
             });
         });
         assert_eq!(seqs(1), vec![2, 3]);

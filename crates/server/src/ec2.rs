@@ -92,13 +92,23 @@ fn respond(call: &Call<'_>, body: impl FnOnce(&mut Xml)) -> Result<HttpResponse,
     Ok(text(StatusCode::OK, "text/xml;charset=UTF-8", out))
 }
 
-fn instance_arn(call: &Call<'_>, id: &str) -> String {
+/// `arn:PARTITION:ec2:REGION:ACCOUNT:{path}` in the world's region, for the caller's account.
+fn ec2_arn(call: &Call<'_>, path: &str) -> String {
     format!(
-        "arn:{}:ec2:{}:{}:instance/{id}",
+        "arn:{}:ec2:{}:{}:{path}",
         call.partition(),
         call.view.world.settings.region,
         call.account()
     )
+}
+
+fn instance_arn(call: &Call<'_>, id: &str) -> String {
+    ec2_arn(call, &format!("instance/{id}"))
+}
+
+/// A launch template's ARN (`id` may be `*`).
+fn template_arn(call: &Call<'_>, id: &str) -> String {
+    ec2_arn(call, &format!("launch-template/{id}"))
 }
 
 fn not_found(id: &str) -> QueryError {
@@ -1103,13 +1113,7 @@ fn create_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     let name =
         crate::query::required(&call.params, "LaunchTemplateName", Service::Ec2)?.to_string();
     let mut data = template_data(&call.params, "LaunchTemplateData")?;
-    let arn = format!(
-        "arn:{}:ec2:{}:{}:launch-template/*",
-        call.partition(),
-        call.view.world.settings.region,
-        call.account()
-    );
-    call.authorize("ec2:CreateLaunchTemplate", &arn)?;
+    call.authorize("ec2:CreateLaunchTemplate", &template_arn(call, "*"))?;
     check_dry_run(call)?;
     let created = iso8601(call.state.clock.now());
     data.created = Some(created.clone());
@@ -1275,13 +1279,7 @@ fn delete_launch_template(call: &Call<'_>) -> Result<HttpResponse, QueryError> {
     .map(|t| t.id.clone())
     .or_else(|| id.clone())
     .unwrap_or_else(|| "*".into());
-    let arn = format!(
-        "arn:{}:ec2:{}:{}:launch-template/{target}",
-        call.partition(),
-        call.view.world.settings.region,
-        call.account()
-    );
-    call.authorize("ec2:DeleteLaunchTemplate", &arn)?;
+    call.authorize("ec2:DeleteLaunchTemplate", &template_arn(call, &target))?;
     check_dry_run(call)?;
     let root = root_arn(call);
     let (t, _) = call.state.live.change(|raw, _| {

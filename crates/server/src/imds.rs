@@ -668,7 +668,7 @@ fn split_slash(s: &str) -> Option<(&str, &str)> {
 /// credentials, or a name that is not a role): `path.contains("/iam/security-credentials/")`
 /// and does not end there. One pass over the bytes, comparing at each `/`: cheaper on a short
 /// path than a substring search, which prepares its pattern on every call.
-pub(crate) fn is_credentials_path(path: &str) -> bool {
+fn is_credentials_path(path: &str) -> bool {
     const DIR: &[u8] = b"/iam/security-credentials/";
     let bytes = path.as_bytes();
     !bytes.ends_with(DIR)
